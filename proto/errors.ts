@@ -1,0 +1,130 @@
+/**
+ * Warren's operational errors: one small hierarchy, mapped to gRPC status codes and HTTP statuses
+ * in exactly one place each (net/grpc/status.ts, net/http/status.ts), never by message text.
+ *
+ * Broken invariants are not errors of this kind: they `assert` and crash.
+ * Messages say what failed and why, e.g. `Cannot schedule task "web.1": no node has 2 GiB memory free`.
+ */
+
+/** Machine-readable error kinds. Never rename one: clients and status mappings key on them. */
+export type ErrorCode =
+  | "invalid_argument"
+  | "not_found"
+  | "already_exists"
+  | "failed_precondition"
+  | "unavailable"
+  | "not_leader"
+  | "permission_denied"
+  | "unauthenticated"
+  | "resource_exhausted"
+  | "deadline_exceeded"
+  | "internal";
+
+/** Options shared by every Warren error. */
+export interface WarrenErrorOptions {
+  /** The lower-level error this one wraps. */
+  cause?: unknown;
+  /** Whether the same call may succeed if repeated later (e.g. after a leader election). */
+  retryable?: boolean;
+}
+
+/** Base class of Warren's operational errors. */
+export class WarrenError extends Error {
+  /** Machine-readable kind, the key for status mappings. */
+  readonly code: ErrorCode;
+  /** Whether the same call may succeed if repeated later. */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: WarrenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** A request field is missing or malformed. `field` is its dotted path, e.g. `spec.replicas`. */
+export class ValidationError extends WarrenError {
+  /** Dotted path of the offending field, e.g. `spec.ports[0].target`. */
+  readonly field: string;
+  constructor(field: string, reason: string, options: WarrenErrorOptions = {}) {
+    super("invalid_argument", field ? `${field}: ${reason}` : reason, options);
+    this.field = field;
+  }
+}
+
+/** The named object does not exist. */
+export class NotFoundError extends WarrenError {
+  constructor(kind: string, name: string, options: WarrenErrorOptions = {}) {
+    super("not_found", `${kind} "${name}" not found`, options);
+  }
+}
+
+/** An object with that name or ID exists already. */
+export class AlreadyExistsError extends WarrenError {
+  constructor(kind: string, name: string, options: WarrenErrorOptions = {}) {
+    super("already_exists", `${kind} "${name}" already exists`, options);
+  }
+}
+
+/** The request is well-formed but the current state does not allow it (e.g. volume in use). */
+export class FailedPreconditionError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("failed_precondition", message, options);
+  }
+}
+
+/** This manager is not the Raft leader; `leaderId` names the leader when known. */
+export class NotLeaderError extends WarrenError {
+  readonly leaderId: string | undefined;
+  constructor(leaderId?: string, options: WarrenErrorOptions = {}) {
+    super(
+      "not_leader",
+      leaderId ? `not the leader; the leader is ${leaderId}` : "not the leader; no leader is known",
+      { retryable: true, ...options },
+    );
+    this.leaderId = leaderId;
+  }
+}
+
+/** The service cannot answer now (no quorum, shutting down, a dependency down). */
+export class UnavailableError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("unavailable", message, { retryable: true, ...options });
+  }
+}
+
+/** The caller is authenticated but its role may not do this. */
+export class PermissionDeniedError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("permission_denied", message, options);
+  }
+}
+
+/** The caller could not be authenticated (no, expired or foreign certificate; bad token). */
+export class UnauthenticatedError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("unauthenticated", message, options);
+  }
+}
+
+/** A bounded resource ran out (address pool, queue, quota). */
+export class ResourceExhaustedError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("resource_exhausted", message, options);
+  }
+}
+
+/** The operation did not finish within its deadline. */
+export class DeadlineExceededError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("deadline_exceeded", message, { retryable: true, ...options });
+  }
+}
+
+/** Narrows an unknown thrown value to a Warren error, wrapping anything else as `internal`. */
+export function toWarrenError(err: unknown): WarrenError {
+  if (err instanceof WarrenError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new WarrenError("internal", message, { cause: err });
+}
