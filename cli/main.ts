@@ -1,0 +1,29 @@
+/**
+ * The `warren` command: parses arguments and dispatches to one command group per file in
+ * cli/commands/. Exit codes: 0 success, 1 error, 2 usage error (and `apply --plan` with changes).
+ * @module
+ */
+import { CommanderError } from "commander";
+import { buildProgram } from "./program.ts";
+import { toWarrenError } from "../proto/errors.ts";
+
+/** Runs the CLI with `args` (without the program name) and returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander has printed the message or help already; help and --version exit 0.
+      return err.exitCode === 0 ? 0 : 2;
+    }
+    const e = toWarrenError(err);
+    console.error(`error: ${e.message}`);
+    return 1;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

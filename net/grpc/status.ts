@@ -1,0 +1,79 @@
+/**
+ * The one place where Warren's typed errors become gRPC statuses and back. Keyed on
+ * `WarrenError.code`, never on message text.
+ * @module
+ */
+import { Metadata, status as Status } from "@grpc/grpc-js";
+import type { ServiceError } from "@grpc/grpc-js";
+import {
+  type ErrorCode,
+  NotLeaderError,
+  toWarrenError,
+  ValidationError,
+  WarrenError,
+} from "../../proto/errors.ts";
+
+const TO_GRPC: Record<ErrorCode, Status> = {
+  invalid_argument: Status.INVALID_ARGUMENT,
+  not_found: Status.NOT_FOUND,
+  already_exists: Status.ALREADY_EXISTS,
+  failed_precondition: Status.FAILED_PRECONDITION,
+  unavailable: Status.UNAVAILABLE,
+  // A follower that cannot forward answers UNAVAILABLE: clients retry elsewhere.
+  not_leader: Status.UNAVAILABLE,
+  permission_denied: Status.PERMISSION_DENIED,
+  unauthenticated: Status.UNAUTHENTICATED,
+  resource_exhausted: Status.RESOURCE_EXHAUSTED,
+  deadline_exceeded: Status.DEADLINE_EXCEEDED,
+  internal: Status.INTERNAL,
+};
+
+/** Trailer keys that carry the typed error across the wire. */
+const CODE_KEY = "warren-error-code";
+const FIELD_KEY = "warren-error-field";
+const LEADER_KEY = "warren-leader-id";
+
+/** Turns any thrown value into a gRPC ServiceError with Warren's code in the trailers. */
+export function toGrpcError(err: unknown): Partial<ServiceError> {
+  const e = toWarrenError(err);
+  const metadata = new Metadata();
+  metadata.set(CODE_KEY, e.code);
+  if (e instanceof ValidationError) metadata.set(FIELD_KEY, e.field);
+  if (e instanceof NotLeaderError && e.leaderId) metadata.set(LEADER_KEY, e.leaderId);
+  return { code: TO_GRPC[e.code], details: e.message, metadata };
+}
+
+const FROM_GRPC: Partial<Record<Status, ErrorCode>> = {
+  [Status.INVALID_ARGUMENT]: "invalid_argument",
+  [Status.NOT_FOUND]: "not_found",
+  [Status.ALREADY_EXISTS]: "already_exists",
+  [Status.FAILED_PRECONDITION]: "failed_precondition",
+  [Status.UNAVAILABLE]: "unavailable",
+  [Status.PERMISSION_DENIED]: "permission_denied",
+  [Status.UNAUTHENTICATED]: "unauthenticated",
+  [Status.RESOURCE_EXHAUSTED]: "resource_exhausted",
+  [Status.DEADLINE_EXCEEDED]: "deadline_exceeded",
+};
+
+const KNOWN_CODES = new Set<string>(Object.keys(TO_GRPC));
+
+/** Turns a gRPC client error back into the typed Warren error the server threw. */
+export function fromGrpcError(err: ServiceError): WarrenError {
+  const fromTrailer = err.metadata?.get(CODE_KEY)[0]?.toString();
+  const code: ErrorCode = fromTrailer && KNOWN_CODES.has(fromTrailer)
+    ? fromTrailer as ErrorCode
+    : FROM_GRPC[err.code as Status] ?? "internal";
+  const message = err.details || err.message;
+  if (code === "invalid_argument") {
+    const field = err.metadata?.get(FIELD_KEY)[0]?.toString() ?? "";
+    const reason = field && message.startsWith(`${field}: `)
+      ? message.slice(field.length + 2)
+      : message;
+    return new ValidationError(field, reason, { cause: err });
+  }
+  if (code === "not_leader") {
+    return new NotLeaderError(err.metadata?.get(LEADER_KEY)[0]?.toString(), { cause: err });
+  }
+  const retryable = code === "unavailable" || code === "deadline_exceeded";
+  return new WarrenError(code, message, { cause: err, retryable });
+}

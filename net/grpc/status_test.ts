@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { Metadata, status as Status } from "@grpc/grpc-js";
+import type { ServiceError } from "@grpc/grpc-js";
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  NotLeaderError,
+  UnavailableError,
+  ValidationError,
+  type WarrenError,
+} from "../../proto/errors.ts";
+import { fromGrpcError, toGrpcError } from "./status.ts";
+
+function roundTrip(err: unknown): WarrenError {
+  const wire = toGrpcError(err);
+  const serviceError = Object.assign(new Error(wire.details), {
+    code: wire.code!,
+    details: wire.details!,
+    metadata: wire.metadata ?? new Metadata(),
+  }) as ServiceError;
+  return fromGrpcError(serviceError);
+}
+
+Deno.test("grpc status: each typed error maps to its gRPC code", () => {
+  assert.equal(
+    toGrpcError(new ValidationError("replicas", "must be >= 0")).code,
+    Status.INVALID_ARGUMENT,
+  );
+  assert.equal(toGrpcError(new NotFoundError("service", "web")).code, Status.NOT_FOUND);
+  assert.equal(toGrpcError(new AlreadyExistsError("service", "web")).code, Status.ALREADY_EXISTS);
+  assert.equal(toGrpcError(new UnavailableError("no quorum")).code, Status.UNAVAILABLE);
+  assert.equal(toGrpcError(new Error("boom")).code, Status.INTERNAL);
+});
+
+Deno.test("grpc status: typed errors survive the wire with field and leader", () => {
+  const v = roundTrip(new ValidationError("spec.ports[0].target", "must be 1..65535"));
+  assert.ok(v instanceof ValidationError);
+  assert.equal(v.field, "spec.ports[0].target");
+  assert.equal(v.message, "spec.ports[0].target: must be 1..65535");
+  const l = roundTrip(new NotLeaderError("mgr-2"));
+  assert.ok(l instanceof NotLeaderError);
+  assert.equal(l.leaderId, "mgr-2");
+  assert.equal(l.retryable, true);
+  const n = roundTrip(new NotFoundError("node", "n1"));
+  assert.equal(n.code, "not_found");
+  assert.equal(n.message, 'node "n1" not found');
+});
