@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Generates TypeScript (ts-proto, grpc-js services) for the containerd 1.6 API and the cgroup
-# metrics types from the .proto files Debian ships (golang-github-containerd-containerd-dev, which
+# metrics and runc options types from the .proto files Debian ships (golang-github-containerd-containerd-dev, which
 # pulls golang-github-containerd-cgroups-dev).
 #
 # Usage: tools/proto_containerd.sh [OUT_DIR]   (default: runtime/containerd/gen)
@@ -28,6 +28,8 @@ for svc in containers content diff events images introspection leases namespaces
   protos+=("$api/services/$svc/v1"/*.proto)
 done
 protos+=("$api/types"/*.proto "$api/types/task"/*.proto "$api/events"/*.proto)
+# runc shim options (Any "containerd.runc.v1.Options" on Containers/Create: runc root, binary).
+protos+=(github.com/containerd/containerd/runtime/v2/runc/options/oci.proto)
 protos+=(github.com/containerd/cgroups/stats/v1/metrics.proto
   github.com/containerd/cgroups/v2/stats/metrics.proto)
 
