@@ -1,0 +1,41 @@
+/**
+ * CI's guard that the committed generated code matches proto/warren.proto: regenerates into a
+ * temporary directory with tools/proto_warren.sh and compares byte for byte.
+ */
+import assert from "node:assert/strict";
+
+const root = new URL("..", import.meta.url).pathname;
+const committedDir = `${root}proto/gen`;
+
+async function listFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".ts")) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+Deno.test("proto/gen is up to date with proto/warren.proto (run `deno task proto`)", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "warren-proto-gen-" });
+  try {
+    const { code, stderr } = await new Deno.Command("bash", {
+      args: [`${root}tools/proto_warren.sh`, tmp],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(code, 0, `proto_warren.sh failed:\n${new TextDecoder().decode(stderr)}`);
+    const generated = await listFiles(tmp);
+    assert.ok(generated.includes("warren.ts"), `no warren.ts generated; got ${generated}`);
+    assert.deepEqual(await listFiles(committedDir), generated, "generated file set differs");
+    for (const name of generated) {
+      const fresh = await Deno.readTextFile(`${tmp}/${name}`);
+      const committed = await Deno.readTextFile(`${committedDir}/${name}`);
+      assert.ok(
+        fresh === committed,
+        `proto/gen/${name} is stale: run \`deno task proto\` and commit the result`,
+      );
+    }
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -1,0 +1,54 @@
+/**
+ * Service: a spec plus what the cluster knows about rolling it out. Every spec change bumps
+ * `specVersion` and keeps the previous spec for rollback.
+ */
+import { z } from "zod";
+import { IdSchema, isIpv4, TimestampMsSchema } from "./common.ts";
+import { ServiceSpecSchema } from "./service_spec.ts";
+
+/** State of the latest update or rollback. */
+export const UpdateStateSchema = z.enum([
+  "updating",
+  "paused",
+  "completed",
+  "rollback_started",
+  "rolled_back",
+]);
+/** Update state. */
+export type UpdateState = z.infer<typeof UpdateStateSchema>;
+
+/** Progress of the latest update or rollback. */
+export const UpdateStatusSchema = z.object({
+  /** Where the rollout stands. */
+  state: UpdateStateSchema,
+  /** Explanation, e.g. `update paused: task web.2 failed health check`. */
+  message: z.string().max(1024).default(""),
+  /** When the rollout started (ms). */
+  startedAt: TimestampMsSchema,
+  /** When it completed or was rolled back (ms); absent while in progress. */
+  completedAt: TimestampMsSchema.optional(),
+});
+/** Update status. */
+export type UpdateStatus = z.infer<typeof UpdateStatusSchema>;
+
+/** A service. */
+export const ServiceSchema = z.object({
+  /** Service ID. */
+  id: IdSchema,
+  /** Current spec. */
+  spec: ServiceSpecSchema,
+  /** Spec before the latest update; what a rollback restores. */
+  previousSpec: ServiceSpecSchema.optional(),
+  /** Incremented on every spec change; tasks record the version they run. */
+  specVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** Virtual IP from the cluster's serviceCidr (endpointMode vip); absent until allocated. */
+  vip: z.string().refine(isIpv4, { message: "must be an IPv4 address" }).optional(),
+  /** Latest rollout; absent before the first update. */
+  updateStatus: UpdateStatusSchema.optional(),
+  /** Creation time (ms). */
+  createdAt: TimestampMsSchema,
+  /** Last change (ms). */
+  updatedAt: TimestampMsSchema,
+});
+/** A service. */
+export type Service = z.infer<typeof ServiceSchema>;

@@ -1,0 +1,48 @@
+/**
+ * Volumes: named storage on a node (driver `local`, a directory under the worker's data dir).
+ * A volume bound to `nodeId` pins the tasks that mount it to that node.
+ */
+import { z } from "zod";
+import { DnsLabelSchema, IdSchema, LabelsSchema, TimestampMsSchema } from "./common.ts";
+
+/** Volume drivers Warren supports. */
+export const VolumeDriverSchema = z.enum(["local"]);
+
+/** Driver options: at most 32 `key=value` pairs. */
+export const VolumeOptionsSchema = z.record(
+  z.string().regex(
+    /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/,
+    "option keys are 1-64 of letters, digits, '.', '_' or '-'",
+  ),
+  z.string().max(1024, "option values must be at most 1024 characters"),
+).refine((o) => Object.keys(o).length <= 32, { message: "must have at most 32 entries" }).default(
+  {},
+);
+
+/** Request to create a volume. */
+export const VolumeCreateRequestSchema = z.object({
+  /** Name, a DNS label. */
+  name: DnsLabelSchema,
+  /** Driver; only `local`. */
+  driver: VolumeDriverSchema.default("local"),
+  /** Node the volume lives on; absent means created on demand on any node that needs it. */
+  nodeId: IdSchema.optional(),
+  /** Driver options. */
+  options: VolumeOptionsSchema,
+  /** User labels. */
+  labels: LabelsSchema,
+});
+/** Request to create a volume. */
+export type VolumeCreateRequest = z.infer<typeof VolumeCreateRequestSchema>;
+
+/** A volume. */
+export const VolumeSchema = VolumeCreateRequestSchema.extend({
+  /** Volume ID. */
+  id: IdSchema,
+  /** Creation time (ms). */
+  createdAt: TimestampMsSchema,
+  /** Last change (ms). */
+  updatedAt: TimestampMsSchema,
+});
+/** A volume. */
+export type Volume = z.infer<typeof VolumeSchema>;
