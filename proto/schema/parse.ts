@@ -32,9 +32,23 @@ interface IssueLike {
   keys?: string[];
 }
 
-/** Turns a zod issue into a short human reason. */
-function reasonOf(issue: IssueLike): string {
+/** The value at `path` inside `root`, or undefined when the path does not exist. */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let value = root;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+/** Turns a zod issue into a short human reason; `input` is the parsed value, when known. */
+function reasonOf(issue: IssueLike, input?: { value: unknown }): string {
   if (issue.code === "invalid_type" && / received undefined$/.test(issue.message)) {
+    return "is required";
+  }
+  // A missing enum value fails as "invalid option"; say what actually went wrong.
+  if (issue.code === "invalid_value" && input && valueAt(input.value, issue.path) === undefined) {
     return "is required";
   }
   if (issue.code === "invalid_key" && issue.issues?.[0]) {
@@ -43,8 +57,15 @@ function reasonOf(issue: IssueLike): string {
   return issue.message;
 }
 
-/** Converts a ZodError (its first issue) into a ValidationError. */
-export function toValidationError(error: z.ZodError, rootField?: string): ValidationError {
+/**
+ * Converts a ZodError (its first issue) into a ValidationError. Pass `input` (the value that was
+ * parsed) so a missing enum value reads "is required" rather than "invalid option".
+ */
+export function toValidationError(
+  error: z.ZodError,
+  rootField?: string,
+  input?: { value: unknown },
+): ValidationError {
   const issue = error.issues[0] as unknown as IssueLike | undefined;
   if (!issue) return new ValidationError(rootField ?? "", "is invalid", { cause: error });
   if (issue.code === "unrecognized_keys" && issue.keys?.[0] !== undefined) {
@@ -52,7 +73,9 @@ export function toValidationError(error: z.ZodError, rootField?: string): Valida
     const field = formatPath([...issue.path, issue.keys[0]], rootField);
     return new ValidationError(field, "is not a known field", { cause: error });
   }
-  return new ValidationError(formatPath(issue.path, rootField), reasonOf(issue), { cause: error });
+  return new ValidationError(formatPath(issue.path, rootField), reasonOf(issue, input), {
+    cause: error,
+  });
 }
 
 /**
@@ -66,5 +89,5 @@ export function parseOrThrow<S extends z.ZodType>(
 ): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  throw toValidationError(result.error, rootField);
+  throw toValidationError(result.error, rootField, { value });
 }

@@ -53,7 +53,7 @@ export const StoredSecretSchema = SecretSchema.extend({
 export type StoredSecret = z.infer<typeof StoredSecretSchema>;
 
 /** Plaintext secret data, base64, 1 byte .. 500 KiB once decoded. */
-export const SecretDataSchema = Base64Schema.superRefine((data, ctx) => {
+export const SecretPlaintextSchema = Base64Schema.superRefine((data, ctx) => {
   const size = base64DecodedLength(data);
   if (size < 1) ctx.addIssue({ code: "custom", message: "must not be empty" });
   if (size > MAX_SECRET_BYTES) {
@@ -69,7 +69,7 @@ export const SecretCreateRequestSchema = z.object({
   /** Name, a DNS label. */
   name: DnsLabelSchema,
   /** The plaintext, base64. */
-  data: SecretDataSchema,
+  data: SecretPlaintextSchema,
   /** User labels. */
   labels: LabelsSchema,
 });

@@ -151,10 +151,10 @@ export const ServiceSpecSchema = ServiceSpecObject.superRefine((spec, ctx) => {
       });
     }
   }
-}).transform((spec) => ({
-  ...spec,
-  replicas: spec.mode === "replicated" ? spec.replicas ?? 1 : undefined,
-}));
+}).transform((spec) =>
+  // Global specs keep replicas absent (the refinement above guarantees it).
+  spec.mode === "replicated" ? { ...spec, replicas: spec.replicas ?? 1 } : spec
+);
 
 /** A complete (parsed, defaults filled) service spec. */
 export type ServiceSpec = z.infer<typeof ServiceSpecSchema>;
