@@ -52,7 +52,12 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 
 /** True for `localhost`, 127.0.0.0/8 and ::1, with or without a port. */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.startsWith("[") ? host.slice(1, host.indexOf("]")) : host.replace(/:\d+$/, "");
+  const bareIpv6 = !host.startsWith("[") && host.indexOf(":") !== host.lastIndexOf(":");
+  const h = host.startsWith("[")
+    ? host.slice(1, host.indexOf("]"))
+    : bareIpv6
+    ? host
+    : host.replace(/:\d+$/, "");
   return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
 }
 
