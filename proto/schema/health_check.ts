@@ -84,13 +84,6 @@ export const HealthCheckSchema = z
         message: `must not exceed statusMax (${hc.http.statusMax})`,
       });
     }
-    if (hc.timeoutMs > hc.intervalMs) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["timeoutMs"],
-        message: `must not exceed intervalMs (${hc.intervalMs})`,
-      });
-    }
   });
 /** A health check. */
 export type HealthCheck = z.infer<typeof HealthCheckSchema>;
