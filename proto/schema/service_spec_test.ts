@@ -96,7 +96,7 @@ Deno.test("ServiceSpec: a full realistic spec parses and keeps its values", () =
   });
   assert.equal(s.healthCheck?.intervalMs, 1000);
   assert.equal(s.healthCheck?.timeoutMs, 5000);
-  assert.equal(s.deployment.canary?.steps[0]!.pauseMs, 30_000);
+  assert.equal(s.deployment.canary?.steps[0]?.pauseMs, 30_000);
 });
 
 Deno.test("ServiceSpec: global mode has no replicas", () => {
