@@ -15,6 +15,7 @@ import { raftLog } from "./commands/raft_log.ts";
 import { raftState } from "./commands/raft_state.ts";
 import { readIndex } from "./commands/read_index.ts";
 import { reportUnreachable } from "./commands/report_unreachable.ts";
+import { restart } from "./commands/restart.ts";
 import { stabilize } from "./commands/stabilize.ts";
 import { status } from "./commands/status.ts";
 import { tick } from "./commands/tick.ts";
@@ -43,6 +44,7 @@ export const COMMANDS: Record<string, CommandHandler> = {
   "raft-state": raftState,
   "read-index": readIndex,
   "report-unreachable": reportUnreachable,
+  restart,
   stabilize,
   status,
   tick,

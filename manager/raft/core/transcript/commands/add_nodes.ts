@@ -1,10 +1,12 @@
 /**
  * `add-nodes N [voters=(..)] [learners=(..)] [index=I] [prevote=B] [checkquorum=B] [readonly=safe|lease]
- * [election=T] [heartbeat=T] [max-size=B] [max-inflight=N] [snapshot-chunk=B] [max-uncommitted=B]`
+ * [election=T] [heartbeat=T] [max-size=B] [max-inflight=N] [snapshot-chunk=B] [max-uncommitted=B]
+ * [log-terms=(t,..)] [term=T]`
  *
  * Adds N nodes with the next free numeric IDs. With `index=I` (> 0) each starts from a bootstrap
  * snapshot at index I, term 1, with the given configuration; otherwise with an empty log (a node
- * waiting to be added by a membership change).
+ * waiting to be added by a membership change). `log-terms` seeds entries I+1, I+2, ... with those
+ * terms (to build the divergent logs of the paper's figures), and `term` the persisted term.
  * @module
  */
 import type { RaftConfig, ReadOnlyOption } from "../../config.ts";
