@@ -31,6 +31,15 @@ export function addNodes(env: Env, args: Args): void {
         data: new Uint8Array(),
       });
     }
+    const terms = (args.kv.get("log-terms") ?? []).map(Number);
+    storage.append(terms.map((t, k) => ({
+      index: index + 1 + k,
+      term: t,
+      type: "normal" as const,
+      data: new TextEncoder().encode(`t${t}i${index + 1 + k}`),
+    })));
+    const term = argInt(args, "term", 0)!;
+    if (term > 0) storage.setHardState({ term, vote: "", commit: index });
     const config: RaftConfig = {
       id,
       electionTicks: argInt(args, "election", 10),
