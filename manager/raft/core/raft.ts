@@ -449,10 +449,15 @@ export class Raft {
     }
     const self = t.progress.get(this.id);
     this.isLearner = self?.isLearner ?? false;
-    if (this.role !== "leader") return;
+    if (this.role !== "leader") {
+      // Our leader left the configuration: it leads no more, so its vote lease (§4.2.3) must not
+      // stop the remaining voters from electing a successor.
+      if (cc.type !== "addNode" && cc.nodeId === this.lead) this.lead = NONE;
+      return;
+    }
     if (self === undefined || self.isLearner) {
-      // Removed or demoted leader (§4.2.2): make sure followers learn the commit, then step down.
-      bcastAppend(this);
+      // Removed or demoted leader (§4.2.2): the change is committed (followers learned that with
+      // the commit index), so step down and stop replicating.
       this.becomeFollower(this.term, NONE);
       return;
     }
