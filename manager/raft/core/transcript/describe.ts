@@ -110,7 +110,8 @@ export function describeStatus(s: Status): string[] {
     `${s.id} is ${describeRole(s.role)} Term:${s.term} Lead:${
       s.lead || "0"
     } Commit:${s.commit} Applied:${s.applied} ` +
-    `Log:[${s.firstIndex},${s.lastIndex}] ${describeConfState(s.config)}`,
+    `Log:[${s.firstIndex},${s.lastIndex}] ${describeConfState(s.config)}` +
+    (s.leadTransferee ? ` Transferee:${s.leadTransferee}` : ""),
   ];
   for (const [id, p] of Object.entries(s.progress)) {
     const flags = [
