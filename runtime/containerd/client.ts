@@ -121,11 +121,20 @@ interface MethodDef {
 type ReqOf<M> = M extends { requestSerialize: (value: infer R) => Buffer } ? R : never;
 type ResOf<M> = M extends { responseDeserialize: (value: Buffer) => infer R } ? R : never;
 
+/**
+ * A server stream: iterate it with `for await`; errors arrive as {@link ContainerdError}s.
+ * Leaving the loop early cancels the call.
+ */
+export interface ResponseStream<T> extends AsyncIterable<T> {
+  /** Cancels the call. */
+  cancel(): void;
+}
+
 /** A method of a service facade: unary → Promise, server stream → readable, bidi → duplex. */
 export type FacadeMethod<M> = M extends { requestStream: false; responseStream: false }
   ? (request: ReqOf<M>, options?: CallOptions) => Promise<ResOf<M>>
   : M extends { requestStream: false; responseStream: true }
-    ? (request: ReqOf<M>, options?: CallOptions) => grpc.ClientReadableStream<ResOf<M>>
+    ? (request: ReqOf<M>, options?: CallOptions) => ResponseStream<ResOf<M>>
   : M extends { requestStream: true; responseStream: true }
     ? (options?: CallOptions) => grpc.ClientDuplexStream<ReqOf<M>, ResOf<M>>
   : never;
@@ -246,7 +255,7 @@ export class ContainerdClient implements Disposable {
         });
     }
     if (!m.requestStream && m.responseStream) {
-      return (req: unknown, options: CallOptions = {}) => {
+      return (req: unknown, options: CallOptions = {}): ResponseStream<unknown> => {
         const call = this.#grpc.makeServerStreamRequest(
           m.path,
           ser,
@@ -256,7 +265,18 @@ export class ContainerdClient implements Disposable {
           this.#callOptions(options),
         );
         options.signal?.addEventListener("abort", () => call.cancel(), { once: true });
-        return call;
+        return {
+          cancel: () => call.cancel(),
+          async *[Symbol.asyncIterator]() {
+            try {
+              for await (const res of call) yield res;
+            } catch (err) {
+              throw toContainerdError(m.path, err);
+            } finally {
+              call.cancel(); // no-op once the stream has ended
+            }
+          },
+        };
       };
     }
     if (m.requestStream && m.responseStream) {

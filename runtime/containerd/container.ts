@@ -7,6 +7,7 @@
  */
 import { type ContainerdClient, isContainerdCode } from "./client.ts";
 import { Options as RuncOptions } from "./gen/github.com/containerd/containerd/runtime/v2/runc/options/oci.ts";
+import { Status as TaskStatus } from "./gen/github.com/containerd/containerd/api/types/task/task.ts";
 import { withLease } from "./lease.ts";
 import { type RuntimeSpec, specToAny } from "./spec.ts";
 import { DEFAULT_SNAPSHOTTER } from "./unpack.ts";
@@ -219,18 +220,18 @@ export async function removeContainer(client: ContainerdClient, id: string): Pro
   } catch (err) {
     ignoreMissing(err);
   }
+  let task: { status: TaskStatus } | undefined;
   try {
-    await client.tasks.delete({ containerId: id });
+    task = (await client.tasks.get({ containerId: id, execId: "" })).process;
   } catch (err) {
-    if (isContainerdCode(err, "not_found")) {
-      // no task
-    } else if (isContainerdCode(err, "failed_precondition")) {
-      // Still running: kill everything, wait for the exit, then delete.
+    ignoreMissing(err);
+  }
+  if (task) {
+    // containerd refuses to delete a task whose process still runs: kill everything first.
+    if (task.status !== TaskStatus.STOPPED) {
       await stopTask(client, id, { signal: SIGKILL, gracePeriodMs: 10_000 });
-      await client.tasks.delete({ containerId: id }).catch(ignoreMissing);
-    } else {
-      throw err;
     }
+    await client.tasks.delete({ containerId: id }).catch(ignoreMissing);
   }
   await client.containers.delete({ id }).catch(ignoreMissing);
   await client.snapshots.remove({ snapshotter, key: snapshotKey }).catch(ignoreMissing);

@@ -1,0 +1,97 @@
+import assert from "node:assert/strict";
+import { startContainerd, type TestContainerd } from "../../tests/fixtures/containerd.ts";
+import { startRegistry } from "../../tests/fixtures/registry.ts";
+import { buildExitImage, buildHttpServerImage, pushImage } from "../../tests/fixtures/image.ts";
+import { ContainerdClient, isContainerdCode } from "./client.ts";
+import { createContainer, removeContainer, startTask, stopTask, waitTask } from "./container.ts";
+import { type PulledImage, pullImage } from "./pull.ts";
+import { buildSpec, type SpecInput } from "./spec.ts";
+
+async function run(
+  client: ContainerdClient,
+  ctd: TestContainerd,
+  image: PulledImage,
+  spec: Omit<SpecInput, "id" | "image"> = {},
+): Promise<{ id: string; logPath: string }> {
+  const id = `t-${crypto.randomUUID().slice(0, 8)}`;
+  const logPath = `${ctd.state}/${id}.log`;
+  await createContainer(client, {
+    id,
+    image,
+    spec: buildSpec({ id, image: image.config, cgroupParent: `/${ctd.namespace}`, ...spec }),
+    runcRoot: ctd.runcRoot,
+    labels: { "warren.test": "1" },
+  });
+  await startTask(client, id, { logPath });
+  return { id, logPath };
+}
+
+async function waitForText(path: string, text: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await Deno.readTextFile(path).catch(() => "")).includes(text)) {
+    assert.ok(Date.now() < deadline, `"${text}" never appeared in ${path}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("container: stop honours SIGTERM, escalates to SIGKILL, remove is idempotent", async () => {
+  await using ctd = await startContainerd();
+  await using registry = await startRegistry();
+  using client = new ContainerdClient({ socket: ctd.socket, namespace: ctd.namespace });
+  const [sleeper, httpd] = await Promise.all([
+    pushImage(
+      registry,
+      "warren/sleep",
+      "v1",
+      await buildExitImage({ exitCode: 0, sleepMs: 60_000 }),
+    )
+      .then((p) => pullImage(client, p.reference)),
+    pushImage(registry, "warren/http", "v1", await buildHttpServerImage({ version: "v1" }))
+      .then((p) => pullImage(client, p.reference)),
+  ]);
+
+  // The exit image traps SIGTERM and exits 143 at once: no escalation needed.
+  const a = await run(client, ctd, sleeper);
+  await waitForText(a.logPath, "warren-test-exit stdout");
+  const t0 = Date.now();
+  assert.deepEqual((await stopTask(client, a.id, { gracePeriodMs: 20_000 }))?.exitCode, 143);
+  assert.ok(Date.now() - t0 < 10_000);
+
+  // busybox httpd as PID 1 has no SIGTERM handler, so the kernel drops SIGTERM: SIGKILL it is.
+  const b = await run(client, ctd, httpd, { network: { mode: "none" }, env: ["PORT=8080"] });
+  await waitForText(b.logPath, "listening on port 8080");
+  const t1 = Date.now();
+  assert.equal((await stopTask(client, b.id, { gracePeriodMs: 300 }))?.exitCode, 137);
+  assert.ok(Date.now() - t1 >= 300);
+  // Waiting on a stopped task answers with its status at once.
+  assert.equal((await waitTask(client, b.id)).exitCode, 137);
+
+  for (const { id } of [a, b]) {
+    await removeContainer(client, id);
+    await removeContainer(client, id); // idempotent
+    assert.equal(await stopTask(client, id), undefined);
+    await assert.rejects(client.containers.get({ id }), (e) => isContainerdCode(e, "not_found"));
+    await assert.rejects(
+      client.snapshots.stat({ snapshotter: "overlayfs", key: id }),
+      (e) => isContainerdCode(e, "not_found"),
+    );
+  }
+
+  // Removing a running container kills it first.
+  const c = await run(client, ctd, sleeper);
+  await removeContainer(client, c.id);
+  await assert.rejects(client.tasks.get({ containerId: c.id, execId: "" }));
+
+  // A duplicate ID fails without disturbing the existing container's snapshot.
+  const d = await run(client, ctd, sleeper);
+  await assert.rejects(
+    createContainer(client, {
+      id: d.id,
+      image: sleeper,
+      spec: buildSpec({ id: d.id, image: sleeper.config }),
+    }),
+    (e) => isContainerdCode(e, "already_exists"),
+  );
+  await client.snapshots.stat({ snapshotter: "overlayfs", key: d.id });
+  // d is left running on purpose: the fixture's stop() must clean it up.
+});
