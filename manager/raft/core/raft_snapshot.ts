@@ -17,6 +17,8 @@ export interface SnapshotReceive {
   from: NodeId;
   chunks: Uint8Array[];
   receivedBytes: number;
+  /** Offset already asked for with a rejecting ack, or -1. */
+  requestedAt: number;
 }
 
 /** Leader: sends the next chunks of the transfer to `to`, as the window allows. */
@@ -94,16 +96,22 @@ export function handleSnapshotChunk(r: Raft, m: MsgSnap): void {
       });
       return;
     }
-    rx = r.snapReceive = { meta, from: m.from, chunks: [], receivedBytes: 0 };
-  } else if (
-    !rx || rx.from !== m.from || rx.meta.index !== meta.index || rx.meta.term !== meta.term ||
-    m.offset !== rx.receivedBytes
-  ) {
-    const same = rx !== undefined && rx.from === m.from && rx.meta.index === meta.index &&
-      rx.meta.term === meta.term;
-    sendSnapAck(r, m, same ? rx!.receivedBytes : 0, true);
-    return;
+    rx = r.snapReceive = { meta, from: m.from, chunks: [], receivedBytes: 0, requestedAt: -1 };
+  } else {
+    if (!rx || rx.from !== m.from || rx.meta.index !== meta.index || rx.meta.term !== meta.term) {
+      rx = r.snapReceive = { meta, from: m.from, chunks: [], receivedBytes: 0, requestedAt: -1 };
+    }
+    if (m.offset !== rx.receivedBytes) {
+      // Ask once per gap: the rest of a window in flight would otherwise each trigger a resend.
+      // If this request is lost, the leader resumes on a stalled heartbeat round.
+      if (rx.requestedAt !== rx.receivedBytes) {
+        rx.requestedAt = rx.receivedBytes;
+        sendSnapAck(r, m, rx.receivedBytes, true);
+      }
+      return;
+    }
   }
+  rx.requestedAt = -1;
   rx.chunks.push(m.data);
   rx.receivedBytes += m.data.byteLength;
   if (!m.done) {

@@ -1,0 +1,319 @@
+/**
+ * Raft's persistent storage on Deno KV, with an in-memory mirror ({@link MemoryStorage}) that
+ * answers the pure core's synchronous reads. Every write is durable in KV before the mirror
+ * changes, so the mirror never shows what a crash could lose.
+ *
+ * Layout under `prefix` (values of at most 64 KiB, so large entries and snapshots are chunked):
+ * ```
+ * meta                      {epoch, snapGen, snapChunks, snapMeta, compactIndex, compactTerm}
+ * hs                        encoded HardState
+ * e, epoch, index, part     encoded Entry, split in parts of CHUNK_BYTES
+ * s, gen, chunk             snapshot data chunks of generation `gen`
+ * ```
+ * Installing a snapshot from the leader replaces the whole log: it starts a new `epoch`, so
+ * flipping `meta` is the single atomic step and entries of older epochs are garbage (collected
+ * right after, and again at open if a crash interrupted it). Compaction records `compactIndex`
+ * in `meta` first, then deletes; entries at or below it are ignored when loading.
+ * @module
+ */
+import {
+  decodeEntry,
+  decodeHardState,
+  encodeEntry,
+  encodeHardState,
+} from "./core/codec.ts";
+import { MemoryStorage } from "./core/memory_storage.ts";
+import { CompactedError, SnapshotOutOfDateError } from "./core/errors.ts";
+import type { InitialState, WritableStorage } from "./core/storage.ts";
+import type { ConfState, Entry, HardState, Snapshot, SnapshotMeta } from "./core/types.ts";
+import { FailedPreconditionError } from "../../proto/errors.ts";
+
+/** Largest value written: below Deno KV's 64 KiB limit. */
+const CHUNK_BYTES = 60 * 1024;
+/** Limits of one atomic commit, well inside Deno KV's (1000 mutations, 800 KiB). */
+const MAX_MUTATIONS = 500;
+const MAX_BATCH_BYTES = 640 * 1024;
+
+interface Meta {
+  epoch: number;
+  snapGen: number;
+  snapChunks: number;
+  snapMeta: SnapshotMeta;
+  compactIndex: number;
+  compactTerm: number;
+}
+
+type Mutation = { key: Deno.KvKey; value: unknown; size: number } | {
+  key: Deno.KvKey;
+  delete: true;
+};
+
+/** Raft storage persisted in Deno KV. Open with {@link KvStorage.open}. */
+export class KvStorage implements WritableStorage {
+  readonly #kv: Deno.Kv;
+  readonly #p: Deno.KvKey;
+  #meta: Meta;
+  #mem: MemoryStorage;
+
+  private constructor(kv: Deno.Kv, prefix: Deno.KvKey, meta: Meta, mem: MemoryStorage) {
+    this.#kv = kv;
+    this.#p = prefix;
+    this.#meta = meta;
+    this.#mem = mem;
+  }
+
+  /** Loads the stored state (collecting garbage a crash left) and returns the storage. */
+  static async open(kv: Deno.Kv, prefix: Deno.KvKey = ["raft"]): Promise<KvStorage> {
+    const metaRes = await kv.get<Meta>([...prefix, "meta"]);
+    const meta: Meta = metaRes.value ?? {
+      epoch: 0,
+      snapGen: 0,
+      snapChunks: 0,
+      snapMeta: { index: 0, term: 0, confState: { voters: [], learners: [] } },
+      compactIndex: 0,
+      compactTerm: 0,
+    };
+    const mem = new MemoryStorage();
+    if (meta.snapMeta.index > 0) {
+      const data = await readChunks(kv, [...prefix, "s", meta.snapGen], meta.snapChunks);
+      mem.applySnapshot({ meta: meta.snapMeta, data });
+    }
+    const hs = await kv.get<Uint8Array>([...prefix, "hs"]);
+    if (hs.value) mem.setHardState(decodeHardState(hs.value));
+    // Entries of the current epoch above the compaction point, reassembled from their parts.
+    const floor = Math.max(meta.compactIndex, meta.snapMeta.index);
+    const ents: Entry[] = [];
+    let parts: Uint8Array[] = [];
+    let partsIndex = -1;
+    const flush = () => {
+      if (parts.length > 0 && partsIndex > floor) ents.push(decodeEntry(concat(parts)));
+      parts = [];
+    };
+    for await (const r of kv.list<Uint8Array>({ prefix: [...prefix, "e", meta.epoch] })) {
+      const index = r.key[r.key.length - 2] as number;
+      if (index !== partsIndex) flush();
+      partsIndex = index;
+      parts.push(r.value);
+    }
+    flush();
+    if (ents.length > 0) mem.append(ents);
+    const s = new KvStorage(kv, prefix, meta, mem);
+    await s.#collectGarbage();
+    return s;
+  }
+
+  // ---- read side: the mirror ----
+
+  /** Hard state and membership of the latest snapshot. */
+  initialState(): InitialState {
+    return this.#mem.initialState();
+  }
+  /** Entries [lo, hi) limited to about maxSizeBytes. */
+  entries(lo: number, hi: number, maxSizeBytes: number): Entry[] {
+    return this.#mem.entries(lo, hi, maxSizeBytes);
+  }
+  /** Term of entry `index`. */
+  term(index: number): number {
+    return this.#mem.term(index);
+  }
+  /** Snapshot index + 1. */
+  firstIndex(): number {
+    return this.#mem.firstIndex();
+  }
+  /** Index of the last entry. */
+  lastIndex(): number {
+    return this.#mem.lastIndex();
+  }
+  /** The latest snapshot. */
+  snapshot(): Snapshot {
+    return this.#mem.snapshot();
+  }
+
+  // ---- write side ----
+
+  /** Persists the hard state. */
+  async setHardState(hs: HardState): Promise<void> {
+    await this.persist({ entries: [], hardState: hs });
+  }
+
+  /** Appends entries (truncating a conflicting suffix), durably. */
+  async append(entries: Entry[]): Promise<void> {
+    await this.persist({ entries, hardState: undefined });
+  }
+
+  /**
+   * Persists a Ready's entries and hard state, in one atomic commit when they fit (the common
+   * case) and otherwise entries first, hard state last, so a crash never records a commit index
+   * or vote ahead of the entries it covers.
+   */
+  async persist(w: { entries: Entry[]; hardState: HardState | undefined }): Promise<void> {
+    const muts: Mutation[] = [];
+    const fresh = this.#freshEntries(w.entries);
+    if (fresh.length > 0) {
+      const first = fresh[0].index;
+      // Truncation of a conflicting suffix (only after a leader change): delete the stale tail.
+      if (first <= this.#mem.lastIndex()) {
+        for await (
+          const r of this.#kv.list({
+            start: [...this.#p, "e", this.#meta.epoch, first],
+            end: [...this.#p, "e", this.#meta.epoch, Number.MAX_SAFE_INTEGER],
+          })
+        ) muts.push({ key: r.key, delete: true });
+      }
+      for (const e of fresh) {
+        const bytes = encodeEntry(e);
+        let part = 0;
+        for (let off = 0; off < bytes.byteLength || off === 0; off += CHUNK_BYTES) {
+          const chunk = bytes.subarray(off, off + CHUNK_BYTES);
+          muts.push({
+            key: [...this.#p, "e", this.#meta.epoch, e.index, part++],
+            value: chunk,
+            size: chunk.byteLength,
+          });
+          if (bytes.byteLength === 0) break;
+        }
+      }
+    }
+    if (w.hardState) {
+      const hs = encodeHardState(w.hardState);
+      muts.push({ key: [...this.#p, "hs"], value: hs, size: hs.byteLength });
+    }
+    await this.#commit(muts);
+    if (w.entries.length > 0) this.#mem.append(w.entries);
+    if (w.hardState) this.#mem.setHardState(w.hardState);
+  }
+
+  /** Replaces the whole log with a snapshot from the leader, durably. */
+  async applySnapshot(snapshot: Snapshot): Promise<void> {
+    const cur = this.#mem.snapshot().meta.index;
+    if (snapshot.meta.index <= cur) throw new SnapshotOutOfDateError(snapshot.meta.index, cur);
+    const meta: Meta = {
+      epoch: this.#meta.epoch + 1,
+      snapGen: this.#meta.snapGen + 1,
+      snapChunks: 0,
+      snapMeta: snapshot.meta,
+      compactIndex: snapshot.meta.index,
+      compactTerm: snapshot.meta.term,
+    };
+    meta.snapChunks = await this.#writeChunks(meta.snapGen, snapshot.data);
+    await this.#commit([{ key: [...this.#p, "meta"], value: meta, size: 256 }]);
+    this.#meta = meta;
+    this.#mem.applySnapshot(snapshot);
+    await this.#collectGarbage();
+  }
+
+  /** Records the application's snapshot at `index`, durably (does not compact). */
+  async createSnapshot(index: number, confState: ConfState, data: Uint8Array): Promise<Snapshot> {
+    const cur = this.#mem.snapshot().meta.index;
+    if (index <= cur) throw new SnapshotOutOfDateError(index, cur);
+    const snapMeta: SnapshotMeta = {
+      index,
+      term: this.#mem.term(index),
+      confState: { voters: [...confState.voters], learners: [...confState.learners] },
+    };
+    const meta: Meta = { ...this.#meta, snapGen: this.#meta.snapGen + 1, snapChunks: 0, snapMeta };
+    meta.snapChunks = await this.#writeChunks(meta.snapGen, data);
+    await this.#commit([{ key: [...this.#p, "meta"], value: meta, size: 256 }]);
+    this.#meta = meta;
+    const snap = this.#mem.createSnapshot(index, confState, data);
+    await this.#collectGarbage();
+    return snap;
+  }
+
+  /** Drops entries up to `index`, which must not pass the latest snapshot. */
+  async compact(index: number): Promise<void> {
+    const offset = this.#mem.firstIndex() - 1;
+    if (index <= offset) throw new CompactedError(index, offset + 1);
+    if (index > this.#meta.snapMeta.index) {
+      throw new FailedPreconditionError(
+        `cannot compact the raft log to ${index}: the latest snapshot is at ${this.#meta.snapMeta.index}`,
+      );
+    }
+    const meta: Meta = { ...this.#meta, compactIndex: index, compactTerm: this.#mem.term(index) };
+    await this.#commit([{ key: [...this.#p, "meta"], value: meta, size: 256 }]);
+    this.#meta = meta;
+    this.#mem.compact(index);
+    await this.#collectGarbage();
+  }
+
+  /** Entries not below the compaction point (the core may resend some the snapshot covers). */
+  #freshEntries(entries: Entry[]): Entry[] {
+    const first = this.#mem.firstIndex();
+    if (entries.length === 0 || entries[entries.length - 1].index < first) return [];
+    return entries[0].index >= first ? entries : entries.slice(first - entries[0].index);
+  }
+
+  async #writeChunks(gen: number, data: Uint8Array): Promise<number> {
+    const muts: Mutation[] = [];
+    let n = 0;
+    for (let off = 0; off < data.byteLength; off += CHUNK_BYTES) {
+      const chunk = data.subarray(off, off + CHUNK_BYTES);
+      muts.push({ key: [...this.#p, "s", gen, n++], value: chunk, size: chunk.byteLength });
+    }
+    await this.#commit(muts);
+    return n;
+  }
+
+  /** Deletes entries of old epochs, compacted entries and old snapshot generations. */
+  async #collectGarbage(): Promise<void> {
+    const muts: Mutation[] = [];
+    const m = this.#meta;
+    for await (const r of this.#kv.list({ prefix: [...this.#p, "e"] }, { batchSize: 500 })) {
+      const epoch = r.key[this.#p.length + 1] as number;
+      const index = r.key[this.#p.length + 2] as number;
+      if (epoch !== m.epoch || index <= Math.max(m.compactIndex, m.snapMeta.index)) {
+        muts.push({ key: r.key, delete: true });
+      } else if (epoch === m.epoch) break; // keys sort by epoch then index: the rest is live
+    }
+    for await (const r of this.#kv.list({ prefix: [...this.#p, "s"] })) {
+      if (r.key[this.#p.length + 1] !== m.snapGen) muts.push({ key: r.key, delete: true });
+    }
+    await this.#commit(muts);
+  }
+
+  /** Commits mutations in as few atomic operations as the limits allow, in order. */
+  async #commit(muts: Mutation[]): Promise<void> {
+    let op = this.#kv.atomic();
+    let n = 0;
+    let bytes = 0;
+    for (const m of muts) {
+      const size = "delete" in m ? 64 : m.size + 64;
+      if (n > 0 && (n >= MAX_MUTATIONS || bytes + size > MAX_BATCH_BYTES)) {
+        await commitOrThrow(op);
+        op = this.#kv.atomic();
+        n = 0;
+        bytes = 0;
+      }
+      if ("delete" in m) op.delete(m.key);
+      else op.set(m.key, m.value);
+      n++;
+      bytes += size;
+    }
+    if (n > 0) await commitOrThrow(op);
+  }
+}
+
+async function commitOrThrow(op: Deno.AtomicOperation): Promise<void> {
+  const res = await op.commit();
+  if (!res.ok) throw new Error("raft storage: Deno KV atomic commit failed");
+}
+
+async function readChunks(kv: Deno.Kv, prefix: Deno.KvKey, count: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  for await (const r of kv.list<Uint8Array>({ prefix })) parts.push(r.value);
+  if (parts.length !== count) {
+    throw new Error(`raft storage: snapshot has ${parts.length} chunks, expected ${count}`);
+  }
+  return concat(parts);
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.byteLength;
+  }
+  return out;
+}
