@@ -16,12 +16,7 @@
  * in `meta` first, then deletes; entries at or below it are ignored when loading.
  * @module
  */
-import {
-  decodeEntry,
-  decodeHardState,
-  encodeEntry,
-  encodeHardState,
-} from "./core/codec.ts";
+import { decodeEntry, decodeHardState, encodeEntry, encodeHardState } from "./core/codec.ts";
 import { MemoryStorage } from "./core/memory_storage.ts";
 import { CompactedError, SnapshotOutOfDateError } from "./core/errors.ts";
 import type { InitialState, WritableStorage } from "./core/storage.ts";
@@ -73,15 +68,28 @@ export class KvStorage implements WritableStorage {
       compactIndex: 0,
       compactTerm: 0,
     };
+    // The mirror starts at the compaction point; a later snapshot (created, not yet compacted to)
+    // is recorded on top once the entries it covers are back.
     const mem = new MemoryStorage();
-    if (meta.snapMeta.index > 0) {
-      const data = await readChunks(kv, [...prefix, "s", meta.snapGen], meta.snapChunks);
-      mem.applySnapshot({ meta: meta.snapMeta, data });
+    const snapData = meta.snapMeta.index > 0
+      ? await readChunks(kv, [...prefix, "s", meta.snapGen], meta.snapChunks)
+      : new Uint8Array();
+    if (meta.compactIndex === meta.snapMeta.index && meta.snapMeta.index > 0) {
+      mem.applySnapshot({ meta: meta.snapMeta, data: snapData });
+    } else if (meta.compactIndex > 0) {
+      mem.applySnapshot({
+        meta: {
+          index: meta.compactIndex,
+          term: meta.compactTerm,
+          confState: meta.snapMeta.confState,
+        },
+        data: new Uint8Array(),
+      });
     }
     const hs = await kv.get<Uint8Array>([...prefix, "hs"]);
     if (hs.value) mem.setHardState(decodeHardState(hs.value));
     // Entries of the current epoch above the compaction point, reassembled from their parts.
-    const floor = Math.max(meta.compactIndex, meta.snapMeta.index);
+    const floor = meta.compactIndex;
     const ents: Entry[] = [];
     let parts: Uint8Array[] = [];
     let partsIndex = -1;
@@ -97,6 +105,9 @@ export class KvStorage implements WritableStorage {
     }
     flush();
     if (ents.length > 0) mem.append(ents);
+    if (meta.snapMeta.index > meta.compactIndex) {
+      mem.createSnapshot(meta.snapMeta.index, meta.snapMeta.confState, snapData);
+    }
     const s = new KvStorage(kv, prefix, meta, mem);
     await s.#collectGarbage();
     return s;
@@ -162,15 +173,13 @@ export class KvStorage implements WritableStorage {
       }
       for (const e of fresh) {
         const bytes = encodeEntry(e);
-        let part = 0;
-        for (let off = 0; off < bytes.byteLength || off === 0; off += CHUNK_BYTES) {
+        for (let off = 0, part = 0; off < bytes.byteLength; off += CHUNK_BYTES, part++) {
           const chunk = bytes.subarray(off, off + CHUNK_BYTES);
           muts.push({
-            key: [...this.#p, "e", this.#meta.epoch, e.index, part++],
+            key: [...this.#p, "e", this.#meta.epoch, e.index, part],
             value: chunk,
             size: chunk.byteLength,
           });
-          if (bytes.byteLength === 0) break;
         }
       }
     }
@@ -261,7 +270,7 @@ export class KvStorage implements WritableStorage {
     for await (const r of this.#kv.list({ prefix: [...this.#p, "e"] }, { batchSize: 500 })) {
       const epoch = r.key[this.#p.length + 1] as number;
       const index = r.key[this.#p.length + 2] as number;
-      if (epoch !== m.epoch || index <= Math.max(m.compactIndex, m.snapMeta.index)) {
+      if (epoch !== m.epoch || index <= m.compactIndex) {
         muts.push({ key: r.key, delete: true });
       } else if (epoch === m.epoch) break; // keys sort by epoch then index: the rest is live
     }
