@@ -95,3 +95,59 @@ Deno.test("container: stop honours SIGTERM, escalates to SIGKILL, remove is idem
   await client.snapshots.stat({ snapshotter: "overlayfs", key: d.id });
   // d is left running on purpose: the fixture's stop() must clean it up.
 });
+
+Deno.test("container: joins a given network namespace", async () => {
+  const netns = `warren-ct-${crypto.randomUUID().slice(0, 8)}`;
+  const ip = async (...args: string[]) => {
+    const res = await new Deno.Command("ip", { args, stderr: "piped", stdout: "piped" }).output();
+    const text = new TextDecoder().decode(res.stdout);
+    assert.equal(res.code, 0, `ip ${args.join(" ")}: ${new TextDecoder().decode(res.stderr)}`);
+    return text;
+  };
+  await ip("netns", "add", netns);
+  try {
+    await ip("-n", netns, "link", "set", "lo", "up");
+    await using ctd = await startContainerd();
+    await using registry = await startRegistry();
+    using client = new ContainerdClient({ socket: ctd.socket, namespace: ctd.namespace });
+    const pushed = await pushImage(
+      registry,
+      "warren/http",
+      "v1",
+      await buildHttpServerImage({ version: "ns" }),
+    );
+    const image = await pullImage(client, pushed.reference);
+    // A port free on the host, so "not reachable from the host" cannot be someone else's server.
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (probe.addr as Deno.NetAddr).port;
+    probe.close();
+    const c = await run(client, ctd, image, {
+      network: { mode: "netns", path: `/run/netns/${netns}` },
+      env: [`PORT=${port}`],
+      hostname: "in-ns",
+    });
+    try {
+      await waitForText(c.logPath, `listening on port ${port}`);
+      // Reachable inside the namespace, and only there.
+      const deadline = Date.now() + 10_000;
+      let page = "";
+      while (!page.includes("warren-test-http")) {
+        assert.ok(Date.now() < deadline, "page never served inside the netns");
+        const res = await new Deno.Command("ip", {
+          args: ["netns", "exec", netns, "busybox", "wget", "-qO-", `http://127.0.0.1:${port}/`],
+          stdout: "piped",
+          stderr: "null",
+        }).output();
+        page = new TextDecoder().decode(res.stdout);
+      }
+      assert.equal(page.trim(), "warren-test-http version=ns host=in-ns");
+      await assert.rejects(
+        fetch(`http://127.0.0.1:${port}/`, { signal: AbortSignal.timeout(2_000) }),
+      );
+    } finally {
+      await removeContainer(client, c.id);
+    }
+  } finally {
+    await ip("netns", "del", netns);
+  }
+});
