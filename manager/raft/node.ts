@@ -1,0 +1,467 @@
+/**
+ * The Raft I/O shell: drives the pure core with a timer, persists to storage, sends through a
+ * transport, applies committed commands to a state machine and resolves the callers waiting on
+ * them. See core/ready.ts for the order every Ready is handled in (persist → send → apply →
+ * advance); `#handleReady` follows it line by line.
+ * @module
+ */
+import { RaftCore } from "./core/raft_core.ts";
+import type { Ready } from "./core/ready.ts";
+import type { RaftConfig } from "./core/config.ts";
+import { decodeConfChange, decodeMessage, encodeMessage } from "./core/codec.ts";
+import type { Message } from "./core/messages.ts";
+import type { WritableStorage } from "./core/storage.ts";
+import type { ConfChange, Entry, HardState, Snapshot } from "./core/types.ts";
+import type { Status } from "./core/status.ts";
+import { openEnvelope, sealEnvelope } from "./envelope.ts";
+import { packSnapshot, type StateMachine, unpackSnapshot } from "./state_machine.ts";
+import {
+  DeadlineExceededError,
+  NotLeaderError,
+  UnavailableError,
+  ValidationError,
+} from "../../proto/errors.ts";
+
+/** Storage the shell writes through: the core's write side plus one batched persist. */
+export interface PersistentStorage extends WritableStorage {
+  persist(w: { entries: Entry[]; hardState: HardState | undefined }): Promise<void>;
+}
+
+/** Moves encoded Raft messages between managers. Implemented in net/raft over gRPC. */
+export interface RaftTransport {
+  /** Queues one encoded message for `to`; never blocks, may drop (Raft retries). */
+  send(to: string, msg: Uint8Array): void;
+  /** Records or updates a peer's address. */
+  setPeer(id: string, address: string): void;
+  /** Forgets a peer. */
+  removePeer(id: string): void;
+}
+
+/** Leadership as the shell last saw it. */
+export interface LeaderInfo {
+  leaderId: string;
+  term: number;
+  isLeader: boolean;
+}
+
+/** Options of a {@link RaftNode}. */
+export interface RaftNodeOptions {
+  id: string;
+  /** Address other managers reach this node's Raft transport at. */
+  address: string;
+  storage: PersistentStorage;
+  transport: RaftTransport;
+  stateMachine: StateMachine;
+  /** Addresses of peers known before the log says so (a joining node's managers). */
+  peers?: Record<string, string>;
+  /** Milliseconds per logical tick. Default 50 (the heartbeat interval). */
+  tickMs?: number;
+  /** Core options other than id (electionTicks default 6: a 300-600 ms election timeout). */
+  core?: Omit<RaftConfig, "id" | "applied">;
+  /** Take a snapshot every this many applied entries. Default 10,000. */
+  snapshotEveryEntries?: number;
+  /** Entries kept below a snapshot for slow followers. Default 5,000. */
+  keepEntriesAfterSnapshot?: number;
+  /** How long propose/read/membership calls wait. Default 10 s. */
+  requestTimeoutMs?: number;
+  /** Called on every error the loop survives (failed sends are normal; storage failures are not). */
+  onError?: (err: unknown) => void;
+}
+
+interface Waiter {
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+/** One manager's Raft node. */
+export class RaftNode {
+  readonly id: string;
+  readonly #o: Required<Omit<RaftNodeOptions, "peers" | "core" | "onError">> & {
+    onError: (err: unknown) => void;
+  };
+  readonly #core: RaftCore;
+  readonly #members = new Map<string, string>();
+  #seq = 0;
+  readonly #proposals = new Map<number, Waiter>();
+  readonly #reads = new Map<string, Waiter>();
+  /** Reads confirmed at an index, waiting for the state machine to get there. */
+  #readsAtIndex: { index: number; w: Waiter }[] = [];
+  #applied: number;
+  #snapshotIndex: number;
+  #lead: LeaderInfo = { leaderId: "", term: 0, isLeader: false };
+  readonly #leaderListeners = new Set<(l: LeaderInfo) => void>();
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #wake: (() => void) | undefined;
+  #running: Promise<void> | undefined;
+  #stopped = false;
+  #fatal: unknown;
+
+  constructor(opts: RaftNodeOptions) {
+    this.id = opts.id;
+    this.#o = {
+      id: opts.id,
+      address: opts.address,
+      storage: opts.storage,
+      transport: opts.transport,
+      stateMachine: opts.stateMachine,
+      tickMs: opts.tickMs ?? 50,
+      snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
+      keepEntriesAfterSnapshot: opts.keepEntriesAfterSnapshot ?? 5_000,
+      requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
+      onError: opts.onError ?? (() => {}),
+    };
+    // Restore the application and member addresses from the latest snapshot; committed entries
+    // after it are re-applied by the core on start.
+    const snap = opts.storage.snapshot();
+    this.#snapshotIndex = snap.meta.index;
+    this.#applied = snap.meta.index;
+    if (snap.meta.index > 0) this.#restore(snap);
+    this.#setMember(opts.id, opts.address);
+    for (const [id, addr] of Object.entries(opts.peers ?? {})) this.#setMember(id, addr);
+    this.#core = new RaftCore(
+      { electionTicks: 6, heartbeatTicks: 1, ...opts.core, id: opts.id, applied: this.#applied },
+      opts.storage,
+    );
+  }
+
+  /**
+   * Bootstraps a brand-new single-voter cluster in empty storage: an initial snapshot at index 1
+   * holding the empty application state with this node as the only voter.
+   */
+  static async bootstrap(
+    storage: PersistentStorage,
+    opts: { id: string; address: string; stateMachine: StateMachine },
+  ): Promise<void> {
+    if (storage.lastIndex() > 0 || storage.initialState().hardState.term > 0) {
+      throw new ValidationError(
+        "dataDir",
+        "holds an existing Raft log: it was initialized already",
+      );
+    }
+    await storage.applySnapshot({
+      meta: { index: 1, term: 1, confState: { voters: [opts.id], learners: [] } },
+      data: packSnapshot({ [opts.id]: opts.address }, opts.stateMachine.snapshot()),
+    });
+    await storage.setHardState({ term: 1, vote: "", commit: 1 });
+  }
+
+  /** Starts the tick timer and the Ready loop. */
+  start(): void {
+    if (this.#running) return;
+    this.#ticker = setInterval(() => {
+      this.#core.tick();
+      this.#kick();
+    }, this.#o.tickMs);
+    this.#running = this.#loop();
+  }
+
+  /** Stops ticking, fails waiting callers and waits for the loop to finish its Ready. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearInterval(this.#ticker);
+    this.#kick();
+    await this.#running;
+    const err = new UnavailableError("raft node stopped");
+    for (const w of this.#proposals.values()) this.#settle(w, err);
+    for (const w of this.#reads.values()) this.#settle(w, err);
+    for (const r of this.#readsAtIndex) this.#settle(r.w, err);
+    this.#proposals.clear();
+    this.#reads.clear();
+    this.#readsAtIndex = [];
+  }
+
+  /** Delivers encoded messages received from the transport. */
+  receive(msgs: Uint8Array[]): void {
+    if (this.#stopped) return;
+    for (const b of msgs) {
+      let m: Message;
+      try {
+        m = decodeMessage(b);
+      } catch (err) {
+        this.#o.onError(err);
+        continue;
+      }
+      this.#core.step(m);
+    }
+    this.#kick();
+  }
+
+  /** The transport could not deliver to `peer`. */
+  reportUnreachable(peer: string): void {
+    if (this.#stopped) return;
+    this.#core.reportUnreachable(peer);
+    this.#kick();
+  }
+
+  /**
+   * Replicates `command` and resolves with the state machine's result once it is applied here.
+   * Followers forward to the leader. Rejects with UnavailableError when no leader is known, and
+   * DeadlineExceededError when the outcome is unknown after the timeout (it may still apply).
+   */
+  propose(command: Uint8Array): Promise<unknown> {
+    this.#assertRunning();
+    const seq = ++this.#seq;
+    const p = this.#wait(this.#proposals, seq, "proposal");
+    try {
+      this.#core.propose(sealEnvelope(this.id, seq, command));
+    } catch (err) {
+      this.#settle(this.#proposals.get(seq)!, err);
+      this.#proposals.delete(seq);
+    }
+    this.#kick();
+    return p;
+  }
+
+  /** Resolves once this node's state machine reflects every write committed before the call. */
+  read(): Promise<void> {
+    this.#assertRunning();
+    const ctx = `${this.id}/${++this.#seq}`;
+    const p = this.#wait(this.#reads, ctx, "read");
+    try {
+      this.#core.readIndex(ctx);
+    } catch (err) {
+      this.#settle(this.#reads.get(ctx)!, err);
+      this.#reads.delete(ctx);
+    }
+    this.#kick();
+    return p as Promise<void>;
+  }
+
+  /** Adds `id` as a non-voting learner reachable at `address`. */
+  addLearner(id: string, address: string): Promise<unknown> {
+    return this.#confChange({ type: "addLearner", nodeId: id, context: enc.encode(address) });
+  }
+
+  /** Promotes learner `id` to voter (call once it has caught up). */
+  promote(id: string): Promise<unknown> {
+    const addr = this.#members.get(id) ?? "";
+    return this.#confChange({ type: "addNode", nodeId: id, context: enc.encode(addr) });
+  }
+
+  /** Removes `id` from the cluster. */
+  removeMember(id: string): Promise<unknown> {
+    return this.#confChange({ type: "removeNode", nodeId: id, context: new Uint8Array() });
+  }
+
+  /** Asks the leader to hand leadership to `id`. */
+  transferLeader(id: string): void {
+    this.#assertRunning();
+    this.#core.transferLeader(id);
+    this.#kick();
+  }
+
+  /** Calls `fn` whenever the leader or term changes; returns an unsubscribe function. */
+  onLeaderChange(fn: (l: LeaderInfo) => void): () => void {
+    this.#leaderListeners.add(fn);
+    return () => this.#leaderListeners.delete(fn);
+  }
+
+  /** Current leadership. */
+  get leader(): LeaderInfo {
+    return this.#lead;
+  }
+
+  /** Index of the last command applied to the state machine. */
+  get appliedIndex(): number {
+    return this.#applied;
+  }
+
+  /** Known member addresses (voters and learners). */
+  get members(): Record<string, string> {
+    return Object.fromEntries(this.#members);
+  }
+
+  /** The core's status (term, commit, progress of followers when leader). */
+  status(): Status {
+    return this.#core.status();
+  }
+
+  /** Throws NotLeaderError unless this node leads (for callers that must run on the leader). */
+  assertLeader(): void {
+    if (!this.#lead.isLeader) throw new NotLeaderError(this.#lead.leaderId || undefined);
+  }
+
+  // ---- internals ----
+
+  #confChange(cc: ConfChange): Promise<unknown> {
+    this.#assertRunning();
+    const seq = ++this.#seq;
+    const p = this.#wait(this.#proposals, seq, "membership change");
+    try {
+      // The envelope rides in the context so the proposer can be told when it applies.
+      this.#core.proposeConfChange({ ...cc, context: sealEnvelope(this.id, seq, cc.context) });
+    } catch (err) {
+      this.#settle(this.#proposals.get(seq)!, err);
+      this.#proposals.delete(seq);
+    }
+    this.#kick();
+    return p;
+  }
+
+  #assertRunning(): void {
+    if (this.#fatal) throw new UnavailableError("raft node failed", { cause: this.#fatal });
+    if (this.#stopped || !this.#running) throw new UnavailableError("raft node is not running");
+  }
+
+  #wait<K>(map: Map<K, Waiter>, key: K, what: string): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        map.delete(key);
+        reject(
+          new DeadlineExceededError(
+            `${what} not confirmed within ${this.#o.requestTimeoutMs} ms (leader ${
+              this.#lead.leaderId || "unknown"
+            }); its outcome is unknown`,
+          ),
+        );
+      }, this.#o.requestTimeoutMs);
+      map.set(key, { resolve, reject, timer });
+    });
+  }
+
+  #settle(w: Waiter, err: unknown, value?: unknown): void {
+    clearTimeout(w.timer);
+    if (err === undefined) w.resolve(value);
+    else w.reject(err);
+  }
+
+  #kick(): void {
+    const w = this.#wake;
+    this.#wake = undefined;
+    w?.();
+  }
+
+  async #loop(): Promise<void> {
+    while (!this.#stopped) {
+      if (!this.#core.hasReady()) {
+        await new Promise<void>((r) => (this.#wake = r));
+        continue;
+      }
+      try {
+        await this.#handleReady(this.#core.ready());
+      } catch (err) {
+        // Storage failed: continuing could ack what is not durable. Stop the node.
+        this.#fatal = err;
+        this.#o.onError(err);
+        this.#stopped = true;
+        clearInterval(this.#ticker);
+      }
+    }
+  }
+
+  async #handleReady(rd: Ready): Promise<void> {
+    const st = this.#o.storage;
+    // 1. Persist: snapshot, then entries and hard state.
+    if (rd.snapshot) await st.applySnapshot(rd.snapshot);
+    if (rd.entries.length > 0 || rd.hardState) {
+      await st.persist({ entries: rd.entries, hardState: rd.hardState });
+    }
+    // 2. Send.
+    for (const m of rd.messages) this.#o.transport.send(m.to, encodeMessage(m));
+    // 3. Apply.
+    if (rd.snapshot) this.#restore(rd.snapshot);
+    for (const e of rd.committedEntries) this.#apply(e);
+    if (rd.softState || rd.hardState) this.#noteLeader(rd);
+    // 4. Reads.
+    for (const rs of rd.readStates) {
+      const w = this.#reads.get(rs.context);
+      if (!w) continue;
+      this.#reads.delete(rs.context);
+      this.#readsAtIndex.push({ index: rs.index, w });
+    }
+    this.#serveReads();
+    // 5. Advance.
+    this.#core.advance(rd);
+    await this.#maybeSnapshot();
+  }
+
+  #apply(e: Entry): void {
+    if (e.index <= this.#applied) return;
+    this.#applied = e.index;
+    if (e.type === "confChange") {
+      const cc = decodeConfChange(e.data);
+      const env = openEnvelope(cc.context);
+      const addr = env ? dec.decode(env.payload) : "";
+      if (cc.type === "removeNode") {
+        this.#members.delete(cc.nodeId);
+        if (cc.nodeId !== this.id) this.#o.transport.removePeer(cc.nodeId);
+      } else if (addr) this.#setMember(cc.nodeId, addr);
+      if (env?.proposer === this.id) this.#resolveProposal(env.seq, undefined);
+      return;
+    }
+    const env = openEnvelope(e.data);
+    if (!env) return; // the leader's no-op
+    let result: unknown;
+    let error: unknown;
+    try {
+      result = this.#o.stateMachine.apply(env.payload, e.index);
+    } catch (err) {
+      // A deterministic rejection (e.g. a name taken): every node rejects alike.
+      error = err;
+    }
+    if (env.proposer === this.id) this.#resolveProposal(env.seq, error, result);
+  }
+
+  #resolveProposal(seq: number, err: unknown, value?: unknown): void {
+    const w = this.#proposals.get(seq);
+    if (!w) return;
+    this.#proposals.delete(seq);
+    this.#settle(w, err, value);
+  }
+
+  #serveReads(): void {
+    if (this.#readsAtIndex.length === 0) return;
+    const waiting: { index: number; w: Waiter }[] = [];
+    for (const r of this.#readsAtIndex) {
+      if (r.index <= this.#applied) this.#settle(r.w, undefined);
+      else waiting.push(r);
+    }
+    this.#readsAtIndex = waiting;
+  }
+
+  #restore(snap: Snapshot): void {
+    const { members, app } = unpackSnapshot(snap.data);
+    for (const [id, addr] of Object.entries(members)) this.#setMember(id, addr);
+    this.#o.stateMachine.restore(app, snap.meta.index);
+    this.#applied = Math.max(this.#applied, snap.meta.index);
+    this.#snapshotIndex = snap.meta.index;
+  }
+
+  #setMember(id: string, addr: string): void {
+    this.#members.set(id, addr);
+    if (id !== this.id) this.#o.transport.setPeer(id, addr);
+  }
+
+  #noteLeader(rd: Ready): void {
+    const st = this.#core.status();
+    const next: LeaderInfo = { leaderId: st.lead, term: st.term, isLeader: st.role === "leader" };
+    if (
+      next.leaderId === this.#lead.leaderId && next.term === this.#lead.term &&
+      next.isLeader === this.#lead.isLeader
+    ) return;
+    this.#lead = next;
+    void rd;
+    for (const fn of this.#leaderListeners) {
+      try {
+        fn(next);
+      } catch (err) {
+        this.#o.onError(err);
+      }
+    }
+  }
+
+  async #maybeSnapshot(): Promise<void> {
+    if (this.#applied - this.#snapshotIndex < this.#o.snapshotEveryEntries) return;
+    const st = this.#o.storage;
+    const index = this.#applied;
+    const data = packSnapshot(this.members, this.#o.stateMachine.snapshot());
+    await st.createSnapshot(index, this.#core.confState(), data);
+    this.#snapshotIndex = index;
+    const compactTo = index - this.#o.keepEntriesAfterSnapshot;
+    if (compactTo >= st.firstIndex()) await st.compact(compactTo);
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
