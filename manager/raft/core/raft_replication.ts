@@ -157,5 +157,8 @@ export function handleAppendEntries(r: Raft, m: MsgApp): void {
 /** Follower: handles a heartbeat (commit what we are known to have, echo the read context). */
 export function handleHeartbeat(r: Raft, m: MsgHeartbeat): void {
   r.log.commitTo(m.commit);
+  // A snapshot transfer may be stuck on a lost resend request (or on our restart): allow one more
+  // request per heartbeat, so the leader learns the offset we actually need.
+  if (r.snapReceive) r.snapReceive.requestedAt = -1;
   r.send({ type: "MsgHeartbeatResp", from: r.id, to: m.from, term: r.term, context: m.context });
 }
