@@ -1,0 +1,110 @@
+/**
+ * Replicated commands: an append-only tagged union (after Nomad's message types). Never rename
+ * or renumber a kind, never change what an existing kind means: old logs must replay forever.
+ * Add a kind instead. The proposer fills in IDs and timestamps, so applying is deterministic.
+ * @module
+ */
+import { z } from "zod";
+import {
+  ClusterCidrsSchema,
+  IdSchema,
+  NodeSchema,
+  NodeStatusSchema,
+  NodeUpdateSchema,
+  ServiceSchema,
+  ServiceSpecSchema,
+  StoredSecretSchema,
+  TaskSchema,
+  TaskStateSchema,
+  TaskStatusSchema,
+  TimestampMsSchema,
+  UpdateStatusSchema,
+  VolumeSchema,
+} from "../../proto/schema/mod.ts";
+
+const at = TimestampMsSchema;
+
+/** A join token as stored: only its hash. */
+export const StoredTokenSchema = z.object({
+  role: z.enum(["manager", "worker"]),
+  /** Hex SHA-256 of the token's secret part. */
+  secretHash: z.string().regex(/^[0-9a-f]{64}$/),
+  createdAt: TimestampMsSchema,
+  expiresAt: TimestampMsSchema.optional(),
+});
+/** A stored join token. */
+export type StoredToken = z.infer<typeof StoredTokenSchema>;
+
+/** Cluster-wide settings fixed at init. */
+export const ClusterRecordSchema = z.object({
+  id: IdSchema,
+  name: z.string().min(1).max(63),
+  createdAt: TimestampMsSchema,
+  cidrs: ClusterCidrsSchema.prefault({}),
+});
+/** Cluster-wide settings. */
+export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
+
+/** One task field change; absent fields stay as they are. */
+export const TaskChangeSchema = z.object({
+  id: IdSchema,
+  status: TaskStatusSchema.optional(),
+  desiredState: TaskStateSchema.optional(),
+  nodeId: IdSchema.optional(),
+});
+/** A task change. */
+export type TaskChange = z.infer<typeof TaskChangeSchema>;
+
+/** Every replicated command. */
+export const CommandSchema = z.discriminatedUnion("kind", [
+  z.object({ kind: z.literal("cluster.init"), at, cluster: ClusterRecordSchema }),
+  z.object({ kind: z.literal("token.set"), at, token: StoredTokenSchema }),
+  z.object({ kind: z.literal("node.register"), at, node: NodeSchema }),
+  z.object({ kind: z.literal("node.update"), at, id: IdSchema, update: NodeUpdateSchema }),
+  z.object({ kind: z.literal("node.status"), at, id: IdSchema, status: NodeStatusSchema }),
+  z.object({ kind: z.literal("node.remove"), at, id: IdSchema, force: z.boolean() }),
+  z.object({ kind: z.literal("service.create"), at, service: ServiceSchema }),
+  z.object({
+    kind: z.literal("service.update"),
+    at,
+    id: IdSchema,
+    spec: ServiceSpecSchema,
+    expectedSpecVersion: z.number().int().min(0).optional(),
+  }),
+  z.object({ kind: z.literal("service.scale"), at, id: IdSchema, replicas: z.number().int() }),
+  z.object({ kind: z.literal("service.rollback"), at, id: IdSchema }),
+  z.object({ kind: z.literal("service.delete"), at, id: IdSchema }),
+  z.object({
+    kind: z.literal("service.updateStatus"),
+    at,
+    id: IdSchema,
+    updateStatus: UpdateStatusSchema,
+  }),
+  z.object({ kind: z.literal("task.create"), at, tasks: z.array(TaskSchema).max(100_000) }),
+  z.object({ kind: z.literal("task.update"), at, changes: z.array(TaskChangeSchema).max(100_000) }),
+  z.object({ kind: z.literal("task.delete"), at, ids: z.array(IdSchema).max(100_000) }),
+  z.object({ kind: z.literal("secret.create"), at, secret: StoredSecretSchema }),
+  z.object({ kind: z.literal("secret.delete"), at, id: IdSchema }),
+  z.object({ kind: z.literal("volume.create"), at, volume: VolumeSchema }),
+  z.object({ kind: z.literal("volume.delete"), at, id: IdSchema }),
+]);
+/** A replicated command. */
+export type Command = z.infer<typeof CommandSchema>;
+/** A command kind. */
+export type CommandKind = Command["kind"];
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/** Validates and encodes a command for the Raft log. */
+export function encodeCommand(cmd: Command): Uint8Array {
+  return enc.encode(JSON.stringify(CommandSchema.parse(cmd)));
+}
+
+/**
+ * Decodes a command from the log. Not re-validated: only {@link encodeCommand} writes the log,
+ * and validating every entry again on each replay would cost start-up time.
+ */
+export function decodeCommand(data: Uint8Array): Command {
+  return JSON.parse(dec.decode(data)) as Command;
+}

@@ -1,0 +1,279 @@
+/**
+ * The deterministic finite state machine: applies one replicated command to the cluster state.
+ * Pure (no clock, no randomness, no I/O: checked by tests/arch_test.ts): every manager applies
+ * the same commands in the same order and ends with the same state. A command that cannot apply
+ * throws a typed error before changing anything, so it fails alike everywhere.
+ * @module
+ */
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../proto/errors.ts";
+import {
+  canTransition,
+  isTerminal,
+  type Node,
+  type Service,
+  type StoredSecret,
+  type Task,
+  type Volume,
+} from "../../proto/schema/mod.ts";
+import type { Command } from "./commands.ts";
+import { type ClusterState, indexTask, tasksOfService, unindexTask } from "./fsm_state.ts";
+
+/** One object that a command created, updated or deleted. */
+export type Change =
+  | { kind: "node"; action: ChangeAction; node: Node }
+  | { kind: "service"; action: ChangeAction; service: Service }
+  | { kind: "task"; action: ChangeAction; task: Task }
+  | { kind: "secret"; action: ChangeAction; secret: StoredSecret }
+  | { kind: "volume"; action: ChangeAction; volume: Volume };
+/** What happened to an object. */
+export type ChangeAction = "create" | "update" | "delete";
+
+/** The outcome of applying a command: its result for the proposer and the changes made. */
+export interface Applied {
+  result: unknown;
+  changes: Change[];
+}
+
+/** Applies `cmd` to `s` in place. Throws (changing nothing) when the command cannot apply. */
+export function applyCommand(s: ClusterState, cmd: Command): Applied {
+  switch (cmd.kind) {
+    case "cluster.init":
+      if (s.cluster && s.cluster.id !== cmd.cluster.id) {
+        throw new AlreadyExistsError("cluster", s.cluster.id);
+      }
+      s.cluster = cmd.cluster;
+      return { result: cmd.cluster, changes: [] };
+    case "token.set":
+      s.tokens = { ...s.tokens, [cmd.token.role]: cmd.token };
+      return { result: undefined, changes: [] };
+    case "node.register": {
+      const prev = s.nodes.get(cmd.node.id);
+      // A node that registers again (restart, new address) keeps what operators set on it.
+      const node: Node = prev
+        ? {
+          ...cmd.node,
+          availability: prev.availability,
+          labels: { ...cmd.node.labels, ...prev.labels },
+          createdAt: prev.createdAt,
+          updatedAt: cmd.at,
+        }
+        : cmd.node;
+      s.nodes.set(node.id, node);
+      return {
+        result: node,
+        changes: [{ kind: "node", action: prev ? "update" : "create", node }],
+      };
+    }
+    case "node.update": {
+      const prev = mustGet(s.nodes, cmd.id, "node");
+      const labels = { ...prev.labels, ...cmd.update.labelsAdd };
+      for (const k of cmd.update.labelsRemove) delete labels[k];
+      const node: Node = {
+        ...prev,
+        availability: cmd.update.availability ?? prev.availability,
+        role: cmd.update.role ?? prev.role,
+        labels,
+        updatedAt: cmd.at,
+      };
+      s.nodes.set(node.id, node);
+      return { result: node, changes: [{ kind: "node", action: "update", node }] };
+    }
+    case "node.status": {
+      const prev = mustGet(s.nodes, cmd.id, "node");
+      const node: Node = { ...prev, status: cmd.status, updatedAt: cmd.at };
+      s.nodes.set(node.id, node);
+      return { result: node, changes: [{ kind: "node", action: "update", node }] };
+    }
+    case "node.remove": {
+      const prev = mustGet(s.nodes, cmd.id, "node");
+      if (prev.status.state === "ready" && !cmd.force) {
+        throw new FailedPreconditionError(
+          `node "${prev.hostname}" (${prev.id}) is ready: drain it and stop it first, or remove it with --force`,
+        );
+      }
+      s.nodes.delete(prev.id);
+      return { result: undefined, changes: [{ kind: "node", action: "delete", node: prev }] };
+    }
+    case "service.create": {
+      const sv = cmd.service;
+      if (s.serviceIdByName.has(sv.spec.name)) {
+        throw new AlreadyExistsError("service", sv.spec.name);
+      }
+      if (s.services.has(sv.id)) throw new AlreadyExistsError("service", sv.id);
+      s.services.set(sv.id, sv);
+      s.serviceIdByName.set(sv.spec.name, sv.id);
+      return { result: sv, changes: [{ kind: "service", action: "create", service: sv }] };
+    }
+    case "service.update": {
+      const prev = mustGet(s.services, cmd.id, "service");
+      if (cmd.expectedSpecVersion !== undefined && cmd.expectedSpecVersion !== prev.specVersion) {
+        throw new FailedPreconditionError(
+          `service "${prev.spec.name}" is at spec version ${prev.specVersion}, not ${cmd.expectedSpecVersion}: it changed since you read it`,
+        );
+      }
+      if (cmd.spec.name !== prev.spec.name && s.serviceIdByName.has(cmd.spec.name)) {
+        throw new AlreadyExistsError("service", cmd.spec.name);
+      }
+      return putService(s, {
+        ...prev,
+        spec: cmd.spec,
+        previousSpec: prev.spec,
+        specVersion: prev.specVersion + 1,
+        updatedAt: cmd.at,
+      }, prev);
+    }
+    case "service.scale": {
+      const prev = mustGet(s.services, cmd.id, "service");
+      if (prev.spec.mode !== "replicated") {
+        throw new FailedPreconditionError(
+          `service "${prev.spec.name}" is global: it runs one task per node and cannot be scaled`,
+        );
+      }
+      // Scaling changes no task's definition: no new spec version, rollback target unchanged.
+      return putService(s, {
+        ...prev,
+        spec: { ...prev.spec, replicas: cmd.replicas },
+        updatedAt: cmd.at,
+      }, prev);
+    }
+    case "service.rollback": {
+      const prev = mustGet(s.services, cmd.id, "service");
+      if (!prev.previousSpec) {
+        throw new FailedPreconditionError(
+          `service "${prev.spec.name}" has no previous spec to roll back to`,
+        );
+      }
+      if (
+        prev.previousSpec.name !== prev.spec.name &&
+        s.serviceIdByName.has(prev.previousSpec.name)
+      ) throw new AlreadyExistsError("service", prev.previousSpec.name);
+      return putService(s, {
+        ...prev,
+        spec: prev.previousSpec,
+        previousSpec: prev.spec,
+        specVersion: prev.specVersion + 1,
+        updatedAt: cmd.at,
+      }, prev);
+    }
+    case "service.updateStatus": {
+      const prev = mustGet(s.services, cmd.id, "service");
+      return putService(s, { ...prev, updateStatus: cmd.updateStatus, updatedAt: cmd.at }, prev);
+    }
+    case "service.delete": {
+      const prev = mustGet(s.services, cmd.id, "service");
+      s.services.delete(prev.id);
+      s.serviceIdByName.delete(prev.spec.name);
+      const changes: Change[] = [{ kind: "service", action: "delete", service: prev }];
+      // Its tasks are told to shut down; workers stop them and the reaper removes them.
+      for (const t of tasksOfService(s, prev.id)) {
+        if (t.desiredState === "shutdown" || isTerminal(t.status.state)) continue;
+        const task: Task = { ...t, desiredState: "shutdown", updatedAt: cmd.at };
+        indexTask(s, task);
+        changes.push({ kind: "task", action: "update", task });
+      }
+      return { result: undefined, changes };
+    }
+    case "task.create": {
+      for (const t of cmd.tasks) {
+        if (s.tasks.has(t.id)) throw new AlreadyExistsError("task", t.id);
+        mustGet(s.services, t.serviceId, "service");
+      }
+      for (const t of cmd.tasks) indexTask(s, t);
+      return {
+        result: cmd.tasks.length,
+        changes: cmd.tasks.map((task) => ({ kind: "task", action: "create", task })),
+      };
+    }
+    case "task.update": {
+      const changes: Change[] = [];
+      for (const c of cmd.changes) {
+        const prev = s.tasks.get(c.id);
+        // Reports about reaped tasks, and moves backwards, are stale: ignored alike everywhere.
+        if (!prev) continue;
+        if (c.status && !canTransition(prev.status.state, c.status.state)) continue;
+        if (c.desiredState && !canTransition(prev.desiredState, c.desiredState)) continue;
+        const task: Task = {
+          ...prev,
+          status: c.status ?? prev.status,
+          desiredState: c.desiredState ?? prev.desiredState,
+          nodeId: c.nodeId ?? prev.nodeId,
+          updatedAt: cmd.at,
+        };
+        indexTask(s, task);
+        changes.push({ kind: "task", action: "update", task });
+      }
+      return { result: changes.length, changes };
+    }
+    case "task.delete": {
+      const changes: Change[] = [];
+      for (const id of cmd.ids) {
+        const task = unindexTask(s, id);
+        if (task) changes.push({ kind: "task", action: "delete", task });
+      }
+      return { result: changes.length, changes };
+    }
+    case "secret.create": {
+      const x = cmd.secret;
+      if (s.secretIdByName.has(x.name)) throw new AlreadyExistsError("secret", x.name);
+      if (s.secrets.has(x.id)) throw new AlreadyExistsError("secret", x.id);
+      s.secrets.set(x.id, x);
+      s.secretIdByName.set(x.name, x.id);
+      return { result: x, changes: [{ kind: "secret", action: "create", secret: x }] };
+    }
+    case "secret.delete": {
+      const prev = mustGet(s.secrets, cmd.id, "secret");
+      const users = [...s.services.values()].filter((sv) =>
+        sv.spec.secrets.some((r) => r.secret === prev.name)
+      );
+      if (users.length > 0) {
+        throw new FailedPreconditionError(
+          `secret "${prev.name}" is in use by service ${names(users)}: remove it from them first`,
+        );
+      }
+      s.secrets.delete(prev.id);
+      s.secretIdByName.delete(prev.name);
+      return { result: undefined, changes: [{ kind: "secret", action: "delete", secret: prev }] };
+    }
+    case "volume.create": {
+      const v = cmd.volume;
+      if (s.volumeIdByName.has(v.name)) throw new AlreadyExistsError("volume", v.name);
+      if (s.volumes.has(v.id)) throw new AlreadyExistsError("volume", v.id);
+      s.volumes.set(v.id, v);
+      s.volumeIdByName.set(v.name, v.id);
+      return { result: v, changes: [{ kind: "volume", action: "create", volume: v }] };
+    }
+    case "volume.delete": {
+      const prev = mustGet(s.volumes, cmd.id, "volume");
+      const users = [...s.services.values()].filter((sv) =>
+        sv.spec.mounts.some((m) => m.type === "volume" && m.source === prev.name)
+      );
+      if (users.length > 0) {
+        throw new FailedPreconditionError(
+          `volume "${prev.name}" is in use by service ${names(users)}: remove the service first`,
+        );
+      }
+      s.volumes.delete(prev.id);
+      s.volumeIdByName.delete(prev.name);
+      return { result: undefined, changes: [{ kind: "volume", action: "delete", volume: prev }] };
+    }
+  }
+}
+
+function putService(s: ClusterState, next: Service, prev: Service): Applied {
+  if (next.spec.name !== prev.spec.name) {
+    s.serviceIdByName.delete(prev.spec.name);
+    s.serviceIdByName.set(next.spec.name, next.id);
+  }
+  s.services.set(next.id, next);
+  return { result: next, changes: [{ kind: "service", action: "update", service: next }] };
+}
+
+function mustGet<T>(map: Map<string, T>, id: string, kind: string): T {
+  const v = map.get(id);
+  if (v === undefined) throw new NotFoundError(kind, id);
+  return v;
+}
+
+function names(services: Service[]): string {
+  return services.map((sv) => `"${sv.spec.name}"`).join(", ");
+}

@@ -1,0 +1,132 @@
+/**
+ * The cluster state tables the FSM applies commands to: objects by ID plus the secondary
+ * indexes the API and orchestrators read (names, tasks by service and by node). Pure data.
+ * @module
+ */
+import type { Node, Service, StoredSecret, Task, Volume } from "../../proto/schema/mod.ts";
+import type { ClusterRecord, StoredToken } from "./commands.ts";
+
+/** Everything Raft replicates, held in memory (restored from snapshots + log replay). */
+export interface ClusterState {
+  cluster: ClusterRecord | undefined;
+  tokens: { manager?: StoredToken; worker?: StoredToken };
+  nodes: Map<string, Node>;
+  services: Map<string, Service>;
+  serviceIdByName: Map<string, string>;
+  tasks: Map<string, Task>;
+  taskIdsByService: Map<string, Set<string>>;
+  taskIdsByNode: Map<string, Set<string>>;
+  secrets: Map<string, StoredSecret>;
+  secretIdByName: Map<string, string>;
+  volumes: Map<string, Volume>;
+  volumeIdByName: Map<string, string>;
+}
+
+/** An empty cluster. */
+export function emptyState(): ClusterState {
+  return {
+    cluster: undefined,
+    tokens: {},
+    nodes: new Map(),
+    services: new Map(),
+    serviceIdByName: new Map(),
+    tasks: new Map(),
+    taskIdsByService: new Map(),
+    taskIdsByNode: new Map(),
+    secrets: new Map(),
+    secretIdByName: new Map(),
+    volumes: new Map(),
+    volumeIdByName: new Map(),
+  };
+}
+
+/** The serializable form of the state (indexes are rebuilt on restore). */
+export interface StateSnapshot {
+  v: 1;
+  cluster: ClusterRecord | undefined;
+  tokens: ClusterState["tokens"];
+  nodes: Node[];
+  services: Service[];
+  tasks: Task[];
+  secrets: StoredSecret[];
+  volumes: Volume[];
+}
+
+/** Captures the state as plain data. */
+export function toSnapshot(s: ClusterState): StateSnapshot {
+  return {
+    v: 1,
+    cluster: s.cluster,
+    tokens: s.tokens,
+    nodes: [...s.nodes.values()],
+    services: [...s.services.values()],
+    tasks: [...s.tasks.values()],
+    secrets: [...s.secrets.values()],
+    volumes: [...s.volumes.values()],
+  };
+}
+
+/** Rebuilds the state, with its indexes, from a snapshot. */
+export function fromSnapshot(snap: StateSnapshot): ClusterState {
+  const s = emptyState();
+  s.cluster = snap.cluster;
+  s.tokens = snap.tokens;
+  for (const n of snap.nodes) s.nodes.set(n.id, n);
+  for (const sv of snap.services) {
+    s.services.set(sv.id, sv);
+    s.serviceIdByName.set(sv.spec.name, sv.id);
+  }
+  for (const t of snap.tasks) indexTask(s, t);
+  for (const x of snap.secrets) {
+    s.secrets.set(x.id, x);
+    s.secretIdByName.set(x.name, x.id);
+  }
+  for (const v of snap.volumes) {
+    s.volumes.set(v.id, v);
+    s.volumeIdByName.set(v.name, v.id);
+  }
+  return s;
+}
+
+function addTo(map: Map<string, Set<string>>, key: string, id: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, set = new Set());
+  set.add(id);
+}
+
+function removeFrom(map: Map<string, Set<string>>, key: string | undefined, id: string): void {
+  if (key === undefined) return;
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(id);
+  if (set.size === 0) map.delete(key);
+}
+
+/** Stores a task and keeps the by-service and by-node indexes right. */
+export function indexTask(s: ClusterState, t: Task): void {
+  const prev = s.tasks.get(t.id);
+  if (prev && prev.nodeId !== t.nodeId) removeFrom(s.taskIdsByNode, prev.nodeId, t.id);
+  s.tasks.set(t.id, t);
+  addTo(s.taskIdsByService, t.serviceId, t.id);
+  if (t.nodeId !== undefined) addTo(s.taskIdsByNode, t.nodeId, t.id);
+}
+
+/** Removes a task and its index entries. */
+export function unindexTask(s: ClusterState, id: string): Task | undefined {
+  const t = s.tasks.get(id);
+  if (!t) return undefined;
+  s.tasks.delete(id);
+  removeFrom(s.taskIdsByService, t.serviceId, id);
+  removeFrom(s.taskIdsByNode, t.nodeId, id);
+  return t;
+}
+
+/** Tasks of a service (any state). */
+export function tasksOfService(s: ClusterState, serviceId: string): Task[] {
+  return [...(s.taskIdsByService.get(serviceId) ?? [])].map((id) => s.tasks.get(id)!);
+}
+
+/** Tasks on a node (any state). */
+export function tasksOnNode(s: ClusterState, nodeId: string): Task[] {
+  return [...(s.taskIdsByNode.get(nodeId) ?? [])].map((id) => s.tasks.get(id)!);
+}

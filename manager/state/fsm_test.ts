@@ -1,0 +1,216 @@
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { applyCommand } from "./fsm.ts";
+import { type ClusterState, emptyState, fromSnapshot, toSnapshot } from "./fsm_state.ts";
+import type { Command } from "./commands.ts";
+import { node, service, task } from "./_fixtures_test_util.ts";
+import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../proto/errors.ts";
+
+function run(cmds: Command[], s: ClusterState = emptyState()): ClusterState {
+  for (const c of cmds) {
+    try {
+      applyCommand(s, c);
+    } catch { /* rejected commands change nothing */ }
+  }
+  return s;
+}
+
+const at = 5000;
+
+Deno.test("fsm: create, update, scale and rollback a service keep versions and names", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "service.create", at, service: service("web") });
+  assert.throws(
+    () =>
+      applyCommand(s, { kind: "service.create", at, service: service("web2", { name: "web" }) }),
+    AlreadyExistsError,
+  );
+  const v2 = service("web", { image: "registry.local/app:2" }).spec;
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: v2 });
+  let sv = s.services.get("web")!;
+  assert.equal(sv.specVersion, 2);
+  assert.equal(sv.spec.image, "registry.local/app:2");
+  assert.equal(sv.previousSpec?.image, "registry.local/app:1");
+  applyCommand(s, { kind: "service.scale", at, id: "web", replicas: 7 });
+  sv = s.services.get("web")!;
+  assert.equal(sv.spec.replicas, 7);
+  assert.equal(sv.specVersion, 2, "scaling is not a new spec version");
+  applyCommand(s, { kind: "service.rollback", at, id: "web" });
+  sv = s.services.get("web")!;
+  assert.equal(sv.spec.image, "registry.local/app:1");
+  assert.equal(sv.specVersion, 3);
+  assert.throws(
+    () =>
+      applyCommand(s, { kind: "service.update", at, id: "web", spec: v2, expectedSpecVersion: 2 }),
+    FailedPreconditionError,
+  );
+  assert.throws(() => applyCommand(s, { kind: "service.delete", at, id: "nope" }), NotFoundError);
+});
+
+Deno.test("fsm: renaming a service moves its name index", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "service.create", at, service: service("a") });
+  applyCommand(s, { kind: "service.create", at, service: service("b") });
+  assert.throws(
+    () =>
+      applyCommand(s, {
+        kind: "service.update",
+        at,
+        id: "a",
+        spec: service("x", { name: "b" }).spec,
+      }),
+    AlreadyExistsError,
+  );
+  applyCommand(s, { kind: "service.update", at, id: "a", spec: service("x", { name: "c" }).spec });
+  assert.equal(s.serviceIdByName.get("c"), "a");
+  assert.equal(s.serviceIdByName.has("a"), false);
+});
+
+Deno.test("fsm: task states only move forward; deleting a service shuts its tasks down", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "service.create", at, service: service("web") });
+  applyCommand(s, { kind: "task.create", at, tasks: [task("t1", "web", 1), task("t2", "web", 2)] });
+  assert.throws(
+    () => applyCommand(s, { kind: "task.create", at, tasks: [task("t3", "ghost", 1)] }),
+    NotFoundError,
+  );
+  const status = (state: "running" | "assigned") => ({
+    state,
+    message: "",
+    health: "none" as const,
+    timestamp: at,
+  });
+  let r = applyCommand(s, {
+    kind: "task.update",
+    at,
+    changes: [{ id: "t1", status: status("running"), nodeId: "n1" }],
+  });
+  assert.equal(r.result, 1);
+  r = applyCommand(s, {
+    kind: "task.update",
+    at,
+    changes: [{ id: "t1", status: status("assigned") }, { id: "gone" }],
+  });
+  assert.equal(r.result, 0, "backward moves and unknown tasks are ignored");
+  assert.equal(s.tasks.get("t1")!.status.state, "running");
+  assert.deepEqual([...s.taskIdsByNode.get("n1")!], ["t1"]);
+  const del = applyCommand(s, { kind: "service.delete", at, id: "web" });
+  assert.deepEqual(del.changes.map((c) => c.kind).sort(), ["service", "task", "task"]);
+  assert.equal(s.tasks.get("t2")!.desiredState, "shutdown");
+});
+
+Deno.test("fsm: secrets and volumes in use cannot be deleted", () => {
+  const s = emptyState();
+  const secret = {
+    id: "s1",
+    name: "db-pass",
+    version: 1,
+    labels: {},
+    createdAt: at,
+    encrypted: { ciphertext: "AAAA", nonce: "AAAA", keyId: "k1" },
+  };
+  applyCommand(s, { kind: "secret.create", at, secret });
+  applyCommand(s, {
+    kind: "volume.create",
+    at,
+    volume: {
+      id: "v1",
+      name: "data",
+      driver: "local",
+      options: {},
+      labels: {},
+      createdAt: at,
+      updatedAt: at,
+    },
+  });
+  applyCommand(s, {
+    kind: "service.create",
+    at,
+    service: service("db", {
+      secrets: [{ secret: "db-pass" }],
+      mounts: [{ type: "volume", source: "data", target: "/data" }],
+    }),
+  });
+  assert.throws(
+    () => applyCommand(s, { kind: "secret.delete", at, id: "s1" }),
+    /in use by service "db"/,
+  );
+  assert.throws(
+    () => applyCommand(s, { kind: "volume.delete", at, id: "v1" }),
+    /in use by service "db"/,
+  );
+  applyCommand(s, { kind: "service.delete", at, id: "db" });
+  applyCommand(s, { kind: "secret.delete", at, id: "s1" });
+  applyCommand(s, { kind: "volume.delete", at, id: "v1" });
+  assert.equal(s.secrets.size + s.volumes.size, 0);
+});
+
+Deno.test("fsm: a ready node is removed only with force; re-registering keeps operator settings", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "node.register", at, node: node("n1") });
+  applyCommand(s, {
+    kind: "node.update",
+    at,
+    id: "n1",
+    update: { availability: "drain", labelsAdd: { zone: "edge" }, labelsRemove: [] },
+  });
+  applyCommand(s, { kind: "node.register", at: at + 1, node: { ...node("n1"), labels: {} } });
+  assert.equal(s.nodes.get("n1")!.availability, "drain");
+  assert.equal(s.nodes.get("n1")!.labels.zone, "edge");
+  assert.throws(
+    () => applyCommand(s, { kind: "node.remove", at, id: "n1", force: false }),
+    /is ready/,
+  );
+  applyCommand(s, { kind: "node.remove", at, id: "n1", force: true });
+  assert.equal(s.nodes.size, 0);
+});
+
+/** Random command sequences over a small name space, so conflicts are frequent. */
+const commandArb: fc.Arbitrary<Command> = fc.oneof(
+  fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
+    kind: "service.create",
+    at,
+    service: service(`id-${n}-${r}`, { name: n, replicas: r }),
+  })),
+  fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
+    kind: "service.scale",
+    at,
+    id: `id-${n}-${r}`,
+    replicas: r + 1,
+  })),
+  fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
+    kind: "service.delete",
+    at,
+    id: `id-${n}-${r}`,
+  })),
+  fc.record({
+    n: fc.constantFrom("a", "b", "c"),
+    r: fc.nat(5),
+    slot: fc.integer({ min: 1, max: 3 }),
+  })
+    .map(({ n, r, slot }): Command => ({
+      kind: "task.create",
+      at,
+      tasks: [task(`t-${n}-${r}-${slot}`, `id-${n}-${r}`, slot)],
+    })),
+  fc.constantFrom("n1", "n2").map((id): Command => ({ kind: "node.register", at, node: node(id) })),
+);
+
+Deno.test("fsm: same commands give the same state; snapshot/restore is exact (property)", () => {
+  fc.assert(
+    fc.property(fc.array(commandArb, { maxLength: 60 }), fc.nat(60), (cmds, cut) => {
+      const a = run(cmds);
+      const b = run(cmds);
+      assert.deepEqual(toSnapshot(a), toSnapshot(b));
+      // Snapshot mid-way, restore, apply the rest: same as applying all.
+      const k = Math.min(cut, cmds.length);
+      const mid = run(cmds.slice(0, k));
+      const restored = fromSnapshot(JSON.parse(JSON.stringify(toSnapshot(mid))));
+      run(cmds.slice(k), restored);
+      assert.deepEqual(toSnapshot(restored), toSnapshot(a));
+      assert.deepEqual(restored.serviceIdByName, a.serviceIdByName);
+      assert.deepEqual(restored.taskIdsByService, a.taskIdsByService);
+    }),
+    { numRuns: 200 },
+  );
+});
