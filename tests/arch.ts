@@ -34,7 +34,7 @@ const isTest = (p: string) => /_test\.ts$/.test(p) || p.startsWith("tests/");
 export const isPure = (p: string): boolean =>
   !isTest(p) &&
   (under("manager/raft/core/")(p) || under("manager/scheduler/")(p) ||
-    p.startsWith("manager/state/fsm"));
+    p.startsWith("manager/state/fsm") || p === "manager/state/commands.ts");
 
 /** npm packages a pure core may use: pure data-validation only. */
 const PURE_NPM = new Set(["zod"]);
