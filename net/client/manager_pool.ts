@@ -1,0 +1,213 @@
+/**
+ * Channels to a list of managers with failover: a call goes to the manager that answered last;
+ * when that one is unreachable (UNAVAILABLE: connection refused, no leader, not the leader and
+ * unable to forward) the call moves on to the next address, a bounded number of times.
+ *
+ * Calls whose outcome is unknown (DEADLINE_EXCEEDED: the manager may have applied a write) are
+ * never retried here; the caller sees the typed error and decides.
+ * @module
+ */
+import { type ChannelCredentials, Client, credentials as grpcCredentials } from "@grpc/grpc-js";
+import type {
+  ChannelOptions,
+  ClientReadableStream,
+  Metadata as MetadataT,
+  ServiceError,
+} from "@grpc/grpc-js";
+import { Metadata } from "@grpc/grpc-js";
+import { fromGrpcError } from "../grpc/status.ts";
+import { splitHostPort } from "../../proto/schema/common.ts";
+import { UnavailableError, ValidationError, type WarrenError } from "../../proto/errors.ts";
+
+/** The parts of a generated method definition the pool needs. */
+export interface MethodDef<Req, Res> {
+  path: string;
+  requestSerialize: (value: Req) => Buffer;
+  responseDeserialize: (value: Buffer) => Res;
+}
+
+/** Options of a {@link ManagerPool}. */
+export interface ManagerPoolOptions {
+  /** Manager API addresses, `host:port` (IPv6 in brackets). At least one. */
+  addresses: readonly string[];
+  /** Channel credentials; insecure by default (the security layer passes mutual TLS ones). */
+  credentials?: ChannelCredentials;
+  /** Extra channel options, e.g. `grpc.ssl_target_name_override` for TLS to an IP address. */
+  channelOptions?: ChannelOptions;
+  /** Deadline of one attempt of a unary call. Default 10 s. */
+  callTimeoutMs?: number;
+  /** Most attempts of one call across addresses. Default: twice the number of addresses. */
+  maxAttempts?: number;
+}
+
+/** Whether a failed attempt may be repeated on another manager. */
+export function isFailover(err: WarrenError): boolean {
+  return err.code === "unavailable" || err.code === "not_leader";
+}
+
+/** One grpc-js channel per manager address; calls fail over between them. */
+export class ManagerPool implements Disposable {
+  readonly #addresses: readonly string[];
+  readonly #clients: (Client | undefined)[];
+  readonly #credentials: ChannelCredentials;
+  readonly #channelOptions: ChannelOptions;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  #preferred = 0;
+  #closed = false;
+
+  constructor(opts: ManagerPoolOptions) {
+    if (opts.addresses.length === 0) {
+      throw new ValidationError("managers", "at least one manager address is required");
+    }
+    opts.addresses.forEach((a, i) => {
+      if (!splitHostPort(a)) {
+        throw new ValidationError(
+          `managers[${i}]`,
+          `"${a}" must be host:port with a port in 1..65535 (IPv6 hosts in brackets)`,
+        );
+      }
+    });
+    this.#addresses = [...opts.addresses];
+    this.#clients = this.#addresses.map(() => undefined);
+    this.#credentials = opts.credentials ?? grpcCredentials.createInsecure();
+    this.#channelOptions = {
+      // A restarted manager should be found again quickly.
+      "grpc.initial_reconnect_backoff_ms": 100,
+      "grpc.max_reconnect_backoff_ms": 2000,
+      "grpc.max_receive_message_length": 64 << 20,
+      ...opts.channelOptions,
+    };
+    this.#timeoutMs = opts.callTimeoutMs ?? 10_000;
+    this.#maxAttempts = opts.maxAttempts ?? 2 * this.#addresses.length;
+  }
+
+  /** The configured addresses. */
+  get addresses(): readonly string[] {
+    return this.#addresses;
+  }
+
+  /** The address the next call goes to first. */
+  get preferredAddress(): string {
+    return this.#addresses[this.#preferred]!;
+  }
+
+  /** The grpc-js client (channel) of address number `i`, created on first use. */
+  client(i: number): Client {
+    if (this.#closed) throw new Error("the Warren client is closed");
+    return this.#clients[i] ??= new Client(
+      this.#addresses[i]!,
+      this.#credentials,
+      this.#channelOptions,
+    );
+  }
+
+  /**
+   * Calls a unary method, failing over to the next manager on UNAVAILABLE. Errors are typed
+   * Warren errors; the last attempt's error is thrown when every attempt failed over.
+   */
+  async unary<Req, Res>(
+    method: MethodDef<Req, Res>,
+    request: Req,
+    opts: { timeoutMs?: number } = {},
+  ): Promise<Res> {
+    let last: WarrenError | undefined;
+    for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
+      const i = (this.#preferred + attempt) % this.#addresses.length;
+      try {
+        const res = await this.unaryOn(i, method, request, opts.timeoutMs ?? this.#timeoutMs);
+        this.#preferred = i;
+        return res;
+      } catch (err) {
+        last = err as WarrenError;
+        if (!isFailover(last)) throw last;
+      }
+    }
+    throw withAddresses(last!, this.#addresses);
+  }
+
+  /** One attempt of a unary call on address number `i`, without failover. */
+  unaryOn<Req, Res>(
+    i: number,
+    method: MethodDef<Req, Res>,
+    request: Req,
+    timeoutMs: number,
+  ): Promise<Res> {
+    const client = this.client(i);
+    return new Promise<Res>((resolve, reject) => {
+      client.makeUnaryRequest(
+        method.path,
+        method.requestSerialize,
+        method.responseDeserialize,
+        request,
+        new Metadata(),
+        { deadline: Date.now() + timeoutMs },
+        (err: ServiceError | null, res?: Res) => {
+          if (err) reject(fromGrpcError(err));
+          else resolve(res!);
+        },
+      );
+    });
+  }
+
+  /**
+   * Opens a server stream on address number `i` (no deadline: streams live until cancelled).
+   * Use {@link nextAddress} to fail over.
+   */
+  serverStream<Req, Res>(
+    i: number,
+    method: MethodDef<Req, Res>,
+    request: Req,
+  ): ClientReadableStream<Res> {
+    const metadata: MetadataT = new Metadata();
+    return this.client(i).makeServerStreamRequest(
+      method.path,
+      method.requestSerialize,
+      method.responseDeserialize,
+      request,
+      metadata,
+      {},
+    );
+  }
+
+  /** Index of the address a new stream starts at. */
+  firstIndex(): number {
+    return this.#preferred;
+  }
+
+  /** Index of the address after number `i`, round robin. */
+  nextAddress(i: number): number {
+    return (i + 1) % this.#addresses.length;
+  }
+
+  /** Records that address number `i` answered. */
+  markGood(i: number): void {
+    this.#preferred = i;
+  }
+
+  /** Most attempts of one call. */
+  get maxAttempts(): number {
+    return this.#maxAttempts;
+  }
+
+  /** Closes every channel; later calls fail. */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#clients) c?.close();
+    this.#clients.fill(undefined);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Says which managers were tried when every attempt failed over. */
+function withAddresses(err: WarrenError, addresses: readonly string[]): WarrenError {
+  return new UnavailableError(
+    `no manager reachable (tried ${addresses.join(", ")}): ${err.message}`,
+    {
+      cause: err,
+    },
+  );
+}
