@@ -5,6 +5,7 @@
 import { Command } from "commander";
 import { VERSION } from "../proto/version.ts";
 import { versionCommand } from "./commands/version.ts";
+import { registerDaemonCommands } from "./daemon/mod.ts";
 
 /** Creates a fresh program; errors throw (exitOverride) so `main` owns exit codes. */
 export function buildProgram(): Command {
@@ -14,5 +15,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(versionCommand());
+  // Last, so client command groups (e.g. `cluster`) exist and get the daemon subcommands.
+  registerDaemonCommands(program);
   return program;
 }

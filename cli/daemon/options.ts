@@ -1,0 +1,78 @@
+/**
+ * Flags shared by the daemon commands (`cluster init`, `join`, `manager start`): listen and
+ * advertise addresses, data directory, logging.
+ * @module
+ */
+import type { Command } from "commander";
+import { configureLogging, type LogFormat, type LogLevel } from "../../proto/log.ts";
+import { ValidationError } from "../../proto/errors.ts";
+
+/** Default ports: gRPC API, Raft, REST/metrics. */
+export const DEFAULT_PORTS = { api: 4240, raft: 4241, http: 4242 } as const;
+
+/** Parsed daemon flags. */
+export interface DaemonFlags {
+  dataDir: string;
+  apiAddr: string;
+  raftAddr: string;
+  httpAddr: string;
+  advertiseAddr?: string;
+  logLevel: string;
+  logFormat: string;
+}
+
+/** Adds the shared daemon flags to `cmd`. */
+export function addDaemonFlags<C extends Command>(cmd: C): C {
+  cmd
+    .option("--data-dir <dir>", "where this node keeps its state", defaultDataDir())
+    .option("--api-addr <host:port>", "gRPC API listen address", `0.0.0.0:${DEFAULT_PORTS.api}`)
+    .option("--raft-addr <host:port>", "Raft listen address", `0.0.0.0:${DEFAULT_PORTS.raft}`)
+    .option(
+      "--http-addr <host:port>",
+      "REST, /health and /metrics listen address",
+      `0.0.0.0:${DEFAULT_PORTS.http}`,
+    )
+    .option(
+      "--advertise-addr <host>",
+      "address other nodes reach this one at (default: first non-loopback IPv4)",
+    )
+    .option("--log-level <level>", "debug|info|warn|error", "info")
+    .option("--log-format <format>", "text|json", "text");
+  return cmd;
+}
+
+/** Applies --log-level/--log-format, rejecting unknown values. */
+export function applyLogFlags(f: DaemonFlags): void {
+  if (!["debug", "info", "warn", "error"].includes(f.logLevel)) {
+    throw new ValidationError(
+      "--log-level",
+      `must be debug, info, warn or error, not "${f.logLevel}"`,
+    );
+  }
+  if (!["text", "json"].includes(f.logFormat)) {
+    throw new ValidationError("--log-format", `must be text or json, not "${f.logFormat}"`);
+  }
+  configureLogging({ level: f.logLevel as LogLevel, format: f.logFormat as LogFormat });
+}
+
+/** /var/lib/warren for root, ~/.warren/data otherwise. */
+export function defaultDataDir(): string {
+  try {
+    if (Deno.uid() === 0) return "/var/lib/warren";
+  } catch { /* not on unix */ }
+  return `${Deno.env.get("HOME") ?? "."}/.warren/data`;
+}
+
+/** The advertise address: the flag, else the first non-loopback IPv4, else 127.0.0.1. */
+export function advertiseAddress(flag: string | undefined, listen: string): string {
+  if (flag) return flag;
+  const host = listen.slice(0, listen.lastIndexOf(":"));
+  if (host && host !== "0.0.0.0" && host !== "::" && host !== "[::]") return host;
+  try {
+    const ifs = Deno.networkInterfaces().filter((i) =>
+      i.family === "IPv4" && !i.address.startsWith("127.")
+    );
+    if (ifs.length > 0) return ifs[0].address;
+  } catch { /* not permitted */ }
+  return "127.0.0.1";
+}

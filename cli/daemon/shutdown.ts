@@ -1,0 +1,22 @@
+/**
+ * Runs until SIGINT or SIGTERM, then stops gracefully (a second signal exits at once).
+ * @module
+ */
+
+/** Resolves after `stop` finished following the first SIGINT/SIGTERM. */
+export function waitForShutdown(stop: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = () => {
+      if (stopping) Deno.exit(130);
+      stopping = true;
+      stop().finally(() => {
+        Deno.removeSignalListener("SIGINT", onSignal);
+        Deno.removeSignalListener("SIGTERM", onSignal);
+        resolve();
+      });
+    };
+    Deno.addSignalListener("SIGINT", onSignal);
+    Deno.addSignalListener("SIGTERM", onSignal);
+  });
+}

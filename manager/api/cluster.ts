@@ -1,0 +1,31 @@
+/**
+ * Cluster information.
+ * @module
+ */
+import type { ClusterInfo } from "../../proto/schema/mod.ts";
+import { UnavailableError } from "../../proto/errors.ts";
+import { type ApiContext, readBarrier } from "./context.ts";
+
+/** Cluster identity, Raft position as this manager sees it, and node counts. */
+export async function clusterInfo(ctx: ApiContext, stale: boolean): Promise<ClusterInfo> {
+  const s = await readBarrier(ctx, stale);
+  if (!s.cluster) throw new UnavailableError("the cluster is not initialized yet");
+  let managers = 0;
+  let workers = 0;
+  for (const n of s.nodes.values()) n.role === "manager" ? managers++ : workers++;
+  const lead = ctx.raft.leader;
+  return {
+    id: s.cluster.id,
+    name: s.cluster.name,
+    createdAt: s.cluster.createdAt,
+    raft: {
+      term: lead.term,
+      ...(lead.leaderId ? { leaderId: lead.leaderId } : {}),
+      index: ctx.raft.appliedIndex,
+    },
+    managers,
+    workers,
+    version: ctx.version,
+    cidrs: s.cluster.cidrs,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * What every API handler works with: the replicated store to read, the Raft node to write
+ * through, and injected time and IDs. Handlers are transport-free (gRPC and REST call the same
+ * functions) and speak domain types.
+ * @module
+ */
+import type { Store } from "../state/store.ts";
+import type { RaftNode } from "../raft/node.ts";
+import { type Command, encodeCommand } from "../state/commands.ts";
+import { NotFoundError } from "../../proto/errors.ts";
+import type { ClusterState } from "../state/fsm_state.ts";
+
+/** Dependencies of the API handlers. */
+export interface ApiContext {
+  store: Store;
+  raft: RaftNode;
+  /** Milliseconds since the epoch (injected for tests). */
+  now: () => number;
+  /** A new unique object ID. */
+  newId: () => string;
+  /** This manager's node ID and version, reported in cluster info. */
+  nodeId: string;
+  version: string;
+  /** Records how long a write took to commit and apply (metrics). */
+  observeCommit?: (ms: number) => void;
+}
+
+/** Replicates `cmd` and returns the FSM's result (throws the FSM's typed error on rejection). */
+export async function write<T = unknown>(ctx: ApiContext, cmd: Command): Promise<T> {
+  const t0 = performance.now();
+  const result = await ctx.raft.propose(encodeCommand(cmd)) as T;
+  ctx.observeCommit?.(performance.now() - t0);
+  return result;
+}
+
+/** Waits until this manager reflects every write committed before the call, unless stale. */
+export async function readBarrier(ctx: ApiContext, stale: boolean): Promise<ClusterState> {
+  if (!stale) await ctx.raft.read();
+  return ctx.store.state as ClusterState;
+}
+
+/** Finds an object by ID, else by unique name. */
+export function resolve<T>(
+  byId: ReadonlyMap<string, T>,
+  idByName: ReadonlyMap<string, string> | undefined,
+  idOrName: string,
+  kind: string,
+): T {
+  const direct = byId.get(idOrName);
+  if (direct !== undefined) return direct;
+  const id = idByName?.get(idOrName);
+  const named = id === undefined ? undefined : byId.get(id);
+  if (named === undefined) throw new NotFoundError(kind, idOrName);
+  return named;
+}
+
+const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+/** Random 20-character lowercase IDs (103 bits), like Swarm's. */
+export function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(20));
+  let s = "";
+  for (const b of bytes) s += ALPHABET[b % 36];
+  return s;
+}

@@ -1,0 +1,148 @@
+/**
+ * The gRPC face of the manager API: each method converts the wire request to domain types
+ * (validating, so bad input fails with INVALID_ARGUMENT naming the field), calls the transport-
+ * free handler, and converts the result back. Errors map to statuses in net/grpc/status.ts.
+ * @module
+ */
+import { codecs } from "../../proto/convert.ts";
+import * as wire from "../../proto/gen/warren.ts";
+import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
+import { type CallObserver, serverStream, unary } from "../../net/grpc/adapter.ts";
+import type { HostedService } from "../../net/grpc/server.ts";
+import type { ApiContext } from "./context.ts";
+import * as services from "./services.ts";
+import * as nodes from "./nodes.ts";
+import { listTasks } from "./tasks.ts";
+import * as volumes from "./volumes.ts";
+import { watchEvents } from "./events.ts";
+import { clusterInfo } from "./cluster.ts";
+
+const id = (v: string) => parseOrThrow(IdSchema, v, "id");
+
+/** The user-facing gRPC services of a manager, minus those added by other layers. */
+export function apiServices(ctx: ApiContext, observe?: CallObserver): HostedService[] {
+  const u = <Req, Res>(m: string, fn: (req: Req) => Promise<Res>) => unary(m, fn, observe);
+  return [
+    {
+      definition: wire.ClusterServiceService,
+      implementation: {
+        getInfo: u(
+          "ClusterService/GetInfo",
+          async (r: wire.GetClusterInfoRequest) =>
+            codecs.ClusterInfo.toWire(await clusterInfo(ctx, r.stale)),
+        ),
+      },
+    },
+    {
+      definition: wire.NodeServiceService,
+      implementation: {
+        list: u("NodeService/List", async (r: wire.ListNodesRequest) => {
+          const req = codecs.ListNodesRequest.fromWire(r);
+          const role = req.role === undefined ? undefined : NodeRoleSchema.parse(req.role);
+          return codecs.ListNodesResponse.toWire(
+            await nodes.listNodes(ctx, { stale: req.stale, role }),
+          );
+        }),
+        inspect: u(
+          "NodeService/Inspect",
+          async (r: wire.InspectNodeRequest) =>
+            codecs.Node.toWire(await nodes.inspectNode(ctx, id(r.id), r.stale)),
+        ),
+        update: u("NodeService/Update", async (r: wire.UpdateNodeRequest) => {
+          const req = codecs.UpdateNodeRequest.fromWire(r);
+          return codecs.Node.toWire(await nodes.updateNode(ctx, req.id, req));
+        }),
+        remove: u("NodeService/Remove", async (r: wire.RemoveNodeRequest) => {
+          await nodes.removeNode(ctx, id(r.id), r.force);
+          return {};
+        }),
+      },
+    },
+    {
+      definition: wire.ServiceServiceService,
+      implementation: {
+        create: u("ServiceService/Create", async (r: wire.CreateServiceRequest) => {
+          const req = codecs.CreateServiceRequest.fromWire(r);
+          return codecs.Service.toWire(await services.createService(ctx, req.spec));
+        }),
+        list: u(
+          "ServiceService/List",
+          async (r: wire.ListServicesRequest) =>
+            codecs.ListServicesResponse.toWire(await services.listServices(ctx, r.stale)),
+        ),
+        inspect: u(
+          "ServiceService/Inspect",
+          async (r: wire.InspectServiceRequest) =>
+            codecs.Service.toWire(await services.inspectService(ctx, id(r.id), r.stale)),
+        ),
+        update: u("ServiceService/Update", async (r: wire.UpdateServiceRequest) => {
+          const req = codecs.UpdateServiceRequest.fromWire(r);
+          return codecs.Service.toWire(
+            await services.updateService(ctx, req.id, req.spec, req.expectedSpecVersion),
+          );
+        }),
+        scale: u("ServiceService/Scale", async (r: wire.ScaleServiceRequest) => {
+          const req = codecs.ScaleServiceRequest.fromWire(r);
+          return codecs.Service.toWire(await services.scaleService(ctx, req.id, req.replicas));
+        }),
+        delete: u("ServiceService/Delete", async (r: wire.DeleteServiceRequest) => {
+          await services.deleteService(ctx, id(r.id));
+          return {};
+        }),
+        rollback: u(
+          "ServiceService/Rollback",
+          async (r: wire.RollbackServiceRequest) =>
+            codecs.Service.toWire(await services.rollbackService(ctx, id(r.id))),
+        ),
+      },
+    },
+    {
+      definition: wire.TaskServiceService,
+      implementation: {
+        list: u("TaskService/List", async (r: wire.ListTasksRequest) => {
+          const req = codecs.ListTasksRequest.fromWire(r);
+          return codecs.ListTasksResponse.toWire(await listTasks(ctx, req));
+        }),
+      },
+    },
+    {
+      definition: wire.VolumeServiceService,
+      implementation: {
+        create: u(
+          "VolumeService/Create",
+          async (r: wire.CreateVolumeRequest) =>
+            codecs.Volume.toWire(
+              await volumes.createVolume(ctx, codecs.CreateVolumeRequest.fromWire(r)),
+            ),
+        ),
+        list: u(
+          "VolumeService/List",
+          async (r: wire.ListVolumesRequest) =>
+            codecs.ListVolumesResponse.toWire(await volumes.listVolumes(ctx, r.stale)),
+        ),
+        inspect: u(
+          "VolumeService/Inspect",
+          async (r: wire.InspectVolumeRequest) =>
+            codecs.Volume.toWire(await volumes.inspectVolume(ctx, id(r.id), r.stale)),
+        ),
+        delete: u("VolumeService/Delete", async (r: wire.DeleteVolumeRequest) => {
+          await volumes.deleteVolume(ctx, id(r.id));
+          return {};
+        }),
+      },
+    },
+    {
+      definition: wire.EventServiceService,
+      implementation: {
+        watch: serverStream(
+          "EventService/Watch",
+          async function* (r: wire.WatchRequest, signal: AbortSignal) {
+            const req = codecs.WatchRequest.fromWire(r);
+            for await (const e of watchEvents(ctx, req, signal)) yield codecs.Event.toWire(e);
+          },
+          observe,
+        ),
+      },
+    },
+  ];
+}

@@ -1,0 +1,181 @@
+/**
+ * REST on Hono, mirroring the gRPC resources as JSON (`/v1/services`, `/v1/nodes`, ...), plus
+ * `/health`, `/ready` and `/metrics`. Same handlers as gRPC; errors map to HTTP in
+ * net/http/status.ts; bodies are validated with the zod schemas (400 names the field).
+ * @module
+ */
+import { Hono } from "hono";
+import type { Context } from "hono";
+import {
+  CreateServiceRequestSchema,
+  IdSchema,
+  ListTasksRequestSchema,
+  NodeRoleSchema,
+  NodeUpdateSchema,
+  parseOrThrow,
+  ScaleServiceRequestSchema,
+  UpdateServiceRequestSchema,
+  VolumeCreateRequestSchema,
+  WatchRequestSchema,
+} from "../../proto/schema/mod.ts";
+import { ValidationError } from "../../proto/errors.ts";
+import { toHttpError } from "../../net/http/status.ts";
+import type { Registry } from "../../net/http/metrics.ts";
+import type { ApiContext } from "./context.ts";
+import * as services from "./services.ts";
+import * as nodes from "./nodes.ts";
+import { listTasks } from "./tasks.ts";
+import * as volumes from "./volumes.ts";
+import { watchEvents } from "./events.ts";
+import { clusterInfo } from "./cluster.ts";
+
+/** Extra routes other layers (secrets, workers) add to the same app. */
+export type RouteHook = (app: Hono) => void;
+
+/** Builds the REST app. `observe` records each request's latency by route. */
+export function restApp(ctx: ApiContext, opts: {
+  metrics: Registry;
+  observe?: (route: string, ms: number, status: number) => void;
+  extraRoutes?: RouteHook[];
+}): Hono {
+  const app = new Hono();
+  app.onError((err, c) => {
+    const { status, body } = toHttpError(err);
+    return c.json(body, status as 400);
+  });
+  app.use("*", async (c, next) => {
+    const t0 = performance.now();
+    await next();
+    opts.observe?.(`${c.req.method} ${c.req.routePath}`, performance.now() - t0, c.res.status);
+  });
+
+  const stale = (c: Context) => c.req.query("stale") === "true";
+  const idParam = (c: Context) => parseOrThrow(IdSchema, c.req.param("id"), "id");
+  const body = async (c: Context): Promise<unknown> => {
+    try {
+      return await c.req.json();
+    } catch {
+      throw new ValidationError("body", "must be a JSON document");
+    }
+  };
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", (c) => {
+    const lead = ctx.raft.leader;
+    const st = ctx.raft.status();
+    const ready = lead.leaderId !== "" && ctx.raft.appliedIndex >= st.commit;
+    return c.json(
+      { ready, leader: lead.leaderId || null, applied: ctx.raft.appliedIndex, commit: st.commit },
+      ready ? 200 : 503,
+    );
+  });
+  app.get(
+    "/metrics",
+    (c) => c.text(opts.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+  );
+
+  app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
+
+  app.get("/v1/nodes", async (c) => {
+    const roleQ = c.req.query("role");
+    const role = roleQ === undefined ? undefined : parseOrThrow(NodeRoleSchema, roleQ, "role");
+    return c.json(await nodes.listNodes(ctx, { stale: stale(c), role }));
+  });
+  app.get("/v1/nodes/:id", async (c) => c.json(await nodes.inspectNode(ctx, idParam(c), stale(c))));
+  app.patch("/v1/nodes/:id", async (c) => {
+    const update = parseOrThrow(NodeUpdateSchema, await body(c));
+    return c.json(await nodes.updateNode(ctx, idParam(c), update));
+  });
+  app.delete("/v1/nodes/:id", async (c) => {
+    await nodes.removeNode(ctx, idParam(c), c.req.query("force") === "true");
+    return c.body(null, 204);
+  });
+
+  app.get("/v1/services", async (c) => c.json(await services.listServices(ctx, stale(c))));
+  app.post("/v1/services", async (c) => {
+    const req = parseOrThrow(CreateServiceRequestSchema, { spec: await body(c) });
+    return c.json(await services.createService(ctx, req.spec), 201);
+  });
+  app.get(
+    "/v1/services/:id",
+    async (c) => c.json(await services.inspectService(ctx, idParam(c), stale(c))),
+  );
+  app.put("/v1/services/:id", async (c) => {
+    const expected = c.req.query("expected_spec_version");
+    const req = parseOrThrow(UpdateServiceRequestSchema, {
+      id: c.req.param("id"),
+      spec: await body(c),
+      ...(expected === undefined ? {} : { expectedSpecVersion: Number(expected) }),
+    });
+    return c.json(await services.updateService(ctx, req.id, req.spec, req.expectedSpecVersion));
+  });
+  app.post("/v1/services/:id/scale", async (c) => {
+    const req = parseOrThrow(ScaleServiceRequestSchema, {
+      ...(await body(c) as object),
+      id: c.req.param("id"),
+    });
+    return c.json(await services.scaleService(ctx, req.id, req.replicas));
+  });
+  app.post(
+    "/v1/services/:id/rollback",
+    async (c) => c.json(await services.rollbackService(ctx, idParam(c))),
+  );
+  app.delete("/v1/services/:id", async (c) => {
+    await services.deleteService(ctx, idParam(c));
+    return c.body(null, 204);
+  });
+
+  app.get("/v1/tasks", async (c) => {
+    const req = parseOrThrow(ListTasksRequestSchema, {
+      serviceId: c.req.query("service"),
+      nodeId: c.req.query("node"),
+      history: c.req.query("history") === "true",
+      stale: stale(c),
+    });
+    return c.json(await listTasks(ctx, req));
+  });
+
+  app.get("/v1/volumes", async (c) => c.json(await volumes.listVolumes(ctx, stale(c))));
+  app.post("/v1/volumes", async (c) => {
+    const req = parseOrThrow(VolumeCreateRequestSchema, await body(c));
+    return c.json(await volumes.createVolume(ctx, req), 201);
+  });
+  app.get(
+    "/v1/volumes/:id",
+    async (c) => c.json(await volumes.inspectVolume(ctx, idParam(c), stale(c))),
+  );
+  app.delete("/v1/volumes/:id", async (c) => {
+    await volumes.deleteVolume(ctx, idParam(c));
+    return c.body(null, 204);
+  });
+
+  // Events as newline-delimited JSON, until the client disconnects.
+  app.get("/v1/events", (c) => {
+    const req = parseOrThrow(WatchRequestSchema, {
+      fromIndex: Number(c.req.query("from_index") ?? 0),
+      kinds: c.req.queries("kind") ?? [],
+    });
+    const ac = new AbortController();
+    const enc = new TextEncoder();
+    const it = watchEvents(ctx, req, ac.signal);
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const r = await it.next();
+          if (r.done) controller.close();
+          else controller.enqueue(enc.encode(JSON.stringify(r.value) + "\n"));
+        } catch (err) {
+          controller.enqueue(enc.encode(JSON.stringify(toHttpError(err).body) + "\n"));
+          controller.close();
+        }
+      },
+      cancel() {
+        ac.abort();
+      },
+    });
+    return c.body(stream, 200, { "content-type": "application/x-ndjson" });
+  });
+
+  for (const hook of opts.extraRoutes ?? []) hook(app);
+  return app;
+}

@@ -1,0 +1,83 @@
+/**
+ * Service handlers: create, list, inspect, update, scale, delete, rollback.
+ * @module
+ */
+import type { Service, ServiceSpec } from "../../proto/schema/mod.ts";
+import { ValidationError } from "../../proto/errors.ts";
+import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
+import type { ClusterState } from "../state/fsm_state.ts";
+
+/** Creates a service from a validated spec. */
+export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
+  const at = ctx.now();
+  const service: Service = { id: ctx.newId(), spec, specVersion: 1, createdAt: at, updatedAt: at };
+  return write<Service>(ctx, { kind: "service.create", at, service });
+}
+
+/** Lists services (sorted by name) and the index they reflect. */
+export async function listServices(
+  ctx: ApiContext,
+  stale: boolean,
+): Promise<{ services: Service[]; index: number }> {
+  const s = await readBarrier(ctx, stale);
+  const services = [...s.services.values()].sort((a, b) => a.spec.name < b.spec.name ? -1 : 1);
+  return { services, index: ctx.store.index };
+}
+
+/** One service by ID or name. */
+export async function inspectService(
+  ctx: ApiContext,
+  idOrName: string,
+  stale: boolean,
+): Promise<Service> {
+  return findService(await readBarrier(ctx, stale), idOrName);
+}
+
+/** Replaces a service's spec (a new spec version; the old one is kept for rollback). */
+export async function updateService(
+  ctx: ApiContext,
+  idOrName: string,
+  spec: ServiceSpec,
+  expectedSpecVersion?: number,
+): Promise<Service> {
+  const cur = findService(await readBarrier(ctx, false), idOrName);
+  if (cur.spec.mode !== spec.mode) {
+    throw new ValidationError(
+      "spec.mode",
+      `cannot change from ${cur.spec.mode} to ${spec.mode}; create a new service`,
+    );
+  }
+  return write<Service>(ctx, {
+    kind: "service.update",
+    at: ctx.now(),
+    id: cur.id,
+    spec,
+    expectedSpecVersion,
+  });
+}
+
+/** Sets the replica count of a replicated service. */
+export async function scaleService(
+  ctx: ApiContext,
+  idOrName: string,
+  replicas: number,
+): Promise<Service> {
+  const cur = findService(await readBarrier(ctx, false), idOrName);
+  return write<Service>(ctx, { kind: "service.scale", at: ctx.now(), id: cur.id, replicas });
+}
+
+/** Returns the service to its previous spec. */
+export async function rollbackService(ctx: ApiContext, idOrName: string): Promise<Service> {
+  const cur = findService(await readBarrier(ctx, false), idOrName);
+  return write<Service>(ctx, { kind: "service.rollback", at: ctx.now(), id: cur.id });
+}
+
+/** Deletes a service; its tasks are shut down. */
+export async function deleteService(ctx: ApiContext, idOrName: string): Promise<void> {
+  const cur = findService(await readBarrier(ctx, false), idOrName);
+  await write(ctx, { kind: "service.delete", at: ctx.now(), id: cur.id });
+}
+
+function findService(s: ClusterState, idOrName: string): Service {
+  return resolve(s.services, s.serviceIdByName, idOrName, "service");
+}

@@ -1,0 +1,67 @@
+/**
+ * Turns promise-returning handlers into grpc-js handlers: errors become gRPC statuses in one
+ * place (status.ts), server streams end cleanly when the client goes away, and every call's
+ * latency and outcome is reported to an optional observer (metrics).
+ * @module
+ */
+import type {
+  handleServerStreamingCall,
+  handleUnaryCall,
+  ServerUnaryCall,
+  ServerWritableStream,
+} from "@grpc/grpc-js";
+import { toGrpcError } from "./status.ts";
+
+/** Receives one finished call: method name, duration and whether it failed (and how). */
+export type CallObserver = (method: string, durationMs: number, code: string) => void;
+
+/** Wraps an async unary handler. */
+export function unary<Req, Res>(
+  method: string,
+  fn: (req: Req, call: ServerUnaryCall<Req, Res>) => Promise<Res>,
+  observe?: CallObserver,
+): handleUnaryCall<Req, Res> {
+  return (call, callback) => {
+    const t0 = performance.now();
+    fn(call.request, call).then(
+      (res) => {
+        observe?.(method, performance.now() - t0, "ok");
+        callback(null, res);
+      },
+      (err) => {
+        const e = toGrpcError(err);
+        observe?.(method, performance.now() - t0, String(e.metadata?.get("warren-error-code")[0]));
+        callback(e);
+      },
+    );
+  };
+}
+
+/** Wraps an async generator as a server-streaming handler; aborts it when the client leaves. */
+export function serverStream<Req, Res>(
+  method: string,
+  fn: (req: Req, signal: AbortSignal, call: ServerWritableStream<Req, Res>) => AsyncIterable<Res>,
+  observe?: CallObserver,
+): handleServerStreamingCall<Req, Res> {
+  return (call) => {
+    const t0 = performance.now();
+    const ac = new AbortController();
+    call.on("cancelled", () => ac.abort());
+    call.on("close", () => ac.abort());
+    (async () => {
+      try {
+        for await (const item of fn(call.request, ac.signal, call)) {
+          if (ac.signal.aborted) break;
+          // Respect flow control: wait for the buffer to drain before producing more.
+          if (!call.write(item)) await new Promise((r) => call.once("drain", r));
+        }
+        observe?.(method, performance.now() - t0, "ok");
+        if (!ac.signal.aborted) call.end();
+      } catch (err) {
+        const e = toGrpcError(err);
+        observe?.(method, performance.now() - t0, String(e.metadata?.get("warren-error-code")[0]));
+        if (!ac.signal.aborted) call.emit("error", e);
+      }
+    })();
+  };
+}
