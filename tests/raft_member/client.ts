@@ -8,7 +8,7 @@ import type { ApiError, MemberStatus } from "./api.ts";
 
 /** The outcome of one call: the body on 2xx, else the HTTP status (0 = no answer) and error. */
 export type Outcome<T> =
-  | { ok: true; value: T }
+  | { ok: true; value: T; serverMs?: number }
   | { ok: false; status: number; code: string; leader: string; error: string };
 
 /** One result of `POST /put-many`. */
@@ -81,7 +81,11 @@ export class MemberClient {
     } catch (err) {
       return { ok: false, status: res.status, code: "bad_body", leader: "", error: String(err) };
     }
-    if (res.ok) return { ok: true, value: json as T };
+    if (res.ok) {
+      // Server-Timing (`raft;dur=MS`) tells the time the member spent, without HTTP.
+      const timing = /dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "");
+      return { ok: true, value: json as T, serverMs: timing ? Number(timing[1]) : undefined };
+    }
     const e = json as Partial<ApiError>;
     return {
       ok: false,
