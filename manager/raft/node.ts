@@ -96,6 +96,8 @@ export class RaftNode {
   #running: Promise<void> | undefined;
   #stopped = false;
   #fatal: unknown;
+  /** A commit-only hard state change not yet written (see #handleReady). */
+  #pendingHard: HardState | undefined;
 
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -162,6 +164,10 @@ export class RaftNode {
     clearInterval(this.#ticker);
     this.#kick();
     await this.#running;
+    if (this.#pendingHard && !this.#fatal) {
+      await this.#o.storage.persist({ entries: [], hardState: this.#pendingHard });
+      this.#pendingHard = undefined;
+    }
     const err = new UnavailableError("raft node stopped");
     for (const w of this.#proposals.values()) this.#settle(w, err);
     for (const w of this.#reads.values()) this.#settle(w, err);
@@ -354,8 +360,13 @@ export class RaftNode {
     const st = this.#o.storage;
     // 1. Persist: snapshot, then entries and hard state.
     if (rd.snapshot) await st.applySnapshot(rd.snapshot);
-    if (rd.entries.length > 0 || rd.hardState) {
-      await st.persist({ entries: rd.entries, hardState: rd.hardState });
+    if (rd.hardState) this.#pendingHard = rd.hardState;
+    // A hard state whose only change is the commit index need not be durable before anything
+    // (a restarted node relearns commit from the leader), so it rides along with the next write
+    // instead of costing a commit of its own: one storage write per proposal, not two.
+    if (rd.entries.length > 0 || (this.#pendingHard && rd.mustSync)) {
+      await st.persist({ entries: rd.entries, hardState: this.#pendingHard });
+      this.#pendingHard = undefined;
     }
     // 2. Send.
     for (const m of rd.messages) this.#o.transport.send(m.to, encodeMessage(m));
