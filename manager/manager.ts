@@ -19,6 +19,8 @@ import { type ApiContext, randomId, write } from "./api/context.ts";
 import { apiServices } from "./api/grpc.ts";
 import { restApp, type RouteHook } from "./api/rest.ts";
 import { registerManagerMetrics } from "./metrics.ts";
+import { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.ts";
+import { workerService } from "./dispatcher/grpc.ts";
 import { hostName, hostPlatform, hostResources } from "./host_info.ts";
 import { GrpcRaftTransport, raftService } from "../net/raft/grpc_transport.ts";
 import { type GrpcServer, type HostedService, startGrpcServer } from "../net/grpc/server.ts";
@@ -46,6 +48,8 @@ export interface ManagerOptions {
   /** Extra gRPC services and REST routes from other layers (security, dispatcher). */
   extraServices?: (ctx: ApiContext) => HostedService[];
   extraRoutes?: RouteHook[];
+  /** Worker session settings (heartbeat period, batching). */
+  dispatcher?: DispatcherOptions;
 }
 
 /** A running manager. */
@@ -62,6 +66,7 @@ export class Manager {
     readonly raftPort: number,
     readonly httpPort: number,
     readonly metrics: Registry,
+    readonly dispatcher: Dispatcher,
     readonly advertiseAddr: string,
     readonly close: () => Promise<void>,
   ) {
@@ -164,10 +169,15 @@ export class Manager {
       const m = registerManagerMetrics(metrics, ctx);
       ctx.observeCommit = (ms) => m.commitLatency.observe(ms);
 
+      const observe = (method: string, ms: number, code: string) =>
+        m.apiLatency.observe(ms, { method, code });
+      const dispatcher = new Dispatcher(ctx, opts.dispatcher);
+      closers.push(() => dispatcher.close());
       const apiServer: GrpcServer = await startGrpcServer({
         address: opts.apiAddr,
         services: [
-          ...apiServices(ctx, (method, ms, code) => m.apiLatency.observe(ms, { method, code })),
+          ...apiServices(ctx, observe),
+          workerService(dispatcher, { observe }),
           ...(opts.extraServices?.(ctx) ?? []),
         ],
       });
@@ -199,6 +209,7 @@ export class Manager {
         raftServer.port,
         httpServer.addr.port,
         metrics,
+        dispatcher,
         opts.advertiseAddr,
         closeAll,
       );

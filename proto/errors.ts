@@ -128,3 +128,32 @@ export function toWarrenError(err: unknown): WarrenError {
   const message = err instanceof Error ? err.message : String(err);
   return new WarrenError("internal", message, { cause: err });
 }
+
+const CLASS_OF_CODE: Partial<Record<ErrorCode, { prototype: WarrenError; name: string }>> = {
+  not_found: NotFoundError,
+  already_exists: AlreadyExistsError,
+  failed_precondition: FailedPreconditionError,
+  unavailable: UnavailableError,
+  permission_denied: PermissionDeniedError,
+  unauthenticated: UnauthenticatedError,
+  resource_exhausted: ResourceExhaustedError,
+  deadline_exceeded: DeadlineExceededError,
+};
+
+/**
+ * Rebuilds a typed error received over the wire (code + message), as an instance of the class
+ * the sender threw, so callers can use `instanceof`. The message is kept verbatim.
+ */
+export function warrenErrorFromCode(
+  code: ErrorCode,
+  message: string,
+  options: WarrenErrorOptions = {},
+): WarrenError {
+  const e = new WarrenError(code, message, options);
+  const cls = CLASS_OF_CODE[code];
+  if (cls) {
+    Object.setPrototypeOf(e, cls.prototype);
+    e.name = cls.name;
+  }
+  return e;
+}

@@ -10,7 +10,8 @@ import {
   NotLeaderError,
   toWarrenError,
   ValidationError,
-  WarrenError,
+  type WarrenError,
+  warrenErrorFromCode,
 } from "../../proto/errors.ts";
 
 const TO_GRPC: Record<ErrorCode, Status> = {
@@ -75,5 +76,5 @@ export function fromGrpcError(err: ServiceError): WarrenError {
     return new NotLeaderError(err.metadata?.get(LEADER_KEY)[0]?.toString(), { cause: err });
   }
   const retryable = code === "unavailable" || code === "deadline_exceeded";
-  return new WarrenError(code, message, { cause: err, retryable });
+  return warrenErrorFromCode(code, message, { cause: err, retryable });
 }

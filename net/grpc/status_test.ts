@@ -45,3 +45,11 @@ Deno.test("grpc status: typed errors survive the wire with field and leader", ()
   assert.equal(n.code, "not_found");
   assert.equal(n.message, 'node "n1" not found');
 });
+
+Deno.test("grpc status: errors come back as instances of the class the server threw", () => {
+  const e = roundTrip(new AlreadyExistsError("service", "web"));
+  assert.ok(e instanceof AlreadyExistsError);
+  assert.equal(e.message, 'service "web" already exists');
+  assert.ok(roundTrip(new NotFoundError("node", "n")) instanceof NotFoundError);
+  assert.ok(roundTrip(new UnavailableError("no quorum")) instanceof UnavailableError);
+});

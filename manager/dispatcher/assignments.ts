@@ -1,0 +1,103 @@
+/**
+ * What a node should be doing, computed from the replicated state (pure): its tasks with their
+ * service specs, the volumes and secret names they need, the overlay peers and the service
+ * endpoints. The dispatcher diffs successive views into delta messages.
+ * @module
+ */
+import {
+  type Assignment,
+  isTerminal,
+  type OverlayPeer,
+  type ServiceEndpoint,
+  taskStateOrder,
+  type Volume,
+} from "../../proto/schema/mod.ts";
+import { type ClusterState, tasksOnNode } from "../state/fsm_state.ts";
+
+/** A node's desired work, keyed by ID, each with a signature that changes when it does. */
+export interface NodeView {
+  assignments: Map<string, { value: Assignment; sig: string }>;
+  /** Names of secrets the node's tasks reference. */
+  secretNames: Set<string>;
+  volumes: Map<string, { value: Volume; sig: string }>;
+}
+
+const ASSIGNED = taskStateOrder("assigned");
+
+/** The tasks, volumes and secrets of `nodeId`. */
+export function nodeView(s: ClusterState, nodeId: string): NodeView {
+  const view: NodeView = { assignments: new Map(), secretNames: new Set(), volumes: new Map() };
+  for (const t of tasksOnNode(s, nodeId)) {
+    if (taskStateOrder(t.status.state) < ASSIGNED) continue;
+    // Done on both sides: nothing left for the worker (it removes the container).
+    if (isTerminal(t.desiredState) && isTerminal(t.status.state)) continue;
+    const sv = s.services.get(t.serviceId);
+    if (!sv) continue;
+    const spec = sv.spec;
+    view.assignments.set(t.id, {
+      value: { task: t, serviceName: spec.name, spec },
+      sig: `${t.updatedAt}/${t.desiredState}/${t.status.state}/${sv.updatedAt}`,
+    });
+    for (const ref of spec.secrets) view.secretNames.add(ref.secret);
+    for (const m of spec.mounts) {
+      if (m.type !== "volume" || !m.source) continue;
+      const volId = s.volumeIdByName.get(m.source);
+      const vol = volId === undefined ? undefined : s.volumes.get(volId);
+      if (vol) view.volumes.set(vol.id, { value: vol, sig: String(vol.updatedAt) });
+    }
+  }
+  return view;
+}
+
+/** Every node's overlay peer entry (nodes that have WireGuard configured). */
+export function overlayPeers(s: ClusterState): Map<string, { value: OverlayPeer; sig: string }> {
+  const out = new Map<string, { value: OverlayPeer; sig: string }>();
+  for (const n of s.nodes.values()) {
+    if (!n.wireguard) continue;
+    const w = n.wireguard;
+    out.set(n.id, {
+      value: { nodeId: n.id, wireguard: w },
+      sig: `${w.publicKey}/${w.endpoint}/${w.subnet}`,
+    });
+  }
+  return out;
+}
+
+/** Every service's endpoint: VIP, ports and the IPs of its running tasks. */
+export function serviceEndpoints(
+  s: ClusterState,
+): Map<string, { value: ServiceEndpoint; sig: string }> {
+  const ips = new Map<string, string[]>();
+  for (const t of s.tasks.values()) {
+    if (t.status.state !== "running" || !t.status.ip || t.desiredState !== "running") continue;
+    const list = ips.get(t.serviceId);
+    if (list) list.push(t.status.ip);
+    else ips.set(t.serviceId, [t.status.ip]);
+  }
+  const out = new Map<string, { value: ServiceEndpoint; sig: string }>();
+  for (const sv of s.services.values()) {
+    const taskIps = (ips.get(sv.id) ?? []).sort();
+    const value: ServiceEndpoint = {
+      serviceId: sv.id,
+      name: sv.spec.name,
+      ...(sv.vip ? { vip: sv.vip } : {}),
+      endpointMode: sv.spec.endpointMode,
+      ports: sv.spec.ports,
+      taskIps,
+    };
+    out.set(sv.id, { value, sig: `${sv.updatedAt}/${taskIps.join(",")}` });
+  }
+  return out;
+}
+
+/** Upserts and removals between two keyed views. */
+export function diffKeyed<T>(
+  prev: Map<string, { sig: string }>,
+  next: Map<string, { value: T; sig: string }>,
+): { upserts: T[]; removed: string[] } {
+  const upserts: T[] = [];
+  const removed: string[] = [];
+  for (const [id, n] of next) if (prev.get(id)?.sig !== n.sig) upserts.push(n.value);
+  for (const id of prev.keys()) if (!next.has(id)) removed.push(id);
+  return { upserts, removed };
+}

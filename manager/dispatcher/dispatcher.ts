@@ -1,0 +1,353 @@
+/**
+ * The dispatcher: the leader's side of worker sessions. Workers register, heartbeat, receive
+ * their assignments as a stream (a complete view first, then deltas batched every `batchMs`),
+ * and report task statuses, which are coalesced across workers into one Raft command per batch.
+ *
+ * Heartbeats stay in the leader's memory (replicating each would flood the log); node health
+ * turns them into replicated `node.status` changes. Followers refuse with NotLeaderError so
+ * workers move to the leader.
+ * @module
+ */
+import {
+  type AssignmentsMessage,
+  type HeartbeatResponse,
+  type ManagerPeer,
+  type RegisterRequest,
+  type RegisterResponse,
+  type SecretData,
+  type TaskStatusUpdate,
+} from "../../proto/schema/mod.ts";
+import {
+  NotFoundError,
+  NotLeaderError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+} from "../../proto/errors.ts";
+import type { TaskChange } from "../state/commands.ts";
+import type { Change } from "../state/fsm.ts";
+import { type ApiContext, randomId, write } from "../api/context.ts";
+import {
+  diffKeyed,
+  type NodeView,
+  nodeView,
+  overlayPeers,
+  serviceEndpoints,
+} from "./assignments.ts";
+import { logger } from "../../proto/log.ts";
+
+/** Options of a {@link Dispatcher}. */
+export interface DispatcherOptions {
+  /** How often workers heartbeat. Default 1,000 ms. */
+  heartbeatPeriodMs?: number;
+  /** Window in which assignment changes and status reports are batched. Default 20 ms. */
+  batchMs?: number;
+  /** Plaintext of the named secrets, for nodes whose tasks reference them. */
+  resolveSecrets?: (names: string[]) => Promise<SecretData[]>;
+  /** The managers workers may fail over to. */
+  managers?: () => ManagerPeer[];
+}
+
+interface Stream {
+  nodeId: string;
+  sessionId: string;
+  sent: {
+    view: NodeView;
+    peers: Map<string, { sig: string }>;
+    endpoints: Map<string, { sig: string }>;
+    secrets: Set<string>;
+  } | undefined;
+  push: (m: AssignmentsMessage) => void;
+  end: (err?: Error) => void;
+}
+
+/** Worker sessions on the leader. */
+export class Dispatcher {
+  readonly #ctx: ApiContext;
+  readonly #o: Required<DispatcherOptions>;
+  readonly #sessions = new Map<string, { sessionId: string; lastSeen: number }>();
+  readonly #streams = new Set<Stream>();
+  readonly #dirtyNodes = new Set<string>();
+  #globalDirty = false;
+  #pendingReports: {
+    change: TaskChange;
+    done: { resolve: () => void; reject: (e: unknown) => void };
+  }[] = [];
+  #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  readonly #ticker: ReturnType<typeof setInterval>;
+  readonly #unsubscribe: () => void;
+  readonly #log = logger("dispatcher");
+
+  constructor(ctx: ApiContext, opts: DispatcherOptions = {}) {
+    this.#ctx = ctx;
+    this.#o = {
+      heartbeatPeriodMs: opts.heartbeatPeriodMs ?? 1000,
+      batchMs: opts.batchMs ?? 20,
+      resolveSecrets: opts.resolveSecrets ?? (() => Promise.resolve([])),
+      managers: opts.managers ?? (() => []),
+    };
+    this.#unsubscribe = ctx.store.onApplied((_i, changes) => this.#markDirty(changes));
+    this.#ticker = setInterval(() => void this.#flushStreams(), this.#o.batchMs);
+    ctx.raft.onLeaderChange((l) => {
+      if (!l.isLeader) this.#dropAll("this manager is no longer the leader");
+    });
+  }
+
+  /** When `nodeId` last heartbeated on this leader (ms), if it has a session. */
+  lastSeen(nodeId: string): number | undefined {
+    return this.#sessions.get(nodeId)?.lastSeen;
+  }
+
+  /** Node IDs with a live session. */
+  get sessionNodeIds(): string[] {
+    return [...this.#sessions.keys()];
+  }
+
+  /** Opens (or replaces) a node's session and records what it offers. */
+  async register(req: RegisterRequest): Promise<RegisterResponse> {
+    this.#assertLeader();
+    const s = this.#ctx.store.state;
+    const prev = s.nodes.get(req.nodeId);
+    if (!prev) {
+      throw new NotFoundError(
+        "node",
+        `${req.nodeId}" is not a member of this cluster; join it first with 'warren join`,
+      );
+    }
+    const at = this.#ctx.now();
+    await write(this.#ctx, {
+      kind: "node.register",
+      at,
+      node: {
+        ...prev,
+        hostname: req.hostname,
+        addresses: req.addresses,
+        resources: req.resources,
+        platform: req.platform,
+        version: req.version,
+        ...(req.wireguard ? { wireguard: req.wireguard } : {}),
+        status: { state: "ready", message: "", lastHeartbeatAt: at },
+        updatedAt: at,
+      },
+    });
+    const sessionId = randomId();
+    this.#sessions.set(req.nodeId, { sessionId, lastSeen: at });
+    for (const st of this.#streams) {
+      if (st.nodeId === req.nodeId) {
+        st.end(new UnauthenticatedError("session replaced by a newer registration"));
+      }
+    }
+    return {
+      sessionId,
+      heartbeatPeriodMs: this.#o.heartbeatPeriodMs,
+      managers: this.#o.managers(),
+    };
+  }
+
+  /** Records a heartbeat. */
+  heartbeat(nodeId: string, sessionId: string): HeartbeatResponse {
+    this.#session(nodeId, sessionId).lastSeen = this.#ctx.now();
+    return { heartbeatPeriodMs: this.#o.heartbeatPeriodMs, managers: this.#o.managers() };
+  }
+
+  /** Streams the node's desired work until `signal` aborts or the session ends. */
+  async *assignments(
+    nodeId: string,
+    sessionId: string,
+    signal: AbortSignal,
+  ): AsyncGenerator<AssignmentsMessage> {
+    this.#session(nodeId, sessionId);
+    const queue: AssignmentsMessage[] = [];
+    let wake: (() => void) | undefined;
+    let ended: Error | null | undefined;
+    const st: Stream = {
+      nodeId,
+      sessionId,
+      sent: undefined,
+      push: (m) => {
+        queue.push(m);
+        wake?.();
+      },
+      end: (err) => {
+        ended = err ?? null;
+        wake?.();
+      },
+    };
+    const onAbort = () => st.end();
+    signal.addEventListener("abort", onAbort);
+    this.#streams.add(st);
+    try {
+      await this.#send(st, true);
+      while (true) {
+        if (queue.length > 0) {
+          yield queue.shift()!;
+          continue;
+        }
+        if (ended !== undefined) {
+          if (ended) throw ended;
+          return;
+        }
+        await new Promise<void>((r) => (wake = r));
+        wake = undefined;
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      this.#streams.delete(st);
+    }
+  }
+
+  /**
+   * Records observed task statuses; resolves once they are committed. Only tasks assigned to
+   * the reporting node may be reported on.
+   */
+  async reportStatus(
+    nodeId: string,
+    sessionId: string,
+    updates: TaskStatusUpdate[],
+  ): Promise<void> {
+    this.#session(nodeId, sessionId).lastSeen = this.#ctx.now();
+    const s = this.#ctx.store.state;
+    for (const u of updates) {
+      const t = s.tasks.get(u.taskId);
+      if (t && t.nodeId !== nodeId) {
+        throw new PermissionDeniedError(
+          `node ${nodeId} may not report on task ${u.taskId}: it is assigned to node ${
+            t.nodeId ?? "none"
+          }`,
+        );
+      }
+    }
+    if (updates.length === 0) return;
+    const done = updates.map((u) =>
+      new Promise<void>((resolve, reject) =>
+        this.#pendingReports.push({
+          change: { id: u.taskId, status: u.status },
+          done: { resolve, reject },
+        })
+      )
+    );
+    this.#reportTimer ??= setTimeout(() => {
+      this.#reportTimer = undefined;
+      void this.#flushReports();
+    }, this.#o.batchMs);
+    await Promise.all(done);
+  }
+
+  /** Ends every stream and stops the timers. */
+  close(): void {
+    clearInterval(this.#ticker);
+    clearTimeout(this.#reportTimer);
+    this.#unsubscribe();
+    this.#dropAll("dispatcher stopped");
+  }
+
+  async #flushReports(): Promise<void> {
+    const batch = this.#pendingReports;
+    this.#pendingReports = [];
+    if (batch.length === 0) return;
+    try {
+      await write(this.#ctx, {
+        kind: "task.update",
+        at: this.#ctx.now(),
+        changes: batch.map((b) => b.change),
+      });
+      for (const b of batch) b.done.resolve();
+    } catch (err) {
+      for (const b of batch) b.done.reject(err);
+    }
+  }
+
+  #assertLeader(): void {
+    const l = this.#ctx.raft.leader;
+    if (!l.isLeader) throw new NotLeaderError(l.leaderId || undefined);
+  }
+
+  #session(nodeId: string, sessionId: string): { sessionId: string; lastSeen: number } {
+    this.#assertLeader();
+    const s = this.#sessions.get(nodeId);
+    if (!s || s.sessionId !== sessionId) {
+      throw new UnauthenticatedError(
+        `no session ${sessionId} for node ${nodeId} on this manager: register again`,
+      );
+    }
+    return s;
+  }
+
+  #markDirty(changes: Change[]): void {
+    for (const c of changes) {
+      if (c.kind === "task") {
+        if (c.task.nodeId) this.#dirtyNodes.add(c.task.nodeId);
+        if (c.task.status.state === "running" || c.action === "delete") this.#globalDirty = true;
+      } else if (c.kind === "node" || c.kind === "service") {
+        this.#globalDirty = true;
+      } else if (c.kind === "volume") {
+        this.#globalDirty = true;
+      }
+    }
+  }
+
+  async #flushStreams(): Promise<void> {
+    if (this.#streams.size === 0 || (!this.#globalDirty && this.#dirtyNodes.size === 0)) return;
+    const global = this.#globalDirty;
+    const dirty = new Set(this.#dirtyNodes);
+    this.#globalDirty = false;
+    this.#dirtyNodes.clear();
+    for (const st of this.#streams) {
+      if (global || dirty.has(st.nodeId)) {
+        try {
+          await this.#send(st, false);
+        } catch (err) {
+          this.#log.warn("cannot compute assignments", { node: st.nodeId, err });
+          st.end(err as Error);
+        }
+      }
+    }
+  }
+
+  async #send(st: Stream, complete: boolean): Promise<void> {
+    const s = this.#ctx.store.state;
+    const view = nodeView(s, st.nodeId);
+    const peers = overlayPeers(s);
+    peers.delete(st.nodeId);
+    const endpoints = serviceEndpoints(s);
+    const prev = complete ? undefined : st.sent;
+    const empty = new Map<string, { sig: string }>();
+    const a = diffKeyed(prev?.view.assignments ?? empty, view.assignments);
+    const v = diffKeyed(prev?.view.volumes ?? empty, view.volumes);
+    const p = diffKeyed(prev?.peers ?? empty, peers);
+    const e = diffKeyed(prev?.endpoints ?? empty, endpoints);
+    const newSecrets = [...view.secretNames].filter((n) => !prev?.secrets.has(n));
+    const secrets = newSecrets.length ? await this.#o.resolveSecrets(newSecrets) : [];
+    const removedSecretIds = prev
+      ? [...prev.secrets].filter((n) => !view.secretNames.has(n)).map((n) =>
+        s.secretIdByName.get(n) ?? n
+      )
+      : [];
+    st.sent = { view, peers, endpoints, secrets: view.secretNames };
+    const msg: AssignmentsMessage = {
+      complete,
+      index: this.#ctx.store.index,
+      assignments: a.upserts,
+      removedTaskIds: a.removed,
+      secrets,
+      removedSecretIds,
+      volumes: v.upserts,
+      removedVolumeIds: v.removed,
+      peers: p.upserts,
+      removedPeerIds: p.removed,
+      endpoints: e.upserts,
+      removedEndpointIds: e.removed,
+    };
+    const empties = !complete && a.upserts.length + a.removed.length + v.upserts.length +
+            v.removed.length + p.upserts.length + p.removed.length + e.upserts.length +
+            e.removed.length + secrets.length + removedSecretIds.length === 0;
+    if (!empties) st.push(msg);
+  }
+
+  #dropAll(reason: string): void {
+    for (const st of this.#streams) {
+      st.end(new NotLeaderError(this.#ctx.raft.leader.leaderId || undefined));
+    }
+    this.#sessions.clear();
+    if (this.#streams.size > 0) this.#log.info("ended worker streams", { reason });
+  }
+}

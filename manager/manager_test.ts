@@ -1,0 +1,240 @@
+import assert from "node:assert/strict";
+import { credentials, Metadata } from "@grpc/grpc-js";
+import { Manager } from "./manager.ts";
+import { WarrenClient } from "../net/client/client.ts";
+import * as wire from "../proto/gen/warren.ts";
+import { codecs } from "../proto/convert.ts";
+import { write } from "./api/context.ts";
+import {
+  AlreadyExistsError,
+  NotFoundError,
+  ValidationError,
+} from "../proto/errors.ts";
+import { configureLogging } from "../proto/log.ts";
+import type { Event } from "../proto/schema/mod.ts";
+
+configureLogging({ level: "error" });
+
+async function startManager(): Promise<{ mgr: Manager; dir: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "warren-mgr-" });
+  const mgr = await Manager.start({
+    dataDir: dir,
+    apiAddr: "127.0.0.1:0",
+    raftAddr: "127.0.0.1:0",
+    httpAddr: "127.0.0.1:0",
+    advertiseAddr: "127.0.0.1",
+    init: { clusterName: "test" },
+    tickMs: 10,
+    dispatcher: { heartbeatPeriodMs: 200, batchMs: 5 },
+  });
+  return {
+    mgr,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await mgr.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("manager: services through gRPC: create, list, scale, update, rollback, delete, errors", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const info = await c.cluster.info();
+  assert.equal(info.name, "test");
+  assert.equal(info.managers, 1);
+
+  const web = await c.services.create({ name: "web", image: "registry.local/web:1", replicas: 2 });
+  assert.equal(web.specVersion, 1);
+  await assert.rejects(() => c.services.create({ name: "web", image: "x:1" }), AlreadyExistsError);
+  await assert.rejects(
+    () => c.services.create({ name: "Bad_Name", image: "x:1" }),
+    (e: unknown) => e instanceof ValidationError && e.field === "spec.name",
+  );
+  assert.equal((await c.services.scale("web", 5)).spec.replicas, 5);
+  const v2 = await c.services.update("web", { ...web.spec, image: "registry.local/web:2" });
+  assert.equal(v2.specVersion, 2);
+  const back = await c.services.rollback("web");
+  assert.equal(back.spec.image, "registry.local/web:1");
+  const list = await c.services.list();
+  assert.deepEqual(list.services.map((s) => s.spec.name), ["web"]);
+  assert.ok(list.index > 0);
+  await c.services.delete("web");
+  await assert.rejects(() => c.services.inspect("web"), NotFoundError);
+  await assert.rejects(() => c.services.rollback("nope"), NotFoundError);
+});
+
+Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and health", async () => {
+  await using m = await startManager();
+  const base = `http://127.0.0.1:${m.mgr.httpPort}`;
+  const post = (path: string, body: unknown) =>
+    fetch(base + path, { method: "POST", body: JSON.stringify(body) });
+  let r = await post("/v1/services", { name: "api", image: "registry.local/api:1" });
+  assert.equal(r.status, 201);
+  await r.body?.cancel();
+  r = await post("/v1/services", { name: "api", image: "registry.local/api:1" });
+  assert.equal(r.status, 409);
+  await r.body?.cancel();
+  r = await post("/v1/services", { name: "x", image: "registry.local/x:1", replicas: -1 });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error.field, "spec.replicas");
+  r = await fetch(`${base}/v1/services/nope`);
+  assert.equal(r.status, 404);
+  await r.body?.cancel();
+  r = await post("/v1/volumes", { name: "data" });
+  assert.equal(r.status, 201);
+  await r.body?.cancel();
+  r = await fetch(`${base}/ready`);
+  assert.equal(r.status, 200);
+  await r.body?.cancel();
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  assert.match(metrics, /warren_raft_is_leader 1/);
+  assert.match(
+    metrics,
+    /warren_api_request_latency_ms_count\{method="REST POST \/v1\/services",code="201"\} 1/,
+  );
+  const state = await (await fetch(`${base}/v1/services`)).json();
+  assert.equal(state.services[0].spec.name, "api");
+});
+
+Deno.test("manager: events resume from an index without gaps or duplicates", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const start = (await c.services.list()).index;
+  for (let i = 0; i < 5; i++) {
+    await c.services.create({ name: `s${i}`, image: "registry.local/a:1" });
+  }
+  const ac = new AbortController();
+  const seen: Event[] = [];
+  for await (const e of c.events.watch({ fromIndex: start + 1, signal: ac.signal })) {
+    seen.push(e);
+    if (seen.length === 3) break;
+  }
+  ac.abort();
+  // Resume right after the last event seen, while more are created.
+  const resumeFrom = seen[seen.length - 1].index + 1;
+  for (let i = 5; i < 8; i++) {
+    await c.services.create({ name: `s${i}`, image: "registry.local/a:1" });
+  }
+  const ac2 = new AbortController();
+  for await (const e of c.events.watch({ fromIndex: resumeFrom, signal: ac2.signal })) {
+    seen.push(e);
+    if (seen.length === 8) break;
+  }
+  ac2.abort();
+  assert.deepEqual(seen.map((e) => e.kind === "service" && e.service.spec.name), [
+    "s0",
+    "s1",
+    "s2",
+    "s3",
+    "s4",
+    "s5",
+    "s6",
+    "s7",
+  ]);
+  const indexes = seen.map((e) => e.index);
+  assert.deepEqual(indexes, [...new Set(indexes)].sort((a, b) => a - b));
+});
+
+Deno.test("manager: a worker registers, receives its assignments by stream and reports status", async () => {
+  await using m = await startManager();
+  const { mgr } = m;
+  const at = Date.now();
+  await write(mgr.ctx, {
+    kind: "node.register",
+    at,
+    node: {
+      id: "w1",
+      hostname: "edge-1",
+      role: "worker",
+      addresses: { advertise: "127.0.0.1" },
+      labels: {},
+      resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
+      platform: { os: "linux", arch: "arm64" },
+      availability: "active",
+      status: { state: "unknown", message: "", lastHeartbeatAt: 0 },
+      version: "0.1.0",
+      createdAt: at,
+      updatedAt: at,
+    },
+  });
+  using c = new WarrenClient({ managers: [mgr.apiAddress] });
+  const sv = await c.services.create({ name: "web", image: "registry.local/web:1", replicas: 1 });
+  const task = {
+    id: "t1",
+    serviceId: sv.id,
+    slot: 1,
+    nodeId: "w1",
+    specVersion: 1,
+    desiredState: "running" as const,
+    status: { state: "assigned" as const, message: "", health: "none" as const, timestamp: at },
+    createdAt: at,
+    updatedAt: at,
+  };
+  await write(mgr.ctx, { kind: "task.create", at, tasks: [task] });
+
+  const client = new wire.WorkerServiceClient(mgr.apiAddress, credentials.createInsecure());
+  try {
+    const reg = await new Promise<wire.RegisterResponse>((res, rej) =>
+      client.register(
+        codecs.RegisterRequest.toWire({
+          nodeId: "w1",
+          hostname: "edge-1",
+          addresses: { advertise: "127.0.0.1" },
+          resources: { nanoCpus: 4e9, memoryBytes: 4e9 },
+          platform: { os: "linux", arch: "arm64" },
+          version: "0.1.0",
+        }),
+        (e, r) => e ? rej(e) : res(r),
+      )
+    );
+    assert.equal((await c.nodes.inspect("w1")).status.state, "ready");
+    const stream = client.assignments({ nodeId: "w1", sessionId: reg.sessionId }, new Metadata());
+    const msgs: wire.AssignmentsMessage[] = [];
+    const got = new Promise<void>((resolve) =>
+      stream.on("data", (m: wire.AssignmentsMessage) => {
+        msgs.push(m);
+        if (msgs.length === 2) resolve();
+      })
+    );
+    stream.on("error", () => {});
+    // Report running; the delta then carries the new status.
+    await new Promise<void>((res, rej) =>
+      client.reportStatus(
+        codecs.ReportStatusRequest.toWire({
+          nodeId: "w1",
+          sessionId: reg.sessionId,
+          updates: [{
+            taskId: "t1",
+            status: {
+              state: "running",
+              message: "",
+              health: "none",
+              timestamp: Date.now(),
+              ip: "10.240.1.2",
+            },
+          }],
+        }),
+        (e) => e ? rej(e) : res(),
+      )
+    );
+    await got;
+    stream.cancel();
+    const first = codecs.AssignmentsMessage.fromWire(msgs[0]);
+    assert.equal(first.complete, true);
+    assert.deepEqual(first.assignments.map((a) => a.task.id), ["t1"]);
+    const delta = codecs.AssignmentsMessage.fromWire(msgs[1]);
+    assert.equal(delta.complete, false);
+    assert.equal(delta.assignments[0].task.status.state, "running");
+    assert.deepEqual(delta.endpoints.find((e) => e.name === "web")?.taskIps, ["10.240.1.2"]);
+    // Another node may not report on this node's task; a stale session is refused.
+    await assert.rejects(
+      new Promise<void>((res, rej) =>
+        client.heartbeat({ nodeId: "w1", sessionId: "bogus" }, (e) => e ? rej(e) : res())
+      ),
+      /no session/,
+    );
+  } finally {
+    client.close();
+  }
+});
