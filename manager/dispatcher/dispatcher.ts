@@ -8,14 +8,14 @@
  * workers move to the leader.
  * @module
  */
-import {
-  type AssignmentsMessage,
-  type HeartbeatResponse,
-  type ManagerPeer,
-  type RegisterRequest,
-  type RegisterResponse,
-  type SecretData,
-  type TaskStatusUpdate,
+import type {
+  AssignmentsMessage,
+  HeartbeatResponse,
+  ManagerPeer,
+  RegisterRequest,
+  RegisterResponse,
+  SecretData,
+  TaskStatusUpdate,
 } from "../../proto/schema/mod.ts";
 import {
   NotFoundError,

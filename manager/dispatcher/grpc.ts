@@ -32,9 +32,9 @@ export function workerService(
         auth(call as ServerUnaryCall<unknown, unknown>, req.nodeId);
         return codecs.RegisterResponse.toWire(await d.register(req));
       }, opts.observe),
-      heartbeat: unary("WorkerService/Heartbeat", async (r: wire.HeartbeatRequest, call) => {
+      heartbeat: unary("WorkerService/Heartbeat", (r: wire.HeartbeatRequest, call) => {
         auth(call as ServerUnaryCall<unknown, unknown>, nodeId(r.nodeId));
-        return codecs.HeartbeatResponse.toWire(d.heartbeat(r.nodeId, r.sessionId));
+        return Promise.resolve(codecs.HeartbeatResponse.toWire(d.heartbeat(r.nodeId, r.sessionId)));
       }, opts.observe),
       assignments: serverStream(
         "WorkerService/Assignments",
