@@ -23,7 +23,8 @@ export function unary<Req, Res>(
 ): handleUnaryCall<Req, Res> {
   return (call, callback) => {
     const t0 = performance.now();
-    fn(call.request, call).then(
+    // Through a promise, so a handler that throws synchronously still answers with a status.
+    Promise.resolve().then(() => fn(call.request, call)).then(
       (res) => {
         observe?.(method, performance.now() - t0, "ok");
         callback(null, res);
