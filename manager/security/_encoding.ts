@@ -7,8 +7,13 @@
 /** A source of random bytes: fills and returns the given array (like `crypto.getRandomValues`). */
 export type RandomBytes = (bytes: Uint8Array) => Uint8Array;
 
-/** The default randomness: the platform CSPRNG. */
-export const cryptoRandom: RandomBytes = (bytes) => crypto.getRandomValues(bytes);
+/** The default randomness: the platform CSPRNG (which fills at most 64 KiB per call). */
+export const cryptoRandom: RandomBytes = (bytes) => {
+  for (let i = 0; i < bytes.length; i += 65_536) {
+    crypto.getRandomValues(bytes.subarray(i, i + 65_536));
+  }
+  return bytes;
+};
 
 /** `n` fresh random bytes from `rand`. */
 export function randomBytes(n: number, rand: RandomBytes = cryptoRandom): Uint8Array<ArrayBuffer> {
