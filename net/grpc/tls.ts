@@ -16,30 +16,23 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import * as tls from "node:tls";
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
 import { experimental } from "@grpc/grpc-js";
-import type {
-  ChannelCredentials,
-  ChannelOptions,
-  ServerCredentials,
-  ServerUnaryCall,
-} from "@grpc/grpc-js";
-import {
-  PermissionDeniedError,
-  UnauthenticatedError,
-  UnavailableError,
-} from "../../proto/errors.ts";
+import type { ChannelCredentials, ChannelOptions, ServerCredentials } from "@grpc/grpc-js";
+import { ValidationError } from "../../proto/errors.ts";
 
-/**
- * DNS name in every manager certificate (Swarm's `swarm-manager`): dial a manager by IP and verify
- * it under this name with `channelOptionsFor(MANAGER_SERVER_NAME)`.
- */
-export const MANAGER_SERVER_NAME = "warren-manager";
-
-/** The roles a Warren certificate can carry. */
-export type PeerRole = "manager" | "worker" | "admin";
-
-const ROLES: ReadonlySet<string> = new Set<PeerRole>(["manager", "worker", "admin"]);
+export {
+  type AuthContext,
+  authorize,
+  type AuthorizeOptions,
+  type CallWithAuth,
+  MANAGER_SERVER_NAME,
+  type PeerIdentity,
+  peerIdentity,
+  type PeerRole,
+} from "./tls_peer.ts";
+export { type FetchPinnedCaOptions, fetchPinnedCaPem } from "./tls_pin.ts";
 
 /** PEM material for one node: the cluster CA, the node's certificate and its private key. */
 export interface TlsMaterial {
@@ -49,13 +42,6 @@ export interface TlsMaterial {
   certPem?: string;
   /** This node's PKCS#8 private key, with `certPem`. */
   keyPem?: string;
-}
-
-/** Who is calling, read from the verified client certificate. */
-export interface PeerIdentity {
-  nodeId: string;
-  role: PeerRole;
-  clusterId: string;
 }
 
 type CaListener = experimental.CaCertificateUpdateListener;
@@ -87,8 +73,13 @@ export class TlsIdentity implements experimental.CertificateProvider {
     return this.#material.certPem !== undefined;
   }
 
-  /** Replaces the material; every server and channel uses it for its next TLS connection. */
-  update(material: TlsMaterial): void {
+  /**
+   * Replaces the material; every server and channel uses it for its next TLS connection. Checks it
+   * first (see {@link checkTlsMaterial}) and keeps the old material if it is unusable: a server
+   * handed a certificate that does not match its key would refuse every new connection.
+   */
+  async update(material: TlsMaterial): Promise<void> {
+    await checkTlsMaterial(material);
     this.#material = checkMaterial(material);
     for (const l of this.#caListeners) l(this.#caUpdate());
     for (const l of this.#idListeners) l(this.#idUpdate());
@@ -128,6 +119,48 @@ export class TlsIdentity implements experimental.CertificateProvider {
       certificate: Buffer.from(`${certPem.trimEnd()}\n${caPem.trimEnd()}\n`),
       privateKey: Buffer.from(keyPem),
     };
+  }
+}
+
+/**
+ * Checks that TLS material is usable: the CA and certificate parse, the certificate was signed by
+ * the CA, and the private key is the certificate's (ECDSA). Throws ValidationError naming the
+ * field. Validity dates are not checked: that is the TLS handshake's job at connection time.
+ */
+export async function checkTlsMaterial(m: TlsMaterial): Promise<void> {
+  const ca = parsePem(m.caPem, "caPem");
+  if (m.certPem === undefined || m.keyPem === undefined) {
+    checkMaterial(m);
+    return;
+  }
+  const cert = parsePem(m.certPem, "certPem");
+  if (cert.issuer !== ca.subject || !await cert.verify({ publicKey: ca, signatureOnly: true })) {
+    throw new ValidationError("certPem", `was not issued by the CA in caPem (${ca.subject})`);
+  }
+  const certJwk = await crypto.subtle.exportKey("jwk", await cert.publicKey.export());
+  let keyJwk: JsonWebKey;
+  try {
+    const der = x509.PemConverter.decodeFirst(m.keyPem);
+    const params = { name: "ECDSA", namedCurve: certJwk.crv ?? "" };
+    keyJwk = await crypto.subtle.exportKey(
+      "jwk",
+      await crypto.subtle.importKey("pkcs8", der, params, true, ["sign"]),
+    );
+  } catch (err) {
+    throw new ValidationError("keyPem", `is not a PKCS#8 ECDSA ${certJwk.crv} private key`, {
+      cause: err,
+    });
+  }
+  if (keyJwk.x !== certJwk.x || keyJwk.y !== certJwk.y) {
+    throw new ValidationError("keyPem", "is not the private key of certPem");
+  }
+}
+
+function parsePem(pem: string, field: string): x509.X509Certificate {
+  try {
+    return new x509.X509Certificate(pem);
+  } catch (err) {
+    throw new ValidationError(field, "is not a PEM X.509 certificate", { cause: err });
   }
 }
 
@@ -203,76 +236,6 @@ export function channelOptionsFor(serverName: string): ChannelOptions {
   };
 }
 
-/** What grpc-js reports about a call's TLS session. */
-export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthContext"]>;
-
-/** The part of a grpc-js server call this module reads (every server call kind has it). */
-export interface CallWithAuth {
-  getAuthContext(): AuthContext;
-  getPath(): string;
-}
-
-/**
- * The caller's identity from its verified client certificate. Throws UnauthenticatedError when the
- * connection has none (no certificate, or one the TLS layer did not verify).
- */
-export function peerIdentity(call: CallWithAuth): PeerIdentity {
-  const cert = call.getAuthContext().sslPeerCertificate;
-  if (!cert) {
-    throw new UnauthenticatedError(
-      `${methodName(call)} requires a client certificate from this cluster's CA`,
-    );
-  }
-  const nodeId = field(cert.subject?.CN);
-  const role = field(cert.subject?.OU);
-  if (!nodeId || !ROLES.has(role)) {
-    throw new UnauthenticatedError(
-      `client certificate carries no Warren identity (CN "${nodeId}", OU "${role}")`,
-    );
-  }
-  return { nodeId, role: role as PeerRole, clusterId: field(cert.subject?.O) };
-}
-
-function field(v: string | string[] | undefined): string {
-  return typeof v === "string" ? v : "";
-}
-
-/** Options of {@link authorize}. */
-export interface AuthorizeOptions {
-  /** The call acts on this node's behalf: only that node (or an allowed admin/manager) may. */
-  nodeIdMustBe?: string;
-}
-
-/**
- * Checks that the caller's role is in `allowedRoles` (and, with `nodeIdMustBe`, that it is that
- * node) and returns its identity. Throws UnauthenticatedError without a certificate and
- * PermissionDeniedError otherwise, e.g. `role worker may not call ServiceService/Create`.
- */
-export function authorize(
-  call: CallWithAuth,
-  allowedRoles: readonly PeerRole[],
-  opts: AuthorizeOptions = {},
-): PeerIdentity {
-  const peer = peerIdentity(call);
-  if (!allowedRoles.includes(peer.role)) {
-    throw new PermissionDeniedError(`role ${peer.role} may not call ${methodName(call)}`);
-  }
-  if (opts.nodeIdMustBe !== undefined && peer.nodeId !== opts.nodeIdMustBe) {
-    throw new PermissionDeniedError(
-      `node ${peer.nodeId} may not call ${methodName(call)} for node ${opts.nodeIdMustBe}`,
-    );
-  }
-  return peer;
-}
-
-/** `/warren.v1.ServiceService/Create` → `ServiceService/Create`. */
-function methodName(call: CallWithAuth): string {
-  const path = call.getPath();
-  const slash = path.lastIndexOf("/");
-  const service = path.slice(1, slash);
-  return `${service.slice(service.lastIndexOf(".") + 1)}/${path.slice(slash + 1)}`;
-}
-
 /**
  * When to renew a certificate valid from `notBefore` to `notAfter` (ms): a random point between 50%
  * and 80% of its lifetime, so a cluster's nodes do not all renew at once (Swarm does the same).
@@ -285,82 +248,4 @@ export function renewAt(
 ): number {
   const lifetimeMs = Math.max(0, notAfter - notBefore);
   return notBefore + Math.floor(lifetimeMs * (0.5 + 0.3 * rand()));
-}
-
-/** Options of {@link fetchPinnedCaPem}. */
-export interface FetchPinnedCaOptions {
-  /** The manager's `host:port`. */
-  address: string;
-  /** Hex SHA-256 of the CA certificate's DER, from the join token. */
-  caDigest: string;
-  /** Give up after this long. Default 10 s. */
-  timeoutMs?: number;
-}
-
-/**
- * Trust on first use, pinned by the join token (Swarm's join): opens a TLS connection to a manager
- * WITHOUT verifying it, and returns the CA certificate from the chain it serves only if its DER's
- * SHA-256 equals `caDigest`. Nothing secret is sent on that connection. Use the returned PEM with
- * {@link channelCredentials}: the join call then verifies the manager's certificate against it.
- * Throws UnauthenticatedError when no served certificate matches, UnavailableError when the manager
- * cannot be reached.
- */
-export async function fetchPinnedCaPem(opts: FetchPinnedCaOptions): Promise<string> {
-  const { host, port } = splitHostPort(opts.address);
-  const socket = tls.connect({
-    host,
-    port,
-    servername: MANAGER_SERVER_NAME,
-    rejectUnauthorized: false,
-    ALPNProtocols: ["h2"],
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no TLS handshake within ${opts.timeoutMs ?? 10_000} ms`)),
-        opts.timeoutMs ?? 10_000,
-      );
-      socket.once("secureConnect", () => resolve());
-      socket.once("error", reject);
-    }).catch((err) => {
-      throw new UnavailableError(`cannot reach manager at ${opts.address}: ${err.message}`, {
-        cause: err,
-      });
-    });
-    const want = opts.caDigest.toLowerCase();
-    const seen: string[] = [];
-    let cert: tls.DetailedPeerCertificate | undefined = socket.getPeerCertificate(true);
-    while (cert?.raw && seen.length < 8) {
-      const der = new Uint8Array(cert.raw);
-      const digest = hex(new Uint8Array(await crypto.subtle.digest("SHA-256", der)));
-      if (digest === want) return toPem(der);
-      seen.push(digest);
-      cert = cert.issuerCertificate === cert ? undefined : cert.issuerCertificate;
-    }
-    throw new UnauthenticatedError(
-      `manager at ${opts.address} does not serve the CA named by the join token ` +
-        `(want sha256 ${want}, saw ${seen.join(", ") || "no certificate"}): ` +
-        "the token is for another cluster, or the connection is being intercepted",
-    );
-  } finally {
-    clearTimeout(timer);
-    socket.destroy();
-  }
-}
-
-function splitHostPort(address: string): { host: string; port: number } {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
-  if (!m) throw new TypeError(`address "${address}" is not host:port`);
-  return { host: m[1], port: Number(m[2]) };
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function toPem(der: Uint8Array): string {
-  const b64 = btoa(String.fromCharCode(...der));
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join("\n")}\n-----END CERTIFICATE-----\n`;
 }

@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import * as w from "../../proto/gen/warren.ts";
+import { ValidationError } from "../../proto/errors.ts";
 import { toGrpcError } from "./status.ts";
 import { type GrpcServer, startGrpcServer } from "./server.ts";
 import {
@@ -252,7 +253,7 @@ Deno.test("tls: renewed client certificates are used for new connections without
   using first = client(server.address, creds);
   assert.equal((await getInfo(first)).name, "worker");
   // Promotion: a new certificate for the same node with the manager role.
-  identity.update(await issue(ca, "node-1", "manager"));
+  await identity.update(await issue(ca, "node-1", "manager"));
   using second = client(server.address, creds);
   assert.equal((await getInfo(second)).name, "manager");
   // The connection made before the update keeps the certificate it was made with.
@@ -268,11 +269,34 @@ Deno.test("tls: a running server swaps to a new CA and certificate without resta
   assert.equal((await getInfo(before)).id, "wrk-1");
 
   const ca2 = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
-  identity.update(await issue(ca2, "mgr-1", "manager"));
+  await identity.update(await issue(ca2, "mgr-1", "manager"));
   using oldTrust = client(server.address, channelCredentials(worker));
   await assert.rejects(getInfo(oldTrust), hasCode(grpc.status.UNAVAILABLE));
   using newTrust = client(server.address, channelCredentials(await issue(ca2, "wrk-9", "worker")));
   assert.equal((await getInfo(newTrust)).id, "wrk-9");
+});
+
+Deno.test("tls: an unusable update is refused and the server keeps its working certificate", async () => {
+  const { ca, manager } = await cluster();
+  const identity = new TlsIdentity(manager);
+  await using server = await serve(identity);
+  const other = await issue(ca, "mgr-1", "manager");
+  const foreignCa = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
+  const bad: [TlsMaterial, RegExp][] = [
+    [{ ...manager, keyPem: other.keyPem }, /^keyPem: is not the private key of certPem$/],
+    [{ ...manager, caPem: foreignCa.certPem }, /^certPem: was not issued by the CA in caPem/],
+    [{ ...manager, certPem: "junk" }, /^certPem: is not a PEM X.509 certificate$/],
+    [{ ...manager, keyPem: "junk" }, /^keyPem: is not a PKCS#8 ECDSA P-256 private key$/],
+  ];
+  for (const [material, message] of bad) {
+    await assert.rejects(
+      identity.update(material),
+      (e) => e instanceof ValidationError && message.test(e.message),
+    );
+  }
+  assert.equal(identity.current.certPem, manager.certPem);
+  using c = client(server.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
+  assert.equal((await getInfo(c)).id, "wrk-1");
 });
 
 Deno.test("tls: a joiner fetches the CA pinned by the token digest, then verifies with it", async () => {
