@@ -21,6 +21,7 @@ import { restApp, type RouteHook } from "./api/rest.ts";
 import { registerManagerMetrics } from "./metrics.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.ts";
 import { workerService } from "./dispatcher/grpc.ts";
+import { Orchestrator, type OrchestratorOptions } from "./orchestrator/orchestrator.ts";
 import { hostName, hostPlatform, hostResources } from "./host_info.ts";
 import { GrpcRaftTransport, raftService } from "../net/raft/grpc_transport.ts";
 import { type GrpcServer, type HostedService, startGrpcServer } from "../net/grpc/server.ts";
@@ -50,6 +51,8 @@ export interface ManagerOptions {
   extraRoutes?: RouteHook[];
   /** Worker session settings (heartbeat period, batching). */
   dispatcher?: DispatcherOptions;
+  /** Reconcile loop settings (node down period, history, strategy). */
+  orchestrator?: Omit<OrchestratorOptions, "lastSeen">;
 }
 
 /** A running manager. */
@@ -67,6 +70,7 @@ export class Manager {
     readonly httpPort: number,
     readonly metrics: Registry,
     readonly dispatcher: Dispatcher,
+    readonly orchestrator: Orchestrator,
     readonly advertiseAddr: string,
     readonly close: () => Promise<void>,
   ) {
@@ -173,6 +177,12 @@ export class Manager {
         m.apiLatency.observe(ms, { method, code });
       const dispatcher = new Dispatcher(ctx, opts.dispatcher);
       closers.push(() => dispatcher.close());
+      const orchestrator = new Orchestrator(ctx, {
+        ...opts.orchestrator,
+        lastSeen: (id) => dispatcher.lastSeen(id),
+      });
+      orchestrator.start();
+      closers.push(() => orchestrator.stop());
       const apiServer: GrpcServer = await startGrpcServer({
         address: opts.apiAddr,
         services: [
@@ -210,6 +220,7 @@ export class Manager {
         httpServer.addr.port,
         metrics,
         dispatcher,
+        orchestrator,
         opts.advertiseAddr,
         closeAll,
       );

@@ -106,7 +106,7 @@ Deno.test("manager: events resume from an index without gaps or duplicates", asy
   }
   const ac = new AbortController();
   const seen: Event[] = [];
-  for await (const e of c.events.watch({ fromIndex: start + 1, signal: ac.signal })) {
+  for await (const e of c.events.watch({ fromIndex: start + 1, kinds: ["service"], signal: ac.signal })) {
     seen.push(e);
     if (seen.length === 3) break;
   }
@@ -117,7 +117,7 @@ Deno.test("manager: events resume from an index without gaps or duplicates", asy
     await c.services.create({ name: `s${i}`, image: "registry.local/a:1" });
   }
   const ac2 = new AbortController();
-  for await (const e of c.events.watch({ fromIndex: resumeFrom, signal: ac2.signal })) {
+  for await (const e of c.events.watch({ fromIndex: resumeFrom, kinds: ["service"], signal: ac2.signal })) {
     seen.push(e);
     if (seen.length === 8) break;
   }

@@ -29,6 +29,9 @@ import * as volumes from "./volumes.ts";
 import { watchEvents } from "./events.ts";
 import { clusterInfo } from "./cluster.ts";
 
+/** Most committed-but-unapplied entries a manager may have and still report ready. */
+const READY_MAX_LAG = 100;
+
 /** Extra routes other layers (secrets, workers) add to the same app. */
 export type RouteHook = (app: Hono) => void;
 
@@ -63,7 +66,8 @@ export function restApp(ctx: ApiContext, opts: {
   app.get("/ready", (c) => {
     const lead = ctx.raft.leader;
     const st = ctx.raft.status();
-    const ready = lead.leaderId !== "" && ctx.raft.appliedIndex >= st.commit;
+    // Caught up: applying what is committed (a few entries in flight are normal under load).
+    const ready = lead.leaderId !== "" && st.commit - ctx.raft.appliedIndex <= READY_MAX_LAG;
     return c.json(
       { ready, leader: lead.leaderId || null, applied: ctx.raft.appliedIndex, commit: st.commit },
       ready ? 200 : 503,

@@ -114,8 +114,10 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       if (cmd.spec.name !== prev.spec.name && s.serviceIdByName.has(cmd.spec.name)) {
         throw new AlreadyExistsError("service", cmd.spec.name);
       }
+      // A new spec starts a new rolling update: any paused or finished one is over.
+      const { updateStatus: _, ...rest } = prev;
       return putService(s, {
-        ...prev,
+        ...rest,
         spec: cmd.spec,
         previousSpec: prev.spec,
         specVersion: prev.specVersion + 1,
@@ -152,6 +154,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         spec: prev.previousSpec,
         previousSpec: prev.spec,
         specVersion: prev.specVersion + 1,
+        updateStatus: { state: "rollback_started", message: "rollback requested", startedAt: cmd.at },
         updatedAt: cmd.at,
       }, prev);
     }

@@ -124,7 +124,7 @@ const ServiceSpecObject = z.strictObject({
   /** Mount the root file system read-only. */
   readOnlyRootfs: z.boolean().default(false),
   /** How long tasks on a disconnected node are kept before being replaced elsewhere. */
-  disconnectGraceMs: durationMs(DAY_MS).default(30_000),
+  disconnectGraceMs: durationMs(DAY_MS).default(0),
   /** User labels. */
   labels: LabelsSchema,
 });

@@ -1,0 +1,25 @@
+/**
+ * Which nodes a global service runs on: those passing the scheduler's static filters (ready and
+ * active, constraints, platform). Placement-dependent checks (resources, ports) stay with the
+ * scheduler, which leaves such a task pending with its reason.
+ * @module
+ */
+import { FILTERS, runFilters, type SchedulerService } from "../scheduler/mod.ts";
+import type { ClusterView } from "../scheduler/cluster_view.ts";
+import { resolveRequest } from "../scheduler/request.ts";
+
+/** IDs of the nodes that qualify for `service`, or a reason none can (bad constraint). */
+export function globalEligibleNodes(
+  view: ClusterView,
+  service: SchedulerService,
+  imagePlatforms?: readonly string[],
+): Set<string> {
+  const req = resolveRequest(service, imagePlatforms);
+  const out = new Set<string>();
+  if (typeof req === "string") return out;
+  const statics = FILTERS.filter((f) => !f.dynamic);
+  for (const info of view.infos) {
+    if (runFilters(statics, info, req, view) === "ok") out.add(info.node.id);
+  }
+  return out;
+}

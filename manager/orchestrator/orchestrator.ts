@@ -1,0 +1,350 @@
+/**
+ * The reconcile loops on the leader (after swarmkit): a full pass when this manager becomes
+ * leader, then passes over what changed (store events mark services dirty), batched every
+ * `tickMs`. Each pass: node health → per-service decisions (replicated, global, restart, rolling
+ * update; pure functions) → Raft commands → scheduling of unplaced tasks through the plan
+ * applier → task history reaping. This loop is the single writer of placements.
+ * @module
+ */
+import type { Node, Service, Task } from "../../proto/schema/mod.ts";
+import { isTerminal } from "../../proto/schema/mod.ts";
+import { logger } from "../../proto/log.ts";
+import type { ApiContext } from "../api/context.ts";
+import { write } from "../api/context.ts";
+import type { ClusterState } from "../state/fsm_state.ts";
+import { tasksOfService } from "../state/fsm_state.ts";
+import type { TaskChange } from "../state/commands.ts";
+import {
+  checkPlan,
+  schedule,
+  snapshotFromState,
+  type Strategy,
+  xoshiro128,
+} from "../scheduler/mod.ts";
+import { ClusterView } from "../scheduler/cluster_view.ts";
+import { type Actions, mergeActions, noActions } from "./actions.ts";
+import { type NodeFacts, reconcileReplicated } from "./replicated.ts";
+import { reconcileGlobal } from "./global.ts";
+import { reconcileUpdate, type UpdatePacing } from "./update.ts";
+import { tasksToReap } from "./reaper.ts";
+import { globalEligibleNodes } from "./eligibility.ts";
+import { nodesToMarkDown } from "./node_health.ts";
+
+/** Options of the {@link Orchestrator}. */
+export interface OrchestratorOptions {
+  /** Batching window of reconcile passes. Default 50 ms. */
+  tickMs?: number;
+  /** A node silent for this long is marked down. Default 10 s. */
+  nodeDownAfterMs?: number;
+  /** Finished tasks kept per slot. Default 5. */
+  historyPerSlot?: number;
+  /** Placement strategy. Default spread. */
+  strategy?: Strategy;
+  /** When a node last heartbeated on this leader (from the dispatcher). */
+  lastSeen: (nodeId: string) => number | undefined;
+  /** Seed of the scheduler's tie-breaking. */
+  seed?: number;
+}
+
+const CHUNK = 1000;
+
+/** Runs the reconcile loops while this manager leads. */
+export class Orchestrator {
+  readonly #ctx: ApiContext;
+  readonly #o: Required<Omit<OrchestratorOptions, "seed">>;
+  readonly #rand;
+  readonly #log = logger("orchestrator");
+  #active = false;
+  #leaderSince = 0;
+  #dirtyAll = true;
+  readonly #dirty = new Set<string>();
+  #placementsDirty = true;
+  #wakeAt = Infinity;
+  #running = false;
+  #lastReap = 0;
+  readonly #pacing = new Map<string, UpdatePacing>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #unsubscribe: (() => void)[] = [];
+
+  constructor(ctx: ApiContext, opts: OrchestratorOptions) {
+    this.#ctx = ctx;
+    this.#o = {
+      tickMs: opts.tickMs ?? 50,
+      nodeDownAfterMs: opts.nodeDownAfterMs ?? 10_000,
+      historyPerSlot: opts.historyPerSlot ?? 5,
+      strategy: opts.strategy ?? "spread",
+      lastSeen: opts.lastSeen,
+    };
+    this.#rand = xoshiro128(opts.seed ?? 0x5eed);
+  }
+
+  /** Follows leadership: active while this manager leads. */
+  start(): void {
+    this.#unsubscribe.push(this.#ctx.raft.onLeaderChange((l) => this.#setActive(l.isLeader)));
+    this.#unsubscribe.push(this.#ctx.store.onApplied((_i, changes) => {
+      for (const c of changes) {
+        if (c.kind === "service") this.#dirty.add(c.service.id);
+        else if (c.kind === "task") {
+          this.#dirty.add(c.task.serviceId);
+          if (c.task.nodeId === undefined || c.task.status.state === "pending") {
+            this.#placementsDirty = true;
+          }
+          if (isTerminal(c.task.status.state)) this.#placementsDirty = true;
+        } else if (c.kind === "node" || c.kind === "volume") {
+          this.#dirtyAll = true;
+          this.#placementsDirty = true;
+        }
+      }
+    }));
+    this.#setActive(this.#ctx.raft.leader.isLeader);
+    this.#timer = setInterval(() => void this.#tick(), this.#o.tickMs);
+  }
+
+  /** Stops the loop. */
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const u of this.#unsubscribe) u();
+    this.#active = false;
+  }
+
+  /** Runs one pass now (tests use this to step deterministically). */
+  async runPass(): Promise<void> {
+    await this.#pass();
+  }
+
+  #setActive(leader: boolean): void {
+    if (leader && !this.#active) {
+      this.#leaderSince = this.#ctx.now();
+      this.#dirtyAll = true;
+      this.#placementsDirty = true;
+    }
+    this.#active = leader;
+  }
+
+  async #tick(): Promise<void> {
+    if (!this.#active || this.#running) return;
+    const now = this.#ctx.now();
+    const due = this.#dirtyAll || this.#dirty.size > 0 || this.#placementsDirty ||
+      now >= this.#wakeAt ||
+      now - this.#lastReap > 1000;
+    if (!due) return;
+    try {
+      await this.#pass();
+    } catch (err) {
+      this.#log.warn("reconcile pass failed; retrying", { err });
+      this.#dirtyAll = true;
+    }
+  }
+
+  async #pass(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      const now = this.#ctx.now();
+      await this.#nodeHealth(now);
+      const s = this.#ctx.store.state as ClusterState;
+      const ids = this.#dirtyAll || now >= this.#wakeAt ? [...s.services.keys()] : [...this.#dirty];
+      this.#dirtyAll = false;
+      this.#dirty.clear();
+      this.#wakeAt = Infinity;
+      const actions = noActions();
+      const view = new ClusterView(snapshotFromState(s));
+      const facts = this.#nodeFacts(s);
+      for (const id of ids) {
+        const sv = s.services.get(id);
+        if (!sv) continue;
+        mergeActions(
+          actions,
+          await this.#reconcileService(sv, tasksOfService(s, id), view, facts, now),
+        );
+      }
+      if (actions.wakeAt !== undefined) this.#wakeAt = actions.wakeAt;
+      await this.#apply(actions, now);
+      if (this.#placementsDirty) {
+        this.#placementsDirty = false;
+        await this.#placeTasks(now);
+      }
+      if (now - this.#lastReap > 1000) {
+        this.#lastReap = now;
+        const st = this.#ctx.store.state;
+        const reap = tasksToReap(
+          [...st.tasks.values()],
+          this.#o.historyPerSlot,
+          (id) => st.services.has(id),
+        );
+        for (let i = 0; i < reap.length; i += CHUNK) {
+          await write(this.#ctx, { kind: "task.delete", at: now, ids: reap.slice(i, i + CHUNK) });
+        }
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  async #reconcileService(
+    sv: Service,
+    tasks: Task[],
+    view: ClusterView,
+    facts: NodeFacts,
+    now: number,
+  ): Promise<Actions> {
+    if (sv.spec.mode === "global") {
+      return reconcileGlobal(sv, tasks, globalEligibleNodes(view, sv), now);
+    }
+    let pacing = this.#pacing.get(sv.id);
+    if (!pacing) this.#pacing.set(sv.id, pacing = { lastBatchAt: 0 });
+    const step = reconcileUpdate(sv, tasks, pacing, now);
+    if (step.rollback) {
+      this.#log.warn("update failed; rolling back", {
+        service: sv.spec.name,
+        why: step.status?.message,
+      });
+      await write(this.#ctx, { kind: "service.rollback", at: now, id: sv.id });
+    }
+    if (step.status) {
+      await write(this.#ctx, {
+        kind: "service.updateStatus",
+        at: now,
+        id: sv.id,
+        updateStatus: step.status,
+      });
+    }
+    if (step.rollback) return noActions(); // the next pass works from the rolled-back spec
+    return mergeActions(step.actions, reconcileReplicated(sv, tasks, facts, now));
+  }
+
+  #nodeFacts(s: ClusterState): NodeFacts {
+    const ttl = this.#o.nodeDownAfterMs;
+    return {
+      evacuate: (nodeId: string, service: Service, now: number) => {
+        const n: Node | undefined = s.nodes.get(nodeId);
+        if (!n) return `node ${nodeId} was removed`;
+        if (n.availability === "drain") return `node ${n.hostname} is drained`;
+        if (n.status.state === "down") {
+          const downSince = n.status.lastHeartbeatAt + ttl;
+          if (now - downSince >= service.spec.disconnectGraceMs) {
+            return `node ${n.hostname} is down`;
+          }
+          this.#wakeAt = Math.min(this.#wakeAt, downSince + service.spec.disconnectGraceMs);
+        }
+        return undefined;
+      },
+    };
+  }
+
+  async #nodeHealth(now: number): Promise<void> {
+    const s = this.#ctx.store.state;
+    const verdict = nodesToMarkDown({
+      nodes: [...s.nodes.values()],
+      lastSeen: this.#o.lastSeen,
+      now,
+      leaderSince: this.#leaderSince,
+      downAfterMs: this.#o.nodeDownAfterMs,
+    });
+    if (verdict.massSilence) {
+      this.#log.warn(
+        "every worker went silent at once: treating it as a manager-side problem, not marking nodes down",
+        {
+          nodes: verdict.massSilence,
+        },
+      );
+    }
+    for (const n of verdict.down) {
+      await write(this.#ctx, {
+        kind: "node.status",
+        at: now,
+        id: n.id,
+        status: {
+          ...n.status,
+          state: "down",
+          message: `no heartbeat for ${Math.round((now - n.lastSeen) / 1000)} s`,
+        },
+      });
+    }
+  }
+
+  async #apply(a: Actions, now: number): Promise<void> {
+    const changes: TaskChange[] = a.desired.map((d) => ({
+      id: d.taskId,
+      desiredState: d.desiredState,
+    }));
+    for (let i = 0; i < changes.length; i += CHUNK) {
+      await write(this.#ctx, {
+        kind: "task.update",
+        at: now,
+        changes: changes.slice(i, i + CHUNK),
+      });
+    }
+    const tasks: Task[] = a.create.map((c) => ({
+      id: this.#ctx.newId(),
+      serviceId: c.serviceId,
+      ...(c.slot !== undefined ? { slot: c.slot } : {}),
+      ...(c.nodeId !== undefined ? { nodeId: c.nodeId } : {}),
+      specVersion: c.specVersion,
+      desiredState: "running",
+      status: {
+        state: "pending",
+        message: "waiting to be scheduled",
+        health: "none",
+        timestamp: now,
+      },
+      createdAt: now,
+      updatedAt: now,
+    }));
+    for (let i = 0; i < tasks.length; i += CHUNK) {
+      await write(this.#ctx, { kind: "task.create", at: now, tasks: tasks.slice(i, i + CHUNK) });
+    }
+    if (tasks.length > 0) this.#placementsDirty = true;
+  }
+
+  /** Schedules every unplaced task and applies the plan after re-checking it (single writer). */
+  async #placeTasks(now: number): Promise<void> {
+    const s = this.#ctx.store.state as ClusterState;
+    const place = [];
+    for (const t of s.tasks.values()) {
+      if (t.desiredState !== "running") continue;
+      if (t.status.state !== "pending" && t.status.state !== "new") continue;
+      place.push({ taskId: t.id, serviceId: t.serviceId, slot: t.slot, nodeId: t.nodeId });
+    }
+    if (place.length === 0) return;
+    const plan = schedule(snapshotFromState(s), { place }, {
+      now,
+      rand: this.#rand,
+      strategy: this.#o.strategy,
+    });
+    // Re-check against the latest committed state right before writing: nothing else writes
+    // placements, but statuses and nodes may have moved since the snapshot.
+    const checked = checkPlan(plan, snapshotFromState(this.#ctx.store.state as ClusterState));
+    const latest = this.#ctx.store.state;
+    const changes: TaskChange[] = [];
+    for (const p of checked.plan.place) {
+      const t = latest.tasks.get(p.taskId);
+      if (!t) continue;
+      changes.push({
+        id: p.taskId,
+        nodeId: p.nodeId,
+        status: { ...t.status, state: "assigned", message: "", timestamp: now },
+      });
+    }
+    const pending = [
+      ...checked.plan.pending,
+      ...checked.rejected.map((r) => ({ taskId: r.taskId, reason: r.reason })),
+    ];
+    for (const p of pending) {
+      const t = latest.tasks.get(p.taskId);
+      if (!t || t.status.message === p.reason) continue;
+      changes.push({
+        id: p.taskId,
+        status: { ...t.status, state: "pending", message: p.reason, timestamp: now },
+      });
+    }
+    for (let i = 0; i < changes.length; i += CHUNK) {
+      await write(this.#ctx, {
+        kind: "task.update",
+        at: now,
+        changes: changes.slice(i, i + CHUNK),
+      });
+    }
+    if (checked.rejected.length > 0) this.#placementsDirty = true;
+  }
+}

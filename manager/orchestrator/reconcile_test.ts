@@ -1,0 +1,253 @@
+import assert from "node:assert/strict";
+import type { Service, Task, TaskState } from "../../proto/schema/mod.ts";
+import { node as mkNode, service as mkService } from "../state/_fixtures_test_util.ts";
+import { type NodeFacts, reconcileReplicated } from "./replicated.ts";
+import { reconcileGlobal } from "./global.ts";
+import { restartDecision } from "./restart.ts";
+import { reconcileUpdate } from "./update.ts";
+import { tasksToReap } from "./reaper.ts";
+import { nodesToMarkDown } from "./node_health.ts";
+
+const now = 100_000;
+const noEvac: NodeFacts = { evacuate: () => undefined };
+
+function task(
+  id: string,
+  o: {
+    slot?: number;
+    nodeId?: string;
+    state?: TaskState;
+    desired?: TaskState;
+    version?: number;
+    at?: number;
+    ts?: number;
+    health?: Task["status"]["health"];
+  } = {},
+): Task {
+  return {
+    id,
+    serviceId: "svc",
+    ...(o.slot !== undefined ? { slot: o.slot } : {}),
+    nodeId: o.nodeId ?? "n1",
+    specVersion: o.version ?? 1,
+    desiredState: o.desired ?? "running",
+    status: {
+      state: o.state ?? "running",
+      message: "",
+      health: o.health ?? "none",
+      timestamp: o.ts ?? 1000,
+    },
+    createdAt: o.at ?? 1000,
+    updatedAt: o.at ?? 1000,
+  };
+}
+
+function svc(spec: Parameters<typeof mkService>[1] = {}, version = 1): Service {
+  return { ...mkService("svc", spec), specVersion: version };
+}
+
+Deno.test("replicated: creates missing slots and stops the highest ones on scale-down", () => {
+  const up = reconcileReplicated(svc({ replicas: 3 }), [task("a", { slot: 1 })], noEvac, now);
+  assert.deepEqual(up.create.map((c) => c.slot), [2, 3]);
+  const down = reconcileReplicated(
+    svc({ replicas: 1 }),
+    [task("a", { slot: 1 }), task("b", { slot: 2 }), task("c", { slot: 3 })],
+    noEvac,
+    now,
+  );
+  assert.deepEqual(down.desired.map((d) => [d.taskId, d.desiredState]), [["b", "shutdown"], [
+    "c",
+    "shutdown",
+  ]]);
+  assert.equal(down.create.length, 0);
+});
+
+Deno.test("replicated: dead tasks follow the restart policy (delay, on-failure, max attempts)", () => {
+  const any = svc({ replicas: 1, restartPolicy: { condition: "any", delayMs: 5000 } });
+  const soon = reconcileReplicated(
+    any,
+    [task("a", { slot: 1, state: "failed", ts: now - 1000 })],
+    noEvac,
+    now,
+  );
+  assert.equal(soon.create.length, 0);
+  assert.equal(soon.wakeAt, now + 4000);
+  const later = reconcileReplicated(
+    any,
+    [task("a", { slot: 1, state: "failed", ts: now - 6000 })],
+    noEvac,
+    now,
+  );
+  assert.deepEqual(later.create.map((c) => c.slot), [1]);
+  assert.deepEqual(later.desired, [{ taskId: "a", desiredState: "shutdown", reason: "replaced" }]);
+
+  const onFailure = svc({ replicas: 1, restartPolicy: { condition: "on-failure", delayMs: 0 } });
+  const ok = reconcileReplicated(
+    onFailure,
+    [task("a", { slot: 1, state: "complete" })],
+    noEvac,
+    now,
+  );
+  assert.deepEqual(
+    ok.desired.map((d) => d.desiredState),
+    ["complete"],
+    "an exit 0 retires the slot",
+  );
+  const retired = reconcileReplicated(
+    onFailure,
+    [task("a", { slot: 1, state: "complete", desired: "complete" })],
+    noEvac,
+    now,
+  );
+  assert.equal(retired.create.length, 0, "a retired slot stays done");
+
+  const capped = svc({
+    replicas: 1,
+    restartPolicy: { condition: "on-failure", delayMs: 0, maxAttempts: 2 },
+  });
+  const hist = [
+    task("c", { slot: 1, state: "failed", at: 3000, ts: 3000 }),
+    task("b", { slot: 1, state: "failed", desired: "shutdown", at: 2000, ts: 2000 }),
+    task("a", { slot: 1, state: "failed", desired: "shutdown", at: 1000, ts: 1000 }),
+  ];
+  const gaveUp = reconcileReplicated(capped, hist, noEvac, now);
+  assert.equal(gaveUp.create.length, 0);
+  assert.match(gaveUp.desired[0].reason, /gave up after 2/);
+});
+
+Deno.test("replicated: tasks on drained or long-down nodes are replaced", () => {
+  const facts: NodeFacts = { evacuate: (n) => n === "n2" ? "node host-n2 is drained" : undefined };
+  const r = reconcileReplicated(
+    svc({ replicas: 2 }),
+    [task("a", { slot: 1 }), task("b", { slot: 2, nodeId: "n2" })],
+    facts,
+    now,
+  );
+  assert.deepEqual(r.desired.map((d) => d.taskId), ["b"]);
+  assert.deepEqual(r.create.map((c) => c.slot), [2]);
+});
+
+Deno.test("restart: orphaned tasks are always replaced and do not count as attempts", () => {
+  const p = { condition: "none" as const, delayMs: 5000, maxAttempts: 1, windowMs: 0 };
+  assert.deepEqual(restartDecision(task("a", { state: "orphaned" }), p, [], now), {
+    kind: "replace",
+  });
+  assert.equal(restartDecision(task("a", { state: "failed" }), p, [], now).kind, "retire");
+});
+
+Deno.test("global: one task per eligible node; ineligible nodes lose theirs", () => {
+  const g = svc({ mode: "global", replicas: undefined });
+  const r = reconcileGlobal(
+    g,
+    [task("a", { nodeId: "n1" }), task("b", { nodeId: "n3" })],
+    new Set(["n1", "n2"]),
+    now,
+  );
+  assert.deepEqual(r.create.map((c) => c.nodeId), ["n2"]);
+  assert.deepEqual(r.desired.map((d) => d.taskId), ["b"]);
+});
+
+Deno.test("update: stop-first in batches of parallelism, then completes", () => {
+  const s = svc({ replicas: 3, updateConfig: { parallelism: 2, monitorMs: 1000 } }, 2);
+  const old = [1, 2, 3].map((i) => task(`o${i}`, { slot: i, version: 1 }));
+  const pacing = { lastBatchAt: 0 };
+  const first = reconcileUpdate(s, old, pacing, now);
+  assert.equal(first.status?.state, "updating");
+  assert.deepEqual(first.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 2], [2, 2]]);
+  assert.deepEqual(first.actions.desired.map((d) => d.taskId), ["o1", "o2"]);
+  // Batch 1 running but still monitored: nothing more yet.
+  const st = { state: "updating" as const, message: "", startedAt: now };
+  const mid = [
+    task("n1", { slot: 1, version: 2, at: now, ts: now + 100 }),
+    task("n2", { slot: 2, version: 2, at: now, ts: now + 100 }),
+    task("o1", { slot: 1, desired: "shutdown", state: "shutdown" }),
+    task("o2", { slot: 2, desired: "shutdown", state: "shutdown" }),
+    task("o3", { slot: 3 }),
+  ];
+  const waiting = reconcileUpdate({ ...s, updateStatus: st }, mid, pacing, now + 500);
+  assert.equal(waiting.actions.create.length, 0);
+  const next = reconcileUpdate({ ...s, updateStatus: st }, mid, pacing, now + 2000);
+  assert.deepEqual(next.actions.create.map((c) => c.slot), [3]);
+  const done = reconcileUpdate(
+    { ...s, updateStatus: st },
+    [...mid.slice(0, 4), task("n3", { slot: 3, version: 2, at: now, ts: now + 100 })],
+    pacing,
+    now + 5000,
+  );
+  assert.equal(done.status?.state, "completed");
+});
+
+Deno.test("update: failures beyond the ratio pause or roll back", () => {
+  const base = {
+    replicas: 2,
+    updateConfig: { parallelism: 1, monitorMs: 1000, maxFailureRatio: 0 },
+  };
+  const st = { state: "updating" as const, message: "", startedAt: now };
+  const tasks = [
+    task("n1", { slot: 1, version: 2, state: "failed", at: now + 1 }),
+    task("o2", { slot: 2, version: 1 }),
+  ];
+  const paused = reconcileUpdate(
+    { ...svc(base, 2), updateStatus: st },
+    tasks,
+    { lastBatchAt: 0 },
+    now + 10,
+  );
+  assert.equal(paused.status?.state, "paused");
+  assert.match(paused.status!.message, /1 of 2 updated task\(s\) failed/);
+  const rb = svc({ ...base, updateConfig: { ...base.updateConfig, failureAction: "rollback" } }, 2);
+  const rolled = reconcileUpdate({ ...rb, previousSpec: rb.spec, updateStatus: st }, tasks, {
+    lastBatchAt: 0,
+  }, now + 10);
+  assert.equal(rolled.rollback, true);
+  assert.equal(rolled.status?.state, "rollback_started");
+});
+
+Deno.test("update: a fresh service is not an update", () => {
+  const r = reconcileUpdate(svc({ replicas: 2 }), [task("a", { slot: 1, state: "pending" })], {
+    lastBatchAt: 0,
+  }, now);
+  assert.equal(r.status, undefined);
+});
+
+Deno.test("reaper: keeps the newest finished tasks per slot", () => {
+  const done = (id: string, at: number) =>
+    task(id, { slot: 1, state: "failed", desired: "shutdown", at });
+  const r = tasksToReap(
+    [done("a", 1), done("b", 2), done("c", 3), task("live", { slot: 1 })],
+    2,
+    () => true,
+  );
+  assert.deepEqual(r, ["a"]);
+  assert.deepEqual(tasksToReap([done("x", 1)], 5, () => false), ["x"]);
+});
+
+Deno.test("node health: silent nodes go down, unless every worker went silent at once", () => {
+  const nodes = [mkNode("n1", 0), mkNode("n2", 0), mkNode("n3", 0)];
+  const seen: Record<string, number> = { n1: now - 20_000, n2: now - 1000, n3: now - 1000 };
+  const r = nodesToMarkDown({
+    nodes,
+    lastSeen: (id) => seen[id],
+    now,
+    leaderSince: 0,
+    downAfterMs: 10_000,
+  });
+  assert.deepEqual(r.down.map((n) => n.id), ["n1"]);
+  const all = nodesToMarkDown({
+    nodes,
+    lastSeen: () => now - 20_000,
+    now,
+    leaderSince: 0,
+    downAfterMs: 10_000,
+  });
+  assert.deepEqual(all.down, []);
+  assert.equal(all.massSilence?.length, 3);
+  const fresh = nodesToMarkDown({
+    nodes,
+    lastSeen: () => undefined,
+    now,
+    leaderSince: now - 1000,
+    downAfterMs: 10_000,
+  });
+  assert.deepEqual(fresh.down, [], "a new leader waits a TTL for sessions");
+});

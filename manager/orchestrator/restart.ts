@@ -1,0 +1,52 @@
+/**
+ * The restart supervisor's decision for a task that stopped while it was meant to run: replace
+ * it (now or after the delay), or retire its slot, per the service's restart policy.
+ * Pure: the caller passes the slot's history and the time.
+ * @module
+ */
+import type { RestartPolicy, Task } from "../../proto/schema/mod.ts";
+
+/** What to do with a dead task. */
+export type RestartDecision =
+  | { kind: "replace" }
+  | { kind: "wait"; until: number }
+  | { kind: "retire"; reason: string };
+
+/**
+ * Decides for `dead` (observed terminal, desired running). `history` are the slot's earlier
+ * tasks (any state). Tasks lost with their node (`orphaned`) are always replaced: that is not a
+ * failure of the task, and it does not count as an attempt.
+ */
+export function restartDecision(
+  dead: Task,
+  policy: RestartPolicy,
+  history: readonly Task[],
+  now: number,
+): RestartDecision {
+  const state = dead.status.state;
+  if (state === "orphaned") return { kind: "replace" };
+  const failed = state === "failed" || state === "rejected";
+  if (policy.condition === "none") return { kind: "retire", reason: "restart policy is none" };
+  if (policy.condition === "on-failure" && !failed) {
+    return { kind: "retire", reason: "exited successfully; restart policy is on-failure" };
+  }
+  if (policy.maxAttempts > 0) {
+    const since = policy.windowMs > 0 ? now - policy.windowMs : -Infinity;
+    const attempts = [dead, ...history].filter((t) =>
+      t.status.state !== "orphaned" &&
+      (t.status.state === "failed" || t.status.state === "rejected" ||
+        t.status.state === "complete") &&
+      t.status.timestamp >= since
+    ).length;
+    if (attempts > policy.maxAttempts) {
+      return {
+        kind: "retire",
+        reason: `gave up after ${policy.maxAttempts} restart attempt(s)${
+          policy.windowMs > 0 ? ` within ${policy.windowMs} ms` : ""
+        }`,
+      };
+    }
+  }
+  const at = dead.status.timestamp + policy.delayMs;
+  return now >= at ? { kind: "replace" } : { kind: "wait", until: at };
+}
