@@ -1,0 +1,20 @@
+/**
+ * The pure scheduler: `schedule(snapshot, work, {now, rand}) → Plan` and the plan applier's
+ * `checkPlan(plan, latest)`. No I/O, no clock, no ambient randomness. See README.md.
+ * @module
+ */
+export * from "./types.ts";
+export { schedule } from "./schedule.ts";
+export { type CheckedPlan, checkPlan, type RejectedPlacement } from "./check_plan.ts";
+export { schedulerTask, snapshotFromState } from "./from_state.ts";
+export { explainNoNode, explainOnNode } from "./explain.ts";
+export {
+  type Filter,
+  type FilterContext,
+  type FilterResult,
+  type Rejection,
+  runFilters,
+} from "./filter.ts";
+export { FILTERS } from "./filters/mod.ts";
+export { type ImagePlatform, parseImagePlatform, type TaskRequest } from "./request.ts";
+export { type Rand, xoshiro128 } from "../raft/core/prng.ts";
