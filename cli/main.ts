@@ -6,6 +6,7 @@
 import { CommanderError } from "commander";
 import { buildProgram } from "./program.ts";
 import { toWarrenError } from "../proto/errors.ts";
+import { ExitCode } from "./exit_code.ts";
 
 /** Runs the CLI with `args` (without the program name) and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -14,6 +15,10 @@ export async function main(args: string[]): Promise<number> {
     await program.parseAsync(args, { from: "user" });
     return 0;
   } catch (err) {
+    if (err instanceof ExitCode) {
+      if (err.message) console.error(err.message);
+      return err.code;
+    }
     if (err instanceof CommanderError) {
       // Commander has printed the message or help already; help and --version exit 0.
       return err.exitCode === 0 ? 0 : 2;

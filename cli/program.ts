@@ -5,6 +5,14 @@
 import { Command } from "commander";
 import { VERSION } from "../proto/version.ts";
 import { versionCommand } from "./commands/version.ts";
+import { clusterCommand } from "./commands/cluster.ts";
+import { nodeCommand } from "./commands/node.ts";
+import { serviceCommand } from "./commands/service.ts";
+import { secretCommand } from "./commands/secret.ts";
+import { volumeCommand } from "./commands/volume.ts";
+import { eventsCommand } from "./commands/events.ts";
+import { applyCommand } from "./commands/apply.ts";
+import { completionCommand } from "./commands/completion.ts";
 import { registerDaemonCommands } from "./daemon/mod.ts";
 
 /** Creates a fresh program; errors throw (exitOverride) so `main` owns exit codes. */
@@ -15,6 +23,14 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   program.addCommand(versionCommand());
+  program.addCommand(clusterCommand());
+  program.addCommand(nodeCommand());
+  program.addCommand(serviceCommand());
+  program.addCommand(secretCommand());
+  program.addCommand(volumeCommand());
+  program.addCommand(eventsCommand());
+  program.addCommand(applyCommand());
+  program.addCommand(completionCommand());
   // Last, so client command groups (e.g. `cluster`) exist and get the daemon subcommands.
   registerDaemonCommands(program);
   return program;

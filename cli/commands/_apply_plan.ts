@@ -1,0 +1,249 @@
+/**
+ * `warren apply` as pure functions: parse a multi-document YAML file into desired objects
+ * (validated with the zod schemas), then compare them with what the cluster has and plan what
+ * to create, update or leave alone. No I/O here; apply.ts fetches and executes.
+ * @module
+ */
+import { isDeepStrictEqual } from "node:util";
+import { parseAllDocuments } from "yaml";
+import { z } from "zod";
+import { ValidationError } from "../../proto/errors.ts";
+import * as d from "../../proto/schema/mod.ts";
+
+/** Where a desired secret's data comes from (exactly one). */
+export type SecretSource = { value: string } | { file: string } | { data: string };
+
+/** One desired object from the file. */
+export type Desired =
+  | { kind: "Service"; name: string; spec: d.ServiceSpec }
+  | { kind: "Secret"; name: string; labels: Record<string, string>; source: SecretSource }
+  | { kind: "Volume"; name: string; request: d.VolumeCreateRequest };
+
+const SecretDocSchema = z.strictObject({
+  kind: z.literal("Secret"),
+  name: d.DnsLabelSchema,
+  labels: d.LabelsSchema,
+  /** Plain text data. */
+  value: z.string().min(1).optional(),
+  /** A file to read the data from, relative to the applied file. */
+  file: z.string().min(1).optional(),
+  /** base64 data. */
+  data: d.SecretPlaintextSchema.optional(),
+}).superRefine((s, ctx) => {
+  const given = (["value", "file", "data"] as const).filter((k) => s[k] !== undefined);
+  if (given.length !== 1) {
+    ctx.addIssue({
+      code: "custom",
+      path: given.length === 0 ? ["value"] : [given[1]!],
+      message: given.length === 0
+        ? "a secret needs one of value, file or data"
+        : `cannot be combined with ${given[0]}: give exactly one of value, file or data`,
+    });
+  }
+});
+
+/**
+ * Parses the documents of an apply file. Each has `kind: Service|Secret|Volume`; a Service
+ * holds its ServiceSpec under `spec` or inline; Secret and Volume fields are inline (a Volume
+ * may also use `spec`). Errors name the document and the field: `doc[2].spec.replicas`.
+ */
+export function parseApplyFile(text: string): Desired[] {
+  const out: Desired[] = [];
+  const seen = new Map<string, number>();
+  parseAllDocuments(text).forEach((doc, i) => {
+    const where = `doc[${i}]`;
+    if (doc.errors.length > 0) {
+      throw new ValidationError(where, `is not valid YAML: ${doc.errors[0]!.message}`);
+    }
+    const raw = doc.toJS() as unknown;
+    if (raw === null || raw === undefined) return; // an empty document (e.g. a trailing ---)
+    if (typeof raw !== "object" || Array.isArray(raw)) {
+      throw new ValidationError(where, "must be a mapping with a kind");
+    }
+    const { kind, ...rest } = raw as Record<string, unknown>;
+    let desired: Desired;
+    switch (kind) {
+      case "Service": {
+        const body = "spec" in rest ? rest.spec : rest;
+        if ("spec" in rest && Object.keys(rest).length > 1) {
+          throw new ValidationError(where, "a Service has either spec or inline fields, not both");
+        }
+        const spec = d.parseOrThrow(d.ServiceSpecSchema, body, `${where}.spec`);
+        desired = { kind, name: spec.name, spec };
+        break;
+      }
+      case "Secret": {
+        const s = d.parseOrThrow(SecretDocSchema, { kind, ...rest }, where);
+        const source: SecretSource = s.value !== undefined
+          ? { value: s.value }
+          : s.file !== undefined
+          ? { file: s.file }
+          : { data: s.data! };
+        desired = { kind, name: s.name, labels: s.labels, source };
+        break;
+      }
+      case "Volume": {
+        const body = "spec" in rest ? rest.spec : rest;
+        const request = d.parseOrThrow(d.VolumeCreateRequestSchema.strict(), body, where);
+        desired = { kind, name: request.name, request };
+        break;
+      }
+      default:
+        throw new ValidationError(
+          `${where}.kind`,
+          `must be Service, Secret or Volume, not ${JSON.stringify(kind)}`,
+        );
+    }
+    const key = `${desired.kind}/${desired.name}`;
+    const first = seen.get(key);
+    if (first !== undefined) {
+      throw new ValidationError(
+        where,
+        `declares ${desired.kind} "${desired.name}" again (already in doc[${first}])`,
+      );
+    }
+    seen.set(key, i);
+    out.push(desired);
+  });
+  return out;
+}
+
+/** What the cluster has now. */
+export interface CurrentState {
+  services: readonly d.Service[];
+  secrets: readonly d.Secret[];
+  volumes: readonly d.Volume[];
+}
+
+/** One changed field: its path and the old and new values. */
+export interface FieldChange {
+  path: string;
+  from: unknown;
+  to: unknown;
+}
+
+/** What apply does with one desired object. */
+export interface PlanItem {
+  kind: Desired["kind"];
+  name: string;
+  action: "create" | "update" | "unchanged" | "conflict";
+  /** Field changes (updates and conflicts). */
+  changes: FieldChange[];
+  /** Why a conflict cannot be applied, or a note on an unchanged object. */
+  reason?: string;
+  /** The desired object. */
+  desired: Desired;
+  /** ID and spec version of the existing object, if any. */
+  id?: string;
+  specVersion?: number;
+}
+
+/** A plan: its items (secrets, volumes, then services, so references exist first). */
+export interface Plan {
+  items: PlanItem[];
+  /** Number of creates and updates. */
+  changes: number;
+  /** Number of conflicts (objects apply cannot change). */
+  conflicts: number;
+}
+
+/** Lists the differences between two JSON-like values as field paths. */
+export function diffValues(from: unknown, to: unknown, path = ""): FieldChange[] {
+  if (isDeepStrictEqual(from, to)) return [];
+  const isObj = (v: unknown): v is Record<string, unknown> =>
+    typeof v === "object" && v !== null && !Array.isArray(v);
+  if (isObj(from) && isObj(to)) {
+    const keys = [...new Set([...Object.keys(from), ...Object.keys(to)])].sort();
+    return keys.flatMap((k) => diffValues(from[k], to[k], path ? `${path}.${k}` : k));
+  }
+  if (Array.isArray(from) && Array.isArray(to) && from.length === to.length) {
+    return from.flatMap((v, i) => diffValues(v, to[i], `${path}[${i}]`));
+  }
+  return [{ path, from, to }];
+}
+
+const ORDER = { Secret: 0, Volume: 1, Service: 2 } as const;
+
+/** Compares the desired objects with the current state. Pure. */
+export function planApply(current: CurrentState, desired: readonly Desired[]): Plan {
+  const items = [...desired].sort((a, b) => ORDER[a.kind] - ORDER[b.kind]).map((want): PlanItem => {
+    const base = { kind: want.kind, name: want.name, desired: want, changes: [] as FieldChange[] };
+    switch (want.kind) {
+      case "Service": {
+        const have = current.services.find((s) => s.spec.name === want.name);
+        if (!have) return { ...base, action: "create" };
+        const changes = diffValues(have.spec, want.spec);
+        return {
+          ...base,
+          id: have.id,
+          specVersion: have.specVersion,
+          changes,
+          action: changes.length === 0 ? "unchanged" : "update",
+        };
+      }
+      case "Secret": {
+        const have = current.secrets.find((s) => s.name === want.name);
+        if (!have) return { ...base, action: "create" };
+        const changes = diffValues(have.labels, want.labels, "labels");
+        return changes.length === 0
+          ? {
+            ...base,
+            id: have.id,
+            action: "unchanged",
+            reason: "secret data is write-only and not compared",
+          }
+          : {
+            ...base,
+            id: have.id,
+            changes,
+            action: "conflict",
+            reason: "secrets cannot be changed in place; remove it and apply again",
+          };
+      }
+      case "Volume": {
+        const have = current.volumes.find((v) => v.name === want.name);
+        if (!have) return { ...base, action: "create" };
+        const { id: _id, createdAt: _c, updatedAt: _u, ...haveRequest } = have;
+        const changes = diffValues(haveRequest, want.request);
+        return changes.length === 0 ? { ...base, id: have.id, action: "unchanged" } : {
+          ...base,
+          id: have.id,
+          changes,
+          action: "conflict",
+          reason: "volumes cannot be changed in place; remove it and apply again",
+        };
+      }
+    }
+  });
+  return {
+    items,
+    changes: items.filter((i) => i.action === "create" || i.action === "update").length,
+    conflicts: items.filter((i) => i.action === "conflict").length,
+  };
+}
+
+const SIGN = { create: "+", update: "~", unchanged: "=", conflict: "!" } as const;
+
+function show(v: unknown): string {
+  const text = v === undefined ? "(unset)" : JSON.stringify(v);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** The plan as text: one line per object, indented field changes, and a summary. */
+export function formatPlan(plan: Plan): string {
+  const lines: string[] = [];
+  for (const item of plan.items) {
+    lines.push(
+      `${SIGN[item.action]} ${item.kind.toLowerCase()} ${item.name}: ${item.action}${
+        item.reason ? ` (${item.reason})` : ""
+      }`,
+    );
+    for (const c of item.changes) lines.push(`    ${c.path}: ${show(c.from)} -> ${show(c.to)}`);
+  }
+  const count = (a: PlanItem["action"]) => plan.items.filter((i) => i.action === a).length;
+  lines.push(
+    `${count("create")} to create, ${count("update")} to update, ${count("unchanged")} unchanged` +
+      (plan.conflicts > 0 ? `, ${plan.conflicts} in conflict` : ""),
+  );
+  return lines.join("\n");
+}

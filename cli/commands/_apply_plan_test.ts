@@ -1,0 +1,168 @@
+import assert from "node:assert/strict";
+import { ValidationError } from "../../proto/errors.ts";
+import * as d from "../../proto/schema/mod.ts";
+import { diffValues, formatPlan, parseApplyFile, planApply } from "./_apply_plan.ts";
+
+const FILE = `
+kind: Service
+spec:
+  name: web
+  image: busybox:1.36
+  replicas: 2
+  ports: [{ target: 80, published: 8080 }]
+---
+kind: Service
+name: api
+image: api:2
+---
+kind: Secret
+name: db-pass
+value: s3cret
+---
+kind: Volume
+name: data
+options: { size: "1G" }
+---
+`;
+
+function service(spec: d.ServiceSpecInput, id: string): d.Service {
+  return { id, spec: d.ServiceSpecSchema.parse(spec), specVersion: 4, createdAt: 1, updatedAt: 1 };
+}
+
+function rejects(text: string, field: string, pattern: RegExp): void {
+  assert.throws(() => parseApplyFile(text), (err: unknown) => {
+    assert.ok(err instanceof ValidationError, String(err));
+    assert.equal(err.field, field);
+    assert.match(err.message, pattern);
+    return true;
+  });
+}
+
+Deno.test("apply: documents parse into validated objects with defaults", () => {
+  const docs = parseApplyFile(FILE);
+  assert.deepEqual(docs.map((x) => `${x.kind}/${x.name}`), [
+    "Service/web",
+    "Service/api",
+    "Secret/db-pass",
+    "Volume/data",
+  ]);
+  const web = docs[0]!;
+  assert.ok(web.kind === "Service");
+  assert.equal(web.spec.restartPolicy.condition, "any");
+  const secret = docs[2]!;
+  assert.ok(secret.kind === "Secret");
+  assert.deepEqual(secret.source, { value: "s3cret" });
+});
+
+Deno.test("apply: bad documents name the document and field", () => {
+  rejects(
+    "kind: Service\nspec: { name: web, image: x, replicas: -1 }",
+    "doc[0].spec.replicas",
+    /at least 0/,
+  );
+  rejects(
+    "kind: Service\nname: web\nimage: x\n---\nkind: Service\nname: web\nimage: y",
+    "doc[1]",
+    /again/,
+  );
+  rejects("kind: Job\nname: x", "doc[0].kind", /must be Service, Secret or Volume/);
+  rejects("kind: Secret\nname: s", "doc[0].value", /one of value, file or data/);
+  rejects("kind: Secret\nname: s\nvalue: a\nfile: b", "doc[0].file", /exactly one/);
+  rejects("kind: Volume\nname: v\nsize: 3", "doc[0].size", /not a known field/);
+  rejects("kind: Service\nspec: { name: web, image: x }\nimage: y", "doc[0]", /not both/);
+  rejects("- a\n- b", "doc[0]", /mapping/);
+  rejects("kind: [", "doc[0]", /not valid YAML/);
+});
+
+Deno.test("apply: plan creates what is missing, updates what differs, leaves the rest", () => {
+  const desired = parseApplyFile(FILE);
+  const current = {
+    services: [
+      service({
+        name: "web",
+        image: "busybox:1.36",
+        replicas: 3,
+        ports: [{ target: 80, published: 8080 }],
+      }, "s1"),
+      service({ name: "api", image: "api:2" }, "s2"),
+      service({ name: "other", image: "x:1" }, "s3"),
+    ],
+    secrets: [{ id: "k1", name: "db-pass", version: 1, labels: {}, createdAt: 1 }],
+    volumes: [],
+  };
+  const plan = planApply(current, desired);
+  assert.deepEqual(plan.items.map((i) => [i.kind, i.name, i.action]), [
+    ["Secret", "db-pass", "unchanged"],
+    ["Volume", "data", "create"],
+    ["Service", "web", "update"],
+    ["Service", "api", "unchanged"],
+  ]);
+  assert.deepEqual(plan.items[2]!.changes, [{ path: "replicas", from: 3, to: 2 }]);
+  assert.equal(plan.items[2]!.id, "s1");
+  assert.equal(plan.items[2]!.specVersion, 4);
+  assert.equal(plan.changes, 2);
+  assert.equal(plan.conflicts, 0);
+  assert.equal(
+    formatPlan(plan),
+    [
+      "= secret db-pass: unchanged (secret data is write-only and not compared)",
+      "+ volume data: create",
+      "~ service web: update",
+      "    replicas: 3 -> 2",
+      "= service api: unchanged",
+      "1 to create, 1 to update, 2 unchanged",
+    ].join("\n"),
+  );
+  // Applying the same file to the state it produced plans nothing.
+  const after = {
+    services: [service({ ...current.services[0]!.spec, replicas: 2 }, "s1"), current.services[1]!],
+    secrets: current.secrets,
+    volumes: [{
+      id: "v1",
+      name: "data",
+      driver: "local" as const,
+      options: { size: "1G" },
+      labels: {},
+      createdAt: 1,
+      updatedAt: 1,
+    }],
+  };
+  const again = planApply(after, desired);
+  assert.equal(again.changes, 0);
+  assert.ok(again.items.every((i) => i.action === "unchanged"));
+});
+
+Deno.test("apply: volumes and secrets that differ are conflicts", () => {
+  const desired = parseApplyFile(
+    "kind: Volume\nname: data\nnodeId: n2\n---\nkind: Secret\nname: s\nvalue: x\nlabels: {a: b}",
+  );
+  const plan = planApply({
+    services: [],
+    secrets: [{ id: "k1", name: "s", version: 1, labels: {}, createdAt: 1 }],
+    volumes: [{
+      id: "v1",
+      name: "data",
+      driver: "local",
+      nodeId: "n1",
+      options: {},
+      labels: {},
+      createdAt: 1,
+      updatedAt: 1,
+    }],
+  }, desired);
+  assert.equal(plan.conflicts, 2);
+  assert.deepEqual(plan.items.map((i) => [i.name, i.action, i.changes]), [
+    ["s", "conflict", [{ path: "labels.a", from: undefined, to: "b" }]],
+    ["data", "conflict", [{ path: "nodeId", from: "n1", to: "n2" }]],
+  ]);
+  assert.match(formatPlan(plan), /0 to create, 0 to update, 0 unchanged, 2 in conflict$/);
+});
+
+Deno.test("apply: diffValues reports paths, array elements and length changes", () => {
+  assert.deepEqual(diffValues({ a: 1, b: [1, 2], c: { d: "x" } }, { a: 1, b: [1, 3], c: {} }), [
+    { path: "b[1]", from: 2, to: 3 },
+    { path: "c.d", from: "x", to: undefined },
+  ]);
+  assert.deepEqual(diffValues({ b: [1] }, { b: [1, 2] }), [{ path: "b", from: [1], to: [1, 2] }]);
+  assert.deepEqual(diffValues(1, 1), []);
+});

@@ -1,0 +1,128 @@
+/**
+ * `warren apply -f FILE [--plan]`: makes the cluster match a multi-document YAML file. Creates
+ * what is missing, updates services that differ, leaves equal objects alone. `--plan` prints
+ * the plan and exits 0 (no change), 2 (changes) or 1 (error or conflict).
+ * @module
+ */
+import { dirname, isAbsolute, join } from "node:path";
+import { Command } from "commander";
+import { ValidationError } from "../../proto/errors.ts";
+import { decodeBase64 } from "../../proto/schema/mod.ts";
+import { ExitCode } from "../exit_code.ts";
+import { renderObject } from "../output/format.ts";
+import {
+  addClientFlags,
+  type CliContext,
+  type ClientFlags,
+  defaultContext,
+  withClient,
+} from "./_context.ts";
+import {
+  type Desired,
+  formatPlan,
+  parseApplyFile,
+  type Plan,
+  planApply,
+  type SecretSource,
+} from "./_apply_plan.ts";
+
+async function readSource(file: string, ctx: CliContext): Promise<string> {
+  try {
+    if (file === "-") return new TextDecoder().decode(await ctx.io.readStdin());
+    return await Deno.readTextFile(file);
+  } catch (err) {
+    throw new ValidationError("--file", `cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
+}
+
+async function secretBytes(
+  source: SecretSource,
+  baseDir: string,
+  name: string,
+): Promise<Uint8Array> {
+  if ("value" in source) return new TextEncoder().encode(source.value);
+  if ("data" in source) return decodeBase64(source.data);
+  const path = isAbsolute(source.file) ? source.file : join(baseDir, source.file);
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    throw new ValidationError(
+      `Secret ${name}.file`,
+      `cannot read ${path}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** Plans in JSON/YAML output: the items without the full desired objects. */
+function planSummary(plan: Plan) {
+  return plan.items.map(({ kind, name, action, changes, reason, id }) => ({
+    kind,
+    name,
+    action,
+    changes,
+    reason,
+    id,
+  }));
+}
+
+/** The `apply` command. */
+export function applyCommand(ctx: CliContext = defaultContext()): Command {
+  const cmd = new Command("apply")
+    .description("create or update services, secrets and volumes from a YAML file")
+    .exitOverride().showHelpAfterError("(add --help for usage)");
+  return addClientFlags(cmd)
+    .requiredOption("-f, --file <file>", "multi-document YAML file (- for stdin)")
+    .option("--plan", "only print what would change; exit 0 no change, 2 changes, 1 error")
+    .action(async (o: ClientFlags & { file: string; plan?: boolean }) => {
+      const desired: Desired[] = parseApplyFile(await readSource(o.file, ctx));
+      const baseDir = o.file === "-" ? Deno.cwd() : dirname(o.file);
+      // Secret files are read before anything is sent, so a missing file changes nothing.
+      const secretData = new Map<string, Uint8Array>();
+      for (const item of desired) {
+        if (item.kind === "Secret") {
+          secretData.set(item.name, await secretBytes(item.source, baseDir, item.name));
+        }
+      }
+      await withClient(ctx, o, async (c) => {
+        const [services, secrets, volumes] = await Promise.all([
+          c.services.list(),
+          c.secrets.list(),
+          c.volumes.list(),
+        ]);
+        const plan = planApply(
+          { services: services.services, secrets: secrets.secrets, volumes: volumes.volumes },
+          desired,
+        );
+        ctx.io.out(
+          o.output === "table" ? formatPlan(plan) : renderObject(planSummary(plan), o.output),
+        );
+        if (plan.conflicts > 0) {
+          throw new ExitCode(
+            1,
+            `error: ${plan.conflicts} object(s) cannot be applied; nothing was changed`,
+          );
+        }
+        if (o.plan) throw new ExitCode(plan.changes > 0 ? 2 : 0);
+        for (const item of plan.items) {
+          const want = item.desired;
+          if (item.action === "create") {
+            if (want.kind === "Service") await c.services.create(want.spec);
+            else if (want.kind === "Volume") await c.volumes.create(want.request);
+            else {await c.secrets.create({
+                name: want.name,
+                data: secretData.get(want.name)!,
+                labels: want.labels,
+              });}
+          } else if (item.action === "update" && want.kind === "Service") {
+            await c.services.update(item.id!, want.spec, { expectedSpecVersion: item.specVersion });
+          } else continue;
+          ctx.io.err(`${item.kind.toLowerCase()} ${item.name}: ${item.action}d`);
+        }
+      });
+    });
+}

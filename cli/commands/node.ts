@@ -1,0 +1,95 @@
+/**
+ * `warren node ls|inspect|update|rm`.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { NodeAvailabilitySchema, NodeRoleSchema } from "../../proto/schema/mod.ts";
+import type { NodeAvailability, NodeRole } from "../../proto/schema/mod.ts";
+import { renderList, renderObject } from "../output/format.ts";
+import { nodeView } from "../output/views.ts";
+import {
+  addClientFlags,
+  type CliContext,
+  type ClientFlags,
+  defaultContext,
+  withClient,
+} from "./_context.ts";
+import { commandGroup, forEachReporting } from "./_group.ts";
+import { parseKeyValue } from "./_values.ts";
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** The `node` command group. */
+export function nodeCommand(ctx: CliContext = defaultContext()): Command {
+  const group = commandGroup("node", "list and manage nodes");
+  addClientFlags(group.command("ls").alias("list").description("list nodes"), { quiet: true })
+    .addOption(
+      new Option("--role <role>", "only managers or workers").choices(NodeRoleSchema.options),
+    )
+    .action(async (o: ClientFlags & { role?: NodeRole }) => {
+      const { nodes, leaderId } = await withClient(ctx, o, async (c) => {
+        const [list, info] = await Promise.all([
+          c.nodes.list({ role: o.role }),
+          // The leader mark is a nicety: a failing info call must not fail the listing.
+          c.cluster.info({ stale: true }).catch(() => undefined),
+        ]);
+        return { nodes: list.nodes, leaderId: info?.raft.leaderId };
+      });
+      ctx.io.out(renderList(nodes, nodeView({ leaderId }), { format: o.output, quiet: o.quiet }));
+    });
+  addClientFlags(group.command("inspect").description("show nodes in detail"))
+    .argument("<node...>", "node IDs or host names")
+    .action(async (ids: string[], o: ClientFlags) => {
+      const nodes = await withClient(
+        ctx,
+        o,
+        (c) => Promise.all(ids.map((id) => c.nodes.inspect(id))),
+      );
+      ctx.io.out(renderObject(nodes.length === 1 ? nodes[0] : nodes, o.output));
+    });
+  addClientFlags(
+    group.command("update").description("change a node's availability, role or labels"),
+  )
+    .argument("<node>", "node ID or host name")
+    .addOption(
+      new Option("--availability <availability>", "active, pause or drain")
+        .choices(NodeAvailabilitySchema.options),
+    )
+    .addOption(new Option("--role <role>", "promote or demote").choices(NodeRoleSchema.options))
+    .addOption(
+      new Option("--label-add <k=v>", "add or change a label (repeatable)").argParser(collect),
+    )
+    .addOption(new Option("--label-rm <key>", "remove a label (repeatable)").argParser(collect))
+    .action(async (
+      id: string,
+      o: ClientFlags & {
+        availability?: NodeAvailability;
+        role?: NodeRole;
+        labelAdd?: string[];
+        labelRm?: string[];
+      },
+    ) => {
+      const labelsAdd = Object.fromEntries(
+        (o.labelAdd ?? []).map((l) => parseKeyValue(l, "--label-add", { allowBare: true })),
+      );
+      const node = await withClient(ctx, o, (c) =>
+        c.nodes.update(id, {
+          availability: o.availability,
+          role: o.role,
+          labelsAdd,
+          labelsRemove: o.labelRm ?? [],
+        }));
+      ctx.io.out(o.output === "table" ? node.id : renderObject(node, o.output));
+    });
+  addClientFlags(group.command("rm").alias("remove").description("remove nodes from the cluster"))
+    .argument("<node...>", "node IDs or host names")
+    .option("-f, --force", "remove even if the node is not down")
+    .action(async (ids: string[], o: ClientFlags & { force?: boolean }) => {
+      await withClient(ctx, o, (c) =>
+        forEachReporting(ctx, ids, async (id) => {
+          await c.nodes.remove(id, { force: o.force });
+          ctx.io.out(id);
+        }));
+    });
+  return group;
+}

@@ -1,0 +1,102 @@
+/**
+ * `warren secret create|ls|inspect|rm`. Secret data goes in once (from a file, a literal or
+ * stdin) and never comes back: inspect shows metadata only.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { ValidationError } from "../../proto/errors.ts";
+import { renderList, renderObject } from "../output/format.ts";
+import { secretView } from "../output/views.ts";
+import {
+  addClientFlags,
+  type CliContext,
+  type ClientFlags,
+  defaultContext,
+  withClient,
+} from "./_context.ts";
+import { commandGroup, forEachReporting } from "./_group.ts";
+import { parseKeyValue } from "./_values.ts";
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** Where `secret create` takes the data from: exactly one source, else stdin. */
+export async function secretData(
+  o: { fromFile?: string; fromLiteral?: string },
+  readStdin: () => Promise<Uint8Array>,
+): Promise<Uint8Array> {
+  if (o.fromFile !== undefined && o.fromLiteral !== undefined) {
+    throw new ValidationError("--from-literal", "cannot be combined with --from-file");
+  }
+  if (o.fromLiteral !== undefined) return new TextEncoder().encode(o.fromLiteral);
+  if (o.fromFile !== undefined) {
+    try {
+      return await Deno.readFile(o.fromFile);
+    } catch (err) {
+      throw new ValidationError(
+        "--from-file",
+        `cannot read ${o.fromFile}: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
+    }
+  }
+  const data = await readStdin();
+  if (data.length === 0) {
+    throw new ValidationError(
+      "data",
+      "is empty: pass --from-file FILE, --from-literal TEXT, or pipe it on stdin",
+    );
+  }
+  return data;
+}
+
+/** The `secret` command group. */
+export function secretCommand(ctx: CliContext = defaultContext()): Command {
+  const group = commandGroup("secret", "manage secrets");
+  addClientFlags(
+    group.command("create").description("create a secret from a file, a literal or stdin"),
+  )
+    .argument("<name>", "secret name (a DNS label)")
+    .option("--from-file <file>", "read the data from a file")
+    .option("--from-literal <text>", "use this text as the data")
+    .addOption(new Option("--label <k=v>", "secret label (repeatable)").argParser(collect))
+    .action(
+      async (
+        name: string,
+        o: ClientFlags & { fromFile?: string; fromLiteral?: string; label?: string[] },
+      ) => {
+        const labels = Object.fromEntries(
+          (o.label ?? []).map((l) => parseKeyValue(l, "--label", { allowBare: true })),
+        );
+        const data = await secretData(o, ctx.io.readStdin);
+        const secret = await withClient(ctx, o, (c) => c.secrets.create({ name, data, labels }));
+        ctx.io.out(o.output === "table" ? secret.id : renderObject(secret, o.output));
+      },
+    );
+  addClientFlags(group.command("ls").alias("list").description("list secrets"), { quiet: true })
+    .action(async (o: ClientFlags) => {
+      const { secrets } = await withClient(ctx, o, (c) => c.secrets.list());
+      ctx.io.out(renderList(secrets, secretView(ctx.now()), { format: o.output, quiet: o.quiet }));
+    });
+  addClientFlags(group.command("inspect").description("show secret metadata"))
+    .argument("<secret...>", "secret IDs or names")
+    .action(async (ids: string[], o: ClientFlags) => {
+      const secrets = await withClient(
+        ctx,
+        o,
+        (c) => Promise.all(ids.map((id) => c.secrets.inspect(id))),
+      );
+      ctx.io.out(renderObject(secrets.length === 1 ? secrets[0] : secrets, o.output));
+    });
+  addClientFlags(group.command("rm").alias("remove").description("delete secrets"))
+    .argument("<secret...>", "secret IDs or names")
+    .action(async (ids: string[], o: ClientFlags) => {
+      await withClient(ctx, o, (c) =>
+        forEachReporting(ctx, ids, async (id) => {
+          await c.secrets.delete(id);
+          ctx.io.out(id);
+        }));
+    });
+  return group;
+}

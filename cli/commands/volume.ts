@@ -1,0 +1,77 @@
+/**
+ * `warren volume create|ls|inspect|rm`.
+ * @module
+ */
+import { type Command, Option } from "commander";
+import { VolumeDriverSchema } from "../../proto/schema/mod.ts";
+import { renderList, renderObject } from "../output/format.ts";
+import { volumeView } from "../output/views.ts";
+import {
+  addClientFlags,
+  type CliContext,
+  type ClientFlags,
+  defaultContext,
+  withClient,
+} from "./_context.ts";
+import { commandGroup, forEachReporting } from "./_group.ts";
+import { parseKeyValue } from "./_values.ts";
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+/** The `volume` command group. */
+export function volumeCommand(ctx: CliContext = defaultContext()): Command {
+  const group = commandGroup("volume", "manage volumes");
+  addClientFlags(group.command("create").description("create a volume"))
+    .argument("<name>", "volume name (a DNS label)")
+    .addOption(
+      new Option("--driver <driver>", "volume driver").choices(VolumeDriverSchema.options).default(
+        "local",
+      ),
+    )
+    .addOption(new Option("--opt <k=v>", "driver option (repeatable)").argParser(collect))
+    .addOption(new Option("--label <k=v>", "volume label (repeatable)").argParser(collect))
+    .option("--node <node>", "node the volume lives on (default: where a task needs it)")
+    .action(
+      async (
+        name: string,
+        o: ClientFlags & { driver: "local"; opt?: string[]; label?: string[]; node?: string },
+      ) => {
+        const options = Object.fromEntries((o.opt ?? []).map((x) => parseKeyValue(x, "--opt")));
+        const labels = Object.fromEntries(
+          (o.label ?? []).map((l) => parseKeyValue(l, "--label", { allowBare: true })),
+        );
+        const volume = await withClient(
+          ctx,
+          o,
+          (c) => c.volumes.create({ name, driver: o.driver, nodeId: o.node, options, labels }),
+        );
+        ctx.io.out(o.output === "table" ? volume.id : renderObject(volume, o.output));
+      },
+    );
+  addClientFlags(group.command("ls").alias("list").description("list volumes"), { quiet: true })
+    .action(async (o: ClientFlags) => {
+      const { volumes } = await withClient(ctx, o, (c) => c.volumes.list());
+      ctx.io.out(renderList(volumes, volumeView(ctx.now()), { format: o.output, quiet: o.quiet }));
+    });
+  addClientFlags(group.command("inspect").description("show volumes in detail"))
+    .argument("<volume...>", "volume IDs or names")
+    .action(async (ids: string[], o: ClientFlags) => {
+      const volumes = await withClient(
+        ctx,
+        o,
+        (c) => Promise.all(ids.map((id) => c.volumes.inspect(id))),
+      );
+      ctx.io.out(renderObject(volumes.length === 1 ? volumes[0] : volumes, o.output));
+    });
+  addClientFlags(group.command("rm").alias("remove").description("delete volumes"))
+    .argument("<volume...>", "volume IDs or names")
+    .option("-f, --force", "delete even if a service mounts it")
+    .action(async (ids: string[], o: ClientFlags & { force?: boolean }) => {
+      await withClient(ctx, o, (c) =>
+        forEachReporting(ctx, ids, async (id) => {
+          await c.volumes.delete(id, { force: o.force });
+          ctx.io.out(id);
+        }));
+    });
+  return group;
+}
