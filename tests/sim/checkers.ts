@@ -11,10 +11,13 @@
  * - state machine safety: no two applications (different nodes, or one node across restarts) apply
  *   different entries at one index, or reach different states at one index;
  * - a node's commit index never decreases while it runs, restarts at exactly the durable one, and
- *   applied ≤ committed.
+ *   applied ≤ committed;
+ * - durability of promises: when a node sends a message, the term it carries, a vote it grants and
+ *   the entries it acknowledges are already on its disk (synced), as the Ready contract requires.
  * @module
  */
 import type { MemoryStorage } from "../../manager/raft/core/memory_storage.ts";
+import type { Message } from "../../manager/raft/core/messages.ts";
 import type { Entry, HardState, NodeId, Role, Snapshot } from "../../manager/raft/core/types.ts";
 
 /** A broken invariant, named by the check that caught it. */
@@ -179,6 +182,42 @@ export class Checkers {
     }
     if (commit > this.#committedMax) this.#committedMax = commit;
     if (commit > (this.#commitRecorded.get(id) ?? 0)) this.#commitRecorded.set(id, commit);
+  }
+
+  /**
+   * Durability: node `id` sends `m` while its disk durably holds `durable`. Pre-vote messages carry
+   * a term nobody persisted (thesis §9.6) and snapshot chunk acks promise nothing durable.
+   */
+  checkSend(
+    id: NodeId,
+    m: Message,
+    durable: Pick<MemoryStorage, "initialState" | "lastIndex" | "snapshot">,
+  ): void {
+    if (m.term === 0 || m.type === "MsgPreVote" || m.type === "MsgPreVoteResp") return;
+    const hs = durable.initialState().hardState;
+    if (hs.term < m.term) {
+      fail(
+        "durability",
+        `${id} sent ${m.type} of term ${m.term} to ${m.to} while its disk holds term ${hs.term}`,
+      );
+    }
+    if (m.type === "MsgVoteResp" && !m.reject && hs.term === m.term && hs.vote !== m.to) {
+      fail(
+        "durability",
+        `${id} granted its vote in term ${m.term} to ${m.to}, its disk says ${hs.vote || "none"}`,
+      );
+    }
+    // An acknowledgement of an older term may refer to entries a newer leader has since truncated
+    // in the same Ready; it is harmless (that entry cannot have been committed: Raft §5.4).
+    if (m.type === "MsgAppResp" && !m.reject && m.term === hs.term) {
+      const has = Math.max(durable.lastIndex(), durable.snapshot().meta.index);
+      if (has < m.index) {
+        fail(
+          "durability",
+          `${id} acknowledged index ${m.index} to ${m.to} while its disk holds up to ${has}`,
+        );
+      }
+    }
   }
 
   /** State machine safety: node `id` applied entry `e`, reaching state `digest`. */

@@ -26,6 +26,8 @@ export class SimDisk {
   /** What the running node sees: durable state plus unsynced writes. */
   storage: MemoryStorage;
   readonly #durable: MemoryStorage;
+  /** Planted bug: what the disk claims is synced (#durable lags behind it). */
+  #claimed: MemoryStorage | undefined;
   #pending: DiskOp[][] = [];
   /** Planted bug: synced batches that are not really durable yet (lost on crash). */
   #volatileSynced: DiskOp[][] = [];
@@ -37,6 +39,7 @@ export class SimDisk {
     if (initial) this.#durable.applySnapshot(initial);
     this.storage = cloneStorage(this.#durable);
     this.#loseSyncedWrites = opts.loseSyncedWrites ?? false;
+    if (this.#loseSyncedWrites) this.#claimed = cloneStorage(this.#durable);
   }
 
   /** Writes a batch to the page cache; durable only after {@link sync}. */
@@ -48,7 +51,8 @@ export class SimDisk {
 
   /** Makes every written batch durable. */
   sync(): void {
-    if (this.#loseSyncedWrites) {
+    if (this.#claimed) {
+      for (const b of this.#pending) applyOps(this.#claimed, b);
       this.#volatileSynced.push(...this.#pending);
       // The buggy disk keeps up to 8 "synced" batches in a volatile cache.
       while (this.#volatileSynced.length > 8) {
@@ -70,13 +74,20 @@ export class SimDisk {
    * crash), and the page cache is rebuilt from the durable state. Returns how many were lost.
    */
   crash(rng: SimRng, mode: CrashMode): number {
-    const keep = mode === "torn" ? rng.int(this.#pending.length + 1) : 0;
+    // (The buggy disk loses its volatile "synced" batches, hence everything after them.)
+    const keep = mode === "torn" && !this.#claimed ? rng.int(this.#pending.length + 1) : 0;
     for (const b of this.#pending.slice(0, keep)) applyOps(this.#durable, b);
     const lost = this.#pending.length - keep;
     this.#pending = [];
     this.#volatileSynced = [];
     this.storage = cloneStorage(this.#durable);
+    if (this.#claimed) this.#claimed = cloneStorage(this.#durable);
     return lost;
+  }
+
+  /** The synced state, read-only: what a crash now must leave (a correct disk does). */
+  get durable(): Pick<MemoryStorage, "initialState" | "lastIndex" | "snapshot"> {
+    return this.#claimed ?? this.#durable;
   }
 
   /** The durable hard state (what a restart will see). */

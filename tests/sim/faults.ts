@@ -6,12 +6,13 @@
  * @module
  */
 import { ConfChangePendingError, ProposalDroppedError } from "../../manager/raft/core/errors.ts";
-import type { ConfChange, NodeId } from "../../manager/raft/core/types.ts";
+import type { ConfChange, ConfState, NodeId } from "../../manager/raft/core/types.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import type { Cluster } from "./cluster.ts";
 import type { Network } from "./network.ts";
 import type { SimParams } from "./params.ts";
 import type { SimRng } from "./rng.ts";
+import type { SimNode } from "./sim_node.ts";
 import type { Trace } from "./trace.ts";
 
 /** Counters for the coverage summary. */
@@ -42,6 +43,8 @@ export class FaultInjector {
   readonly #restartAt = new Map<NodeId, number>();
   /** A node created to join, until it shows up in the membership. */
   #joining: NodeId | undefined;
+  /** Nodes shut down for good (removed from the cluster, as an operator would). */
+  readonly #retired = new Set<NodeId>();
 
   constructor(
     deps: { rng: SimRng; net: Network; cluster: Cluster; params: SimParams; trace: Trace },
@@ -58,7 +61,9 @@ export class FaultInjector {
    * those whose downtime is over; `all` restarts every crashed node now.
    */
   restartDue(now: number, all = false): void {
-    for (const n of this.#cluster.nodes.values()) if (!n.up) this.noteCrashed(n.id, now);
+    for (const n of this.#cluster.nodes.values()) {
+      if (!n.up && !this.#retired.has(n.id)) this.noteCrashed(n.id, now);
+    }
     for (const [id, at] of [...this.#restartAt]) {
       if (!all && at > now) continue;
       this.#restartAt.delete(id);
@@ -69,7 +74,9 @@ export class FaultInjector {
 
   /** Notes a crash that happened inside a node (mid-Ready), to restart it later. */
   noteCrashed(id: NodeId, now: number): void {
-    if (!this.#restartAt.has(id)) this.#restartAt.set(id, now + this.#rng.range(1, 150));
+    if (!this.#restartAt.has(id)) {
+      this.#restartAt.set(id, now + this.#rng.range(1, this.#params.faults.maxDowntimeSteps));
+    }
   }
 
   /** One step of the faulty phase. */
@@ -86,10 +93,35 @@ export class FaultInjector {
     if (rng.chance(f.confChangeRate)) this.#changeMembership(now);
   }
 
-  /** Ends every fault: heals the network and restarts every crashed node. */
+  /**
+   * Ends every fault: heals the network and restarts every crashed node. Then shuts down for
+   * good the nodes outside the membership (as an operator decommissions a removed server): a
+   * removed node that never learnt of its removal would otherwise campaign forever, which Raft
+   * only prevents with check-quorum's leader lease (thesis §4.2.3).
+   */
   healAll(now: number): void {
     this.#net.heal();
     this.restartDue(now, true);
+    const cs = this.#mostRecentConfig();
+    const members = new Set([...cs.voters, ...cs.learners]);
+    for (const n of this.#cluster.nodes.values()) {
+      if (members.has(n.id) || !n.up) continue;
+      n.crash("retired: not a member");
+      this.#retired.add(n.id);
+    }
+  }
+
+  /** Brings back a retired node that turned out to be a member after all. */
+  ensureRunning(id: NodeId): void {
+    if (!this.#retired.delete(id)) return;
+    this.#cluster.node(id).start();
+  }
+
+  /** The configuration applied by the node that applied the most. */
+  #mostRecentConfig(): ConfState {
+    let best: SimNode | undefined;
+    for (const n of this.#cluster.up()) if (!best || n.appliedIndex > best.appliedIndex) best = n;
+    return best?.core?.confState() ?? { voters: [], learners: [] };
   }
 
   #partition(now: number): void {

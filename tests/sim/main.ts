@@ -19,6 +19,7 @@ export interface CliOptions {
   single: boolean;
   nodes: 3 | 5 | undefined;
   steps: number | undefined;
+  traceLines: number;
   verbose: boolean;
 }
 
@@ -32,6 +33,7 @@ export function parseCli(args: string[], randomStart: () => number): CliOptions 
       seed: { type: "string" },
       nodes: { type: "string" },
       steps: { type: "string" },
+      trace: { type: "string" },
       v: { type: "boolean", short: "v" },
       verbose: { type: "boolean" },
     },
@@ -56,6 +58,7 @@ export function parseCli(args: string[], randomStart: () => number): CliOptions 
     single: seed !== undefined,
     nodes: nodes as 3 | 5 | undefined,
     steps: int("steps", values.steps),
+    traceLines: int("trace", values.trace) ?? 50,
     verbose: values.v === true || values.verbose === true,
   };
 }
@@ -103,7 +106,13 @@ export function main(args: string[]): number {
   };
   for (let seed = o.start; seed < o.start + o.seeds; seed++) {
     try {
-      const s = runSimulation({ seed, nodes: o.nodes, steps: o.steps, verbose: o.verbose });
+      const s = runSimulation({
+        seed,
+        nodes: o.nodes,
+        steps: o.steps,
+        verbose: o.verbose,
+        traceLines: o.traceLines,
+      });
       passed++;
       totals.terms += s.leaderTerms;
       totals.crashes += s.faults.crashes + s.node.readyCrashes;

@@ -15,6 +15,13 @@ export interface PlantedBugs {
   sendBeforePersist?: boolean;
   /** The disk loses recently synced writes on a crash, not only the unsynced ones. */
   loseSyncedWrites?: boolean;
+  /**
+   * A node that grants a vote restarts at once and forgets whom it voted for (its disk is fine,
+   * its shell drops the vote), so a second candidate of the same term can get its vote too.
+   */
+  forgetVote?: boolean;
+  /** Nodes answer gets from their local state at once, without ReadIndex (stale reads). */
+  staleReads?: boolean;
 }
 
 /** What the caller chooses; everything else comes from the seed. */
@@ -26,6 +33,8 @@ export interface SimOptions {
   steps?: number;
   /** Record a trace of events (printed on failure). */
   verbose?: boolean;
+  /** How many trace events to keep (default 50). */
+  traceLines?: number;
   /** Bugs to plant (tests of the simulator itself). */
   bugs?: PlantedBugs;
   /**
@@ -35,6 +44,8 @@ export interface SimOptions {
    * README.md, "Known core issues").
    */
   strictMustSync?: boolean;
+  /** Adjusts the drawn parameters (tests use it, e.g. to crash more often). */
+  adjust?: (params: SimParams) => void;
 }
 
 /** The resolved parameters of one run. */
@@ -45,6 +56,7 @@ export interface SimParams {
   /** Steps allowed after the final heal for a leader to be elected and everything to catch up. */
   quiesceSteps: number;
   verbose: boolean;
+  traceLines: number;
   bugs: PlantedBugs;
   strictMustSync: boolean;
   raft: {
@@ -70,6 +82,8 @@ export interface SimParams {
     crashRate: number;
     /** Per Ready crash point: chance to crash there. */
     readyCrashRate: number;
+    /** A crashed node restarts after a downtime uniform in [1, maxDowntimeSteps]. */
+    maxDowntimeSteps: number;
     /** Per step: chance to ask the leader for a leadership transfer. */
     transferRate: number;
     /** Per step: chance to attempt a membership change. */
@@ -96,12 +110,13 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
   const nodes = opts.nodes ?? (rng.chance(0.5) ? 3 : 5);
   const electionTicks = rng.range(8, 16);
   const calm = rng.chance(0.15);
-  return {
+  const params: SimParams = {
     seed: opts.seed,
     nodes,
     steps: opts.steps ?? 1500,
     quiesceSteps: 1500,
     verbose: opts.verbose ?? false,
+    traceLines: opts.traceLines ?? 50,
     bugs: opts.bugs ?? {},
     strictMustSync: opts.strictMustSync ?? false,
     raft: {
@@ -123,6 +138,7 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
       partitionRate: calm ? 0 : rng.pick([0, 0.003, 0.01, 0.03]),
       crashRate: calm ? 0 : rng.pick([0, 0.002, 0.006, 0.015]),
       readyCrashRate: calm ? 0 : rng.pick([0, 0.0005, 0.002]),
+      maxDowntimeSteps: rng.pick([5, 50, 150]),
       transferRate: rng.pick([0, 0.002, 0.01]),
       confChangeRate: rng.pick([0, 0.003, 0.01]),
     },
@@ -139,4 +155,6 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
       logReadShare: rng.pick([0, 0.2, 0.5]),
     },
   };
+  opts.adjust?.(params);
+  return params;
 }

@@ -7,6 +7,7 @@
  */
 import { ProposalDroppedError } from "../../manager/raft/core/errors.ts";
 import type { Message } from "../../manager/raft/core/messages.ts";
+import { describeMessage } from "../../manager/raft/core/transcript/describe.ts";
 import { RaftCore } from "../../manager/raft/core/raft_core.ts";
 import type { Ready } from "../../manager/raft/core/ready.ts";
 import { type NodeId, NONE, type Role, type Snapshot } from "../../manager/raft/core/types.ts";
@@ -87,6 +88,9 @@ export class SimNode {
   start(): void {
     const env = this.#env;
     const storage = this.disk.storage;
+    if (env.params.bugs.forgetVote) {
+      storage.setHardState({ ...storage.initialState().hardState, vote: NONE });
+    }
     this.core = new RaftCore({ id: this.id, ...env.params.raft, rand: env.rng.asRand() }, storage);
     const snap = storage.snapshot();
     this.kv.restore(snap.data);
@@ -138,7 +142,9 @@ export class SimNode {
     const core = this.core;
     if (!core) return;
     if (e.payload.kind === "raft") {
-      core.step(Network.decode(e));
+      const m = Network.decode(e);
+      this.#env.trace.add(this.#env.now(), () => `  ${describeMessage(m)}`);
+      core.step(m);
       this.observe();
     } else if (e.payload.kind === "request") {
       this.#clientRequest(core, e.payload);
@@ -150,6 +156,13 @@ export class SimNode {
     const s = core.status();
     if (s.role !== "leader" && s.lead !== NONE && env.rng.chance(0.5)) {
       this.#reply(req.clientId, req.requestId, { kind: "notLeader", leaderHint: s.lead });
+      return;
+    }
+    if (env.params.bugs.staleReads && req.input.op === "get") {
+      this.#reply(req.clientId, req.requestId, {
+        kind: "ok",
+        output: { value: this.kv.get(req.input.key) },
+      });
       return;
     }
     try {
@@ -204,6 +217,10 @@ export class SimNode {
     // Planted bug: votes and acknowledgements leave before they are durable.
     if (env.params.bugs.sendBeforePersist) this.#send(rd.messages);
     this.disk.write(batch);
+    env.trace.add(
+      env.now(),
+      () => `${this.id} ready: ${describeBatch(batch)}${rd.mustSync ? " sync" : ""}`,
+    );
     env.checkers.afterPersist(this.id, this.disk.storage, rd);
     if (this.#crashHere("afterPersist")) return false;
     // Workaround (README, "Known core issues"): a snapshot is acknowledged as durable, so sync it.
@@ -222,12 +239,20 @@ export class SimNode {
     for (const report of reports) report();
     this.observe();
     this.#maybeSnapshot(core);
+    if (
+      env.params.bugs.forgetVote && this.up &&
+      rd.messages.some((m) => m.type === "MsgVoteResp" && !m.reject)
+    ) {
+      this.crash("after granting a vote (planted bug)");
+      this.start();
+    }
     return this.up;
   }
 
   #send(messages: Message[]): void {
     const env = this.#env;
     for (const m of messages) {
+      env.checkers.checkSend(this.id, m, this.disk.durable);
       env.net.sendRaft(env.now(), m);
       // A real transport notices a dead link and tells the core (not always: some losses are silent).
       if (!env.reachable(m.from, m.to) && env.rng.chance(0.5)) {
@@ -309,4 +334,21 @@ export class SimNode {
     if (this.#crashHere("inSnapshot")) return;
     this.disk.sync();
   }
+}
+
+function describeBatch(batch: DiskOp[]): string {
+  return batch.map((op) => {
+    switch (op.kind) {
+      case "hardState":
+        return `hs term=${op.hardState.term} vote=${
+          op.hardState.vote || "-"
+        } commit=${op.hardState.commit}`;
+      case "append":
+        return `append ${op.entries[0].index}..${op.entries[op.entries.length - 1].index}`;
+      case "applySnapshot":
+        return `snapshot ${op.snapshot.meta.index}/${op.snapshot.meta.term}`;
+      default:
+        return op.kind;
+    }
+  }).join(", ");
 }

@@ -77,7 +77,7 @@ class Simulation {
   constructor(opts: SimOptions) {
     this.rng = new SimRng(opts.seed);
     this.params = drawParams(opts, this.rng);
-    this.trace = new Trace(this.params.verbose);
+    this.trace = new Trace(this.params.verbose, this.params.traceLines);
     this.net = new Network(this.rng, this.params.net);
     const env: NodeEnv = {
       rng: this.rng,
@@ -142,7 +142,7 @@ class Simulation {
         : "members did not catch up";
       this.#fail(
         "liveness",
-        `after healing every fault for ${p.quiesceSteps} steps: ${why}; ${this.#describeNodes()}`,
+        `after healing every fault for ${p.quiesceSteps} steps: ${why}:\n  ${this.#describeNodes()}`,
       );
     }
     this.#guard(() => this.cluster.check());
@@ -207,7 +207,9 @@ class Simulation {
     if (!leader?.core) return false;
     const commit = leader.core.status().commit;
     const cs = leader.core.confState();
-    return [...cs.voters, ...cs.learners].every((id) => {
+    const members = [...cs.voters, ...cs.learners];
+    for (const id of members) this.faults.ensureRunning(id);
+    return members.every((id) => {
       const n = this.cluster.nodes.get(id);
       return n?.up === true && n.appliedIndex >= commit;
     });
@@ -217,11 +219,17 @@ class Simulation {
     return [...this.cluster.nodes.values()].map((n) => {
       if (!n.core) return `${n.id}: down`;
       const s = n.core.status();
-      return `${n.id}: ${s.role}@${s.term} lead=${
-        s.lead || "-"
-      } commit=${s.commit} applied=${n.appliedIndex} ` +
-        `last=${s.lastIndex} voters=${s.config.voters} learners=${s.config.learners}`;
-    }).join("; ");
+      const progress = Object.entries(s.progress).map(([id, p]) =>
+        `${id}:${p.state} match=${p.match} next=${p.next}${p.paused ? " paused" : ""}${
+          p.recentActive ? "" : " inactive"
+        }${p.pendingSnapshot ? ` snap=${p.pendingSnapshot}` : ""}`
+      );
+      return `${n.id}: ${s.role}@${s.term} lead=${s.lead || "-"} commit=${s.commit} ` +
+        `applied=${n.appliedIndex} log=[${s.firstIndex},${s.lastIndex}] voters=${s.config.voters} ` +
+        `learners=${s.config.learners}${
+          progress.length ? ` progress={${progress.join("; ")}}` : ""
+        }`;
+    }).join("\n  ");
   }
 
   /** Runs `f`, turning a checker failure or a core exception into a SimFailure. */
