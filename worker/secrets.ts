@@ -1,0 +1,52 @@
+/**
+ * Secret data for the tasks of this node, as the managers send it in assignment messages. Held
+ * in memory only (never in the worker's local state); the runtime puts the files on a tmpfs
+ * (mode 0400) that goes away with the container.
+ * @module
+ */
+import type { SecretData, SecretRef } from "../proto/schema/mod.ts";
+import { decodeBase64 } from "../proto/schema/mod.ts";
+import { NotFoundError } from "../proto/errors.ts";
+import type { SecretFile } from "../runtime/runtime.ts";
+
+/** Mode of secret files: readable by their owner only. */
+export const SECRET_FILE_MODE = 0o400;
+
+/** The secrets this node may use, by name. */
+export class SecretCache {
+  readonly #byId = new Map<string, { name: string; data: Uint8Array }>();
+
+  /** Applies a message's secrets: `complete` replaces everything, else upserts and removals. */
+  apply(msg: { complete: boolean; secrets: SecretData[]; removedSecretIds: string[] }): void {
+    if (msg.complete) this.#byId.clear();
+    for (const id of msg.removedSecretIds) this.#byId.delete(id);
+    for (const s of msg.secrets) this.#byId.set(s.id, { name: s.name, data: decodeBase64(s.data) });
+  }
+
+  /** Number of secrets held. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** Whether secret `name` is held. */
+  has(name: string): boolean {
+    return [...this.#byId.values()].some((s) => s.name === name);
+  }
+
+  /**
+   * The files of a task's secret references, owned by `uid`/`gid` (the task's numeric user, so
+   * a non-root process can read them). @throws NotFoundError when one was not sent to this node
+   */
+  files(refs: readonly SecretRef[], owner: { uid?: number; gid?: number } = {}): SecretFile[] {
+    return refs.map((ref) => {
+      const s = [...this.#byId.values()].find((x) => x.name === ref.secret);
+      if (!s) throw new NotFoundError("secret", ref.secret);
+      return { name: ref.target, data: s.data, mode: SECRET_FILE_MODE, ...owner };
+    });
+  }
+
+  /** Forgets every secret. */
+  clear(): void {
+    this.#byId.clear();
+  }
+}

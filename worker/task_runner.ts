@@ -1,0 +1,479 @@
+/**
+ * The step machine of one task. Each {@link TaskRunner.step} makes at most one forward
+ * transition, checked with the same `assertForward` the manager uses:
+ *
+ * ```
+ * assigned ─▶ accepted ─▶ preparing ─▶ starting ─▶ running ─▶ complete | failed
+ *                          (pull,       (prepare,     │
+ *                           volumes,     start)       ├─ desired shutdown ─▶ stop ─▶ shutdown
+ *                           secrets)                  └─ exit while no manager is reachable:
+ *      any non-terminal state ─ desired shutdown ─▶ shutdown       restart locally per policy
+ *      preparing fails ─▶ rejected; starting fails ─▶ failed       (state stays running)
+ * ```
+ *
+ * Every step is idempotent against the runtime (a starting task whose container already exists
+ * is not created twice), so a restarted worker resumes a task from its recorded state and
+ * re-adopts a running container without restarting it.
+ * @module
+ */
+import {
+  assertForward,
+  type Assignment,
+  canTransition,
+  isTerminal,
+  taskName,
+  type TaskState,
+  taskStateOrder,
+  type TaskStatus,
+} from "../proto/schema/mod.ts";
+import { NotFoundError } from "../proto/errors.ts";
+import type { Logger } from "../proto/log.ts";
+import type { ContainerStatus, ExitInfo, NetworkMode, Runtime } from "../runtime/runtime.ts";
+import { type Clock, sleep } from "./clock.ts";
+import { containerConfig, type ResolvedTaskInputs } from "./container_config.ts";
+import { HealthMonitor } from "./health_monitor.ts";
+import { type HealthState, initialHealth } from "./health_state.ts";
+import { makeProbe, type Probe, type ProbeTarget } from "./probes.ts";
+import { decideRestart, pruneHistory } from "./restart_policy.ts";
+
+/** What the worker does for a task before its container exists. */
+export interface TaskHooks {
+  /** Pulls the task's image. */
+  pull(a: Assignment): Promise<void>;
+  /** Resolves (and creates) the task's volume and bind mounts. */
+  mounts(a: Assignment): Promise<ResolvedTaskInputs["mounts"]>;
+  /** The task's secret files. @throws NotFoundError when a secret was not sent to this node */
+  secrets(a: Assignment): ResolvedTaskInputs["secrets"];
+  /** Network of the container and the task IP; idempotent per task. */
+  attachNetwork(a: Assignment): Promise<{ network: NetworkMode; ip?: string }>;
+  /** Releases what {@link attachNetwork} set up. Idempotent. */
+  detachNetwork(taskId: string): Promise<void>;
+  /** The host file the container's output goes to. */
+  logPath(taskId: string): string;
+  /** The health probe of a check; defaults to probes.ts. */
+  probe?(check: NonNullable<Assignment["spec"]["healthCheck"]>, target: ProbeTarget): Probe;
+}
+
+/** Everything a runner needs from its worker. */
+export interface RunnerEnv {
+  runtime: Runtime;
+  clock: Clock;
+  nodeId: string;
+  hooks: TaskHooks;
+  /** Whether a manager is reachable now; while not, restart policies apply locally. */
+  isConnected(): boolean;
+  /** Called after every status change (the worker persists and reports it). */
+  onChange(runner: TaskRunner): void;
+  log: Logger;
+}
+
+/** A runner's durable state (the worker keeps it in Deno KV). */
+export interface TaskRecord {
+  /** The task as last received, with its spec. */
+  assignment: Assignment;
+  /** What this worker last observed. */
+  status: TaskStatus;
+  /** Times (ms) of local restarts, for the restart policy's max attempts. */
+  restarts: number[];
+}
+
+/** Runs one task. See the module doc. */
+export class TaskRunner {
+  readonly #env: RunnerEnv;
+  #a: Assignment;
+  #status: TaskStatus;
+  #restarts: number[];
+  #localStop = false;
+  #detached = false;
+  #version = 0;
+  #wakeCtl = new AbortController();
+  #health: HealthMonitor | undefined;
+  #loop: Promise<void> | undefined;
+  readonly #log: Logger;
+
+  constructor(env: RunnerEnv, record: TaskRecord) {
+    this.#env = env;
+    this.#a = record.assignment;
+    this.#status = record.status;
+    this.#restarts = [...record.restarts];
+    this.#log = env.log.with({ task: this.id });
+  }
+
+  /** Task ID (= container ID). */
+  get id(): string {
+    return this.#a.task.id;
+  }
+  /** `<service>.<slot>`, for messages. */
+  get name(): string {
+    return taskName(this.#a.serviceName, this.#a.task);
+  }
+  /** The last observed status. */
+  get status(): TaskStatus {
+    return this.#status;
+  }
+  /** The state the manager wants (terminal also after a local shutdown request). */
+  get desiredState(): TaskState {
+    return this.#localStop ? "shutdown" : this.#a.task.desiredState;
+  }
+  /** The assignment (task and spec) as last received. */
+  get assignment(): Assignment {
+    return this.#a;
+  }
+  /** The durable record. */
+  get record(): TaskRecord {
+    return { assignment: this.#a, status: this.#status, restarts: [...this.#restarts] };
+  }
+  /** Local restarts so far (within the policy's window). */
+  get restartCount(): number {
+    return this.#restarts.length;
+  }
+
+  /**
+   * Takes a newer view of the task from the manager: the desired state moves forward only (a
+   * stale message cannot revive a task); the spec of a task never changes.
+   */
+  update(a: Assignment): void {
+    if (a.task.id !== this.id) {
+      throw new Error(`assignment ${a.task.id} given to runner ${this.id}`);
+    }
+    const desired = canTransition(this.#a.task.desiredState, a.task.desiredState)
+      ? a.task.desiredState
+      : this.#a.task.desiredState;
+    const changed = desired !== this.#a.task.desiredState;
+    this.#a = { ...a, task: { ...a.task, desiredState: desired } };
+    if (changed) this.#wake();
+  }
+
+  /** Asks the task to stop (drain on exit), as if the manager wanted it shut down. */
+  requestShutdown(): void {
+    this.#localStop = true;
+    this.#wake();
+  }
+
+  /**
+   * Makes at most one transition (or, while running, waits for the container to exit or the
+   * desired state to change). @returns true when the caller should step again at once, false
+   * when the task is terminal or waits for a new desired state.
+   */
+  async step(): Promise<boolean> {
+    const s = this.#status.state;
+    if (isTerminal(s) || this.#detached) return false;
+    if (isTerminal(this.desiredState)) {
+      await this.#shutdown();
+      return true;
+    }
+    const desired = this.desiredState;
+    if (s !== "running" && taskStateOrder(s) >= taskStateOrder(desired)) return false;
+    switch (s) {
+      case "new":
+      case "pending":
+      case "assigned":
+        this.#move("accepted", { message: "accepted" });
+        return true;
+      case "accepted":
+        this.#move("preparing", { message: `preparing: pulling ${this.#a.spec.image}` });
+        return true;
+      case "preparing":
+        await this.#prepare();
+        return true;
+      case "starting":
+        await this.#start();
+        return true;
+      case "running":
+        return await this.#supervise();
+    }
+    return false;
+  }
+
+  /** Steps until the task is terminal or detached (idempotent: one loop per runner). */
+  run(): Promise<void> {
+    return this.#loop ??= (async () => {
+      while (!isTerminal(this.#status.state) && !this.#detached) {
+        const v = this.#version;
+        let again: boolean;
+        try {
+          again = await this.step();
+        } catch (err) {
+          // A step never throws on purpose; a bug must not leave a task silently stuck.
+          this.#log.error("task step failed", { err });
+          if (!isTerminal(this.#status.state)) this.#fail(`internal error: ${message(err)}`);
+          again = true;
+        }
+        if (!again && this.#version === v) await this.#nextWake();
+      }
+      this.#stopHealth();
+    })();
+  }
+
+  /** Stops stepping and health checks; the container is left as it is (worker shutdown). */
+  async detach(): Promise<void> {
+    this.#detached = true;
+    this.#wake();
+    this.#stopHealth();
+    await this.#loop;
+  }
+
+  /** Stops (gracefully) and removes the container and releases its network. Idempotent. */
+  async remove(): Promise<void> {
+    await this.detach();
+    const { runtime } = this.#env;
+    try {
+      await runtime.stop(this.id, this.#stopOptions());
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) this.#log.warn("cannot stop container", { err });
+    }
+    await runtime.remove(this.id);
+    await this.#env.hooks.detachNetwork(this.id);
+  }
+
+  // ---- transitions -------------------------------------------------------------------------
+
+  #move(to: TaskState, fields: Partial<TaskStatus> = {}): void {
+    assertForward(this.#status.state, to, `task "${this.name}"`);
+    this.#status = {
+      ...this.#status,
+      message: "",
+      ...fields,
+      state: to,
+      timestamp: this.#env.clock.now(),
+    };
+    if (isTerminal(to)) this.#stopHealth();
+    this.#env.onChange(this);
+  }
+
+  /** Changes fields without changing state (health, restart messages). */
+  #annotate(fields: Partial<TaskStatus>): void {
+    this.#status = { ...this.#status, ...fields, timestamp: this.#env.clock.now() };
+    this.#env.onChange(this);
+  }
+
+  #fail(error: string, exitCode?: number): void {
+    const to = taskStateOrder(this.#status.state) < taskStateOrder("starting")
+      ? "rejected"
+      : "failed";
+    this.#move(to, { error, message: error, ...(exitCode !== undefined ? { exitCode } : {}) });
+  }
+
+  async #prepare(): Promise<void> {
+    const { hooks } = this.#env;
+    try {
+      await hooks.pull(this.#a);
+      await hooks.mounts(this.#a);
+      hooks.secrets(this.#a);
+    } catch (err) {
+      this.#move("rejected", { error: message(err), message: `preparing failed: ${message(err)}` });
+      return;
+    }
+    this.#move("starting", { message: "starting" });
+  }
+
+  async #start(): Promise<void> {
+    try {
+      const st = await this.#createAndStart();
+      this.#move("running", {
+        message: st.adopted ? "re-adopted a running container" : "started",
+        containerId: this.id,
+        health: this.#a.spec.healthCheck ? "starting" : "none",
+        ...(st.ip ? { ip: st.ip } : {}),
+      });
+      this.#startHealth(undefined);
+    } catch (err) {
+      this.#move("failed", { error: message(err), message: `start failed: ${message(err)}` });
+    }
+  }
+
+  /** Creates and starts the container unless it exists already (adoption after a restart). */
+  async #createAndStart(): Promise<{ adopted: boolean; ip?: string }> {
+    const { runtime, hooks } = this.#env;
+    let st: ContainerStatus | undefined;
+    try {
+      st = await runtime.inspect(this.id);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+    const net = await hooks.attachNetwork(this.#a);
+    if (!st) {
+      const cfg = containerConfig(this.#a, {
+        nodeId: this.#env.nodeId,
+        mounts: await hooks.mounts(this.#a),
+        secrets: hooks.secrets(this.#a),
+        network: net.network,
+        logPath: hooks.logPath(this.id),
+      });
+      await runtime.prepare(cfg);
+      await runtime.start(this.id);
+      return { adopted: false, ...(net.ip ? { ip: net.ip } : {}) };
+    }
+    if (st.state === "created") await runtime.start(this.id);
+    return { adopted: st.state !== "created", ...(net.ip ? { ip: net.ip } : {}) };
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#stopHealth();
+    if (taskStateOrder(this.#status.state) < taskStateOrder("starting")) {
+      this.#move("shutdown", { message: "shut down before it started" });
+      return;
+    }
+    let exit: ExitInfo | undefined;
+    try {
+      exit = await this.#env.runtime.stop(this.id, this.#stopOptions());
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) {
+        this.#log.warn("stopping the container failed", { err });
+      }
+    }
+    this.#move("shutdown", {
+      message: "shut down",
+      ...(exit ? { exitCode: exit.exitCode } : {}),
+    });
+  }
+
+  #stopOptions(): { signal: string; gracePeriodMs: number } {
+    return { signal: this.#a.spec.stopSignal, gracePeriodMs: this.#a.spec.stopGracePeriodMs };
+  }
+
+  /** Waits for the container to exit or the desired state to change. */
+  async #supervise(): Promise<boolean> {
+    if (!this.#health) this.#startHealth(this.#status.health);
+    const wake = this.#wakeCtl.signal;
+    const waitCtl = new AbortController();
+    const onWake = () => waitCtl.abort(new Error("woken"));
+    wake.addEventListener("abort", onWake, { once: true });
+    let exit: ExitInfo | undefined;
+    try {
+      exit = await this.#env.runtime.wait(this.id, waitCtl.signal);
+    } catch (err) {
+      if (waitCtl.signal.aborted) return true; // desired state changed or detached
+      if (err instanceof NotFoundError) {
+        this.#fail("the container disappeared from the runtime");
+        return true;
+      }
+      throw err;
+    } finally {
+      wake.removeEventListener("abort", onWake);
+    }
+    return await this.#onExit(exit);
+  }
+
+  async #onExit(exit: ExitInfo): Promise<boolean> {
+    this.#stopHealth();
+    const code = exit.exitCode;
+    if (isTerminal(this.desiredState)) {
+      this.#move("shutdown", { message: "shut down", exitCode: code });
+      return true;
+    }
+    let why = "";
+    if (!this.#env.isConnected()) {
+      const { clock } = this.#env;
+      const policy = this.#a.spec.restartPolicy;
+      const d = decideRestart(policy, code, this.#restarts, clock.now());
+      if (d.restart) {
+        this.#annotate({
+          message:
+            `exited with code ${code}; no manager reachable: restarting locally in ${d.delayMs} ms (attempt ${d.attempt})`,
+          exitCode: code,
+        });
+        await sleep(clock, d.delayMs, this.#wakeCtl.signal);
+        if (this.#detached || isTerminal(this.desiredState)) return true;
+        if (!this.#env.isConnected()) return await this.#restartLocally(code, d.attempt);
+        why = "; a manager is reachable again, which replaces the task";
+      } else {
+        why = `; not restarted locally: ${d.reason}`;
+      }
+    }
+    if (code === 0) {
+      this.#move("complete", { message: `exited with code 0${why}`, exitCode: 0 });
+    } else {
+      const error = `exited with code ${code}${why}`;
+      this.#move("failed", { message: error, error, exitCode: code });
+    }
+    return true;
+  }
+
+  async #restartLocally(previousCode: number, attempt: number): Promise<boolean> {
+    const { runtime, clock } = this.#env;
+    this.#restarts = pruneHistory(this.#a.spec.restartPolicy, [
+      ...this.#restarts,
+      clock.now(),
+    ], clock.now());
+    try {
+      await runtime.remove(this.id);
+      const st = await this.#createAndStart();
+      this.#annotate({
+        message: `restarted locally after exit code ${previousCode} (attempt ${attempt})`,
+        exitCode: previousCode,
+        health: this.#a.spec.healthCheck ? "starting" : "none",
+        ...(st.ip ? { ip: st.ip } : {}),
+      });
+      this.#startHealth(undefined);
+    } catch (err) {
+      this.#fail(`local restart failed: ${message(err)}`, previousCode);
+    }
+    return true;
+  }
+
+  // ---- health ------------------------------------------------------------------------------
+
+  /** Starts the health check, if the spec has one; `prior` is a re-adopted task's health. */
+  #startHealth(prior: TaskStatus["health"] | undefined): void {
+    const check = this.#a.spec.healthCheck;
+    if (!check || this.#detached) return;
+    this.#stopHealth();
+    const { clock, runtime, hooks } = this.#env;
+    const now = clock.now();
+    let initial: HealthState = initialHealth(now);
+    if (prior === "healthy" || prior === "unhealthy") {
+      // A re-adopted container keeps its health; its start period is long over.
+      initial = { health: prior, failures: 0, startedAtMs: now - check.startPeriodMs };
+    } else if (this.#status.health !== "starting") {
+      this.#annotate({ health: "starting" });
+    }
+    const target: ProbeTarget = {
+      runtime,
+      containerId: this.id,
+      host: this.#status.ip ?? "127.0.0.1",
+    };
+    const probe = hooks.probe?.(check, target) ?? makeProbe(check, target);
+    this.#health = new HealthMonitor({
+      check,
+      probe,
+      clock,
+      initial,
+      onChange: (health, st) => {
+        if (isTerminal(this.#status.state)) return;
+        this.#annotate({
+          health,
+          message: health === "unhealthy"
+            ? `unhealthy: ${st.lastError ?? "health check failed"}`
+            : this.#status.message,
+        });
+      },
+    });
+    this.#health.start();
+  }
+
+  #stopHealth(): void {
+    this.#health?.stop();
+    this.#health = undefined;
+  }
+
+  // ---- wake-ups ----------------------------------------------------------------------------
+
+  #wake(): void {
+    this.#version++;
+    const ctl = this.#wakeCtl;
+    this.#wakeCtl = new AbortController();
+    ctl.abort();
+  }
+
+  #nextWake(): Promise<void> {
+    const signal = this.#wakeCtl.signal;
+    return new Promise((resolve) =>
+      signal.addEventListener("abort", () => resolve(), { once: true })
+    );
+  }
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,297 @@
+import assert from "node:assert/strict";
+import type { TaskStatus } from "../proto/schema/mod.ts";
+import { logger } from "../proto/log.ts";
+import { FakeRuntime, ManualClock } from "../runtime/fake.ts";
+import type { NetworkMode } from "../runtime/runtime.ts";
+import { assignment, fakeRuntime, IMAGES, until, withDesired } from "./_test_util.ts";
+import type { ProbeResult } from "./probes.ts";
+import { SecretCache } from "./secrets.ts";
+import { type TaskRecord, TaskRunner } from "./task_runner.ts";
+
+interface Harness {
+  runner: TaskRunner;
+  runtime: FakeRuntime;
+  clock: ManualClock;
+  seen: TaskStatus[];
+  connected: { value: boolean };
+  probeResults: ProbeResult[];
+}
+
+function harness(
+  record: TaskRecord,
+  opts: { runtime?: FakeRuntime; clock?: ManualClock; connected?: boolean } = {},
+): Harness {
+  const made = opts.runtime && opts.clock
+    ? { runtime: opts.runtime, clock: opts.clock }
+    : fakeRuntime();
+  const { runtime, clock } = made;
+  const seen: TaskStatus[] = [];
+  const connected = { value: opts.connected ?? true };
+  const secrets = new SecretCache();
+  secrets.apply({
+    complete: true,
+    secrets: [{ id: "s1", name: "db-pass", data: btoa("hunter2") }],
+    removedSecretIds: [],
+  });
+  const probeResults: ProbeResult[] = [];
+  const runner = new TaskRunner({
+    runtime,
+    clock,
+    nodeId: "node1",
+    isConnected: () => connected.value,
+    onChange: (r) => seen.push(r.status),
+    log: logger("test"),
+    hooks: {
+      pull: async (a) => void await runtime.pull(a.spec.image),
+      mounts: () => Promise.resolve([]),
+      secrets: (a) => secrets.files(a.spec.secrets),
+      attachNetwork: () =>
+        Promise.resolve({ network: { mode: "none" } as NetworkMode, ip: "10.0.0.7" }),
+      detachNetwork: () => Promise.resolve(),
+      logPath: (id) => `/tmp/${id}.log`,
+      probe: () => () => Promise.resolve(probeResults.shift() ?? { ok: true }),
+    },
+  }, record);
+  return { runner, runtime, clock, seen, connected, probeResults };
+}
+
+function fresh(a = assignment()): TaskRecord {
+  return { assignment: a, status: a.task.status, restarts: [] };
+}
+
+Deno.test("task runner: one forward transition per step, container created while starting", async () => {
+  const h = harness(fresh());
+  const { runner, runtime } = h;
+  const states = async () => {
+    assert.equal(await runner.step(), true);
+    return runner.status.state;
+  };
+  assert.equal(await states(), "accepted");
+  assert.equal(await states(), "preparing");
+  assert.equal(runtime.calls.get("pull"), undefined, "pulling happens in the preparing step");
+  assert.equal(await states(), "starting");
+  assert.equal(runtime.calls.get("pull"), 1);
+  assert.equal(runtime.calls.get("prepare"), undefined);
+  assert.equal(await states(), "running");
+  assert.equal(runtime.calls.get("prepare"), 1);
+  assert.equal(runtime.calls.get("start"), 1);
+  assert.equal(runner.status.containerId, runner.id);
+  assert.equal(runner.status.ip, "10.0.0.7");
+  assert.deepEqual(h.seen.map((s) => s.state), ["accepted", "preparing", "starting", "running"]);
+  const c = await runtime.inspect(runner.id);
+  assert.equal(c.state, "running");
+  assert.equal(c.labels["warren.node.id"], "node1");
+  assert.equal(c.labels["warren.service.id"], "svc1");
+});
+
+Deno.test("task runner: exit 0 completes, non-zero fails with the exit code", async () => {
+  for (const [code, state] of [[0, "complete"], [3, "failed"]] as const) {
+    const h = harness(fresh(assignment({
+      image: IMAGES.exit,
+      env: [`WARREN_EXIT_CODE=${code}`],
+      restartPolicy: { condition: "any" },
+    })));
+    void h.runner.run();
+    await until(() => h.runner.status.state === "running", "running", h.clock);
+    await h.clock.advance(100);
+    await until(() => h.runner.status.state === state, state, h.clock);
+    assert.equal(h.runner.status.exitCode, code);
+    if (code !== 0) assert.equal(h.runner.status.error, "exited with code 3");
+    assert.equal(h.runtime.calls.get("start"), 1, "connected: the orchestrator restarts, not us");
+  }
+});
+
+Deno.test("task runner: desired shutdown stops with the spec's stop signal and grace period", async () => {
+  const h = harness(fresh(assignment({
+    image: IMAGES.stubborn,
+    stopSignal: "SIGINT",
+    stopGracePeriodMs: 2_000,
+  })));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  h.runner.update(withDesired(h.runner.assignment, "shutdown"));
+  await until(() => h.runner.status.state === "shutdown", "shutdown", h.clock);
+  assert.equal(h.runner.status.exitCode, 2, "SIGINT (the stop signal) ended it");
+
+  // SIGTERM is ignored by this image: SIGKILL follows after the grace period, not before.
+  const h2 = harness(fresh(assignment({ image: IMAGES.stubborn, stopGracePeriodMs: 2_000 })));
+  void h2.runner.run();
+  await until(() => h2.runner.status.state === "running", "running", h2.clock);
+  h2.runner.update(withDesired(h2.runner.assignment, "shutdown"));
+  await until(() => h2.runtime.calls.get("stop") === 1, "stop", h2.clock);
+  await h2.clock.advance(1_999);
+  assert.equal(h2.runner.status.state, "running");
+  await h2.clock.advance(1);
+  await until(() => h2.runner.status.state === "shutdown", "shutdown", h2.clock);
+  assert.equal(h2.runner.status.exitCode, 137);
+});
+
+Deno.test("task runner: states never move backwards; a stale desired state cannot revive a task", async () => {
+  const h = harness(fresh());
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  h.runner.update(withDesired(h.runner.assignment, "shutdown"));
+  await until(() => h.runner.status.state === "shutdown", "shutdown", h.clock);
+  h.runner.update(withDesired(h.runner.assignment, "running")); // late, stale message
+  assert.equal(h.runner.desiredState, "shutdown");
+  assert.equal(await h.runner.step(), false);
+  assert.equal(h.runner.status.state, "shutdown");
+  const order = ["accepted", "preparing", "starting", "running", "shutdown"];
+  assert.deepEqual([...new Set(h.seen.map((s) => s.state))], order);
+});
+
+Deno.test("task runner: a pull failure or a missing secret rejects the task", async () => {
+  const h = harness(fresh(assignment({ image: IMAGES.broken })));
+  await h.runner.run();
+  assert.equal(h.runner.status.state, "rejected");
+  assert.match(h.runner.status.error!, /connection refused/);
+  assert.equal(h.runtime.calls.get("prepare"), undefined);
+
+  const h2 = harness(fresh(assignment({ secrets: [{ secret: "nope" }] })));
+  await h2.runner.run();
+  assert.equal(h2.runner.status.state, "rejected");
+  assert.match(h2.runner.status.error!, /secret "nope" not found/);
+});
+
+Deno.test("task runner: shutdown before start creates no container", async () => {
+  const h = harness(fresh(assignment({}, { desiredState: "shutdown" })));
+  await h.runner.run();
+  assert.equal(h.runner.status.state, "shutdown");
+  assert.equal(h.runtime.calls.get("prepare"), undefined);
+});
+
+Deno.test("task runner: secrets reach the container with mode 0400", async () => {
+  const h = harness(fresh(assignment({ secrets: [{ secret: "db-pass", target: "pw" }] })));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  const r = await h.runtime.exec(h.runner.id, { cmd: ["cat", "/run/secrets/pw"] });
+  assert.equal(r.stdout, "hunter2");
+  const mode = await h.runtime.exec(h.runner.id, { cmd: ["stat", "-c", "%a", "/run/secrets/pw"] });
+  assert.equal(mode.stdout.trim(), "400");
+  await h.runner.remove();
+  assert.equal(h.runtime.hostHasSecrets(h.runner.id), false, "secrets go with the task");
+});
+
+Deno.test("task runner: without a manager, restarts locally per policy up to max attempts", async () => {
+  const h = harness(
+    fresh(assignment({
+      image: IMAGES.exit,
+      restartPolicy: { condition: "on-failure", delayMs: 1_000, maxAttempts: 2 },
+    })),
+    { connected: false },
+  );
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  for (const attempt of [1, 2]) {
+    await h.clock.advance(100); // exits with 3
+    await until(() => /restarting locally/.test(h.runner.status.message), "restart", h.clock);
+    assert.equal(h.runner.status.state, "running", "state stays running across local restarts");
+    await h.clock.advance(999);
+    assert.equal(h.runtime.calls.get("start"), attempt, "not before the delay");
+    await h.clock.advance(1);
+    await until(() => h.runtime.calls.get("start") === attempt + 1, "restarted", h.clock);
+    await until(() => /restarted locally/.test(h.runner.status.message), "message", h.clock);
+  }
+  assert.equal(h.runner.restartCount, 2);
+  await h.clock.advance(100);
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.match(h.runner.status.error!, /gave up after 2 restart attempts/);
+  assert.equal(h.runner.status.exitCode, 3);
+  assert.equal((await h.runtime.inspect(h.runner.id)).id, h.runner.id, "same container ID");
+});
+
+Deno.test("task runner: locally, on-failure does not restart exit 0 and none never restarts", async () => {
+  const h = harness(
+    fresh(assignment({
+      image: IMAGES.exit,
+      env: ["WARREN_EXIT_CODE=0"],
+      restartPolicy: { condition: "on-failure" },
+    })),
+    { connected: false },
+  );
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  await h.clock.advance(100);
+  await until(() => h.runner.status.state === "complete", "complete", h.clock);
+  assert.equal(h.runtime.calls.get("start"), 1);
+
+  const h2 = harness(
+    fresh(assignment({ image: IMAGES.exit, restartPolicy: { condition: "none" } })),
+    { connected: false },
+  );
+  void h2.runner.run();
+  await until(() => h2.runner.status.state === "running", "running", h2.clock);
+  await h2.clock.advance(100);
+  await until(() => h2.runner.status.state === "failed", "failed", h2.clock);
+  assert.match(h2.runner.status.error!, /condition is none/);
+});
+
+Deno.test("task runner: a running container is re-adopted without a restart", async () => {
+  const { runtime, clock } = fakeRuntime();
+  const a = assignment({ image: IMAGES.exit, env: ["WARREN_SLEEP_MS=5000"] });
+  const h1 = harness(fresh(a), { runtime, clock });
+  void h1.runner.run();
+  await until(() => h1.runner.status.state === "running", "running", clock);
+  await h1.runner.detach(); // worker restart: the container keeps running
+  assert.equal((await runtime.inspect(a.task.id)).state, "running");
+
+  const h2 = harness(h1.runner.record, { runtime, clock });
+  void h2.runner.run();
+  await clock.advance(10);
+  assert.equal(runtime.calls.get("prepare"), 1);
+  assert.equal(runtime.calls.get("start"), 1);
+  assert.equal(h2.seen.length, 0, "nothing changed, nothing reported");
+  await clock.advance(5_000);
+  await until(() => h2.runner.status.state === "failed", "failed", clock);
+  assert.equal(h2.runner.status.exitCode, 3);
+});
+
+Deno.test("task runner: a task recorded as starting resumes without creating a second container", async () => {
+  const { runtime, clock } = fakeRuntime();
+  const a = assignment();
+  await runtime.pull(a.spec.image);
+  await runtime.prepare({ taskId: a.task.id, image: a.spec.image }); // crashed before start
+  const h = harness({
+    assignment: a,
+    status: { ...a.task.status, state: "starting" },
+    restarts: [],
+  }, {
+    runtime,
+    clock,
+  });
+  assert.equal(await h.runner.step(), true);
+  assert.equal(h.runner.status.state, "running");
+  assert.equal(runtime.calls.get("prepare"), 1);
+  assert.equal(runtime.calls.get("start"), 1);
+});
+
+Deno.test("task runner: health is starting until the first success, then follows the checks", async () => {
+  const h = harness(fresh(assignment({
+    healthCheck: {
+      type: "exec",
+      exec: { command: ["true"] },
+      intervalMs: 1_000,
+      retries: 2,
+      startPeriodMs: 0,
+    },
+  })));
+  h.probeResults.push({ ok: false, error: "not yet" }, { ok: true }, { ok: false, error: "a" }, {
+    ok: false,
+    error: "b",
+  });
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  assert.equal(h.runner.status.health, "starting");
+  await h.clock.advance(1_000); // fail 1 of 2: still starting
+  await until(() => h.probeResults.length === 3, "probe", h.clock);
+  assert.equal(h.runner.status.health, "starting");
+  await h.clock.advance(1_000);
+  await until(() => h.runner.status.health === "healthy", "healthy", h.clock);
+  await h.clock.advance(1_000);
+  await until(() => h.probeResults.length === 1, "probe", h.clock);
+  assert.equal(h.runner.status.health, "healthy", "one failure of two allowed");
+  await h.clock.advance(1_000);
+  await until(() => h.runner.status.health === "unhealthy", "unhealthy", h.clock);
+  assert.match(h.runner.status.message, /unhealthy: b/);
+  assert.equal(h.runner.status.state, "running", "the orchestrator replaces unhealthy tasks");
+});

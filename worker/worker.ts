@@ -1,0 +1,352 @@
+/**
+ * The worker: the tasks of one node, their runners, local state and hooks. It does not talk to
+ * managers itself (agent.ts does): it takes assignment messages, tells whether a manager is
+ * reachable, and publishes every status change to its listeners.
+ *
+ * On {@link Worker.open} it loads its records from Deno KV, removes the Warren containers of
+ * this node it has no record of, and resumes every task from its recorded state: a running
+ * container is re-adopted (same ID, no restart).
+ * @module
+ */
+import { join } from "node:path";
+import {
+  type Assignment,
+  type AssignmentsMessage,
+  isTerminal,
+  type TaskHealth,
+  type TaskState,
+  type TaskStatus,
+  type TaskStatusUpdate,
+} from "../proto/schema/mod.ts";
+import { type Logger, logger } from "../proto/log.ts";
+import { Labels, type NetworkMode, type RegistryAuth, type Runtime } from "../runtime/runtime.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { numericOwner } from "./container_config.ts";
+import { LocalState } from "./local_state.ts";
+import type { Probe, ProbeTarget } from "./probes.ts";
+import { planReconcile } from "./reconcile.ts";
+import { SecretCache } from "./secrets.ts";
+import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
+import { LocalVolumes } from "./volumes.ts";
+
+/** Sets up and tears down a task's network (CNI, overlay); default: host networking. */
+export interface NetworkHooks {
+  attach(a: Assignment): Promise<{ network: NetworkMode; ip?: string }>;
+  detach(taskId: string): Promise<void>;
+}
+
+/** Host networking: the container shares the node's network; probes go to 127.0.0.1. */
+export const hostNetwork: NetworkHooks = {
+  attach: () => Promise.resolve({ network: { mode: "host" } }),
+  detach: () => Promise.resolve(),
+};
+
+/** Options of {@link Worker.open}. */
+export interface WorkerOptions {
+  /** This node's ID (labels its containers). */
+  nodeId: string;
+  /** Holds `worker.kv`, `volumes/<name>` and `logs/<task>.log`. */
+  dataDir: string;
+  runtime: Runtime;
+  /** Default: the system clock. */
+  clock?: Clock;
+  /** Default: {@link hostNetwork}. */
+  network?: NetworkHooks;
+  /** Registry credentials for an image reference, if any. */
+  credentials?: (image: string) => RegistryAuth | undefined;
+  /** Replaces the built-in health probes (tests). */
+  probe?: (check: NonNullable<Assignment["spec"]["healthCheck"]>, target: ProbeTarget) => Probe;
+  /** Open the local state here instead of `<dataDir>/worker.kv` (`:memory:` for tests). */
+  statePath?: string;
+}
+
+/** One task as {@link Worker.tasks} lists it. */
+export interface WorkerTask {
+  taskId: string;
+  serviceId: string;
+  serviceName: string;
+  slot?: number;
+  state: TaskState;
+  desiredState: TaskState;
+  health: TaskHealth;
+  message: string;
+  exitCode?: number;
+  localRestarts: number;
+}
+
+/** Per-task resource usage for the HTTP layer's metrics. */
+export interface TaskMetrics {
+  taskId: string;
+  serviceId: string;
+  serviceName: string;
+  /** Total CPU time, nanoseconds. */
+  cpuNs: number;
+  memoryBytes: number;
+}
+
+/** The tasks of one node. See the module doc. */
+export class Worker {
+  readonly nodeId: string;
+  readonly runtime: Runtime;
+  readonly clock: Clock;
+  readonly dataDir: string;
+  readonly volumes: LocalVolumes;
+  readonly secrets = new SecretCache();
+  readonly #o: WorkerOptions;
+  readonly #state: LocalState;
+  readonly #runners = new Map<string, TaskRunner>();
+  readonly #removing = new Set<Promise<void>>();
+  readonly #listeners = new Set<(u: TaskStatusUpdate) => void>();
+  readonly #pulls = new Map<string, Promise<void>>();
+  readonly #log: Logger;
+  #connected = false;
+  #closed = false;
+  /** Containers found running at start and re-adopted. */
+  adopted: string[] = [];
+
+  private constructor(o: WorkerOptions, state: LocalState) {
+    this.#o = o;
+    this.nodeId = o.nodeId;
+    this.runtime = o.runtime;
+    this.clock = o.clock ?? systemClock;
+    this.dataDir = o.dataDir;
+    this.volumes = new LocalVolumes(o.dataDir);
+    this.#state = state;
+    this.#log = logger("worker", { node: o.nodeId });
+  }
+
+  /** Opens the local state, cleans up unowned containers and resumes recorded tasks. */
+  static async open(o: WorkerOptions): Promise<Worker> {
+    await Deno.mkdir(join(o.dataDir, "logs"), { recursive: true, mode: 0o700 });
+    const state = await LocalState.open(o.statePath ?? join(o.dataDir, "worker.kv"));
+    const w = new Worker(o, state);
+    try {
+      await w.#resume();
+    } catch (err) {
+      await state.close();
+      throw err;
+    }
+    return w;
+  }
+
+  async #resume(): Promise<void> {
+    const records = await this.#state.load();
+    const known = new Set(records.map((r) => r.assignment.task.id));
+    const containers = await this.runtime.list({ labels: { [Labels.nodeId]: this.nodeId } });
+    for (const c of containers) {
+      if (known.has(c.id)) continue;
+      this.#log.info("removing a container this worker no longer owns", { container: c.id });
+      await this.runtime.remove(c.id);
+    }
+    const running = new Set(containers.filter((c) => c.state === "running").map((c) => c.id));
+    for (const r of records) {
+      if (r.status.state === "running" && running.has(r.assignment.task.id)) {
+        this.adopted.push(r.assignment.task.id);
+      }
+      this.#add(r);
+    }
+    if (records.length > 0) {
+      this.#log.info("resumed tasks from local state", {
+        tasks: records.length,
+        adopted: this.adopted.length,
+      });
+    }
+  }
+
+  /** Whether a manager is reachable (set by the agent). */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** Tells the worker whether a manager is reachable; while not, it restarts tasks itself. */
+  setConnected(connected: boolean): void {
+    if (connected !== this.#connected) {
+      this.#log.info(
+        connected ? "manager reachable" : "no manager reachable: running autonomously",
+      );
+    }
+    this.#connected = connected;
+  }
+
+  /** Subscribes to status changes. @returns the unsubscribe function */
+  onStatus(listener: (u: TaskStatusUpdate) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The current status of every task (reported in full after each reconnect). */
+  statuses(): TaskStatusUpdate[] {
+    return [...this.#runners.values()].map((r) => ({ taskId: r.id, status: r.status }));
+  }
+
+  /** A snapshot of the tasks. */
+  tasks(): WorkerTask[] {
+    return [...this.#runners.values()].map((r) => ({
+      taskId: r.id,
+      serviceId: r.assignment.task.serviceId,
+      serviceName: r.assignment.serviceName,
+      ...(r.assignment.task.slot !== undefined ? { slot: r.assignment.task.slot } : {}),
+      state: r.status.state,
+      desiredState: r.desiredState,
+      health: r.status.health,
+      message: r.status.message,
+      ...(r.status.exitCode !== undefined ? { exitCode: r.status.exitCode } : {}),
+      localRestarts: r.restartCount,
+    })).sort((a, b) => (a.taskId < b.taskId ? -1 : 1));
+  }
+
+  /** The runner of task `id` (tests and diagnostics). */
+  runner(id: string): TaskRunner | undefined {
+    return this.#runners.get(id);
+  }
+
+  /**
+   * Applies an assignments message: secrets first, then new tasks start, known ones take their
+   * new desired state, and tasks no longer assigned are stopped and removed (in the background).
+   */
+  applyAssignments(msg: AssignmentsMessage): void {
+    if (this.#closed) return;
+    this.secrets.apply(msg);
+    const plan = planReconcile(new Set(this.#runners.keys()), msg);
+    for (const a of plan.update) this.#runners.get(a.task.id)!.update(a);
+    for (const a of plan.create) {
+      this.#add({ assignment: a, status: a.task.status, restarts: [] });
+    }
+    for (const a of plan.lost) {
+      this.#emit({
+        taskId: a.task.id,
+        status: {
+          ...a.task.status,
+          state: "failed",
+          error: "this worker has no record of the task (its local state was lost)",
+          message: "this worker has no record of the task (its local state was lost)",
+          timestamp: this.clock.now(),
+        },
+      });
+    }
+    for (const id of plan.remove) this.#remove(id);
+  }
+
+  /** CPU and memory of every running task. */
+  async metrics(): Promise<TaskMetrics[]> {
+    const out: TaskMetrics[] = [];
+    for (const r of this.#runners.values()) {
+      if (r.status.state !== "running") continue;
+      try {
+        const s = await this.runtime.stats(r.id);
+        out.push({
+          taskId: r.id,
+          serviceId: r.assignment.task.serviceId,
+          serviceName: r.assignment.serviceName,
+          cpuNs: s.cpuUsageNs,
+          memoryBytes: s.memoryBytes,
+        });
+      } catch {
+        // Exited between the check and the call: no sample this time.
+      }
+    }
+    return out;
+  }
+
+  /** Resolves once every queued local-state write and container removal has finished. */
+  async settled(): Promise<void> {
+    while (this.#removing.size > 0) await Promise.all(this.#removing);
+    await this.#state.flushed();
+  }
+
+  /**
+   * Stops the worker: no new work is accepted; with `drain`, every task is shut down (stop
+   * signal, grace period) first; without, containers keep running for the next start to adopt.
+   */
+  async stop(opts: { drain?: boolean } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const runners = [...this.#runners.values()];
+    if (opts.drain) {
+      for (const r of runners) r.requestShutdown();
+      await Promise.all(runners.map((r) => r.run()));
+    }
+    await Promise.all(runners.map((r) => r.detach()));
+    await this.settled();
+    await this.#state.close();
+    this.secrets.clear();
+  }
+
+  #add(record: TaskRecord): void {
+    const runner = new TaskRunner({
+      runtime: this.runtime,
+      clock: this.clock,
+      nodeId: this.nodeId,
+      hooks: this.#hooks(),
+      isConnected: () => this.#connected,
+      onChange: (r) => {
+        void this.#state.put(r.record).catch((err) =>
+          this.#log.error("cannot write local state", { task: r.id, err })
+        );
+        this.#emit({ taskId: r.id, status: r.status });
+      },
+      log: this.#log,
+    }, record);
+    this.#runners.set(runner.id, runner);
+    void this.#state.put(runner.record).catch((err) =>
+      this.#log.error("cannot write local state", { task: runner.id, err })
+    );
+    if (!isTerminal(record.status.state)) void runner.run();
+  }
+
+  #remove(id: string): void {
+    const runner = this.#runners.get(id);
+    if (!runner) return;
+    this.#runners.delete(id);
+    const p = (async () => {
+      try {
+        await runner.remove();
+      } catch (err) {
+        this.#log.warn("cannot remove a task's container", { task: id, err });
+      }
+      await this.#state.delete(id).catch((err) =>
+        this.#log.error("cannot delete local state", { task: id, err })
+      );
+    })();
+    this.#removing.add(p);
+    void p.finally(() => this.#removing.delete(p));
+  }
+
+  #emit(u: TaskStatusUpdate): void {
+    for (const l of this.#listeners) {
+      try {
+        l(u);
+      } catch (err) {
+        this.#log.error("status listener failed", { err });
+      }
+    }
+  }
+
+  #hooks(): TaskHooks {
+    const network = this.#o.network ?? hostNetwork;
+    return {
+      pull: (a) => this.#pull(a.spec.image),
+      mounts: (a) => this.volumes.resolve(a.spec.mounts),
+      secrets: (a) => this.secrets.files(a.spec.secrets, numericOwner(a.spec.user)),
+      attachNetwork: (a) => network.attach(a),
+      detachNetwork: (id) => network.detach(id),
+      logPath: (id) => join(this.dataDir, "logs", `${id}.log`),
+      ...(this.#o.probe ? { probe: this.#o.probe } : {}),
+    };
+  }
+
+  /** Pulls `image`, sharing one pull among tasks that need it at the same time. */
+  #pull(image: string): Promise<void> {
+    let p = this.#pulls.get(image);
+    if (!p) {
+      const credentials = this.#o.credentials?.(image);
+      p = this.runtime.pull(image, credentials ? { credentials } : {}).then(() => {});
+      this.#pulls.set(image, p);
+      void p.finally(() => this.#pulls.delete(image)).catch(() => {});
+    }
+    return p;
+  }
+}
+
+/** Type of a status as published (re-exported for listeners). */
+export type { TaskStatus };
