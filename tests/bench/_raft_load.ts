@@ -4,7 +4,7 @@
  * @module
  */
 import type { ProcessCluster } from "../raft_member/cluster.ts";
-import type { MemberClient } from "../raft_member/client.ts";
+import type { MemberClient, Outcome } from "../raft_member/client.ts";
 import { LeaderClient } from "../raft_member/leader_client.ts";
 
 /** Latencies of one load run. */
@@ -15,24 +15,39 @@ export interface LoadResult {
   serverMs: number[];
   acked: number;
   failed: number;
+  /** Attempts refused (e.g. `not_leader` after a leader change) and retried. */
+  retries: number;
   elapsedMs: number;
   /** The first few failures, for the log. */
   errors: string[];
 }
 
-/** `total` puts spread over `inFlight` concurrent callers, each waiting for its answer. */
+/**
+ * `total` puts spread over `inFlight` concurrent callers, each waiting for its answer, sent to
+ * the member `leaderId`. A refused put (the leader changed) follows the `not_leader` hint and is
+ * retried for up to `retryForMs`; its latency then includes the wait.
+ */
 export async function putLoad(
-  client: MemberClient,
-  opts: { total: number; inFlight: number; keyPrefix: string; signal: AbortSignal },
+  members: () => Map<string, MemberClient>,
+  opts: {
+    leaderId: string;
+    total: number;
+    inFlight: number;
+    keyPrefix: string;
+    signal: AbortSignal;
+    retryForMs?: number;
+  },
 ): Promise<LoadResult> {
   const r: LoadResult = {
     latenciesMs: [],
     serverMs: [],
     acked: 0,
     failed: 0,
+    retries: 0,
     elapsedMs: 0,
     errors: [],
   };
+  let leader = opts.leaderId;
   let next = 0;
   const started = performance.now();
   const worker = async () => {
@@ -40,15 +55,32 @@ export async function putLoad(
       opts.signal.throwIfAborted();
       const i = next++;
       const t0 = performance.now();
-      const res = await client.put(`${opts.keyPrefix}${i % 1000}`, `v${i}`);
-      if (res.ok) {
-        r.latenciesMs.push(performance.now() - t0);
-        if (res.serverMs !== undefined) r.serverMs.push(res.serverMs);
-        r.acked++;
-      } else {
-        r.failed++;
-        if (r.errors.length < 5) r.errors.push(`${res.status} ${res.code}: ${res.error}`);
+      const deadline = t0 + (opts.retryForMs ?? 15_000);
+      for (;;) {
+        const client = members().get(leader);
+        const res = client
+          ? await client.put(`${opts.keyPrefix}${i % 1000}`, `v${i}`)
+          : { ok: false as const, status: 0, code: "gone", leader: "", error: `${leader} is gone` };
+        if (!res.ok && performance.now() < deadline) {
+          opts.signal.throwIfAborted();
+          r.retries++;
+          if (res.code === "not_leader" && members().has(res.leader)) leader = res.leader;
+          else await new Promise((done) => setTimeout(done, 5));
+          continue;
+        }
+        record(res, t0);
+        break;
       }
+    }
+  };
+  const record = (res: Outcome<unknown>, t0: number) => {
+    if (res.ok) {
+      r.latenciesMs.push(performance.now() - t0);
+      if (res.serverMs !== undefined) r.serverMs.push(res.serverMs);
+      r.acked++;
+    } else {
+      r.failed++;
+      if (r.errors.length < 5) r.errors.push(`${res.status} ${res.code}: ${res.error}`);
     }
   };
   await Promise.all(Array.from({ length: opts.inFlight }, worker));

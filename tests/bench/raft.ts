@@ -19,7 +19,9 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 function describe(name: string, r: LoadResult): string {
-  return `${name}: ${r.acked} acked, ${r.failed} failed in ${round(r.elapsedMs / 1000)} s; ` +
+  return `${name}: ${r.acked} acked, ${r.failed} failed, ${r.retries} retried in ${
+    round(r.elapsedMs / 1000)
+  } s; ` +
     `client p50 ${round(percentile(r.latenciesMs, 50))} ms p99 ${
       round(percentile(r.latenciesMs, 99))
     } ms; leader propose→applied p50 ${round(percentile(r.serverMs, 50))} ms p99 ${
@@ -38,12 +40,20 @@ async function run(ctx: BenchContext): Promise<void> {
   await cluster.form();
   let leader = await cluster.leader();
   ctx.log(`cluster formed; leader ${leader.id}`);
-  const client = () => cluster.member(leader.id).client;
+  const members = () => new Map([...cluster.running].map(([id, m]) => [id, m.client]));
 
   // Warm-up: JIT, connections, the first snapshot-free stretch of the log.
-  await putLoad(client(), { total: 200, inFlight: 10, keyPrefix: "warm", signal: ctx.signal });
+  await putLoad(members, {
+    leaderId: leader.id,
+    total: 200,
+    inFlight: 10,
+    keyPrefix: "warm",
+    signal: ctx.signal,
+  });
 
-  const seq = await putLoad(client(), {
+  leader = await cluster.leader();
+  const seq = await putLoad(members, {
+    leaderId: leader.id,
     total: sequential,
     inFlight: 1,
     keyPrefix: "seq",
@@ -55,7 +65,9 @@ async function run(ctx: BenchContext): Promise<void> {
   ctx.emit("commit_raft_p50_ms", round(percentile(seq.serverMs, 50), 3), "ms");
   ctx.emit("commit_per_s_c1", round(seq.acked / (seq.elapsedMs / 1000), 1), "1/s");
 
-  const c50 = await putLoad(client(), {
+  leader = await cluster.leader();
+  const c50 = await putLoad(members, {
+    leaderId: leader.id,
     total: concurrent,
     inFlight: 50,
     keyPrefix: "c50-",
@@ -66,8 +78,11 @@ async function run(ctx: BenchContext): Promise<void> {
   ctx.emit("commit_p99_ms_c50", round(percentile(c50.latenciesMs, 99), 3), "ms");
   ctx.emit("commit_raft_p99_ms_c50", round(percentile(c50.serverMs, 99), 3), "ms");
   ctx.emit("commit_failed", seq.failed + c50.failed, "count");
+  // Refusals mean the leader changed under load (e.g. heartbeats starved of CPU).
+  ctx.emit("commit_retries", seq.retries + c50.retries, "count");
 
   // RSS after the load, before the kills replace the leader process.
+  leader = await cluster.leader();
   ctx.emit("rss_mb", round(await rssMb(cluster.member(leader.id).pid), 1), "MiB");
 
   const failovers: number[] = [];

@@ -18,6 +18,8 @@
  * @module
  */
 import type { RaftNode } from "../../manager/raft/node.ts";
+import type { GrpcRaftTransport } from "../../net/raft/grpc_transport.ts";
+import type { PeerSenderStats } from "../../net/raft/peer_sender.ts";
 import type { KvStateMachine } from "../../manager/raft/_kv_sm_test_util.ts";
 import { put } from "../../manager/raft/_kv_sm_test_util.ts";
 import { type ErrorCode, ValidationError, WarrenError } from "../../proto/errors.ts";
@@ -37,6 +39,8 @@ export interface MemberStatus {
   learners: string[];
   /** OS process id, so benchmarks can read the leader's RSS. */
   pid: number;
+  /** Outbound Raft traffic per peer (messages, gRPC batches, drops, failures). */
+  transport: Record<string, PeerSenderStats>;
 }
 
 /** An error answer: the typed code and the leader known to the member. */
@@ -61,6 +65,7 @@ const HTTP_BY_CODE: Partial<Record<ErrorCode, number>> = {
 export function memberApi(
   node: RaftNode,
   sm: KvStateMachine,
+  transport: GrpcRaftTransport,
 ): (req: Request) => Promise<Response> {
   const fail = (err: unknown): Response => {
     const code = err instanceof WarrenError ? err.code : "internal";
@@ -128,6 +133,7 @@ export function memberApi(
             voters: [...st.config.voters].sort(),
             learners: [...st.config.learners].sort(),
             pid: Deno.pid,
+            transport: transport.stats(),
           };
           return Response.json(body);
         }

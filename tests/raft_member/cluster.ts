@@ -14,6 +14,8 @@ export interface ClusterOptions {
   electionTicks?: number;
   snapshotEveryEntries?: number;
   requestTimeoutMs?: number;
+  /** Extra `deno run` flags per member id (e.g. an inspector port to profile one). */
+  denoFlags?: Record<string, string[]>;
 }
 
 /**
@@ -42,8 +44,16 @@ export class ProcessCluster implements AsyncDisposable {
 
   private constructor(root: string, ids: string[], opts: ClusterOptions) {
     this.root = root;
+    const { denoFlags, ...shared } = opts;
     for (const id of ids) {
-      this.specs.set(id, { id, dataDir: join(root, id), raftPort: 0, clientPort: 0, ...opts });
+      this.specs.set(id, {
+        id,
+        dataDir: join(root, id),
+        raftPort: 0,
+        clientPort: 0,
+        denoFlags: denoFlags?.[id],
+        ...shared,
+      });
     }
   }
 

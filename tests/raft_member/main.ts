@@ -118,7 +118,7 @@ const http = Deno.serve({
   hostname: clientAddr.hostname,
   port: clientAddr.port,
   onListen: () => {},
-}, memberApi(node, sm));
+}, memberApi(node, sm, transport));
 
 let stopping: Promise<void> | undefined;
 function shutdown(): Promise<void> {

@@ -19,6 +19,8 @@ export interface MemberSpec {
   electionTicks?: number;
   snapshotEveryEntries?: number;
   requestTimeoutMs?: number;
+  /** Extra `deno run` flags (e.g. `--inspect=127.0.0.1:9229` to profile a member). */
+  denoFlags?: string[];
 }
 
 /** Options of one start. */
@@ -50,6 +52,7 @@ export class MemberProcess implements AsyncDisposable {
     const args = [
       "run",
       "-A",
+      ...(spec.denoFlags ?? []),
       MAIN,
       "--id",
       spec.id,
