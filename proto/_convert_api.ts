@@ -103,6 +103,7 @@ export const apiCodecs = {
       cluster: encCluster(r.cluster),
       managers: r.managers.map(encPeer),
       subnet: r.subnet,
+      ...(r.clusterKey !== undefined ? { clusterKey: d.decodeBase64(r.clusterKey) } : {}),
     }),
     (x: w.JoinResponse) =>
       compact({
@@ -113,7 +114,29 @@ export const apiCodecs = {
         cluster: decCluster(x.cluster),
         managers: x.managers.map(decPeer),
         subnet: str(x.subnet),
+        clusterKey: x.clusterKey && x.clusterKey.length > 0
+          ? d.encodeBase64(x.clusterKey)
+          : undefined,
       }),
+  ),
+  RenewCertificateRequest: codec(
+    d.RenewCertificateRequestSchema,
+    (r): w.RenewCertificateRequest => ({ csrPem: r.csrPem }),
+    (x: w.RenewCertificateRequest) => compact({ csrPem: str(x.csrPem) }),
+  ),
+  IssueCertificateRequest: codec(
+    d.IssueCertificateRequestSchema,
+    (r): w.IssueCertificateRequest => ({ csrPem: r.csrPem, name: r.name }),
+    (x: w.IssueCertificateRequest) => compact({ csrPem: str(x.csrPem), name: str(x.name) }),
+  ),
+  CertificateResponse: codec(
+    d.CertificateResponseSchema,
+    (r): w.CertificateResponse => ({
+      certificatePem: r.certificatePem,
+      caCertificatePem: r.caCertificatePem,
+    }),
+    (x: w.CertificateResponse) =>
+      compact({ certificatePem: str(x.certificatePem), caCertificatePem: str(x.caCertificatePem) }),
   ),
   LeaveRequest: codec(
     d.LeaveRequestSchema,
@@ -223,6 +246,16 @@ export const apiCodecs = {
     (x: w.ListSecretsResponse) => ({ secrets: x.secrets.map(decSecret), index: x.index }),
   ),
   InspectSecretRequest: inspect,
+  UpdateSecretRequest: codec(
+    d.SecretUpdateRequestSchema,
+    (r): w.UpdateSecretRequest => ({
+      id: r.id,
+      data: d.decodeBase64(r.data),
+      labels: { ...r.labels },
+    }),
+    (x: w.UpdateSecretRequest) =>
+      compact({ id: str(x.id), data: d.encodeBase64(x.data), labels: { ...x.labels } }),
+  ),
   DeleteSecretRequest: byId,
   DeleteSecretResponse: empty<w.DeleteSecretResponse>(),
   // VolumeService

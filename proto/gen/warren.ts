@@ -563,6 +563,27 @@ export interface JoinResponse {
   managers: ManagerPeer[];
   /** Task subnet assigned to the node, CIDR. */
   subnet: string;
+  /**
+   * Managers only: the cluster's key-encryption key, so the new manager can read the replicated
+   * CA key and secrets. Sent only over TLS to a CA pinned by the join token.
+   */
+  clusterKey?: Uint8Array | undefined;
+}
+
+export interface RenewCertificateRequest {
+  /** PEM CSR for the caller's (new) key; the certificate keeps the caller's node ID and role. */
+  csrPem: string;
+}
+
+export interface IssueCertificateRequest {
+  csrPem: string;
+  /** Name of the admin client (the certificate's CN). */
+  name: string;
+}
+
+export interface CertificateResponse {
+  certificatePem: string;
+  caCertificatePem: string;
 }
 
 export interface LeaveRequest {
@@ -672,6 +693,19 @@ export interface ListTasksRequest {
 export interface ListTasksResponse {
   tasks: Task[];
   index: number;
+}
+
+export interface UpdateSecretRequest {
+  /** Secret ID or name. */
+  id: string;
+  /** Plaintext, at most 500 KiB. */
+  data: Uint8Array;
+  labels: { [key: string]: string };
+}
+
+export interface UpdateSecretRequest_LabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface CreateSecretRequest {
@@ -5217,6 +5251,7 @@ function createBaseJoinResponse(): JoinResponse {
     cluster: undefined,
     managers: [],
     subnet: "",
+    clusterKey: undefined,
   };
 }
 
@@ -5242,6 +5277,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     }
     if (message.subnet !== "") {
       writer.uint32(58).string(message.subnet);
+    }
+    if (message.clusterKey !== undefined) {
+      writer.uint32(66).bytes(message.clusterKey);
     }
     return writer;
   },
@@ -5315,6 +5353,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.subnet = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.clusterKey = reader.bytes();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5341,6 +5387,196 @@ export const JoinResponse: MessageFns<JoinResponse> = {
       : undefined;
     message.managers = object.managers?.map((e) => ManagerPeer.fromPartial(e)) || [];
     message.subnet = object.subnet ?? "";
+    message.clusterKey = object.clusterKey ?? undefined;
+    return message;
+  },
+};
+
+function createBaseRenewCertificateRequest(): RenewCertificateRequest {
+  return { csrPem: "" };
+}
+
+export const RenewCertificateRequest: MessageFns<RenewCertificateRequest> = {
+  encode(message: RenewCertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.csrPem !== "") {
+      writer.uint32(10).string(message.csrPem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RenewCertificateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRenewCertificateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.csrPem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<RenewCertificateRequest>, I>>(base?: I): RenewCertificateRequest {
+    return RenewCertificateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RenewCertificateRequest>, I>>(object: I): RenewCertificateRequest {
+    const message = createBaseRenewCertificateRequest();
+    message.csrPem = object.csrPem ?? "";
+    return message;
+  },
+};
+
+function createBaseIssueCertificateRequest(): IssueCertificateRequest {
+  return { csrPem: "", name: "" };
+}
+
+export const IssueCertificateRequest: MessageFns<IssueCertificateRequest> = {
+  encode(message: IssueCertificateRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.csrPem !== "") {
+      writer.uint32(10).string(message.csrPem);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): IssueCertificateRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseIssueCertificateRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.csrPem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<IssueCertificateRequest>, I>>(base?: I): IssueCertificateRequest {
+    return IssueCertificateRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<IssueCertificateRequest>, I>>(object: I): IssueCertificateRequest {
+    const message = createBaseIssueCertificateRequest();
+    message.csrPem = object.csrPem ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseCertificateResponse(): CertificateResponse {
+  return { certificatePem: "", caCertificatePem: "" };
+}
+
+export const CertificateResponse: MessageFns<CertificateResponse> = {
+  encode(message: CertificateResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.certificatePem !== "") {
+      writer.uint32(10).string(message.certificatePem);
+    }
+    if (message.caCertificatePem !== "") {
+      writer.uint32(18).string(message.caCertificatePem);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CertificateResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCertificateResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.certificatePem = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.caCertificatePem = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<CertificateResponse>, I>>(base?: I): CertificateResponse {
+    return CertificateResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CertificateResponse>, I>>(object: I): CertificateResponse {
+    const message = createBaseCertificateResponse();
+    message.certificatePem = object.certificatePem ?? "";
+    message.caCertificatePem = object.caCertificatePem ?? "";
     return message;
   },
 };
@@ -6652,6 +6888,165 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
     const message = createBaseListTasksResponse();
     message.tasks = object.tasks?.map((e) => Task.fromPartial(e)) || [];
     message.index = object.index ?? 0;
+    return message;
+  },
+};
+
+function createBaseUpdateSecretRequest(): UpdateSecretRequest {
+  return { id: "", data: new Uint8Array(0), labels: {} };
+}
+
+export const UpdateSecretRequest: MessageFns<UpdateSecretRequest> = {
+  encode(message: UpdateSecretRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      UpdateSecretRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSecretRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSecretRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = reader.bytes();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = UpdateSecretRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.labels[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSecretRequest>, I>>(base?: I): UpdateSecretRequest {
+    return UpdateSecretRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSecretRequest>, I>>(object: I): UpdateSecretRequest {
+    const message = createBaseUpdateSecretRequest();
+    message.id = object.id ?? "";
+    message.data = object.data ?? new Uint8Array(0);
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseUpdateSecretRequest_LabelsEntry(): UpdateSecretRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const UpdateSecretRequest_LabelsEntry: MessageFns<UpdateSecretRequest_LabelsEntry> = {
+  encode(message: UpdateSecretRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateSecretRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateSecretRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateSecretRequest_LabelsEntry>, I>>(base?: I): UpdateSecretRequest_LabelsEntry {
+    return UpdateSecretRequest_LabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateSecretRequest_LabelsEntry>, I>>(
+    object: I,
+  ): UpdateSecretRequest_LabelsEntry {
+    const message = createBaseUpdateSecretRequest_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -9263,6 +9658,28 @@ export const ClusterServiceService = {
     responseSerialize: (value: LeaveResponse): Buffer => Buffer.from(LeaveResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): LeaveResponse => LeaveResponse.decode(value),
   },
+  /** Renews the caller's certificate; the caller is authenticated by its current certificate. */
+  renewCertificate: {
+    path: "/warren.v1.ClusterService/RenewCertificate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RenewCertificateRequest): Buffer =>
+      Buffer.from(RenewCertificateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RenewCertificateRequest => RenewCertificateRequest.decode(value),
+    responseSerialize: (value: CertificateResponse): Buffer => Buffer.from(CertificateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CertificateResponse => CertificateResponse.decode(value),
+  },
+  /** Issues a certificate for another admin client (admins only). */
+  issueCertificate: {
+    path: "/warren.v1.ClusterService/IssueCertificate" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: IssueCertificateRequest): Buffer =>
+      Buffer.from(IssueCertificateRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): IssueCertificateRequest => IssueCertificateRequest.decode(value),
+    responseSerialize: (value: CertificateResponse): Buffer => Buffer.from(CertificateResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CertificateResponse => CertificateResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -9276,6 +9693,10 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   join: handleUnaryCall<JoinRequest, JoinResponse>;
   /** Removes a node from the cluster (a manager leaves Raft first). */
   leave: handleUnaryCall<LeaveRequest, LeaveResponse>;
+  /** Renews the caller's certificate; the caller is authenticated by its current certificate. */
+  renewCertificate: handleUnaryCall<RenewCertificateRequest, CertificateResponse>;
+  /** Issues a certificate for another admin client (admins only). */
+  issueCertificate: handleUnaryCall<IssueCertificateRequest, CertificateResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -9341,6 +9762,38 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LeaveResponse) => void,
+  ): ClientUnaryCall;
+  /** Renews the caller's certificate; the caller is authenticated by its current certificate. */
+  renewCertificate(
+    request: RenewCertificateRequest,
+    callback: (error: ServiceError | null, response: CertificateResponse) => void,
+  ): ClientUnaryCall;
+  renewCertificate(
+    request: RenewCertificateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CertificateResponse) => void,
+  ): ClientUnaryCall;
+  renewCertificate(
+    request: RenewCertificateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CertificateResponse) => void,
+  ): ClientUnaryCall;
+  /** Issues a certificate for another admin client (admins only). */
+  issueCertificate(
+    request: IssueCertificateRequest,
+    callback: (error: ServiceError | null, response: CertificateResponse) => void,
+  ): ClientUnaryCall;
+  issueCertificate(
+    request: IssueCertificateRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CertificateResponse) => void,
+  ): ClientUnaryCall;
+  issueCertificate(
+    request: IssueCertificateRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CertificateResponse) => void,
   ): ClientUnaryCall;
 }
 
@@ -9747,6 +10200,16 @@ export const SecretServiceService = {
       Buffer.from(DeleteSecretResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DeleteSecretResponse => DeleteSecretResponse.decode(value),
   },
+  /** Replaces the data (a new version); services using the secret roll to it. */
+  update: {
+    path: "/warren.v1.SecretService/Update" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateSecretRequest): Buffer => Buffer.from(UpdateSecretRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateSecretRequest => UpdateSecretRequest.decode(value),
+    responseSerialize: (value: Secret): Buffer => Buffer.from(Secret.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Secret => Secret.decode(value),
+  },
 } as const;
 
 export interface SecretServiceServer extends UntypedServiceImplementation {
@@ -9754,6 +10217,8 @@ export interface SecretServiceServer extends UntypedServiceImplementation {
   list: handleUnaryCall<ListSecretsRequest, ListSecretsResponse>;
   inspect: handleUnaryCall<InspectSecretRequest, Secret>;
   delete: handleUnaryCall<DeleteSecretRequest, DeleteSecretResponse>;
+  /** Replaces the data (a new version); services using the secret roll to it. */
+  update: handleUnaryCall<UpdateSecretRequest, Secret>;
 }
 
 export interface SecretServiceClient extends Client {
@@ -9816,6 +10281,22 @@ export interface SecretServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DeleteSecretResponse) => void,
+  ): ClientUnaryCall;
+  /** Replaces the data (a new version); services using the secret roll to it. */
+  update(
+    request: UpdateSecretRequest,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateSecretRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: Secret) => void,
+  ): ClientUnaryCall;
+  update(
+    request: UpdateSecretRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: Secret) => void,
   ): ClientUnaryCall;
 }
 

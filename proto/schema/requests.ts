@@ -7,6 +7,8 @@
 import { z } from "zod";
 import { ClusterInfoSchema } from "./cluster.ts";
 import {
+  Base64Schema,
+  DnsLabelSchema,
   HostnameSchema,
   HostPortSchema,
   IdSchema,
@@ -105,6 +107,22 @@ export const JoinResponseSchema = z.object({
   managers: z.array(ManagerPeerSchema).max(1_000).default([]),
   /** Task subnet assigned to the node. */
   subnet: CidrSchema,
+  /** Managers only: the cluster key-encryption key (base64). */
+  clusterKey: Base64Schema.max(256).optional(),
+});
+/** ClusterService.RenewCertificate request. */
+export const RenewCertificateRequestSchema = z.object({
+  csrPem: z.string().min(1).max(16 * 1024),
+});
+/** ClusterService.IssueCertificate request (admin clients). */
+export const IssueCertificateRequestSchema = z.object({
+  csrPem: z.string().min(1).max(16 * 1024),
+  name: DnsLabelSchema,
+});
+/** A signed certificate and the cluster CA. */
+export const CertificateResponseSchema = z.object({
+  certificatePem: z.string().min(1).max(64 * 1024),
+  caCertificatePem: z.string().min(1).max(64 * 1024),
 });
 /** ClusterService.Leave request. */
 export const LeaveRequestSchema = z.object({ nodeId: IdSchema, force: z.boolean().default(false) });

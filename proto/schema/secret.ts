@@ -75,3 +75,13 @@ export const SecretCreateRequestSchema = z.object({
 });
 /** Request to create a secret. */
 export type SecretCreateRequest = z.infer<typeof SecretCreateRequestSchema>;
+
+/** SecretService.Update request: new data (a new version) and labels. */
+export const SecretUpdateRequestSchema = z.object({
+  /** Secret ID or name. */
+  id: IdSchema,
+  data: SecretPlaintextSchema,
+  labels: LabelsSchema,
+});
+/** A secret update. */
+export type SecretUpdateRequest = z.infer<typeof SecretUpdateRequestSchema>;
