@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { TaskStatus } from "../proto/schema/mod.ts";
 import { logger } from "../proto/log.ts";
-import { FakeRuntime, ManualClock } from "../runtime/fake.ts";
+import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
 import type { NetworkMode } from "../runtime/runtime.ts";
 import { assignment, fakeRuntime, IMAGES, until, withDesired } from "./_test_util.ts";
 import type { ProbeResult } from "./probes.ts";

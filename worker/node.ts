@@ -1,0 +1,72 @@
+/**
+ * A worker node: the {@link Worker} (tasks, local state) plus its {@link Agent} (manager
+ * session), started and stopped as a unit. Graceful stop: stop receiving work, optionally drain
+ * (stop every task with its stop signal and grace period), report, and leave the remaining
+ * containers running for the next start to re-adopt.
+ * @module
+ */
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import type { RegisterRequest } from "../proto/schema/mod.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { Agent } from "./agent.ts";
+import type { Clock } from "./clock.ts";
+import { type NetworkHooks, Worker, type WorkerOptions } from "./worker.ts";
+
+/** Options of {@link startWorkerNode}. */
+export interface WorkerNodeOptions {
+  nodeId: string;
+  dataDir: string;
+  runtime: Runtime;
+  /** Manager API addresses, `host:port`. */
+  managers: readonly string[];
+  /** What the node offers the scheduler. */
+  register: Omit<RegisterRequest, "nodeId">;
+  network?: NetworkHooks;
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+  registryCredentials?: WorkerOptions["credentials"];
+  clock?: Clock;
+  reportBatchMs?: number;
+  /** Reconnect backoff bounds (ms). */
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+}
+
+/** A running worker node. */
+export interface WorkerNode extends AsyncDisposable {
+  readonly worker: Worker;
+  readonly agent: Agent;
+  /** Stops gracefully; with `drain`, every task is shut down first. Idempotent. */
+  stop(opts?: { drain?: boolean; reportTimeoutMs?: number }): Promise<void>;
+}
+
+/** Opens the worker (re-adopting its containers) and starts its manager session. */
+export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode> {
+  const worker = await Worker.open({
+    nodeId: o.nodeId,
+    dataDir: o.dataDir,
+    runtime: o.runtime,
+    ...(o.network ? { network: o.network } : {}),
+    ...(o.registryCredentials ? { credentials: o.registryCredentials } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+  });
+  const agent = Agent.start({
+    worker,
+    managers: o.managers,
+    register: o.register,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}),
+    ...(o.reportBatchMs !== undefined ? { reportBatchMs: o.reportBatchMs } : {}),
+    ...(o.reconnectMinMs !== undefined ? { reconnectMinMs: o.reconnectMinMs } : {}),
+    ...(o.reconnectMaxMs !== undefined ? { reconnectMaxMs: o.reconnectMaxMs } : {}),
+  });
+  let stopping: Promise<void> | undefined;
+  const stop = (opts: { drain?: boolean; reportTimeoutMs?: number } = {}) =>
+    stopping ??= (async () => {
+      await agent.stopReceiving();
+      await worker.stop({ drain: opts.drain ?? false });
+      await agent.flushReports(opts.reportTimeoutMs ?? 5_000);
+      await agent.close();
+    })();
+  return { worker, agent, stop, [Symbol.asyncDispose]: () => stop() };
+}

@@ -1,0 +1,191 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import type { TaskStatusUpdate } from "../proto/schema/mod.ts";
+import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
+import { Labels } from "../runtime/runtime.ts";
+import { Worker } from "./worker.ts";
+import { assignment, fakeRuntime, IMAGES, message, until, withDesired } from "./_test_util.ts";
+
+interface Env extends AsyncDisposable {
+  dir: string;
+  runtime: FakeRuntime;
+  clock: ManualClock;
+  open(): Promise<Worker>;
+  updates: TaskStatusUpdate[];
+}
+
+async function env(): Promise<Env> {
+  const dir = await Deno.makeTempDir({ prefix: "warren-worker-" });
+  const { runtime, clock } = fakeRuntime();
+  const updates: TaskStatusUpdate[] = [];
+  const workers: Worker[] = [];
+  return {
+    dir,
+    runtime,
+    clock,
+    updates,
+    async open() {
+      const w = await Worker.open({ nodeId: "node1", dataDir: dir, runtime, clock });
+      w.onStatus((u) => updates.push(u));
+      workers.push(w);
+      return w;
+    },
+    async [Symbol.asyncDispose]() {
+      for (const w of workers) await w.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+const stateOf = (w: Worker, id: string) => w.runner(id)?.status.state;
+
+Deno.test("worker: runs assigned tasks and removes them when a complete message omits them", async () => {
+  await using e = await env();
+  const w = await e.open();
+  const a = assignment({}, { id: "web1" });
+  const b = assignment({}, { id: "web2", slot: 2 });
+  w.applyAssignments(message([a, b]));
+  await until(
+    () => stateOf(w, "web1") === "running" && stateOf(w, "web2") === "running",
+    "running",
+    e.clock,
+  );
+  assert.deepEqual(
+    e.updates.filter((u) => u.taskId === "web1").map((u) => u.status.state),
+    ["accepted", "preparing", "starting", "running"],
+  );
+  w.applyAssignments(message([a])); // authoritative: web2 is no longer ours
+  await w.settled();
+  assert.deepEqual(w.tasks().map((t) => t.taskId), ["web1"]);
+  assert.deepEqual((await e.runtime.list()).map((c) => c.id), ["web1"]);
+  // A delta removes by ID.
+  w.applyAssignments(message([], { complete: false, removedTaskIds: ["web1"] }));
+  await w.settled();
+  assert.deepEqual(await e.runtime.list(), []);
+});
+
+Deno.test("worker: volumes live under the data dir and outlive a replaced task", async () => {
+  await using e = await env();
+  const w = await e.open();
+  const mounts = [{ type: "volume" as const, source: "data", target: "/data" }];
+  const t1 = assignment({ mounts }, { id: "db1" });
+  w.applyAssignments(message([t1]));
+  await until(() => stateOf(w, "db1") === "running", "running", e.clock);
+  assert.ok((await Deno.stat(join(e.dir, "volumes", "data"))).isDirectory);
+  await e.runtime.exec("db1", { cmd: ["tee", "/data/row"], stdin: "42" });
+  const t2 = assignment({ mounts }, { id: "db2" });
+  w.applyAssignments(message([t2])); // db1 replaced by db2 on the same node
+  await until(() => stateOf(w, "db2") === "running", "running", e.clock);
+  await w.settled();
+  assert.equal((await e.runtime.exec("db2", { cmd: ["cat", "/data/row"] })).stdout, "42");
+  assert.deepEqual(await w.volumes.list(), ["data"]);
+});
+
+Deno.test("worker: a restarted worker re-adopts running containers and removes unowned ones", async () => {
+  await using e = await env();
+  const w1 = await e.open();
+  w1.applyAssignments(message([assignment({}, { id: "keep" })]));
+  await until(() => stateOf(w1, "keep") === "running", "running", e.clock);
+  await w1.stop(); // not drained: the container keeps running
+  assert.equal((await e.runtime.inspect("keep")).state, "running");
+  // A container of this node that the worker has no record of (e.g. a task removed while the
+  // worker was down and its record deleted).
+  await e.runtime.prepare({
+    taskId: "orphan",
+    image: IMAGES.web,
+    labels: { [Labels.nodeId]: "node1" },
+  });
+  await e.runtime.prepare({
+    taskId: "other-node",
+    image: IMAGES.web,
+    labels: { [Labels.nodeId]: "node2" },
+  });
+  const starts = e.runtime.calls.get("start");
+
+  const w2 = await e.open();
+  assert.deepEqual(w2.adopted, ["keep"]);
+  await w2.settled();
+  assert.equal(e.runtime.calls.get("start"), starts, "no restart");
+  assert.equal(stateOf(w2, "keep"), "running");
+  assert.deepEqual((await e.runtime.list()).map((c) => c.id), ["keep", "other-node"]);
+});
+
+Deno.test("worker: autonomous restart while disconnected; reconnect does not restart healthy tasks", async () => {
+  await using e = await env();
+  const w = await e.open();
+  w.setConnected(true);
+  const crash = assignment({
+    image: IMAGES.exit,
+    env: ["WARREN_SLEEP_MS=1000"],
+    restartPolicy: { condition: "on-failure", delayMs: 500, maxAttempts: 5 },
+  }, { id: "crash" });
+  const steady = assignment({}, { id: "steady" });
+  w.applyAssignments(message([crash, steady]));
+  await until(
+    () => stateOf(w, "crash") === "running" && stateOf(w, "steady") === "running",
+    "running",
+    e.clock,
+  );
+  w.setConnected(false); // the manager went away
+  await e.clock.advance(1_000); // crash exits 3
+  await until(
+    () => /restarting locally/.test(w.runner("crash")!.status.message),
+    "restart",
+    e.clock,
+  );
+  await e.clock.advance(500);
+  await until(() => w.runner("crash")!.restartCount === 1, "restarted", e.clock);
+  assert.equal(stateOf(w, "crash"), "running");
+  const starts = e.runtime.calls.get("start");
+
+  // Reconnect: the manager's complete view still has both tasks as running.
+  w.setConnected(true);
+  const asRunning = (a: typeof crash) => ({
+    ...a,
+    task: { ...a.task, status: { ...a.task.status, state: "running" as const } },
+  });
+  w.applyAssignments(message([asRunning(crash), asRunning(steady)]));
+  await w.settled();
+  assert.equal(e.runtime.calls.get("start"), starts, "reconcile restarted nothing");
+  const current = Object.fromEntries(w.statuses().map((u) => [u.taskId, u.status]));
+  assert.equal(current.crash.state, "running");
+  assert.match(current.crash.message, /restarted locally after exit code 3 \(attempt 1\)/);
+  // Connected again: the next crash is reported, not restarted locally.
+  await e.clock.advance(1_000);
+  await until(() => stateOf(w, "crash") === "failed", "failed", e.clock);
+});
+
+Deno.test("worker: a task the manager thinks runs here but this worker never saw is reported failed", async () => {
+  await using e = await env();
+  const w = await e.open();
+  const ghost = assignment({}, { id: "ghost", state: "running" });
+  w.applyAssignments(message([ghost]));
+  const u = e.updates.find((x) => x.taskId === "ghost");
+  assert.equal(u?.status.state, "failed");
+  assert.match(u!.status.error!, /no record of the task/);
+  assert.equal(w.tasks().length, 0);
+});
+
+Deno.test("worker: desired shutdown, drain on stop, and metrics", async () => {
+  await using e = await env();
+  const w = await e.open();
+  const a = assignment({}, { id: "a1" });
+  const b = assignment({ name: "api", image: IMAGES.web }, { id: "b1" });
+  w.applyAssignments(message([a, b]));
+  await until(
+    () => stateOf(w, "a1") === "running" && stateOf(w, "b1") === "running",
+    "running",
+    e.clock,
+  );
+  await e.clock.advance(2_000);
+  const m = await w.metrics();
+  assert.deepEqual(m.map((x) => [x.taskId, x.serviceName]), [["a1", "web"], ["b1", "api"]]);
+  assert.ok(m.every((x) => x.cpuNs > 0 && x.memoryBytes > 0));
+
+  w.applyAssignments(message([withDesired(a, "shutdown"), b], { complete: false }));
+  await until(() => stateOf(w, "a1") === "shutdown", "shutdown", e.clock);
+  assert.equal((await e.runtime.inspect("a1")).state, "stopped");
+  await w.stop({ drain: true });
+  assert.equal((await e.runtime.inspect("b1")).state, "stopped");
+  assert.equal(e.updates.findLast((u) => u.taskId === "b1")?.status.state, "shutdown");
+});
