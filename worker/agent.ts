@@ -21,11 +21,7 @@
 import type { ChannelCredentials, ChannelOptions, ClientReadableStream } from "@grpc/grpc-js";
 import { codecs } from "../proto/convert.ts";
 import * as wire from "../proto/gen/warren.ts";
-import {
-  type ManagerPeer,
-  type RegisterRequest,
-  type TaskStatusUpdate,
-} from "../proto/schema/mod.ts";
+import type { ManagerPeer, RegisterRequest, TaskStatusUpdate } from "../proto/schema/mod.ts";
 import { toWarrenError, UnavailableError } from "../proto/errors.ts";
 import { type Logger, logger } from "../proto/log.ts";
 import { ManagerPool } from "../net/client/manager_pool.ts";
