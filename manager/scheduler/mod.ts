@@ -15,6 +15,13 @@ export {
   type Rejection,
   runFilters,
 } from "./filter.ts";
-export { FILTERS } from "./filters/mod.ts";
-export { type ImagePlatform, parseImagePlatform, type TaskRequest } from "./request.ts";
+export { DYNAMIC_FILTERS, FILTERS, STATIC_FILTERS } from "./filters/mod.ts";
+export {
+  type ImagePlatform,
+  parseImagePlatform,
+  resolveRequest,
+  type TaskRequest,
+} from "./request.ts";
+export { ClusterView } from "./cluster_view.ts";
+export { NodeInfo, type NodeLoad } from "./node_info.ts";
 export { type Rand, xoshiro128 } from "../raft/core/prng.ts";
