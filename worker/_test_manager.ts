@@ -1,0 +1,159 @@
+/**
+ * An in-process manager for the worker's tests (unit and integration): a one-member cluster on
+ * loopback, a registered worker node, and helpers to create services and tasks assigned to that
+ * node the way the scheduler would (there is no orchestrator in these tests: the test is it).
+ */
+import { Manager } from "../manager/manager.ts";
+import { write } from "../manager/api/context.ts";
+import { WarrenClient } from "../net/client/client.ts";
+import type { ServiceSpecInput, Task, TaskState } from "../proto/schema/mod.ts";
+import { VERSION } from "../proto/version.ts";
+
+/** A manager under test. */
+export interface TestManager extends AsyncDisposable {
+  readonly mgr: Manager;
+  readonly dir: string;
+  /** gRPC API address. */
+  readonly apiAddress: string;
+  readonly client: WarrenClient;
+  /** Records node `nodeId` as a joined worker. */
+  addNode(nodeId: string): Promise<void>;
+  /** Creates a service; returns its ID. */
+  createService(spec: ServiceSpecInput): Promise<string>;
+  /** Creates a task of `serviceId` assigned to `nodeId`. */
+  createTask(t: { id: string; serviceId: string; nodeId: string; slot?: number }): Promise<void>;
+  /** Sets a task's desired state. */
+  setDesired(id: string, desiredState: TaskState): Promise<void>;
+  /** The task as the manager stores it. */
+  task(id: string): Task | undefined;
+  /** Stops the manager (its data stays for {@link restart}). */
+  stop(): Promise<void>;
+  /** Starts it again from its data directory on the same API port. */
+  restart(): Promise<void>;
+}
+
+/** Starts a one-member cluster on loopback. */
+export async function startTestManager(): Promise<TestManager> {
+  const dir = await Deno.makeTempDir({ prefix: "warren-worker-mgr-" });
+  const apiPort = freePort();
+  const start = (init: boolean) =>
+    Manager.start({
+      dataDir: dir,
+      apiAddr: `127.0.0.1:${apiPort}`,
+      raftAddr: "127.0.0.1:0",
+      httpAddr: "127.0.0.1:0",
+      advertiseAddr: "127.0.0.1",
+      ...(init ? { init: { clusterName: "worker-test" } } : {}),
+      tickMs: 10,
+      dispatcher: { heartbeatPeriodMs: 200, batchMs: 5 },
+    });
+  let mgr = await start(true);
+  let client = new WarrenClient({ managers: [mgr.apiAddress] });
+  let stopped = false;
+  const tm: TestManager = {
+    get mgr() {
+      return mgr;
+    },
+    dir,
+    get apiAddress() {
+      return `127.0.0.1:${apiPort}`;
+    },
+    get client() {
+      return client;
+    },
+    async addNode(nodeId) {
+      const at = Date.now();
+      await write(mgr.ctx, {
+        kind: "node.register",
+        at,
+        node: {
+          id: nodeId,
+          hostname: nodeId,
+          role: "worker",
+          addresses: { advertise: "127.0.0.1" },
+          labels: {},
+          resources: { nanoCpus: 2e9, memoryBytes: 2 ** 31 },
+          platform: { os: "linux", arch: "amd64" },
+          availability: "active",
+          status: { state: "unknown", message: "", lastHeartbeatAt: 0 },
+          version: VERSION,
+          createdAt: at,
+          updatedAt: at,
+        },
+      });
+    },
+    async createService(spec) {
+      return (await client.services.create(spec)).id;
+    },
+    async createTask(t) {
+      const at = Date.now();
+      const sv = mgr.store.state.services.get(t.serviceId)!;
+      await write(mgr.ctx, {
+        kind: "task.create",
+        at,
+        tasks: [{
+          id: t.id,
+          serviceId: t.serviceId,
+          slot: t.slot ?? 1,
+          nodeId: t.nodeId,
+          specVersion: sv.specVersion,
+          desiredState: "running",
+          status: { state: "assigned", message: "", health: "none", timestamp: at },
+          createdAt: at,
+          updatedAt: at,
+        }],
+      });
+    },
+    async setDesired(id, desiredState) {
+      await write(mgr.ctx, {
+        kind: "task.update",
+        at: Date.now(),
+        changes: [{ id, desiredState }],
+      });
+    },
+    task(id) {
+      return stopped ? undefined : mgr.store.state.tasks.get(id);
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      client.close();
+      await mgr.stop();
+    },
+    async restart() {
+      await tm.stop();
+      mgr = await start(false);
+      await mgr.waitForLeader();
+      client = new WarrenClient({ managers: [mgr.apiAddress] });
+      stopped = false;
+    },
+    async [Symbol.asyncDispose]() {
+      await tm.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+  return tm;
+}
+
+/** A free TCP port on 127.0.0.1 (bound and released). */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Polls `cond` every 20 ms until it holds; fails after `timeoutMs`. */
+export async function eventually(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
