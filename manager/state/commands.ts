@@ -7,7 +7,9 @@
 import { z } from "zod";
 import {
   ClusterCidrsSchema,
+  EncryptedDataSchema,
   IdSchema,
+  LabelsSchema,
   NodeSchema,
   NodeStatusSchema,
   NodeUpdateSchema,
@@ -31,9 +33,29 @@ export const StoredTokenSchema = z.object({
   secretHash: z.string().regex(/^[0-9a-f]{64}$/),
   createdAt: TimestampMsSchema,
   expiresAt: TimestampMsSchema.optional(),
+  /** The whole token encrypted under the data key, so admins can read it again. */
+  encrypted: EncryptedDataSchema.optional(),
 });
 /** A stored join token. */
 export type StoredToken = z.infer<typeof StoredTokenSchema>;
+
+/** A data key wrapped by the cluster key-encryption key. */
+export const WrappedKeySchema = z.object({
+  keyId: z.string().min(1).max(128),
+  kekId: z.string().min(1).max(128),
+  wrapped: z.string().min(1).max(1024),
+});
+
+/** The cluster's CA and keys, as replicated: nothing here is usable without the KEK. */
+export const ClusterSecuritySchema = z.object({
+  caCertPem: z.string().min(1).max(64 * 1024),
+  /** The CA private key, encrypted under the current data key. */
+  caKey: EncryptedDataSchema,
+  /** Data keys (newest last), each wrapped by the KEK. */
+  dataKeys: z.array(WrappedKeySchema).min(1).max(64),
+});
+/** The replicated CA and keys. */
+export type ClusterSecurity = z.infer<typeof ClusterSecuritySchema>;
 
 /** Cluster-wide settings fixed at init. */
 export const ClusterRecordSchema = z.object({
@@ -41,6 +63,7 @@ export const ClusterRecordSchema = z.object({
   name: z.string().min(1).max(63),
   createdAt: TimestampMsSchema,
   cidrs: ClusterCidrsSchema.prefault({}),
+  security: ClusterSecuritySchema.optional(),
 });
 /** Cluster-wide settings. */
 export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
@@ -85,6 +108,13 @@ export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("task.delete"), at, ids: z.array(IdSchema).max(100_000) }),
   z.object({ kind: z.literal("secret.create"), at, secret: StoredSecretSchema }),
   z.object({ kind: z.literal("secret.delete"), at, id: IdSchema }),
+  z.object({
+    kind: z.literal("secret.update"),
+    at,
+    id: IdSchema,
+    encrypted: EncryptedDataSchema,
+    labels: LabelsSchema,
+  }),
   z.object({ kind: z.literal("volume.create"), at, volume: VolumeSchema }),
   z.object({ kind: z.literal("volume.delete"), at, id: IdSchema }),
 ]);

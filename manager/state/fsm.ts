@@ -17,6 +17,7 @@ import {
 } from "../../proto/schema/mod.ts";
 import type { Command } from "./commands.ts";
 import { type ClusterState, indexTask, tasksOfService, unindexTask } from "./fsm_state.ts";
+import { allocateSubnet } from "./fsm_ipam.ts";
 
 /** One object that a command created, updated or deleted. */
 export type Change =
@@ -58,6 +59,18 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           updatedAt: cmd.at,
         }
         : cmd.node;
+      if (!s.nodeSubnets.has(node.id) && s.cluster) {
+        const c = s.cluster.cidrs;
+        s.nodeSubnets.set(
+          node.id,
+          allocateSubnet(
+            c.clusterCidr,
+            c.nodeSubnetBits,
+            s.nodeSubnets.values(),
+            `node "${node.hostname}"`,
+          ),
+        );
+      }
       s.nodes.set(node.id, node);
       return {
         result: node,
@@ -92,6 +105,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         );
       }
       s.nodes.delete(prev.id);
+      s.nodeSubnets.delete(prev.id);
       return { result: undefined, changes: [{ kind: "node", action: "delete", node: prev }] };
     }
     case "service.create": {
@@ -154,7 +168,11 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         spec: prev.previousSpec,
         previousSpec: prev.spec,
         specVersion: prev.specVersion + 1,
-        updateStatus: { state: "rollback_started", message: "rollback requested", startedAt: cmd.at },
+        updateStatus: {
+          state: "rollback_started",
+          message: "rollback requested",
+          startedAt: cmd.at,
+        },
         updatedAt: cmd.at,
       }, prev);
     }
@@ -236,6 +254,31 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       s.secrets.delete(prev.id);
       s.secretIdByName.delete(prev.name);
       return { result: undefined, changes: [{ kind: "secret", action: "delete", secret: prev }] };
+    }
+    case "secret.update": {
+      const prev = mustGet(s.secrets, cmd.id, "secret");
+      const secret: StoredSecret = {
+        ...prev,
+        version: prev.version + 1,
+        labels: cmd.labels,
+        encrypted: cmd.encrypted,
+      };
+      s.secrets.set(secret.id, secret);
+      const changes: Change[] = [{ kind: "secret", action: "update", secret }];
+      // Services using it get a new spec version: the rolling updater moves their tasks to the
+      // new data (Swarm users have asked for this since 2016).
+      for (const sv of [...s.services.values()]) {
+        if (!sv.spec.secrets.some((r) => r.secret === prev.name)) continue;
+        changes.push(
+          ...putService(s, {
+            ...sv,
+            previousSpec: sv.spec,
+            specVersion: sv.specVersion + 1,
+            updatedAt: cmd.at,
+          }, sv).changes,
+        );
+      }
+      return { result: secret, changes };
     }
     case "volume.create": {
       const v = cmd.volume;

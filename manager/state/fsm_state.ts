@@ -20,6 +20,8 @@ export interface ClusterState {
   secretIdByName: Map<string, string>;
   volumes: Map<string, Volume>;
   volumeIdByName: Map<string, string>;
+  /** Task subnet of each node (allocated at registration, freed at removal). */
+  nodeSubnets: Map<string, string>;
 }
 
 /** An empty cluster. */
@@ -37,6 +39,7 @@ export function emptyState(): ClusterState {
     secretIdByName: new Map(),
     volumes: new Map(),
     volumeIdByName: new Map(),
+    nodeSubnets: new Map(),
   };
 }
 
@@ -50,6 +53,7 @@ export interface StateSnapshot {
   tasks: Task[];
   secrets: StoredSecret[];
   volumes: Volume[];
+  nodeSubnets: [string, string][];
 }
 
 /** Captures the state as plain data. */
@@ -63,6 +67,7 @@ export function toSnapshot(s: ClusterState): StateSnapshot {
     tasks: [...s.tasks.values()],
     secrets: [...s.secrets.values()],
     volumes: [...s.volumes.values()],
+    nodeSubnets: [...s.nodeSubnets],
   };
 }
 
@@ -81,6 +86,7 @@ export function fromSnapshot(snap: StateSnapshot): ClusterState {
     s.secrets.set(x.id, x);
     s.secretIdByName.set(x.name, x.id);
   }
+  for (const [id, cidr] of snap.nodeSubnets ?? []) s.nodeSubnets.set(id, cidr);
   for (const v of snap.volumes) {
     s.volumes.set(v.id, v);
     s.volumeIdByName.set(v.name, v.id);

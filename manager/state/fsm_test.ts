@@ -214,3 +214,55 @@ Deno.test("fsm: same commands give the same state; snapshot/restore is exact (pr
     { numRuns: 200 },
   );
 });
+
+Deno.test("fsm: nodes get the lowest free subnet; exhaustion is a clear error on that node", () => {
+  const s = emptyState();
+  applyCommand(s, {
+    kind: "cluster.init",
+    at,
+    cluster: {
+      id: "c1",
+      name: "c",
+      createdAt: at,
+      cidrs: { clusterCidr: "10.240.0.0/23", serviceCidr: "10.96.0.0/16", nodeSubnetBits: 24 },
+    },
+  });
+  applyCommand(s, { kind: "node.register", at, node: node("n1") });
+  applyCommand(s, { kind: "node.register", at, node: node("n2") });
+  assert.deepEqual([...s.nodeSubnets], [["n1", "10.240.0.0/24"], ["n2", "10.240.1.0/24"]]);
+  assert.throws(
+    () => applyCommand(s, { kind: "node.register", at, node: node("n3") }),
+    /cannot add node "host-n3": all 2 node subnets/,
+  );
+  assert.equal(s.nodes.has("n3"), false, "a failed registration changes nothing");
+  applyCommand(s, { kind: "node.remove", at, id: "n1", force: true });
+  applyCommand(s, { kind: "node.register", at, node: node("n3") });
+  assert.equal(s.nodeSubnets.get("n3"), "10.240.0.0/24");
+});
+
+Deno.test("fsm: updating a secret makes a new version and rolls the services using it", () => {
+  const s = emptyState();
+  const enc = { ciphertext: "AAAA", nonce: "AAAA", keyId: "k1" };
+  applyCommand(s, {
+    kind: "secret.create",
+    at,
+    secret: { id: "s1", name: "tls", version: 1, labels: {}, createdAt: at, encrypted: enc },
+  });
+  applyCommand(s, {
+    kind: "service.create",
+    at,
+    service: service("web", { secrets: [{ secret: "tls" }] }),
+  });
+  applyCommand(s, { kind: "service.create", at, service: service("other") });
+  const r = applyCommand(s, {
+    kind: "secret.update",
+    at,
+    id: "s1",
+    encrypted: { ...enc, ciphertext: "BBBB" },
+    labels: {},
+  });
+  assert.equal(s.secrets.get("s1")!.version, 2);
+  assert.equal(s.services.get("web")!.specVersion, 2);
+  assert.equal(s.services.get("other")!.specVersion, 1);
+  assert.deepEqual(r.changes.map((c) => c.kind), ["secret", "service"]);
+});

@@ -1,0 +1,33 @@
+/**
+ * Node subnet allocation (pure, inside the FSM so every manager allocates alike): the cluster
+ * CIDR is split into subnets of `nodeSubnetBits`; a new node gets the lowest free one.
+ * @module
+ */
+import { parseCidr } from "../../proto/schema/mod.ts";
+import { ResourceExhaustedError } from "../../proto/errors.ts";
+
+/** Formats an IPv4 number as dotted quad. */
+export function ipv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
+}
+
+/** The lowest subnet of `clusterCidr` not in `used`, or ResourceExhaustedError for `what`. */
+export function allocateSubnet(
+  clusterCidr: string,
+  nodeSubnetBits: number,
+  used: Iterable<string>,
+  what: string,
+): string {
+  const net = parseCidr(clusterCidr);
+  if (!net) throw new Error(`invalid cluster CIDR ${clusterCidr}`);
+  const size = 2 ** (32 - nodeSubnetBits);
+  const count = 2 ** (nodeSubnetBits - net.prefixBits);
+  const taken = new Set(used);
+  for (let i = 0; i < count; i++) {
+    const cidr = `${ipv4(net.address + i * size)}/${nodeSubnetBits}`;
+    if (!taken.has(cidr)) return cidr;
+  }
+  throw new ResourceExhaustedError(
+    `cannot add ${what}: all ${count} node subnets (/${nodeSubnetBits}) of ${clusterCidr} are in use; remove a node or init with a larger --cluster-cidr`,
+  );
+}
