@@ -93,12 +93,15 @@ export class Cluster {
     const env = this.#env;
     for (const n of this.nodes.values()) {
       if (!n.core) continue;
-      n.observe();
       const s = n.core.status();
+      n.observe(s);
       env.checkers.checkProgress(n.id, s, n.appliedIndex);
     }
-    env.checkers.compareLogs(
-      [...this.nodes.values()].map((n) => ({ id: n.id, storage: n.disk.storage })),
-    );
+    const logs = [...this.nodes.values()].map((n) => ({
+      id: n.id,
+      storage: n.disk.storage,
+      version: n.disk.version,
+    }));
+    env.checkers.compareLogs(logs);
   }
 }

@@ -32,6 +32,8 @@ export class SimDisk {
   /** Planted bug: synced batches that are not really durable yet (lost on crash). */
   #volatileSynced: DiskOp[][] = [];
   readonly #loseSyncedWrites: boolean;
+  /** Bumped on every change of the page cache, so checkers can skip unchanged logs. */
+  version = 0;
 
   /** A disk holding `initial` (durable), e.g. a bootstrap snapshot. */
   constructor(initial: Snapshot | undefined, opts: { loseSyncedWrites?: boolean } = {}) {
@@ -45,6 +47,7 @@ export class SimDisk {
   /** Writes a batch to the page cache; durable only after {@link sync}. */
   write(batch: DiskOp[]): void {
     if (batch.length === 0) return;
+    this.version++;
     applyOps(this.storage, batch);
     this.#pending.push(batch);
   }
@@ -81,6 +84,7 @@ export class SimDisk {
     this.#pending = [];
     this.#volatileSynced = [];
     this.storage = cloneStorage(this.#durable);
+    this.version++;
     if (this.#claimed) this.#claimed = cloneStorage(this.#durable);
     return lost;
   }

@@ -1,8 +1,10 @@
 /**
  * The simulated network between nodes and clients. Every message gets a random delay (so messages
  * are reordered), may be dropped or duplicated, and is lost when a partition separates its ends at
- * delivery time. Raft messages travel encoded with the core's wire codec and are decoded at each
- * delivery, so a duplicate is a distinct object (as on a real wire) and the codec is exercised.
+ * delivery time. Each delivery hands the receiver a fresh copy of a Raft message (a duplicate is a
+ * distinct object, as on a real wire: the core mutates some messages it receives). A share of the
+ * messages travels through the core's wire codec (encode on send, decode on delivery), so the codec
+ * is exercised too; the rest are copied structurally, which is much cheaper.
  * @module
  */
 import { decodeMessage, encodeMessage } from "../../manager/raft/core/codec.ts";
@@ -28,8 +30,11 @@ export interface ClientReply {
   result: { kind: "ok"; output: KvOutput } | { kind: "notLeader"; leaderHint: NodeId };
 }
 
-/** What travels: an encoded Raft message, or a client request or reply. */
-export type Payload = { kind: "raft"; bytes: Uint8Array } | ClientRequest | ClientReply;
+/** What travels: a Raft message (maybe encoded), or a client request or reply. */
+export type Payload =
+  | { kind: "raft"; message: Message; bytes: Uint8Array | undefined }
+  | ClientRequest
+  | ClientReply;
 
 /** A message in flight. */
 export interface Envelope {
@@ -50,6 +55,8 @@ export interface NetStats {
 
 /** Fault rates of the network (mutable: the simulator calms it down for the final phase). */
 export interface NetFaults {
+  /** Share of Raft messages sent through the wire codec. */
+  codecShare: number;
   maxDelaySteps: number;
   dropRate: number;
   duplicateRate: number;
@@ -78,7 +85,8 @@ export class Network {
   /** Sends a Raft message from its `from` to its `to` node. */
   sendRaft(now: number, m: Message): void {
     if (m.type === "MsgSnap") this.stats.snapshotChunks++;
-    this.#send(now, m.from, m.to, { kind: "raft", bytes: encodeMessage(m) });
+    const bytes = this.#rng.chance(this.faults.codecShare) ? encodeMessage(m) : undefined;
+    this.#send(now, m.from, m.to, { kind: "raft", message: m, bytes });
   }
 
   /** Sends a client request or reply. */
@@ -118,10 +126,10 @@ export class Network {
     return out;
   }
 
-  /** Decodes a delivered Raft message (a fresh object per delivery). */
+  /** The delivered Raft message, as a fresh object per delivery. */
   static decode(e: Envelope): Message {
     if (e.payload.kind !== "raft") throw new Error("not a raft message");
-    return decodeMessage(e.payload.bytes);
+    return e.payload.bytes ? decodeMessage(e.payload.bytes) : copyMessage(e.payload.message);
   }
 
   /** Whether the directed link is cut. */
@@ -159,5 +167,27 @@ export class Network {
     let n = 0;
     for (const l of this.#inFlight.values()) n += l.length;
     return n;
+  }
+}
+
+/** A copy of `m` sharing only byte buffers (which nobody mutates). */
+function copyMessage(m: Message): Message {
+  switch (m.type) {
+    case "MsgApp":
+    case "MsgProp":
+      return { ...m, entries: m.entries.map((e) => ({ ...e })) };
+    case "MsgSnap":
+      return {
+        ...m,
+        meta: {
+          ...m.meta,
+          confState: {
+            voters: [...m.meta.confState.voters],
+            learners: [...m.meta.confState.learners],
+          },
+        },
+      };
+    default:
+      return { ...m };
   }
 }

@@ -70,6 +70,8 @@ export interface SimParams {
     maxInflightSnapshotChunks: number;
   };
   net: {
+    /** Share of Raft messages sent through the wire codec (the rest are copied). */
+    codecShare: number;
     /** Delivery delay in steps is uniform in [1, maxDelaySteps]. */
     maxDelaySteps: number;
     dropRate: number;
@@ -130,6 +132,7 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
       maxInflightSnapshotChunks: rng.range(1, 4),
     },
     net: {
+      codecShare: 0.1,
       maxDelaySteps: rng.range(1, 4),
       dropRate: calm ? 0 : rng.pick([0, 0.01, 0.05, 0.15]),
       duplicateRate: calm ? 0 : rng.pick([0, 0.01, 0.05]),

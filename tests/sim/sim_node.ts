@@ -124,10 +124,10 @@ export class SimNode {
     this.core?.tick();
   }
 
-  /** Checks the core's role and term with the election-safety checker. */
-  observe(): void {
+  /** Checks the core's role and term (from `s`, or read now) with the election-safety checker. */
+  observe(s?: { role: Role; term: number }): void {
     if (!this.core) return;
-    const s = this.core.status();
+    s ??= this.core.status();
     this.#env.checkers.observeRole(this.id, s.term, s.role);
     if (s.role !== this.role || s.term !== this.term) {
       const from = `${this.role}@${this.term}`;
@@ -145,7 +145,10 @@ export class SimNode {
       const m = Network.decode(e);
       this.#env.trace.add(this.#env.now(), () => `  ${describeMessage(m)}`);
       core.step(m);
-      this.observe();
+      // Only these can make a node leader in one step (it may lose the role before the step ends).
+      if (m.type === "MsgVoteResp" || m.type === "MsgPreVoteResp" || m.type === "MsgTimeoutNow") {
+        this.observe();
+      }
     } else if (e.payload.kind === "request") {
       this.#clientRequest(core, e.payload);
     }
@@ -289,7 +292,8 @@ export class SimNode {
         }
       }
       this.appliedIndex = e.index;
-      env.checkers.afterApply(this.id, e, this.kv.digest());
+      const digest = env.checkers.wantsDigest(e.index) ? this.kv.digest() : undefined;
+      env.checkers.afterApply(this.id, e, digest);
     }
   }
 
