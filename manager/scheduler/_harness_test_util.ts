@@ -143,10 +143,10 @@ export function volume(name: string, nodeId?: string): SchedulerVolume {
 
 /** A snapshot from plain lists. */
 export function snapshot(parts: {
-  nodes?: SchedulerNode[];
-  services?: SchedulerService[];
-  tasks?: SchedulerTask[];
-  volumes?: SchedulerVolume[];
+  nodes?: readonly SchedulerNode[];
+  services?: readonly SchedulerService[];
+  tasks?: readonly SchedulerTask[];
+  volumes?: readonly SchedulerVolume[];
 }): SchedulerSnapshot {
   return {
     nodes: parts.nodes ?? [],

@@ -13,6 +13,7 @@ import {
   nodeOrder,
   type Ranker,
   type RankOptions,
+  tieKey,
   tieKeys,
 } from "./rank.ts";
 
@@ -24,7 +25,8 @@ export class PlacementScan implements Ranker {
   readonly #nodes: readonly NodeInfo[];
   readonly #dropped: Uint8Array;
   readonly #counts: Int32Array;
-  readonly #before: NodeOrder;
+  readonly #before: NodeOrder | undefined;
+  readonly #seed: number;
 
   /** Ranks `nodes` (the statically feasible ones); `opts.spreadLabels` must be empty. */
   constructor(nodes: readonly NodeInfo[], opts: RankOptions) {
@@ -32,13 +34,26 @@ export class PlacementScan implements Ranker {
     this.#nodes = nodes;
     this.#dropped = new Uint8Array(nodes.length);
     this.#counts = opts.serviceCounts;
-    const ties = tieKeys(nodes, opts.serviceCounts.length, drawSeed(opts.rand));
-    this.#before = nodeOrder(opts.strategy, opts.serviceCounts, ties);
+    this.#seed = drawSeed(opts.rand);
+    // Spread, the default, has an inlined loop below; binpack uses the shared comparator.
+    this.#before = opts.strategy === "spread" ? undefined : nodeOrder(
+      opts.strategy,
+      opts.serviceCounts,
+      tieKeys(nodes, opts.serviceCounts.length, this.#seed),
+    );
   }
 
   /** See {@link Ranker.next}. */
   next(fits: (node: NodeInfo) => boolean, place: (node: NodeInfo) => void): NodeInfo | undefined {
-    const nodes = this.#nodes, dropped = this.#dropped, before = this.#before;
+    const best = this.#before ? this.#scan(fits, this.#before) : this.#scanSpread(fits);
+    if (best === undefined) return undefined;
+    place(best);
+    this.#counts[best.index]!++;
+    return best;
+  }
+
+  #scan(fits: (node: NodeInfo) => boolean, before: NodeOrder): NodeInfo | undefined {
+    const nodes = this.#nodes, dropped = this.#dropped;
     let best: NodeInfo | undefined;
     for (let i = 0; i < nodes.length; i++) {
       if (dropped[i]) continue;
@@ -47,9 +62,35 @@ export class PlacementScan implements Ranker {
       if (fits(n)) best = n;
       else dropped[i] = 1;
     }
-    if (best === undefined) return undefined;
-    place(best);
-    this.#counts[best.index]!++;
+    return best;
+  }
+
+  /** The spread order of `nodeOrder`, inlined: fewest of the service, fewest overall, tie key. */
+  #scanSpread(fits: (node: NodeInfo) => boolean): NodeInfo | undefined {
+    const nodes = this.#nodes, dropped = this.#dropped, counts = this.#counts, seed = this.#seed;
+    let best: NodeInfo | undefined;
+    let bestCount = 0, bestTasks = 0, bestTie = 0;
+    for (let i = 0; i < nodes.length; i++) {
+      if (dropped[i]) continue;
+      const n = nodes[i]!;
+      const c = counts[n.index]!, t = n.taskCount;
+      if (best !== undefined) {
+        if (c > bestCount) continue;
+        if (c === bestCount) {
+          if (t > bestTasks) continue;
+          if (t === bestTasks) {
+            const k = tieKey(n.index, seed);
+            if (k > bestTie || (k === bestTie && n.index > best.index)) continue;
+          }
+        }
+      }
+      if (fits(n)) {
+        best = n;
+        bestCount = c;
+        bestTasks = t;
+        bestTie = tieKey(n.index, seed);
+      } else dropped[i] = 1;
+    }
     return best;
   }
 }
