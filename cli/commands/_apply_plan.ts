@@ -196,8 +196,8 @@ export function planApply(current: CurrentState, desired: readonly Desired[]): P
             ...base,
             id: have.id,
             changes,
-            action: "conflict",
-            reason: "secrets cannot be changed in place; remove it and apply again",
+            action: "update",
+            reason: "the data is sent again as a new version",
           };
       }
       case "Volume": {

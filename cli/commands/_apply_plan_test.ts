@@ -132,7 +132,7 @@ Deno.test("apply: plan creates what is missing, updates what differs, leaves the
   assert.ok(again.items.every((i) => i.action === "unchanged"));
 });
 
-Deno.test("apply: volumes and secrets that differ are conflicts", () => {
+Deno.test("apply: volumes that differ are conflicts; secrets with new labels are updated", () => {
   const desired = parseApplyFile(
     "kind: Volume\nname: data\nnodeId: n2\n---\nkind: Secret\nname: s\nvalue: x\nlabels: {a: b}",
   );
@@ -150,12 +150,12 @@ Deno.test("apply: volumes and secrets that differ are conflicts", () => {
       updatedAt: 1,
     }],
   }, desired);
-  assert.equal(plan.conflicts, 2);
+  assert.equal(plan.conflicts, 1);
   assert.deepEqual(plan.items.map((i) => [i.name, i.action, i.changes]), [
-    ["s", "conflict", [{ path: "labels.a", from: undefined, to: "b" }]],
+    ["s", "update", [{ path: "labels.a", from: undefined, to: "b" }]],
     ["data", "conflict", [{ path: "nodeId", from: "n1", to: "n2" }]],
   ]);
-  assert.match(formatPlan(plan), /0 to create, 0 to update, 0 unchanged, 2 in conflict$/);
+  assert.match(formatPlan(plan), /0 to create, 1 to update, 0 unchanged, 1 in conflict$/);
 });
 
 Deno.test("apply: diffValues reports paths, array elements and length changes", () => {

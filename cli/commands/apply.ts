@@ -89,15 +89,14 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
         }
       }
       await withClient(ctx, o, async (c) => {
+        // Only the kinds the file mentions are listed (a manager may not serve every kind).
+        const has = (kind: Desired["kind"]) => desired.some((x) => x.kind === kind);
         const [services, secrets, volumes] = await Promise.all([
-          c.services.list(),
-          c.secrets.list(),
-          c.volumes.list(),
+          has("Service") ? c.services.list().then((r) => r.services) : [],
+          has("Secret") ? c.secrets.list().then((r) => r.secrets) : [],
+          has("Volume") ? c.volumes.list().then((r) => r.volumes) : [],
         ]);
-        const plan = planApply(
-          { services: services.services, secrets: secrets.secrets, volumes: volumes.volumes },
-          desired,
-        );
+        const plan = planApply({ services, secrets, volumes }, desired);
         ctx.io.out(
           o.output === "table" ? formatPlan(plan) : renderObject(planSummary(plan), o.output),
         );
@@ -120,6 +119,11 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
               });}
           } else if (item.action === "update" && want.kind === "Service") {
             await c.services.update(item.id!, want.spec, { expectedSpecVersion: item.specVersion });
+          } else if (item.action === "update" && want.kind === "Secret") {
+            await c.secrets.update(item.id!, {
+              data: secretData.get(want.name)!,
+              labels: want.labels,
+            });
           } else continue;
           ctx.io.err(`${item.kind.toLowerCase()} ${item.name}: ${item.action}d`);
         }

@@ -74,6 +74,32 @@ export function secretCommand(ctx: CliContext = defaultContext()): Command {
         ctx.io.out(o.output === "table" ? secret.id : renderObject(secret, o.output));
       },
     );
+  addClientFlags(
+    group.command("update").description("replace a secret's data (services using it roll)"),
+  )
+    .argument("<secret>", "secret ID or name")
+    .option("--from-file <file>", "read the data from a file")
+    .option("--from-literal <text>", "use this text as the data")
+    .addOption(
+      new Option("--label <k=v>", "secret label (repeatable; replaces all)").argParser(collect),
+    )
+    .action(
+      async (
+        id: string,
+        o: ClientFlags & { fromFile?: string; fromLiteral?: string; label?: string[] },
+      ) => {
+        const labels = o.label === undefined ? undefined : Object.fromEntries(
+          o.label.map((l) => parseKeyValue(l, "--label", { allowBare: true })),
+        );
+        const data = await secretData(o, ctx.io.readStdin);
+        const secret = await withClient(ctx, o, async (c) => {
+          // Without --label the labels stay as they are.
+          const keep = labels ?? (await c.secrets.inspect(id)).labels;
+          return await c.secrets.update(id, { data, labels: keep });
+        });
+        ctx.io.out(o.output === "table" ? secret.id : renderObject(secret, o.output));
+      },
+    );
   addClientFlags(group.command("ls").alias("list").description("list secrets"), { quiet: true })
     .action(async (o: ClientFlags) => {
       const { secrets } = await withClient(ctx, o, (c) => c.secrets.list());

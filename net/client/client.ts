@@ -254,6 +254,25 @@ export class WarrenClient implements Disposable {
       );
       return decode(codecs.Secret, res, "secret");
     },
+    /**
+     * Replaces a secret's data (and labels) with a new version; services using it roll to the
+     * new version.
+     */
+    update: async (
+      id: string,
+      opts: { data: Uint8Array; labels?: Record<string, string> },
+    ): Promise<d.Secret> => {
+      const req = d.parseOrThrow(d.SecretUpdateRequestSchema, {
+        id,
+        data: d.encodeBase64(opts.data),
+        labels: opts.labels,
+      });
+      const res = await this.#pool.unary(
+        w.SecretServiceService.update,
+        codecs.UpdateSecretRequest.toWire(req),
+      );
+      return decode(codecs.Secret, res, "secret");
+    },
     /** Every secret's metadata. */
     list: async (opts: ReadOptions = {}): Promise<d.ListSecretsResponse> => {
       const req = d.parseOrThrow(d.ListRequestSchema, { stale: opts.stale });

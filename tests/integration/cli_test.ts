@@ -1,0 +1,342 @@
+/**
+ * The `warren` CLI end to end: a real single-node manager (`warren cluster init` as a child
+ * process on 127.0.0.1 with free ports) and the client commands run as `deno run -A
+ * cli/main.ts ...`, checking output and exit codes for good and bad input.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** A manager started with `warren cluster init`; disposing stops it and removes its data. */
+async function startManager(): Promise<{ address: string; dir: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "warren-cli-it-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "cluster",
+      "init",
+      "--data-dir",
+      join(dir, "data"),
+      "--api-addr",
+      "127.0.0.1:0",
+      "--raft-addr",
+      "127.0.0.1:0",
+      "--http-addr",
+      "127.0.0.1:0",
+      "--advertise-addr",
+      "127.0.0.1",
+    ],
+    stdout: "piped",
+    stderr: "null",
+    stdin: "null",
+  }).spawn();
+  const stop = async () => {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 10_000);
+    await child.status;
+    clearTimeout(timer);
+    await Deno.remove(dir, { recursive: true });
+  };
+  try {
+    // The daemon prints "cluster <id> running; manager <id> at <host:port>" once it serves.
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    const deadline = setTimeout(() => reader.cancel(), 60_000);
+    let address: string | undefined;
+    while (address === undefined) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`manager did not start; output: ${seen}`);
+      seen += value;
+      address = /running; manager \S+ at (\S+)/.exec(seen)?.[1];
+    }
+    clearTimeout(deadline);
+    // Keep draining stdout so the child never blocks on a full pipe.
+    (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+    })();
+    return { address, dir, [Symbol.asyncDispose]: stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** Runs the CLI; WARREN_CONFIG points at a missing file so only flags/env configure it. */
+async function warren(
+  args: string[],
+  opts: { env?: Record<string, string>; stdin?: string } = {},
+): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    env: { WARREN_CONFIG: "/nonexistent/warren.json", ...opts.env },
+    stdin: opts.stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (opts.stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(opts.stdin));
+    await w.close();
+  }
+  const out = await child.output();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+function ok(r: Run): string {
+  assert.equal(r.code, 0, `exit ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+  return r.stdout;
+}
+
+Deno.test({
+  name: "cli: client commands against a real single-node manager",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async (t) => {
+    await using mgr = await startManager();
+    const m = ["--manager", mgr.address];
+    const env = { WARREN_MANAGER: mgr.address };
+
+    await t.step("no manager configured is a clear error", async () => {
+      const r = await warren(["service", "ls"]);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /no manager address: pass --manager HOST:PORT, set WARREN_MANAGER/);
+    });
+
+    await t.step("cluster info and node ls", async () => {
+      assert.match(ok(await warren(["cluster", "info", ...m])), /^Managers: +1$/m);
+      const info = JSON.parse(ok(await warren(["cluster", "info", "-o", "json"], { env })));
+      assert.equal(info.managers, 1);
+      const nodes = ok(await warren(["node", "ls", ...m])).trimEnd().split("\n");
+      assert.match(nodes[0]!, /^ID +HOSTNAME +STATUS +AVAILABILITY +ROLE +ADDRESS +VERSION$/);
+      assert.equal(nodes.length, 2);
+      assert.match(nodes[1]!, /manager \(leader\)/);
+      assert.equal(ok(await warren(["node", "ls", "-q", ...m])).trim(), info.raft.leaderId);
+    });
+
+    let webId = "";
+    await t.step("service create, ls, inspect, ps", async () => {
+      webId = ok(
+        await warren([
+          "service",
+          "create",
+          "web",
+          "--image",
+          "busybox:1.36",
+          "--replicas",
+          "2",
+          "--publish",
+          "8080:80",
+          "--env",
+          "A=1",
+          "--limit-memory",
+          "64M",
+          ...m,
+          "--",
+          "httpd",
+          "-f",
+        ]),
+      ).trim();
+      assert.match(webId, /^[a-z0-9]+$/);
+      const ls = ok(await warren(["service", "ls", ...m]));
+      assert.match(ls, /^ID +NAME +MODE +REPLICAS +IMAGE +PORTS$/m);
+      assert.match(
+        ls,
+        new RegExp(`^${webId} +web +replicated +\\d/2 +busybox:1.36 +\\*:8080->80/tcp$`, "m"),
+      );
+      assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), webId);
+      const svc = parseYaml(ok(await warren(["service", "inspect", "web", "-o", "yaml", ...m])));
+      assert.deepEqual(svc.spec.args, ["httpd", "-f"]);
+      assert.equal(svc.spec.resources.limits.memoryBytes, 64 * 1024 * 1024);
+      const ps = ok(await warren(["service", "ps", "web", ...m]));
+      assert.match(ps, /^\S+ +web\.1 /m);
+      assert.match(ps, /^\S+ +web\.2 /m);
+    });
+
+    await t.step("bad input is rejected before anything is sent", async () => {
+      const badPublish = await warren([
+        "service",
+        "create",
+        "api",
+        "--image",
+        "x:1",
+        "--publish",
+        "80:http",
+        ...m,
+      ]);
+      assert.equal(badPublish.code, 1);
+      assert.match(badPublish.stderr, /^error: --publish: "80:http" must be/m);
+      const badName = await warren(["service", "create", "Api", "--image", "x:1", ...m]);
+      assert.equal(badName.code, 1);
+      assert.match(badName.stderr, /^error: NAME: must be a DNS label/m);
+      const badMem = await warren([
+        "service",
+        "create",
+        "api",
+        "--image",
+        "x:1",
+        "--limit-memory",
+        "lots",
+        ...m,
+      ]);
+      assert.equal(badMem.code, 1);
+      assert.match(badMem.stderr, /--limit-memory: "lots" must be an amount of memory/);
+      const usage = await warren([
+        "service",
+        "create",
+        "api",
+        "--image",
+        "x:1",
+        "--mode",
+        "sometimes",
+        ...m,
+      ]);
+      assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /Allowed choices are replicated, global/);
+      assert.equal((await warren(["service", "create", "--bogus", ...m])).code, 2);
+      assert.equal((await warren(["node", "ls", "-o", "xml", ...m])).code, 2);
+      assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), webId);
+      const missing = await warren(["service", "inspect", "nope", ...m]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /service "nope" not found/);
+    });
+
+    await t.step("service update changes only what is given; scale; rollback", async () => {
+      ok(await warren(["service", "update", "web", "--replicas", "3", "--env", "B=2", ...m]));
+      const after = JSON.parse(ok(await warren(["service", "inspect", "web", "-o", "json", ...m])));
+      assert.equal(after.spec.replicas, 3);
+      assert.deepEqual(after.spec.env, ["A=1", "B=2"]);
+      assert.deepEqual(after.spec.ports, [{
+        protocol: "tcp",
+        target: 80,
+        published: 8080,
+        publishMode: "ingress",
+      }]);
+      const same = await warren(["service", "update", "web", ...m]);
+      assert.equal(same.code, 0);
+      assert.match(same.stderr, /service web: no change/);
+      const scaled = await warren(["service", "scale", "web=1", ...m]);
+      assert.equal(ok(scaled).trim(), "web scaled to 1");
+      assert.equal((await warren(["service", "scale", "web", ...m])).code, 1);
+      const before = JSON.parse(
+        ok(await warren(["service", "inspect", "web", "-o", "json", ...m])),
+      );
+      assert.ok(before.previousSpec, "an updated service keeps its previous spec");
+      ok(await warren(["service", "rollback", "web", ...m]));
+      const rolled = JSON.parse(
+        ok(await warren(["service", "inspect", "web", "-o", "json", ...m])),
+      );
+      assert.deepEqual(rolled.spec, before.previousSpec);
+    });
+
+    await t.step("apply plans, applies and is idempotent", async () => {
+      const file = join(mgr.dir, "stack.yaml");
+      await Deno.writeTextFile(
+        file,
+        [
+          "kind: Service",
+          "spec: { name: web, image: 'busybox:1.36', replicas: 4, args: [httpd, -f], env: [A=1, B=2],",
+          "        ports: [{ target: 80, published: 8080 }], resources: { limits: { memoryBytes: 67108864 } } }",
+          "---",
+          "kind: Service",
+          "name: api",
+          "image: busybox:1.36",
+          "---",
+          "kind: Volume",
+          "name: data",
+        ].join("\n"),
+      );
+      const plan = await warren(["apply", "-f", file, "--plan", ...m]);
+      assert.equal(plan.code, 2, plan.stderr);
+      assert.match(plan.stdout, /^\+ volume data: create$/m);
+      assert.match(plan.stdout, /^~ service web: update$/m);
+      assert.match(plan.stdout, /^ {4}replicas: [0-35-9] -> 4$/m);
+      assert.match(plan.stdout, /^\+ service api: create$/m);
+      ok(await warren(["apply", "-f", file, ...m]));
+      const again = await warren(["apply", "-f", file, "--plan", ...m]);
+      assert.equal(again.code, 0, again.stdout + again.stderr);
+      assert.match(again.stdout, /0 to create, 0 to update, 3 unchanged/);
+      const bad = await warren(["apply", "-f", "-", "--plan", ...m], {
+        stdin: "kind: Job\nname: x\n",
+      });
+      assert.equal(bad.code, 1);
+      assert.match(bad.stderr, /doc\[0\]\.kind: must be Service, Secret or Volume/);
+      assert.equal(ok(await warren(["volume", "ls", "-q", ...m])).trim().split("\n").length, 1);
+    });
+
+    await t.step("events stream until interrupted and resume by index", async () => {
+      // Watching from a fixed index has no race with the create below: history covers it.
+      const info = JSON.parse(ok(await warren(["cluster", "info", "-o", "json", ...m])));
+      const from = info.raft.index + 1;
+      ok(await warren(["service", "create", "ev", "--image", "busybox:1.36", ...m]));
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "-A",
+          MAIN,
+          "events",
+          "--since-index",
+          String(from),
+          "--kind",
+          "service",
+          "-o",
+          "json",
+          ...m,
+        ],
+        env: { WARREN_CONFIG: "/nonexistent/warren.json" },
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      let text = "";
+      while (!text.includes("\n")) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        text += value;
+      }
+      const first = JSON.parse(text.split("\n")[0]!);
+      assert.equal(first.kind, "service");
+      assert.equal(first.service.spec.name, "ev");
+      assert.ok(first.index >= from);
+      child.kill("SIGINT");
+      const status = await child.status;
+      reader.releaseLock();
+      await child.stdout.cancel().catch(() => {});
+      await child.stderr.cancel().catch(() => {});
+      assert.equal(status.code, 0);
+      const badKind = await warren(["events", "--kind", "pod", ...m]);
+      assert.equal(badKind.code, 2);
+    });
+
+    await t.step("rm reports each failure and exits 1", async () => {
+      const r = await warren(["service", "rm", "web", "nope", "api", "ev", ...m]);
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.stdout.trim().split("\n"), ["web", "api", "ev"]);
+      assert.match(r.stderr, /service "nope" not found/);
+      assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), "");
+      ok(await warren(["volume", "rm", "data", ...m]));
+    });
+
+    await t.step("completion scripts come from the live command tree", async () => {
+      const bash = ok(await warren(["completion", "bash"]));
+      assert.match(bash, /complete -F _warren_complete warren/);
+      assert.match(bash, /"cluster:init"\) cmdpath='cluster init'/);
+    });
+  },
+});
