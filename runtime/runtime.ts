@@ -243,7 +243,7 @@ export interface ExecSession {
   stdout: ReadableStream<Uint8Array>;
   /** Empty when `tty` is set. */
   stderr: ReadableStream<Uint8Array>;
-  /** Resolves with the exit code once the process has exited and its output was read. */
+  /** Resolves with the exit code once the process has exited; read stdout/stderr to their end. */
   exited: Promise<number>;
   kill(signal?: Signal): Promise<void>;
   /** Resizes the terminal (tty only). */

@@ -88,6 +88,11 @@ export interface TaskIo {
    * runc shim sends both streams to the one `file://` target, so there is no separate stderr file.
    */
   logPath?: string;
+  /**
+   * A containerd IO URI used for both stdout and stderr instead of `logPath`, e.g. the
+   * `binary://` log driver URI (see log_driver.ts), which keeps the streams apart.
+   */
+  logUri?: string;
 }
 
 /**
@@ -110,8 +115,8 @@ export async function startTask(
     rootfs: mounts,
     stdin: "",
     // `file://` makes the shim write the file itself, so output survives Warren restarts.
-    stdout: io.logPath ? `file://${io.logPath}` : "",
-    stderr: io.logPath ? `file://${io.logPath}` : "",
+    stdout: io.logUri ?? (io.logPath ? `file://${io.logPath}` : ""),
+    stderr: io.logUri ?? (io.logPath ? `file://${io.logPath}` : ""),
     terminal: false,
     checkpoint: undefined,
     options: undefined,

@@ -1,0 +1,85 @@
+/**
+ * The runtime conformance suite against the real thing: Warren's ContainerdRuntime on a private
+ * containerd, pulling images built by tests/fixtures/image.ts from real registries (one open,
+ * one behind bearer-token auth). Needs root (mounts, runc).
+ */
+import { runRuntimeConformance } from "../../runtime/conformance.ts";
+import { ContainerdRuntime } from "../../runtime/containerd/runtime.ts";
+import { hostPlatform } from "../../runtime/containerd/oci.ts";
+import { startContainerd } from "../fixtures/containerd.ts";
+import { buildExitImage, buildHttpServerImage, pushImage } from "../fixtures/image.ts";
+import { startRegistry } from "../fixtures/registry.ts";
+
+/** Lazily unmounts whatever a failed run left mounted under `dir` (secrets tmpfs). */
+async function unmountUnder(dir: string): Promise<void> {
+  const info = await Deno.readTextFile("/proc/self/mountinfo");
+  const points = info.split("\n").map((l) => l.split(" ")[4]).filter((p) =>
+    p?.startsWith(`${dir}/`)
+  );
+  for (const p of points.sort().reverse()) {
+    await new Deno.Command("umount", { args: ["-l", p] }).output();
+  }
+}
+
+Deno.test({
+  name: "containerd runtime passes the runtime conformance suite",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    await using ctd = await startContainerd();
+    await using registry = await startRegistry();
+    await using tokenRegistry = await startRegistry({ auth: "token" });
+    const multi = await buildExitImage({ exitCode: 0, platforms: ["amd64", "arm64"] });
+    const digestOf = (arch: string) => multi.manifests.find((m) => m.arch === arch)!.descriptor;
+    const images = {
+      exit: (await pushImage(registry, "warren/exit", "v1", await buildExitImage({ exitCode: 0 })))
+        .reference,
+      server: (await pushImage(
+        registry,
+        "warren/http",
+        "v1",
+        await buildHttpServerImage({ version: "v1" }),
+      )).reference,
+      multiArch: {
+        ref: (await pushImage(registry, "warren/multi", "v1", multi)).reference,
+        manifestDigests: { amd64: digestOf("amd64").digest, arm64: digestOf("arm64").digest },
+      },
+      private: {
+        ref: (await pushImage(
+          tokenRegistry,
+          "warren/private",
+          "v1",
+          await buildExitImage({ exitCode: 0 }),
+        )).reference,
+        credentials: tokenRegistry.credentials!,
+      },
+    };
+    const dataDir = await Deno.makeTempDir({ prefix: "warren-rt-" });
+    try {
+      await runRuntimeConformance(
+        "containerd",
+        () =>
+          new ContainerdRuntime({
+            socket: ctd.socket,
+            namespace: ctd.namespace,
+            runcRoot: ctd.runcRoot,
+            cgroupParent: `/${ctd.namespace}`,
+            dataDir,
+          }),
+        t,
+        {
+          images,
+          platform: hostPlatform(),
+          makeVolumeDir: () => Deno.makeTempDir({ dir: dataDir, prefix: "volume-" }),
+          hostHasSecrets: async (rt, id) => {
+            const dir = (rt as ContainerdRuntime).secretsDir(id);
+            return await Deno.stat(dir).then(() => true, () => false);
+          },
+        },
+      );
+    } finally {
+      await unmountUnder(dataDir);
+      await Deno.remove(dataDir, { recursive: true });
+    }
+  },
+});
