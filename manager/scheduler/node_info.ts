@@ -69,8 +69,3 @@ export class NodeInfo {
     for (const p of load.hostPorts) this.hostPorts.add(p);
   }
 }
-
-/** Display name of a node in explanations: its hostname (IDs are opaque to users). */
-export function nodeLabel(node: SchedulerNode): string {
-  return node.hostname;
-}

@@ -1,8 +1,8 @@
 /**
  * `schedule(snapshot, work, {now, rand})`: the pure scheduler. Work items are grouped by service
  * (and image platform set); per group the static filters run once over all nodes, the feasible
- * nodes go into a {@link PlacementTree}, and each task takes the best node that passes the
- * dynamic filters. Counters update as tasks are placed, so the plan never oversubscribes a node
+ * nodes go to a ranker ({@link PlacementTree}, or `PlacementScan` for a few tasks), and each
+ * task takes the best node that passes the dynamic filters. Counters update as tasks are placed, so the plan never oversubscribes a node
  * against its own snapshot; `checkPlan` then guards against newer state. Cost: O(nodes) per
  * group plus O(log nodes) per placement.
  * @module
