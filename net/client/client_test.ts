@@ -273,3 +273,40 @@ Deno.test("client: status probes every manager and reports the unreachable ones"
   assert.equal(gone!.error?.code, "unavailable");
   assert.deepEqual(await client.cluster.info(), info);
 });
+
+Deno.test("client: secrets carry bytes in and metadata out; update sends a new version", async () => {
+  const got: { name?: string; id?: string; data: string; labels: Record<string, string> }[] = [];
+  const meta = (name: string, version: number): w.Secret =>
+    codecs.Secret.toWire({ id: `id-${name}`, name, version, labels: {}, createdAt: 1 });
+  await using server = await serve({
+    definition: w.SecretServiceService,
+    implementation: {
+      create: unary((req: w.CreateSecretRequest) => {
+        const r = codecs.CreateSecretRequest.fromWire(req);
+        got.push({ name: r.name, data: r.data, labels: r.labels });
+        return meta(r.name, 1);
+      }),
+      update: unary((req: w.UpdateSecretRequest) => {
+        const r = codecs.UpdateSecretRequest.fromWire(req);
+        got.push({ id: r.id, data: r.data, labels: r.labels });
+        return meta("db", 2);
+      }),
+    },
+  } as unknown as HostedService);
+  using client = new WarrenClient({ managers: [server.address] });
+  const bytes = new Uint8Array([0, 1, 2, 255]);
+  assert.equal((await client.secrets.create({ name: "db", data: bytes })).version, 1);
+  assert.equal(
+    (await client.secrets.update("db", { data: new Uint8Array([7]), labels: { a: "b" } })).version,
+    2,
+  );
+  assert.deepEqual(got, [
+    { name: "db", data: d.encodeBase64(bytes), labels: {} },
+    { id: "db", data: d.encodeBase64(new Uint8Array([7])), labels: { a: "b" } },
+  ]);
+  // Empty data never leaves the client.
+  await assert.rejects(
+    client.secrets.create({ name: "db", data: new Uint8Array() }),
+    (err: unknown) => err instanceof ValidationError && err.field === "data",
+  );
+});
