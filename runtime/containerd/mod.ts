@@ -4,6 +4,9 @@
  * ```
  * pullImage ─▶ createContainer(spec from buildSpec) ─▶ startTask ─▶ waitTask / stopTask ─▶ removeContainer
  * ```
+ *
+ * {@link ContainerdRuntime} assembles them into Warren's `Runtime` (runtime/runtime.ts);
+ * {@link ContainerdSupervisor} runs Warren's own containerd when no socket is configured.
  */
 export {
   type CallOptions,
@@ -37,3 +40,5 @@ export {
   type SpecInput,
   type SpecNetwork,
 } from "./spec.ts";
+export { ContainerdRuntime, type ContainerdRuntimeOptions, RuntimeLabels } from "./runtime.ts";
+export { ContainerdSupervisor, type ContainerdSupervisorOptions } from "./supervisor.ts";
