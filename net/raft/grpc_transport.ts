@@ -1,7 +1,19 @@
 /**
  * Raft transport over gRPC between managers: a {@link PeerSender} per peer batching encoded
- * messages into `RaftService/Send` calls, and the server-side handler that hands received
- * batches to the node. Messages are opaque bytes here (net/ knows nothing of Raft's types).
+ * messages, written as `RaftBatch`es on one long-lived `RaftService/Stream` call per peer
+ * ({@link PeerStream}; unary `Send` calls for peers without it), and the server-side handler
+ * that hands received batches to the node. Messages are opaque bytes here (net/ knows nothing
+ * of Raft's types).
+ *
+ * ```
+ * node.send(to, bytes) → PeerSender (bounded queue, drops when full → onUnreachable)
+ *                          │ batches, ≤ maxInflightBatches unflushed
+ *                          ▼
+ *                        PeerStream ── one Stream call; reopened with backoff on failure
+ *                          │                                  (failure → onUnreachable)
+ *                          ▼
+ *            peer's raftService: checks cluster and node IDs → onMessages(from, msgs)
+ * ```
  * @module
  */
 import {
@@ -18,6 +30,7 @@ import {
   RaftServiceService,
 } from "../../proto/gen/warren.ts";
 import { PeerSender } from "./peer_sender.ts";
+import { PeerStream } from "./peer_stream.ts";
 import type { HostedService } from "../grpc/server.ts";
 
 /** Options of a {@link GrpcRaftTransport}. */
@@ -30,8 +43,16 @@ export interface GrpcRaftTransportOptions {
   channelOptions?: (peerId: string) => ChannelOptions;
   /** Called when messages to `peerId` were dropped or could not be delivered. */
   onUnreachable?: (peerId: string) => void;
-  /** Deadline of one batch. Default 2 s. */
+  /**
+   * Deadline of one batch: a unary call's deadline, or how long a streamed batch may wait to be
+   * flushed before the stream is reset. Default 2 s.
+   */
   sendTimeoutMs?: number;
+  /**
+   * "stream" (default): one long-lived `RaftService/Stream` call per peer, falling back to unary
+   * calls for a peer that does not implement it. "unary": one `Send` call per batch.
+   */
+  mode?: "stream" | "unary";
   maxQueueMsgs?: number;
   maxBatchBytes?: number;
   maxInflightBatches?: number;
@@ -41,6 +62,8 @@ interface Peer {
   address: string;
   client: RaftServiceClient;
   sender: PeerSender;
+  /** The long-lived stream; undefined in unary mode or once the peer proved not to have it. */
+  stream: PeerStream<RaftBatch> | undefined;
 }
 
 /** Sends Raft messages to peers over gRPC. */
@@ -70,28 +93,54 @@ export class GrpcRaftTransport {
       },
     );
     const timeoutMs = this.#o.sendTimeoutMs ?? 2000;
-    const sender = new PeerSender({
-      send: (messages) =>
-        new Promise<void>((resolve, reject) => {
-          const batch: RaftBatch = {
-            clusterId: this.#o.clusterId,
-            fromId: this.#o.selfId,
-            toId: id,
-            messages,
-          };
-          client.send(
-            batch,
-            new Metadata(),
-            { deadline: Date.now() + timeoutMs },
-            (err: ServiceError | null) => err ? reject(err) : resolve(),
-          );
-        }),
+    const unary = (batch: RaftBatch) =>
+      new Promise<void>((resolve, reject) => {
+        client.send(
+          batch,
+          new Metadata(),
+          { deadline: Date.now() + timeoutMs },
+          (err: ServiceError | null) => err ? reject(err) : resolve(),
+        );
+      });
+    const peer: Peer = {
+      address,
+      client,
+      sender: undefined as unknown as PeerSender,
+      stream: undefined,
+    };
+    if (this.#o.mode !== "unary") {
+      peer.stream = new PeerStream<RaftBatch>({
+        open: (onEnd) => client.stream((err: ServiceError | null) => onEnd(err)),
+        writeTimeoutMs: timeoutMs,
+        onStreamError: (err) => {
+          // A peer without the streaming RPC (an older version) still takes unary batches.
+          if ((err as Partial<ServiceError>).code === status.UNIMPLEMENTED) {
+            peer.stream?.close();
+            peer.stream = undefined;
+            return;
+          }
+          // gRPC buffers early writes, so a failed stream may have no batch left to fail:
+          // report the peer here, or Raft would keep pipelining into a dead stream.
+          this.#o.onUnreachable?.(id);
+        },
+      });
+    }
+    peer.sender = new PeerSender({
+      send: (messages) => {
+        const batch: RaftBatch = {
+          clusterId: this.#o.clusterId,
+          fromId: this.#o.selfId,
+          toId: id,
+          messages,
+        };
+        return peer.stream ? peer.stream.send(batch) : unary(batch);
+      },
       maxQueueMsgs: this.#o.maxQueueMsgs,
       maxBatchBytes: this.#o.maxBatchBytes,
       maxInflightBatches: this.#o.maxInflightBatches,
       onUnreachable: () => this.#o.onUnreachable?.(id),
     });
-    this.#peers.set(id, { address, client, sender });
+    this.#peers.set(id, peer);
   }
 
   /** Forgets `id`, dropping what is queued for it. */
@@ -100,6 +149,7 @@ export class GrpcRaftTransport {
     if (!p) return;
     this.#peers.delete(id);
     p.sender.close();
+    p.stream?.close();
     p.client.close();
   }
 
@@ -156,15 +206,34 @@ export function raftService(opts: {
       cb(null, { accepted: call.request.messages.length });
     },
     stream: (call, cb) => {
+      // Long-lived: answered when the client half-closes, or at once with an error when a batch
+      // is refused (the client then reopens, and is refused again if it is still wrong).
       let accepted = 0;
-      let failed: { code: status; details: string } | undefined;
+      let done = false;
+      const finish = (err: { code: status; details: string } | null) => {
+        if (done) return;
+        done = true;
+        err ? cb(err) : cb(null, { accepted });
+      };
       call.on("data", (b: RaftBatch) => {
-        failed ??= check(b);
-        if (failed) return;
+        if (done) return;
+        const bad = check(b);
+        if (bad) return finish(bad);
+        try {
+          opts.onMessages(b.fromId, b.messages);
+        } catch (err) {
+          // Thrown from an event handler it would crash the process; end this stream instead.
+          return finish({
+            code: status.INTERNAL,
+            details: `raft batch refused: ${err instanceof Error ? err.message : String(err)}`,
+          });
+        }
         accepted += b.messages.length;
-        opts.onMessages(b.fromId, b.messages);
       });
-      call.on("end", () => (failed ? cb(failed) : cb(null, { accepted })));
+      call.on("end", () => finish(null));
+      // A cancelled or broken stream needs no answer; just stop counting.
+      call.on("error", () => (done = true));
+      call.on("cancelled", () => (done = true));
     },
   };
   return { definition: RaftServiceService, implementation };
