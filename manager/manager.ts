@@ -1,12 +1,13 @@
 /**
- * One manager: Raft (Deno KV) + replicated store + API (gRPC and REST) + metrics, started and
- * stopped as a unit. Bootstraps a new cluster on `init`, or resumes from its data directory.
+ * One manager: Raft (Deno KV) + replicated store + API (gRPC and REST) + dispatcher +
+ * orchestrator + metrics, with mutual TLS on every gRPC port, started and stopped as a unit.
+ * Bootstraps a new cluster (`init`), joins one (`join`), or resumes from its data directory.
  *
  * ```
- *  gRPC api ─┐                      ┌─► Raft transport (gRPC) ◄─► other managers
- *  REST ─────┼─► handlers ─► RaftNode ─► KvStorage (Deno KV)
- *            │       ▲          │ committed entries
- *            └───────┴── Store ◄┘ (FSM, change feed)
+ *  gRPC api (mTLS) ─┐                      ┌─► Raft transport (mTLS) ◄─► other managers
+ *  REST ────────────┼─► handlers ─► RaftNode ─► KvStorage (Deno KV)
+ *  workers ─► dispatcher ▲            │ committed entries
+ *                   └────┴── Store ◄──┘ (FSM, change feed) ──► orchestrator ─► scheduler
  * ```
  * @module
  */
@@ -18,15 +19,38 @@ import { Store } from "./state/store.ts";
 import { type ApiContext, randomId, write } from "./api/context.ts";
 import { apiServices } from "./api/grpc.ts";
 import { restApp, type RouteHook } from "./api/rest.ts";
+import { openGuard, tlsGuard } from "./api/authz.ts";
+import { managerPeers, rotateJoinToken } from "./api/membership.ts";
+import { secretsForWorker } from "./api/secrets.ts";
 import { registerManagerMetrics } from "./metrics.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.ts";
 import { workerService } from "./dispatcher/grpc.ts";
 import { Orchestrator, type OrchestratorOptions } from "./orchestrator/orchestrator.ts";
+import { promoteCaughtUpLearners } from "./raft_membership.ts";
+import { ClusterKeys, type KeyAndCert, readKek, writeKek } from "./cluster_keys.ts";
+import type { ClusterSecurity } from "./state/commands.ts";
+import { readTlsFiles, writeTlsFiles } from "./tls_files.ts";
 import { hostName, hostPlatform, hostResources } from "./host_info.ts";
 import { GrpcRaftTransport, raftService } from "../net/raft/grpc_transport.ts";
 import { type GrpcServer, type HostedService, startGrpcServer } from "../net/grpc/server.ts";
+import { guarded } from "../net/grpc/guarded.ts";
+import {
+  authorize,
+  channelCredentials,
+  channelOptionsFor,
+  MANAGER_SERVER_NAME,
+  serverCredentials,
+  TlsIdentity,
+} from "../net/grpc/tls.ts";
+import { startRenewal } from "../net/grpc/renewal.ts";
 import { Registry } from "../net/http/metrics.ts";
-import { type ClusterCidrs, ClusterCidrsSchema, type Node } from "../proto/schema/mod.ts";
+import {
+  type ClusterCidrs,
+  ClusterCidrsSchema,
+  decodeBase64,
+  type JoinResponse,
+  type Node,
+} from "../proto/schema/mod.ts";
 import { FailedPreconditionError, UnavailableError, ValidationError } from "../proto/errors.ts";
 import { VERSION } from "../proto/version.ts";
 import { type Logger, logger } from "../proto/log.ts";
@@ -44,9 +68,13 @@ export interface ManagerOptions {
   advertiseAddr: string;
   /** Create a new cluster when the data directory is empty. */
   init?: { clusterName?: string; cidrs?: Partial<ClusterCidrs> };
+  /** Join an existing cluster: the answer of ClusterService.Join and the key it certifies. */
+  join?: { response: JoinResponse; keyPem: string };
+  /** Plain-text gRPC, for in-process tests only; never offered by the CLI. */
+  insecure?: boolean;
   /** Milliseconds per Raft tick (heartbeat). Default 50. */
   tickMs?: number;
-  /** Extra gRPC services and REST routes from other layers (security, dispatcher). */
+  /** Extra gRPC services and REST routes from other layers. */
   extraServices?: (ctx: ApiContext) => HostedService[];
   extraRoutes?: RouteHook[];
   /** Worker session settings (heartbeat period, batching). */
@@ -55,26 +83,56 @@ export interface ManagerOptions {
   orchestrator?: Omit<OrchestratorOptions, "lastSeen">;
 }
 
+interface Parts {
+  identity: Identity;
+  ctx: ApiContext;
+  raft: RaftNode;
+  store: Store;
+  apiPort: number;
+  raftPort: number;
+  httpPort: number;
+  metrics: Registry;
+  dispatcher: Dispatcher;
+  orchestrator: Orchestrator;
+  tls: TlsIdentity | undefined;
+  advertiseAddr: string;
+  close: () => Promise<void>;
+}
+
 /** A running manager. */
 export class Manager {
   readonly log: Logger;
+  readonly identity: Identity;
+  readonly ctx: ApiContext;
+  readonly raft: RaftNode;
+  readonly store: Store;
+  readonly apiPort: number;
+  readonly raftPort: number;
+  readonly httpPort: number;
+  readonly metrics: Registry;
+  readonly dispatcher: Dispatcher;
+  readonly orchestrator: Orchestrator;
+  /** This manager's live TLS identity (undefined on an insecure test manager). */
+  readonly tls: TlsIdentity | undefined;
+  readonly advertiseAddr: string;
+  readonly #close: () => Promise<void>;
   #stopping: Promise<void> | undefined;
 
-  private constructor(
-    readonly identity: Identity,
-    readonly ctx: ApiContext,
-    readonly raft: RaftNode,
-    readonly store: Store,
-    readonly apiPort: number,
-    readonly raftPort: number,
-    readonly httpPort: number,
-    readonly metrics: Registry,
-    readonly dispatcher: Dispatcher,
-    readonly orchestrator: Orchestrator,
-    readonly advertiseAddr: string,
-    readonly close: () => Promise<void>,
-  ) {
-    this.log = logger("manager", { node: identity.nodeId });
+  private constructor(p: Parts) {
+    this.identity = p.identity;
+    this.ctx = p.ctx;
+    this.raft = p.raft;
+    this.store = p.store;
+    this.apiPort = p.apiPort;
+    this.raftPort = p.raftPort;
+    this.httpPort = p.httpPort;
+    this.metrics = p.metrics;
+    this.dispatcher = p.dispatcher;
+    this.orchestrator = p.orchestrator;
+    this.tls = p.tls;
+    this.advertiseAddr = p.advertiseAddr;
+    this.#close = p.close;
+    this.log = logger("manager", { node: p.identity.nodeId });
   }
 
   /** The gRPC API address clients should use. */
@@ -86,20 +144,9 @@ export class Manager {
     return `${this.advertiseAddr}:${this.raftPort}`;
   }
 
-  /** Starts a manager from `opts.dataDir`, bootstrapping a cluster when asked and empty. */
+  /** Starts a manager from `opts.dataDir`: init, join, or resume. */
   static async start(opts: ManagerOptions): Promise<Manager> {
     const log = logger("manager");
-    let identity = await readIdentity(opts.dataDir);
-    const fresh = identity === undefined;
-    if (!identity) {
-      if (!opts.init) {
-        throw new FailedPreconditionError(
-          `${opts.dataDir} holds no Warren node: run 'warren cluster init' or 'warren join' first`,
-        );
-      }
-      identity = { nodeId: randomId(), clusterId: randomId(), role: "manager" };
-    }
-    const cidrs = ClusterCidrsSchema.parse(opts.init?.cidrs ?? {});
     const closers: (() => Promise<void> | void)[] = [];
     const closeAll = async () => {
       for (const c of closers.reverse()) {
@@ -112,42 +159,55 @@ export class Manager {
     };
     try {
       await Deno.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+      const prepared = await prepareIdentity(opts);
+      const { identity, fresh } = prepared;
+      const tls = opts.insecure ? undefined : new TlsIdentity(await readTlsFiles(opts.dataDir));
       const kv = await Deno.openKv(join(opts.dataDir, "raft.kv"));
       closers.push(() => kv.close());
       const storage = await KvStorage.open(kv);
       const store = new Store();
       const ref: { node?: RaftNode } = {};
+
+      // Raft: managers only, mutual TLS required.
+      const raftSvc = raftService({
+        clusterId: identity.clusterId,
+        selfId: identity.nodeId,
+        onMessages: (_from, msgs) => ref.node?.receive(msgs),
+      });
       const raftServer = await startGrpcServer({
         address: opts.raftAddr,
-        services: [raftService({
-          clusterId: identity.clusterId,
-          selfId: identity.nodeId,
-          onMessages: (_from, msgs) => ref.node?.receive(msgs),
-        })],
+        credentials: tls ? serverCredentials(tls, { clientCert: "require" }) : undefined,
+        services: [tls ? guarded(raftSvc, (call) => authorize(call, ["manager"])) : raftSvc],
       });
       closers.push(() => raftServer.stop(500));
       const transport = new GrpcRaftTransport({
         clusterId: identity.clusterId,
         selfId: identity.nodeId,
+        credentials: tls ? channelCredentials(tls) : undefined,
+        channelOptions: tls ? () => channelOptionsFor(MANAGER_SERVER_NAME) : undefined,
         onUnreachable: (peer) => ref.node?.reportUnreachable(peer),
       });
       closers.push(() => transport.close());
       const raftAddress = `${opts.advertiseAddr}:${raftServer.port}`;
-      if (fresh) {
+      if (fresh && opts.init) {
         await RaftNode.bootstrap(storage, {
           id: identity.nodeId,
           address: raftAddress,
           stateMachine: store,
         });
-        await writeIdentity(opts.dataDir, identity);
       }
+      await writeIdentity(opts.dataDir, identity);
       const raftLog = logger("raft", { node: identity.nodeId });
+      const peers = Object.fromEntries(
+        (opts.join?.response.managers ?? []).map((m) => [m.nodeId, m.raftAddress]),
+      );
       const raft = new RaftNode({
         id: identity.nodeId,
         address: raftAddress,
         storage,
         transport,
         stateMachine: store,
+        peers,
         tickMs: opts.tickMs ?? 50,
         onError: (err) => raftLog.error("raft node error", { err }),
       });
@@ -161,6 +221,7 @@ export class Manager {
       raft.start();
       closers.push(() => raft.stop());
 
+      const keys = clusterKeysLoader(opts.dataDir, identity.clusterId, store, prepared.keys);
       const metrics = new Registry();
       const ctx: ApiContext = {
         store,
@@ -169,13 +230,18 @@ export class Manager {
         newId: randomId,
         nodeId: identity.nodeId,
         version: VERSION,
+        keys,
       };
       const m = registerManagerMetrics(metrics, ctx);
       ctx.observeCommit = (ms) => m.commitLatency.observe(ms);
-
       const observe = (method: string, ms: number, code: string) =>
         m.apiLatency.observe(ms, { method, code });
-      const dispatcher = new Dispatcher(ctx, opts.dispatcher);
+
+      const dispatcher = new Dispatcher(ctx, {
+        resolveSecrets: (names) => secretsForWorker(ctx, names),
+        managers: () => managerPeers(ctx),
+        ...opts.dispatcher,
+      });
       closers.push(() => dispatcher.close());
       const orchestrator = new Orchestrator(ctx, {
         ...opts.orchestrator,
@@ -183,11 +249,24 @@ export class Manager {
       });
       orchestrator.start();
       closers.push(() => orchestrator.stop());
+      const stopPromoter = promoteCaughtUpLearners(
+        raft,
+        (err) => log.warn("cannot promote learner", { err }),
+      );
+      closers.push(stopPromoter);
+
+      // The API port admits callers without a certificate (joining nodes); every method but
+      // Join checks the caller's certificate and role.
+      const guard = tls ? tlsGuard : openGuard;
       const apiServer: GrpcServer = await startGrpcServer({
         address: opts.apiAddr,
+        credentials: tls ? serverCredentials(tls, { clientCert: "optional" }) : undefined,
         services: [
-          ...apiServices(ctx, observe),
-          workerService(dispatcher, { observe }),
+          ...apiServices(ctx, observe, guard),
+          workerService(dispatcher, {
+            observe,
+            authorize: (call, method, nodeId) => guard(call as never, method, nodeId),
+          }),
           ...(opts.extraServices?.(ctx) ?? []),
         ],
       });
@@ -210,27 +289,57 @@ export class Manager {
         await httpServer.finished;
       });
 
-      const mgr = new Manager(
+      if (tls) {
+        const stopRenewal = startRenewal({
+          identity: tls,
+          renew: async () => {
+            const k = await keys();
+            const own = await k.issue({
+              nodeId: identity.nodeId,
+              role: "manager",
+              sans: [opts.advertiseAddr, hostName()],
+              now: Date.now(),
+            });
+            return { caPem: k.ca.certPem, ...own };
+          },
+          persist: (mat) => writeTlsFiles(opts.dataDir, mat),
+          onRenewed: (notAfter) =>
+            log.info("renewed this manager's certificate", { notAfter: notAfter.toISOString() }),
+          onError: (err) => log.warn("certificate renewal failed; retrying", { err }),
+        });
+        closers.push(stopRenewal);
+      }
+
+      const mgr = new Manager({
         identity,
         ctx,
         raft,
         store,
-        apiServer.port,
-        raftServer.port,
-        httpServer.addr.port,
+        apiPort: apiServer.port,
+        raftPort: raftServer.port,
+        httpPort: httpServer.addr.port,
         metrics,
         dispatcher,
         orchestrator,
-        opts.advertiseAddr,
-        closeAll,
-      );
-      if (fresh) await mgr.#initCluster(opts.init?.clusterName ?? "warren", cidrs);
-      else if (identity.role === "manager") void mgr.#refreshSelf();
+        tls,
+        advertiseAddr: opts.advertiseAddr,
+        close: closeAll,
+      });
+      if (fresh && opts.init) {
+        await mgr.#initCluster(
+          opts.init.clusterName ?? "warren",
+          ClusterCidrsSchema.parse(opts.init.cidrs ?? {}),
+          prepared.security!,
+        );
+      } else {
+        void mgr.#refreshSelf();
+      }
       mgr.log.info("manager started", {
         api: mgr.apiAddress,
         raft: mgr.raftAddress,
         http: `${httpHost}:${httpServer.addr.port}`,
         cluster: identity.clusterId,
+        tls: tls !== undefined,
       });
       return mgr;
     } catch (err) {
@@ -250,26 +359,42 @@ export class Manager {
     }
   }
 
-  /** Records the cluster and this manager as its first node. */
-  async #initCluster(name: string, cidrs: ClusterCidrs): Promise<void> {
+  /** A key pair and certificate for an admin client named `name` (the CLI). */
+  async issueAdminCertificate(name: string): Promise<KeyAndCert & { caPem: string }> {
+    const k = await this.ctx.keys();
+    return {
+      ...(await k.issue({ nodeId: name, role: "admin", sans: [], now: Date.now() })),
+      caPem: k.ca.certPem,
+    };
+  }
+
+  /** Records the cluster, its keys, join tokens and this manager as its first node. */
+  async #initCluster(name: string, cidrs: ClusterCidrs, security: ClusterSecurity): Promise<void> {
     await this.waitForLeader();
     const at = this.ctx.now();
     await write(this.ctx, {
       kind: "cluster.init",
       at,
-      cluster: { id: this.identity.clusterId, name, createdAt: at, cidrs },
+      cluster: { id: this.identity.clusterId, name, createdAt: at, cidrs, security },
     });
     await write(this.ctx, { kind: "node.register", at, node: this.#selfNode(at) });
+    await rotateJoinToken(this.ctx, "worker");
+    await rotateJoinToken(this.ctx, "manager");
   }
 
-  /** Re-registers this manager after a restart (addresses may have changed). */
+  /** Re-registers this manager after a restart or join (addresses may have changed). */
   async #refreshSelf(): Promise<void> {
     try {
+      for (let i = 0; i < 300 && !this.store.state.nodes.has(this.identity.nodeId); i++) {
+        await new Promise((r) => setTimeout(r, 100));
+      }
       await this.waitForLeader(30_000);
+      const prev = this.store.state.nodes.get(this.identity.nodeId);
+      const at = this.ctx.now();
       await write(this.ctx, {
         kind: "node.register",
-        at: this.ctx.now(),
-        node: this.#selfNode(this.ctx.now()),
+        at,
+        node: { ...this.#selfNode(at), labels: prev?.labels ?? {} },
       });
     } catch (err) {
       this.log.warn("could not refresh this manager's node record", { err });
@@ -295,8 +420,73 @@ export class Manager {
 
   /** Stops serving and closes the data directory. Idempotent. */
   stop(): Promise<void> {
-    return this.#stopping ??= this.close();
+    return this.#stopping ??= this.#close();
   }
+}
+
+/** Works out this manager's identity, writing keys and certificates for init and join. */
+async function prepareIdentity(
+  opts: ManagerOptions,
+): Promise<{ identity: Identity; fresh: boolean; keys?: ClusterKeys; security?: ClusterSecurity }> {
+  const existing = await readIdentity(opts.dataDir);
+  if (existing) return { identity: existing, fresh: false };
+  if (opts.init) {
+    const identity: Identity = { nodeId: randomId(), clusterId: randomId(), role: "manager" };
+    const now = Date.now();
+    const { keys, security } = await ClusterKeys.create(identity.clusterId, now);
+    const own = await keys.issue({
+      nodeId: identity.nodeId,
+      role: "manager",
+      sans: [opts.advertiseAddr, hostName()],
+      now,
+    });
+    await writeTlsFiles(opts.dataDir, { caPem: keys.ca.certPem, ...own });
+    await writeKek(opts.dataDir, keys.kekRaw);
+    return { identity, fresh: true, keys, security };
+  }
+  if (opts.join) {
+    const r = opts.join.response;
+    if (r.role !== "manager") {
+      throw new ValidationError("token", "is a worker token: a manager needs a manager token");
+    }
+    if (!r.clusterKey) throw new FailedPreconditionError("the join answer carries no cluster key");
+    await writeTlsFiles(opts.dataDir, {
+      caPem: r.caCertificatePem,
+      certPem: r.certificatePem,
+      keyPem: opts.join.keyPem,
+    });
+    await writeKek(opts.dataDir, decodeBase64(r.clusterKey));
+    return {
+      identity: { nodeId: r.nodeId, clusterId: r.cluster.id, role: "manager" },
+      fresh: true,
+    };
+  }
+  throw new FailedPreconditionError(
+    `${opts.dataDir} holds no Warren node: run 'warren cluster init' or 'warren join' first`,
+  );
+}
+
+/** Opens the cluster keys once the replicated state has them (cached; retried on failure). */
+function clusterKeysLoader(
+  dataDir: string,
+  clusterId: string,
+  store: Store,
+  known: ClusterKeys | undefined,
+): () => Promise<ClusterKeys> {
+  let loading: Promise<ClusterKeys> | undefined = known ? Promise.resolve(known) : undefined;
+  return () => {
+    loading ??= (async () => {
+      const security = store.state.cluster?.security;
+      if (!security) {
+        throw new UnavailableError("this manager has not caught up with the cluster's keys yet");
+      }
+      return await ClusterKeys.open(clusterId, security, await readKek(dataDir));
+    })().catch((err) => {
+      loading = undefined;
+      throw err;
+    });
+    return loading;
+  };
 }
 
 /** Splits `host:port`, naming `field` in the error. */

@@ -5,11 +5,7 @@ import { WarrenClient } from "../net/client/client.ts";
 import * as wire from "../proto/gen/warren.ts";
 import { codecs } from "../proto/convert.ts";
 import { write } from "./api/context.ts";
-import {
-  AlreadyExistsError,
-  NotFoundError,
-  ValidationError,
-} from "../proto/errors.ts";
+import { AlreadyExistsError, NotFoundError, ValidationError } from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
 import type { Event } from "../proto/schema/mod.ts";
 
@@ -24,6 +20,7 @@ async function startManager(): Promise<{ mgr: Manager; dir: string } & AsyncDisp
     httpAddr: "127.0.0.1:0",
     advertiseAddr: "127.0.0.1",
     init: { clusterName: "test" },
+    insecure: true,
     tickMs: 10,
     dispatcher: { heartbeatPeriodMs: 200, batchMs: 5 },
   });
@@ -106,7 +103,9 @@ Deno.test("manager: events resume from an index without gaps or duplicates", asy
   }
   const ac = new AbortController();
   const seen: Event[] = [];
-  for await (const e of c.events.watch({ fromIndex: start + 1, kinds: ["service"], signal: ac.signal })) {
+  for await (
+    const e of c.events.watch({ fromIndex: start + 1, kinds: ["service"], signal: ac.signal })
+  ) {
     seen.push(e);
     if (seen.length === 3) break;
   }
@@ -117,7 +116,9 @@ Deno.test("manager: events resume from an index without gaps or duplicates", asy
     await c.services.create({ name: `s${i}`, image: "registry.local/a:1" });
   }
   const ac2 = new AbortController();
-  for await (const e of c.events.watch({ fromIndex: resumeFrom, kinds: ["service"], signal: ac2.signal })) {
+  for await (
+    const e of c.events.watch({ fromIndex: resumeFrom, kinds: ["service"], signal: ac2.signal })
+  ) {
     seen.push(e);
     if (seen.length === 8) break;
   }
@@ -237,4 +238,35 @@ Deno.test("manager: a worker registers, receives its assignments by stream and r
   } finally {
     client.close();
   }
+});
+
+Deno.test("manager: secrets are stored encrypted, listed without data, versioned, and refused when in use", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const plaintext = "s3cret-Plaintext-" + crypto.randomUUID();
+  const sec = await c.secrets.create({
+    name: "db-pass",
+    data: new TextEncoder().encode(plaintext),
+  });
+  assert.equal(sec.version, 1);
+  assert.ok(!("encrypted" in sec));
+  await c.services.create({
+    name: "db",
+    image: "registry.local/db:1",
+    secrets: [{ secret: "db-pass" }],
+  });
+  const v2 = await c.secrets.update("db-pass", {
+    data: new TextEncoder().encode(plaintext + "-2"),
+  });
+  assert.equal(v2.version, 2);
+  assert.equal((await c.services.inspect("db")).specVersion, 2, "services using the secret roll");
+  await assert.rejects(() => c.secrets.delete("db-pass"), /in use by service "db"/);
+  const stored = m.mgr.store.state.secrets.get(sec.id)!;
+  assert.ok(!JSON.stringify(stored).includes(plaintext));
+  const tokens = await Promise.all([c.cluster.joinToken("worker"), c.cluster.joinToken("manager")]);
+  assert.match(tokens[0].token, /^WRN1-[0-9a-f]{64}-w-/);
+  assert.match(tokens[1].token, /^WRN1-[0-9a-f]{64}-m-/);
+  const rotated = await c.cluster.joinToken("worker", true);
+  assert.notEqual(rotated.token, tokens[0].token);
+  assert.equal((await c.cluster.joinToken("worker")).token, rotated.token);
 });

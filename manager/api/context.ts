@@ -9,6 +9,7 @@ import type { RaftNode } from "../raft/node.ts";
 import { type Command, encodeCommand } from "../state/commands.ts";
 import { NotFoundError } from "../../proto/errors.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
+import type { ClusterKeys } from "../cluster_keys.ts";
 
 /** Dependencies of the API handlers. */
 export interface ApiContext {
@@ -23,6 +24,8 @@ export interface ApiContext {
   version: string;
   /** Records how long a write took to commit and apply (metrics). */
   observeCommit?: (ms: number) => void;
+  /** The cluster's keys (CA, data keys), once this manager can open them. */
+  keys: () => Promise<ClusterKeys>;
 }
 
 /** Replicates `cmd` and returns the FSM's result (throws the FSM's typed error on rejection). */

@@ -7,6 +7,7 @@
 import { codecs } from "../../proto/convert.ts";
 import * as wire from "../../proto/gen/warren.ts";
 import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
+import { UnauthenticatedError } from "../../proto/errors.ts";
 import { type CallObserver, serverStream, unary } from "../../net/grpc/adapter.ts";
 import type { HostedService } from "../../net/grpc/server.ts";
 import type { ApiContext } from "./context.ts";
@@ -16,12 +17,24 @@ import { listTasks } from "./tasks.ts";
 import * as volumes from "./volumes.ts";
 import { watchEvents } from "./events.ts";
 import { clusterInfo } from "./cluster.ts";
+import * as secrets from "./secrets.ts";
+import * as membership from "./membership.ts";
+import { type Guard, openGuard } from "./authz.ts";
+import type { CallWithAuth } from "../../net/grpc/tls.ts";
 
 const id = (v: string) => parseOrThrow(IdSchema, v, "id");
 
-/** The user-facing gRPC services of a manager, minus those added by other layers. */
-export function apiServices(ctx: ApiContext, observe?: CallObserver): HostedService[] {
-  const u = <Req, Res>(m: string, fn: (req: Req) => Promise<Res>) => unary(m, fn, observe);
+/** The user-facing gRPC services of a manager; `guard` enforces who may call what. */
+export function apiServices(
+  ctx: ApiContext,
+  observe?: CallObserver,
+  guard: Guard = openGuard,
+): HostedService[] {
+  const u = <Req, Res>(
+    m: string,
+    fn: (req: Req, caller: ReturnType<Guard>) => Promise<Res>,
+  ) =>
+    unary<Req, Res>(m, (req, call) => fn(req, guard(call as unknown as CallWithAuth, m)), observe);
   return [
     {
       definition: wire.ClusterServiceService,
@@ -31,6 +44,73 @@ export function apiServices(ctx: ApiContext, observe?: CallObserver): HostedServ
           async (r: wire.GetClusterInfoRequest) =>
             codecs.ClusterInfo.toWire(await clusterInfo(ctx, r.stale)),
         ),
+        getJoinToken: u("ClusterService/GetJoinToken", async (r: wire.GetJoinTokenRequest) => {
+          const req = codecs.GetJoinTokenRequest.fromWire(r);
+          return codecs.JoinToken.toWire(await membership.getJoinToken(ctx, req.role, req.rotate));
+        }),
+        join: u("ClusterService/Join", async (r: wire.JoinRequest) =>
+          codecs.JoinResponse.toWire(
+            await membership.joinCluster(ctx, codecs.JoinRequest.fromWire(r)),
+          )),
+        leave: u("ClusterService/Leave", async (r: wire.LeaveRequest) => {
+          const req = codecs.LeaveRequest.fromWire(r);
+          await membership.leaveCluster(ctx, req.nodeId, req.force);
+          return {};
+        }),
+        renewCertificate: u(
+          "ClusterService/RenewCertificate",
+          async (r: wire.RenewCertificateRequest, caller) => {
+            const req = codecs.RenewCertificateRequest.fromWire(r);
+            if (!caller) {
+              throw new UnauthenticatedError("renewal needs the current client certificate");
+            }
+            return codecs.CertificateResponse.toWire(
+              await membership.renewCertificate(ctx, caller, req.csrPem),
+            );
+          },
+        ),
+        issueCertificate: u(
+          "ClusterService/IssueCertificate",
+          async (r: wire.IssueCertificateRequest) => {
+            const req = codecs.IssueCertificateRequest.fromWire(r);
+            return codecs.CertificateResponse.toWire(
+              await membership.issueAdminCertificate(ctx, req.name, req.csrPem),
+            );
+          },
+        ),
+      },
+    },
+    {
+      definition: wire.SecretServiceService,
+      implementation: {
+        create: u(
+          "SecretService/Create",
+          async (r: wire.CreateSecretRequest) =>
+            codecs.Secret.toWire(
+              await secrets.createSecret(ctx, codecs.CreateSecretRequest.fromWire(r)),
+            ),
+        ),
+        update: u(
+          "SecretService/Update",
+          async (r: wire.UpdateSecretRequest) =>
+            codecs.Secret.toWire(
+              await secrets.updateSecret(ctx, codecs.UpdateSecretRequest.fromWire(r)),
+            ),
+        ),
+        list: u(
+          "SecretService/List",
+          async (r: wire.ListSecretsRequest) =>
+            codecs.ListSecretsResponse.toWire(await secrets.listSecrets(ctx, r.stale)),
+        ),
+        inspect: u(
+          "SecretService/Inspect",
+          async (r: wire.InspectSecretRequest) =>
+            codecs.Secret.toWire(await secrets.inspectSecret(ctx, id(r.id), r.stale)),
+        ),
+        delete: u("SecretService/Delete", async (r: wire.DeleteSecretRequest) => {
+          await secrets.deleteSecret(ctx, id(r.id));
+          return {};
+        }),
       },
     },
     {
@@ -136,7 +216,8 @@ export function apiServices(ctx: ApiContext, observe?: CallObserver): HostedServ
       implementation: {
         watch: serverStream(
           "EventService/Watch",
-          async function* (r: wire.WatchRequest, signal: AbortSignal) {
+          async function* (r: wire.WatchRequest, signal: AbortSignal, call) {
+            guard(call as unknown as CallWithAuth, "EventService/Watch");
             const req = codecs.WatchRequest.fromWire(r);
             for await (const e of watchEvents(ctx, req, signal)) yield codecs.Event.toWire(e);
           },

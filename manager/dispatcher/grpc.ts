@@ -11,9 +11,10 @@ import { type CallObserver, serverStream, unary } from "../../net/grpc/adapter.t
 import type { HostedService } from "../../net/grpc/server.ts";
 import type { Dispatcher } from "./dispatcher.ts";
 
-/** Checks that the caller may act for `nodeId` (throws PermissionDenied/Unauthenticated). */
+/** Checks that the caller may call `method` for `nodeId` (throws PermissionDenied/Unauthenticated). */
 export type NodeAuthorizer = (
   call: ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown>,
+  method: string,
   nodeId: string,
 ) => void;
 
@@ -29,17 +30,25 @@ export function workerService(
     implementation: {
       register: unary("WorkerService/Register", async (r: wire.RegisterRequest, call) => {
         const req = codecs.RegisterRequest.fromWire(r);
-        auth(call as ServerUnaryCall<unknown, unknown>, req.nodeId);
+        auth(call as ServerUnaryCall<unknown, unknown>, "WorkerService/Register", req.nodeId);
         return codecs.RegisterResponse.toWire(await d.register(req));
       }, opts.observe),
       heartbeat: unary("WorkerService/Heartbeat", (r: wire.HeartbeatRequest, call) => {
-        auth(call as ServerUnaryCall<unknown, unknown>, nodeId(r.nodeId));
+        auth(
+          call as ServerUnaryCall<unknown, unknown>,
+          "WorkerService/Heartbeat",
+          nodeId(r.nodeId),
+        );
         return Promise.resolve(codecs.HeartbeatResponse.toWire(d.heartbeat(r.nodeId, r.sessionId)));
       }, opts.observe),
       assignments: serverStream(
         "WorkerService/Assignments",
         async function* (r: wire.AssignmentsRequest, signal, call) {
-          auth(call as ServerWritableStream<unknown, unknown>, nodeId(r.nodeId));
+          auth(
+            call as ServerWritableStream<unknown, unknown>,
+            "WorkerService/Assignments",
+            nodeId(r.nodeId),
+          );
           for await (const m of d.assignments(r.nodeId, r.sessionId, signal)) {
             yield codecs.AssignmentsMessage.toWire(m);
           }
@@ -50,7 +59,7 @@ export function workerService(
         "WorkerService/ReportStatus",
         async (r: wire.ReportStatusRequest, call) => {
           const req = codecs.ReportStatusRequest.fromWire(r);
-          auth(call as ServerUnaryCall<unknown, unknown>, req.nodeId);
+          auth(call as ServerUnaryCall<unknown, unknown>, "WorkerService/ReportStatus", req.nodeId);
           await d.reportStatus(req.nodeId, req.sessionId, req.updates);
           return {};
         },

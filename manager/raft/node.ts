@@ -18,6 +18,7 @@ import { packSnapshot, type StateMachine, unpackSnapshot } from "./state_machine
 import {
   DeadlineExceededError,
   NotLeaderError,
+  ResourceExhaustedError,
   UnavailableError,
   ValidationError,
 } from "../../proto/errors.ts";
@@ -64,6 +65,11 @@ export interface RaftNodeOptions {
   keepEntriesAfterSnapshot?: number;
   /** How long propose/read/membership calls wait. Default 10 s. */
   requestTimeoutMs?: number;
+  /**
+   * Most proposals queued for the loop's next pass; past it `propose` refuses with
+   * ResourceExhaustedError. Default 10,000.
+   */
+  maxQueuedProposals?: number;
   /** Called on every error the loop survives (failed sends are normal; storage failures are not). */
   onError?: (err: unknown) => void;
 }
@@ -98,6 +104,8 @@ export class RaftNode {
   #fatal: unknown;
   /** A commit-only hard state change not yet written (see #handleReady). */
   #pendingHard: HardState | undefined;
+  /** Proposals waiting for the loop's next pass, which hands them to the core together. */
+  #queued: { seq: number; data: Uint8Array; bytes: number }[] = [];
 
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -111,6 +119,7 @@ export class RaftNode {
       snapshotEveryEntries: opts.snapshotEveryEntries ?? 10_000,
       keepEntriesAfterSnapshot: opts.keepEntriesAfterSnapshot ?? 5_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
+      maxQueuedProposals: opts.maxQueuedProposals ?? 10_000,
       onError: opts.onError ?? (() => {}),
     };
     // Restore the application and member addresses from the latest snapshot; committed entries
@@ -169,6 +178,7 @@ export class RaftNode {
       this.#pendingHard = undefined;
     }
     const err = new UnavailableError("raft node stopped");
+    this.#queued = [];
     for (const w of this.#proposals.values()) this.#settle(w, err);
     for (const w of this.#reads.values()) this.#settle(w, err);
     for (const r of this.#readsAtIndex) this.#settle(r.w, err);
@@ -188,7 +198,12 @@ export class RaftNode {
         this.#o.onError(err);
         continue;
       }
-      this.#core.step(m);
+      try {
+        this.#core.step(m);
+      } catch (err) {
+        // A message the core refuses (e.g. a local-only type from a confused peer) is dropped.
+        this.#o.onError(err);
+      }
     }
     this.#kick();
   }
@@ -202,19 +217,28 @@ export class RaftNode {
 
   /**
    * Replicates `command` and resolves with the state machine's result once it is applied here.
-   * Followers forward to the leader. Rejects with UnavailableError when no leader is known, and
+   * Followers forward to the leader. Rejects with UnavailableError when no leader is known,
+   * ResourceExhaustedError when too many proposals are queued or uncommitted, and
    * DeadlineExceededError when the outcome is unknown after the timeout (it may still apply).
+   *
+   * Proposals made while the loop is busy (persisting the previous Ready) are queued and handed
+   * to the core together on its next pass, as one proposal of many entries: one append and one
+   * MsgApp per follower for the lot. Each caller still gets its own command's result; when the
+   * core refuses a batch, every caller in it gets the error.
    */
   propose(command: Uint8Array): Promise<unknown> {
     this.#assertRunning();
+    if (this.#queued.length >= this.#o.maxQueuedProposals) {
+      return Promise.reject(
+        new ResourceExhaustedError(
+          `${this.#queued.length} raft proposals are queued already; retry later`,
+        ),
+      );
+    }
     const seq = ++this.#seq;
     const p = this.#wait(this.#proposals, seq, "proposal");
-    try {
-      this.#core.propose(sealEnvelope(this.id, seq, command));
-    } catch (err) {
-      this.#settle(this.#proposals.get(seq)!, err);
-      this.#proposals.delete(seq);
-    }
+    const data = sealEnvelope(this.id, seq, command);
+    this.#queued.push({ seq, data, bytes: data.byteLength });
     this.#kick();
     return p;
   }
@@ -253,6 +277,7 @@ export class RaftNode {
   /** Asks the leader to hand leadership to `id`. */
   transferLeader(id: string): void {
     this.#assertRunning();
+    this.#proposeQueued(); // proposals are refused once a transfer starts
     this.#core.transferLeader(id);
     this.#kick();
   }
@@ -292,6 +317,7 @@ export class RaftNode {
 
   #confChange(cc: ConfChange): Promise<unknown> {
     this.#assertRunning();
+    this.#proposeQueued(); // keep call order: earlier proposals first
     const seq = ++this.#seq;
     const p = this.#wait(this.#proposals, seq, "membership change");
     try {
@@ -338,8 +364,40 @@ export class RaftNode {
     w?.();
   }
 
+  /**
+   * Hands the queued proposals to the core, in order, in batches of about
+   * {@link MAX_PROPOSAL_BATCH_BYTES}, failing the callers of a batch the core refuses.
+   */
+  #proposeQueued(): void {
+    const q = this.#queued;
+    if (q.length === 0) return;
+    this.#queued = [];
+    for (let i = 0; i < q.length;) {
+      let j = i;
+      let bytes = 0;
+      while (j < q.length && (j === i || bytes + q[j].bytes <= MAX_PROPOSAL_BATCH_BYTES)) {
+        bytes += q[j++].bytes;
+      }
+      const batch = q.slice(i, j);
+      i = j;
+      // A caller that timed out meanwhile is gone from #proposals: do not replicate its command.
+      const live = batch.filter((b) => this.#proposals.has(b.seq));
+      try {
+        this.#core.proposeMany(live.map((b) => b.data));
+      } catch (err) {
+        for (const b of live) {
+          const w = this.#proposals.get(b.seq);
+          if (!w) continue;
+          this.#proposals.delete(b.seq);
+          this.#settle(w, err);
+        }
+      }
+    }
+  }
+
   async #loop(): Promise<void> {
     while (!this.#stopped) {
+      this.#proposeQueued();
       if (!this.#core.hasReady()) {
         await new Promise<void>((r) => (this.#wake = r));
         continue;
@@ -473,6 +531,9 @@ export class RaftNode {
     if (compactTo >= st.firstIndex()) await st.compact(compactTo);
   }
 }
+
+/** Largest batch of queued proposals handed to the core as one (the core's MsgApp size). */
+const MAX_PROPOSAL_BATCH_BYTES = 1 << 20;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

@@ -66,6 +66,22 @@ export class RaftCore {
   }
 
   /**
+   * Proposes several application commands as one proposal (one MsgProp with many entries), in
+   * order: one append and one round of MsgApp for the lot instead of one per command. All or
+   * none are accepted: throws like {@link propose}, and then nothing was appended.
+   */
+  proposeMany(datas: readonly Uint8Array[]): void {
+    if (datas.length === 0) return;
+    this.#r.step({
+      type: "MsgProp",
+      from: this.#r.id,
+      to: NONE,
+      term: 0,
+      entries: datas.map((data) => ({ index: 0, term: 0, type: "normal" as const, data })),
+    });
+  }
+
+  /**
    * Proposes one membership change (thesis §4.1: one server at a time). On the leader, throws
    * ConfChangePendingError while a previous change is not applied, and ValidationError for a
    * change that cannot apply (removing a non-member or the last voter).

@@ -83,6 +83,43 @@ Deno.test("the uncommitted-bytes bound refuses proposals until entries commit", 
   assert.throws(() => core.propose(new Uint8Array(60)), /too many uncommitted/);
 });
 
+Deno.test("proposeMany: one append, one MsgApp per follower carrying the batch in order", () => {
+  const env = new Env();
+  for (const id of ["1", "2", "3"]) env.addNode({ id }, bootstrapped(["1", "2", "3"]));
+  env.node("1").core.campaign();
+  env.stabilize();
+  const leader = env.node("1").core;
+  leader.proposeMany(["a", "b", "c"].map((d) => enc.encode(d)));
+  const rd = leader.ready();
+  assert.deepEqual(rd.entries.map((e) => new TextDecoder().decode(e.data)), ["a", "b", "c"]);
+  const apps = rd.messages.filter((m) => m.type === "MsgApp");
+  assert.equal(apps.length, 2, "one MsgApp per follower for the whole batch");
+  for (const m of apps) assert.equal(m.type === "MsgApp" && m.entries.length, 3);
+  leader.proposeMany([]); // a no-op
+});
+
+Deno.test("proposeMany: all or nothing under the uncommitted-bytes bound", () => {
+  const storage = bootstrapped(["a", "b", "c"]);
+  const core = new RaftCore({ id: "a", maxUncommittedEntriesBytes: 100 }, storage);
+  core.campaign();
+  drain(core, storage);
+  for (const type of ["MsgPreVoteResp", "MsgVoteResp"] as const) {
+    core.step({ type, from: "b", to: "a", term: 1, reject: false });
+    drain(core, storage);
+  }
+  core.propose(new Uint8Array(40));
+  const last = core.status().lastIndex;
+  assert.throws(
+    () => core.proposeMany([new Uint8Array(10), new Uint8Array(60)]),
+    /too many uncommitted/,
+  );
+  assert.equal(core.status().lastIndex, last, "nothing of a refused batch is appended");
+  assert.throws(() =>
+    new RaftCore({ id: "b" }, bootstrapped(["a", "b"])).proposeMany([
+      new Uint8Array(1),
+    ]), { name: "ProposalDroppedError" });
+});
+
 Deno.test("restart: hard state, log and membership changes after the snapshot are recovered", () => {
   const env = new Env();
   for (const id of ["1", "2", "3"]) env.addNode({ id }, bootstrapped(["1", "2", "3"]));

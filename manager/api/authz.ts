@@ -1,0 +1,50 @@
+/**
+ * Who may call what (enforced on every gRPC method from the caller's verified certificate):
+ * - nobody needs a certificate for `ClusterService/Join` (the join token is the credential);
+ * - any member may renew its own certificate;
+ * - workers may only use WorkerService, and only for their own node ID;
+ * - managers may use everything (the Raft transport checks for managers on its own port);
+ * - admin clients (the CLI) may use the admin API.
+ * @module
+ */
+import {
+  authorize,
+  type CallWithAuth,
+  type PeerIdentity,
+  type PeerRole,
+} from "../../net/grpc/tls.ts";
+
+/** Checks a call; returns the caller (undefined on an insecure test server). */
+export type Guard = (
+  call: CallWithAuth,
+  method: string,
+  nodeId?: string,
+) => PeerIdentity | undefined;
+
+const ADMIN: readonly PeerRole[] = ["admin", "manager"];
+const ANY: readonly PeerRole[] = ["admin", "manager", "worker"];
+
+/** Roles allowed per method; methods not listed are admin/manager only. */
+const POLICY: Record<string, readonly PeerRole[] | "public"> = {
+  "ClusterService/Join": "public",
+  "ClusterService/RenewCertificate": ANY,
+  "WorkerService/Register": ["worker", "manager"],
+  "WorkerService/Heartbeat": ["worker", "manager"],
+  "WorkerService/Assignments": ["worker", "manager"],
+  "WorkerService/ReportStatus": ["worker", "manager"],
+};
+
+/** The guard of a mutual-TLS server. */
+export const tlsGuard: Guard = (call, method, nodeId) => {
+  const allowed = POLICY[method] ?? ADMIN;
+  if (allowed === "public") return undefined;
+  const peer = authorize(call, allowed);
+  // A worker speaks only for itself.
+  if (peer.role === "worker" && nodeId !== undefined) {
+    authorize(call, allowed, { nodeIdMustBe: nodeId });
+  }
+  return peer;
+};
+
+/** The guard of an insecure server (tests only): lets everything through. */
+export const openGuard: Guard = () => undefined;

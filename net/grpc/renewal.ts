@@ -1,0 +1,53 @@
+/**
+ * Automatic certificate renewal: at a random point in 50-80% of the current certificate's
+ * lifetime, obtain a new one and swap it into the live TLS identity (servers and channels pick
+ * it up for new connections without a restart). Failures retry with backoff.
+ * @module
+ */
+import "reflect-metadata";
+import { X509Certificate } from "@peculiar/x509";
+import { renewAt, type TlsIdentity, type TlsMaterial } from "./tls.ts";
+
+/** Options of {@link startRenewal}. */
+export interface RenewalOptions {
+  identity: TlsIdentity;
+  /** Obtains a new certificate (and key) for the same identity. */
+  renew: () => Promise<Required<TlsMaterial>>;
+  /** Persists renewed material (e.g. to the data directory) before it is used. */
+  persist?: (m: Required<TlsMaterial>) => Promise<void>;
+  onRenewed?: (notAfter: Date) => void;
+  onError?: (err: unknown) => void;
+  now?: () => number;
+  /** Retry delay after a failed renewal. Default 30 s. */
+  retryMs?: number;
+}
+
+/** Starts renewing; returns a function that stops it. */
+export function startRenewal(o: RenewalOptions): () => void {
+  const now = o.now ?? Date.now;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (stopped) return;
+    const cert = new X509Certificate(o.identity.current.certPem!);
+    const at = renewAt(cert.notBefore.getTime(), cert.notAfter.getTime());
+    timer = setTimeout(run, Math.max(0, Math.min(at - now(), 2 ** 31 - 1)));
+  };
+  const run = async () => {
+    try {
+      const m = await o.renew();
+      await o.persist?.(m);
+      await o.identity.update(m);
+      o.onRenewed?.(new X509Certificate(m.certPem).notAfter);
+      schedule();
+    } catch (err) {
+      o.onError?.(err);
+      if (!stopped) timer = setTimeout(run, o.retryMs ?? 30_000);
+    }
+  };
+  schedule();
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
+}
