@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(containerd runc golang-github-containerd-containerd-dev containernetworking-plugins
   wireguard-tools wireguard-go iptables nftables iproute2 busybox-static docker-registry
-  protobuf-compiler golang-github-containerd-cgroups-dev)
+  protobuf-compiler golang-github-containerd-cgroups-dev perl)
 missing=()
 for pkg in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
