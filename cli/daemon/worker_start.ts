@@ -1,0 +1,158 @@
+/**
+ * `warren worker start`: runs this machine as a worker node in the foreground: a containerd
+ * runtime, the worker (tasks, local state, re-adoption) and its manager session. SIGINT/SIGTERM
+ * stop it gracefully: no new work, statuses reported, containers left running (re-adopted on the
+ * next start) unless `--drain-on-exit`.
+ *
+ * The node ID comes from `<data-dir>/identity.json` (written by `warren join`) or `--node-id`.
+ * @module
+ */
+import { join } from "node:path";
+import { Command } from "commander";
+import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
+import { readIdentity } from "../../manager/identity.ts";
+import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
+import { ContainerdRuntime } from "../../runtime/containerd/runtime.ts";
+import type { Runtime } from "../../runtime/runtime.ts";
+import { startWorkerNode, type WorkerNode } from "../../worker/node.ts";
+import type { NetworkHooks } from "../../worker/worker.ts";
+import { ValidationError } from "../../proto/errors.ts";
+import { VERSION } from "../../proto/version.ts";
+import { logger } from "../../proto/log.ts";
+import { advertiseAddress, applyLogFlags, defaultDataDir } from "./options.ts";
+import { waitForShutdown } from "./shutdown.ts";
+
+/** Default containerd socket. */
+export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
+
+/** Options of {@link startWorker}. */
+export interface StartWorkerOptions {
+  dataDir: string;
+  /** Manager API addresses, `host:port`; at least one. */
+  managers: string[];
+  /** This node's ID; default the one in `<dataDir>/identity.json`. */
+  nodeId?: string;
+  /** Address other nodes reach this one at; default the first non-loopback IPv4. */
+  advertiseAddr?: string;
+  /** Host name reported to the managers; default this host's. */
+  hostname?: string;
+  /** containerd socket and namespace (ignored when `runtime` is given). */
+  containerdSocket?: string;
+  containerdNamespace?: string;
+  /** A runtime to use instead of containerd (the caller closes it). */
+  runtime?: Runtime;
+  network?: NetworkHooks;
+  /** Mutual TLS from the security layer; insecure when absent. */
+  credentials?: ChannelCredentials;
+  channelOptions?: ChannelOptions;
+}
+
+/** A started worker and how to stop it. */
+export interface StartedWorker {
+  node: WorkerNode;
+  /** Stops gracefully (drain if asked), then closes the runtime it opened. */
+  stop(opts?: { drain?: boolean }): Promise<void>;
+}
+
+/** Builds the runtime and starts a worker node. */
+export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker> {
+  if (o.managers.length === 0) {
+    throw new ValidationError("--manager", "at least one manager address is required");
+  }
+  const nodeId = o.nodeId ?? (await readIdentity(o.dataDir))?.nodeId;
+  if (!nodeId) {
+    throw new ValidationError(
+      "--node-id",
+      `${o.dataDir} holds no node identity: run 'warren join' first or pass --node-id`,
+    );
+  }
+  const ownRuntime = o.runtime === undefined;
+  const runtime = o.runtime ?? new ContainerdRuntime({
+    socket: o.containerdSocket ?? DEFAULT_CONTAINERD_SOCKET,
+    dataDir: join(o.dataDir, "runtime"),
+    ...(o.containerdNamespace ? { namespace: o.containerdNamespace } : {}),
+  });
+  try {
+    const node = await startWorkerNode({
+      nodeId,
+      dataDir: join(o.dataDir, "worker"),
+      runtime,
+      managers: o.managers,
+      register: {
+        hostname: o.hostname ?? hostName(),
+        addresses: { advertise: advertiseAddress(o.advertiseAddr, "0.0.0.0:0") },
+        resources: hostResources(),
+        platform: hostPlatform(),
+        version: VERSION,
+      },
+      ...(o.network ? { network: o.network } : {}),
+      ...(o.credentials ? { credentials: o.credentials } : {}),
+      ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}),
+    });
+    return {
+      node,
+      async stop(opts = {}) {
+        try {
+          await node.stop({ drain: opts.drain ?? false });
+        } finally {
+          if (ownRuntime) await runtime.close();
+        }
+      },
+    };
+  } catch (err) {
+    if (ownRuntime) await runtime.close();
+    throw err;
+  }
+}
+
+/** The `warren worker start` command. */
+export function workerStartCommand(): Command {
+  return new Command("start")
+    .description("run this machine as a worker node (foreground, until SIGINT/SIGTERM)")
+    .option("--data-dir <dir>", "where this node keeps its state", defaultDataDir())
+    .option(
+      "--manager <host:port>",
+      "manager API address (repeat for several)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    )
+    .option("--node-id <id>", "node ID (default: from the data dir's identity, set by join)")
+    .option("--advertise-addr <host>", "address other nodes reach this one at")
+    .option("--hostname <name>", "host name reported to the managers")
+    .option("--containerd-socket <path>", "containerd's socket", DEFAULT_CONTAINERD_SOCKET)
+    .option("--containerd-namespace <ns>", "containerd namespace", "warren")
+    .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
+    .option("--log-level <level>", "debug|info|warn|error", "info")
+    .option("--log-format <format>", "text|json", "text")
+    .action(async (f: WorkerStartFlags) => {
+      applyLogFlags({ ...f, apiAddr: "", raftAddr: "", httpAddr: "" });
+      const w = await startWorker({
+        dataDir: f.dataDir,
+        managers: f.manager,
+        ...(f.nodeId ? { nodeId: f.nodeId } : {}),
+        ...(f.advertiseAddr ? { advertiseAddr: f.advertiseAddr } : {}),
+        ...(f.hostname ? { hostname: f.hostname } : {}),
+        containerdSocket: f.containerdSocket,
+        containerdNamespace: f.containerdNamespace,
+      });
+      logger("worker").info("worker started", {
+        node: w.node.worker.nodeId,
+        managers: f.manager,
+        adopted: w.node.worker.adopted.length,
+      });
+      await waitForShutdown(() => w.stop({ drain: f.drainOnExit ?? false }));
+    });
+}
+
+interface WorkerStartFlags {
+  dataDir: string;
+  manager: string[];
+  nodeId?: string;
+  advertiseAddr?: string;
+  hostname?: string;
+  containerdSocket: string;
+  containerdNamespace: string;
+  drainOnExit?: boolean;
+  logLevel: string;
+  logFormat: string;
+}

@@ -1,0 +1,57 @@
+/**
+ * Autonomy: with the manager stopped, tasks keep running and a crashed one is restarted locally
+ * per its restart policy (on-failure, max attempts); when the manager is back, the worker
+ * reconnects and reports what happened without restarting healthy tasks. Needs root.
+ */
+import assert from "node:assert/strict";
+import { eventually, fetchWhenUp, freePort, workerEnv } from "./_worker_env.ts";
+
+Deno.test("worker/containerd: manager unreachable → tasks keep running, a crashed one restarts locally", async () => {
+  await using env = await workerEnv();
+  const { manager: m } = env;
+  const rt = env.newRuntime();
+  const node = await env.startNode(rt);
+  await node.agent.waitConnected();
+  const port = freePort();
+  const web = await m.createService({ name: "web", image: env.httpImage, env: [`PORT=${port}`] });
+  const job = await m.createService({
+    name: "job",
+    image: env.exitImage,
+    env: ["WARREN_SLEEP_MS=2500"],
+    restartPolicy: { condition: "on-failure", delayMs: 200, maxAttempts: 2 },
+  });
+  await m.createTask({ id: "web-1", serviceId: web, nodeId: "w1" });
+  await m.createTask({ id: "job-1", serviceId: job, nodeId: "w1" });
+  await eventually(
+    () =>
+      m.task("web-1")?.status.state === "running" && m.task("job-1")?.status.state === "running",
+    "both running",
+    30_000,
+  );
+  const webPid = (await rt.inspect("web-1")).pid;
+
+  await m.stop();
+  await eventually(() => !node.agent.connected, "the worker notices", 10_000);
+  // The job exits with 3 (2.5 s after each start): restarted locally twice, then given up.
+  await eventually(
+    () =>
+      /restarted locally after exit code 3 \(attempt 1\)/.test(
+        node.worker.runner("job-1")!.status.message,
+      ),
+    "first local restart",
+    20_000,
+  );
+  assert.equal((await rt.inspect("job-1")).state, "running", "same container ID, running again");
+  await eventually(() => node.worker.runner("job-1")!.status.state === "failed", "gave up", 30_000);
+  assert.equal(node.worker.runner("job-1")!.restartCount, 2);
+  assert.match(node.worker.runner("job-1")!.status.error!, /gave up after 2 restart attempts/);
+  assert.equal((await rt.inspect("web-1")).pid, webPid, "the healthy task kept running");
+  assert.equal((await fetchWhenUp(`http://127.0.0.1:${port}/`)).status, 200);
+
+  await m.restart();
+  await node.agent.waitConnected(15_000);
+  await eventually(() => m.task("job-1")?.status.state === "failed", "failure reported", 10_000);
+  assert.equal(m.task("job-1")!.status.exitCode, 3);
+  assert.equal(m.task("web-1")?.status.state, "running");
+  assert.equal((await rt.inspect("web-1")).pid, webPid, "reconnect restarted nothing");
+});
