@@ -157,3 +157,126 @@ Deno.test("raft node: three managers over gRPC grow, replicate, fail over and ca
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("raft node: concurrent proposals are batched; each caller gets its own result", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-raft-batch-" });
+  const ms = [new Member("m1", dir), new Member("m2", dir), new Member("m3", dir)];
+  try {
+    await ms[0].start({ bootstrap: true });
+    await until(() => ms[0].node.leader.isLeader, "m1 to lead");
+    for (const m of ms.slice(1)) {
+      await m.start({ peers: { m1: ms[0].address } });
+      await ms[0].node.addLearner(m.id, m.address);
+      await until(() => m.node.appliedIndex >= ms[0].node.appliedIndex - 1, `${m.id} to catch up`);
+      await ms[0].node.promote(m.id);
+    }
+    const leader = ms[0];
+    const before = leader.transport.stats();
+    const n = 200;
+    // One key written by every proposal: each result (the previous value) shows the order.
+    const results = await Promise.allSettled(
+      Array.from(
+        { length: n },
+        (_, i) => leader.node.propose(i === 57 ? enc.encode("not json") : put("k", `v${i}`)),
+      ),
+    );
+    for (let i = 0; i < n; i++) {
+      const r = results[i];
+      if (i === 57) {
+        // The state machine refused this one command; its neighbours in the batch applied.
+        assert.equal(r.status, "rejected");
+        assert.ok(r.reason instanceof SyntaxError);
+        continue;
+      }
+      const prev = i === 0 ? null : `v${i === 58 ? 56 : i - 1}`;
+      assert.deepEqual(r, { status: "fulfilled", value: prev }, `proposal ${i}`);
+    }
+    // Proposed together, they travel together: a handful of MsgApp per follower, not one each.
+    const after = leader.transport.stats();
+    for (const id of ["m2", "m3"]) {
+      const msgs = after[id].sentMsgs + after[id].droppedMsgs - before[id].sentMsgs -
+        before[id].droppedMsgs;
+      assert.ok(msgs < n / 10, `${msgs} messages to ${id} for ${n} proposals: not batched`);
+    }
+    await ms[1].node.read();
+    assert.equal(ms[1].sm.data.get("k"), `v${n - 1}`);
+  } finally {
+    for (const m of ms) await m.stop().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("raft node: a batch the core refuses fails each of its callers", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-raft-nolead-" });
+  const kv = await Deno.openKv(join(dir, "a.kv"));
+  try {
+    // A member of a three-voter cluster whose peers never start: no leader is ever known.
+    const storage = await KvStorage.open(kv);
+    await storage.applySnapshot({
+      meta: { index: 1, term: 1, confState: { voters: ["a", "b", "c"], learners: [] } },
+      data: new Uint8Array(),
+    });
+    const sent: string[] = [];
+    const node = new RaftNode({
+      id: "a",
+      address: "127.0.0.1:1",
+      storage,
+      transport: { send: (to) => sent.push(to), setPeer: () => {}, removePeer: () => {} },
+      stateMachine: new KvStateMachine(),
+      tickMs: 1000,
+    });
+    node.start();
+    try {
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, (_, i) => node.propose(put("k", `v${i}`))),
+      );
+      for (const r of results) {
+        assert.equal(r.status, "rejected");
+        assert.equal((r.reason as { code?: string }).code, "unavailable");
+      }
+      assert.deepEqual(sent, [], "nothing of a refused batch was replicated");
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("raft node: proposals past the queue bound are refused at once", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-raft-queue-" });
+  const kv = await Deno.openKv(join(dir, "a.kv"));
+  try {
+    const storage = await KvStorage.open(kv);
+    await RaftNode.bootstrap(storage, {
+      id: "a",
+      address: "x",
+      stateMachine: new KvStateMachine(),
+    });
+    const node = new RaftNode({
+      id: "a",
+      address: "x",
+      storage,
+      transport: { send: () => {}, setPeer: () => {}, removePeer: () => {} },
+      stateMachine: new KvStateMachine(),
+      tickMs: 5,
+      maxQueuedProposals: 3,
+    });
+    node.start();
+    await until(() => node.leader.isLeader, "a to lead");
+    try {
+      // Four proposals in one synchronous burst: the loop has not run, the fourth is refused.
+      const ps = Array.from({ length: 4 }, (_, i) => node.propose(put("k", `v${i}`)));
+      await assert.rejects(ps[3], { code: "resource_exhausted" });
+      assert.deepEqual(await Promise.all(ps.slice(0, 3)), [null, "v0", "v1"]);
+    } finally {
+      await node.stop();
+    }
+  } finally {
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const enc = new TextEncoder();
