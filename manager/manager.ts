@@ -394,7 +394,12 @@ export class Manager {
       await write(this.ctx, {
         kind: "node.register",
         at,
-        node: { ...this.#selfNode(at), labels: prev?.labels ?? {} },
+        node: {
+          ...this.#selfNode(at),
+          labels: prev?.labels ?? {},
+          // The worker session (if any) owns the readiness; keep what it recorded.
+          status: prev?.status ?? this.#selfNode(at).status,
+        },
       });
     } catch (err) {
       this.log.warn("could not refresh this manager's node record", { err });
@@ -411,7 +416,8 @@ export class Manager {
       resources: hostResources(),
       platform: hostPlatform(),
       availability: "active",
-      status: { state: "ready", message: "", lastHeartbeatAt: at },
+      // Ready only once a worker session opens on this node (a --manager-only node runs no tasks).
+      status: { state: "unknown", message: "manager; no worker session", lastHeartbeatAt: at },
       version: VERSION,
       createdAt: at,
       updatedAt: at,

@@ -1,30 +1,46 @@
 /**
  * `warren cluster init`: starts a manager that bootstraps a new cluster (or resumes the one in
- * its data directory) and runs in the foreground until SIGINT/SIGTERM.
+ * its data directory), writes the CLI's admin credentials, and by default also runs a worker in
+ * the same process, so one command gives a working single-node cluster. Foreground until
+ * SIGINT/SIGTERM.
  * @module
  */
 import { Command } from "commander";
 import { Manager } from "../../manager/manager.ts";
+import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
+import { logger } from "../../proto/log.ts";
 import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
 import { waitForShutdown } from "./shutdown.ts";
+import { writeAdminConfig } from "./admin_config.ts";
+import { startWorker } from "./worker_start.ts";
+import { containerdFor } from "./worker_join.ts";
+
+type InitFlags = DaemonFlags & {
+  name: string;
+  clusterCidr: string;
+  serviceCidr: string;
+  nodeSubnetBits: string;
+  managerOnly?: boolean;
+  containerdSocket?: string;
+};
 
 /** The `init` subcommand of `cluster`. */
 export function clusterInitCommand(): Command {
   const cmd = new Command("init")
-    .description("create a new cluster with this machine as its first manager, and run it")
+    .description(
+      "create a new cluster with this machine as its first manager (and worker), and run it",
+    )
     .option("--name <name>", "cluster name", "warren")
     .option("--cluster-cidr <cidr>", "address range for tasks", "10.240.0.0/16")
     .option("--service-cidr <cidr>", "address range for service VIPs", "10.96.0.0/16")
-    .option("--node-subnet-bits <n>", "prefix length of each node's task subnet", "24");
+    .option("--node-subnet-bits <n>", "prefix length of each node's task subnet", "24")
+    .option("--manager-only", "do not run a worker on this node")
+    .option(
+      "--containerd-socket <path>",
+      "containerd to use (default: the host's, else Warren starts its own)",
+    );
   addDaemonFlags(cmd);
-  cmd.action(async (
-    o: DaemonFlags & {
-      name: string;
-      clusterCidr: string;
-      serviceCidr: string;
-      nodeSubnetBits: string;
-    },
-  ) => {
+  cmd.action(async (o: InitFlags) => {
     applyLogFlags(o);
     const mgr = await Manager.start({
       dataDir: o.dataDir,
@@ -41,10 +57,45 @@ export function clusterInitCommand(): Command {
         },
       },
     });
-    console.log(
-      `cluster ${mgr.identity.clusterId} running; manager ${mgr.identity.nodeId} at ${mgr.apiAddress}`,
-    );
-    await waitForShutdown(() => mgr.stop());
+    const stops: (() => Promise<void>)[] = [() => mgr.stop()];
+    try {
+      const admin = await mgr.issueAdminCertificate("admin");
+      const configPath = await writeAdminConfig({
+        clusterId: mgr.identity.clusterId,
+        managers: [mgr.apiAddress],
+        ...admin,
+      });
+      if (!o.managerOnly) {
+        const containerd = await containerdFor(o.dataDir, o.containerdSocket);
+        stops.unshift(containerd.stop);
+        const w = await startWorker({
+          dataDir: o.dataDir,
+          managers: [mgr.apiAddress],
+          nodeId: mgr.identity.nodeId,
+          advertiseAddr: mgr.advertiseAddr,
+          containerdSocket: containerd.socket,
+          credentials: channelCredentials(mgr.tls!),
+          channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
+        });
+        stops.unshift(() => w.stop());
+      }
+      console.log(
+        `cluster ${mgr.identity.clusterId} running; manager ${mgr.identity.nodeId} at ${mgr.apiAddress}${
+          o.managerOnly ? "" : " (also running tasks)"
+        }`,
+      );
+      console.log(
+        `CLI credentials in ${configPath}; add nodes with 'warren cluster join-token worker'`,
+      );
+    } catch (err) {
+      for (const s of stops) await s().catch(() => {});
+      throw err;
+    }
+    await waitForShutdown(async () => {
+      for (const s of stops) {
+        await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
+      }
+    });
   });
   return cmd;
 }

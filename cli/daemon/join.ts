@@ -1,0 +1,102 @@
+/**
+ * `warren join MANAGER_ADDR --token T` (also `cluster join` and `manager join`): joins a cluster
+ * with the role the token grants and runs that role in the foreground. A manager also gets CLI
+ * credentials. Re-running on a data directory that already joined resumes it.
+ * @module
+ */
+import { Command } from "commander";
+import { Manager } from "../../manager/manager.ts";
+import { readIdentity } from "../../manager/identity.ts";
+import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
+import { parseToken } from "../../manager/security/mod.ts";
+import { VERSION } from "../../proto/version.ts";
+import { ValidationError } from "../../proto/errors.ts";
+import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
+import { joinViaManager } from "./join_flow.ts";
+import { waitForShutdown } from "./shutdown.ts";
+import { writeAdminConfig } from "./admin_config.ts";
+import { runJoinedWorker } from "./worker_join.ts";
+
+type JoinFlags = DaemonFlags & { token?: string; label: string[] };
+
+/** The join command under `name` (`join`, or `join` inside `cluster`/`manager`). */
+export function joinCommand(name = "join"): Command {
+  const cmd = new Command(name)
+    .description("join a cluster through MANAGER_ADDR (host:port) with a join token, and run")
+    .argument("<manager>", "API address of any manager, host:port")
+    .option("--token <token>", "join token from 'warren cluster join-token worker|manager'")
+    .option(
+      "--label <k=v>",
+      "node label (repeatable)",
+      (v: string, acc: string[]) => [...acc, v],
+      [] as string[],
+    );
+  addDaemonFlags(cmd);
+  cmd.action(async (managerAddr: string, o: JoinFlags) => {
+    applyLogFlags(o);
+    const advertise = advertiseAddress(o.advertiseAddr, o.apiAddr);
+    const existing = await readIdentity(o.dataDir);
+    if (existing?.role === "manager") return await runManager(o, advertise, undefined);
+    if (existing?.role === "worker") {
+      return await runJoinedWorker({ flags: o, managers: [managerAddr], join: undefined });
+    }
+    if (!o.token) {
+      throw new ValidationError(
+        "--token",
+        "is required to join (get one with 'warren cluster join-token worker')",
+      );
+    }
+    const role = parseToken(o.token).role;
+    const labels = Object.fromEntries(o.label.map((kv) => {
+      const i = kv.indexOf("=");
+      if (i <= 0) throw new ValidationError("--label", `"${kv}" must be key=value`);
+      return [kv.slice(0, i), kv.slice(i + 1)];
+    }));
+    const port = (addr: string) => addr.slice(addr.lastIndexOf(":") + 1);
+    const joined = await joinViaManager(managerAddr, o.token, {
+      hostname: hostName(),
+      addresses: {
+        advertise,
+        ...(role === "manager"
+          ? { api: `${advertise}:${port(o.apiAddr)}`, raft: `${advertise}:${port(o.raftAddr)}` }
+          : {}),
+      },
+      resources: hostResources(),
+      platform: hostPlatform(),
+      labels,
+      version: VERSION,
+    });
+    if (role === "manager") return await runManager(o, advertise, joined);
+    await runJoinedWorker({ flags: o, managers: [managerAddr], join: joined });
+  });
+  return cmd;
+}
+
+async function runManager(
+  o: JoinFlags,
+  advertise: string,
+  joined: Awaited<ReturnType<typeof joinViaManager>> | undefined,
+): Promise<void> {
+  const mgr = await Manager.start({
+    dataDir: o.dataDir,
+    apiAddr: o.apiAddr,
+    raftAddr: o.raftAddr,
+    httpAddr: o.httpAddr,
+    advertiseAddr: advertise,
+    ...(joined ? { join: joined } : {}),
+  });
+  if (joined) {
+    const admin = await mgr.issueAdminCertificate("admin").catch(() => undefined);
+    if (admin) {
+      await writeAdminConfig({
+        clusterId: mgr.identity.clusterId,
+        managers: [mgr.apiAddress, ...joined.response.managers.map((m) => m.apiAddress)],
+        ...admin,
+      });
+    }
+  }
+  console.log(
+    `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
+  );
+  await waitForShutdown(() => mgr.stop());
+}

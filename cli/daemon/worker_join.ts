@@ -1,0 +1,89 @@
+/**
+ * Runs a worker that joined (or rejoins) a cluster: records its identity and certificate,
+ * connects to the managers over mutual TLS, renews its certificate before it expires, and uses
+ * the host's containerd or starts and supervises its own.
+ * @module
+ */
+import { join } from "node:path";
+import { writeIdentity } from "../../manager/identity.ts";
+import { readTlsFiles, writeTlsFiles } from "../../manager/tls_files.ts";
+import {
+  channelCredentials,
+  channelOptionsFor,
+  MANAGER_SERVER_NAME,
+  TlsIdentity,
+} from "../../net/grpc/tls.ts";
+import { startRenewal } from "../../net/grpc/renewal.ts";
+import { ContainerdSupervisor } from "../../runtime/containerd/supervisor.ts";
+import type { JoinResponse } from "../../proto/schema/mod.ts";
+import { logger } from "../../proto/log.ts";
+import { type DaemonFlags } from "./options.ts";
+import { DEFAULT_CONTAINERD_SOCKET, startWorker } from "./worker_start.ts";
+import { renewThroughManagers } from "./renew_client.ts";
+import { waitForShutdown } from "./shutdown.ts";
+
+/** Options of {@link runJoinedWorker}. */
+export interface JoinedWorkerOptions {
+  flags: DaemonFlags & { containerdSocket?: string; drainOnExit?: boolean };
+  managers: string[];
+  join: { response: JoinResponse; keyPem: string } | undefined;
+}
+
+/** Uses the host's containerd socket when it exists, else starts Warren's own containerd. */
+export async function containerdFor(
+  dataDir: string,
+  socket: string | undefined,
+): Promise<{ socket: string; stop: () => Promise<void> }> {
+  const path = socket ?? DEFAULT_CONTAINERD_SOCKET;
+  try {
+    if ((await Deno.stat(path)).isSocket) return { socket: path, stop: async () => {} };
+  } catch { /* absent */ }
+  if (socket) throw new Error(`containerd socket ${socket} does not exist`);
+  const sup = await ContainerdSupervisor.start({ dataDir: join(dataDir, "containerd") });
+  logger("worker").info("started Warren's own containerd", { socket: sup.socket });
+  return { socket: sup.socket, stop: () => sup.stop() };
+}
+
+/** Joins (when `join` is given) and runs the worker until SIGINT/SIGTERM. */
+export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
+  const dataDir = o.flags.dataDir;
+  let managers = o.managers;
+  if (o.join) {
+    const r = o.join.response;
+    await writeTlsFiles(dataDir, {
+      caPem: r.caCertificatePem,
+      certPem: r.certificatePem,
+      keyPem: o.join.keyPem,
+    });
+    await writeIdentity(dataDir, { nodeId: r.nodeId, clusterId: r.cluster.id, role: "worker" });
+    managers = [...new Set([...managers, ...r.managers.map((m) => m.apiAddress)])];
+  }
+  const tls = new TlsIdentity(await readTlsFiles(dataDir));
+  const containerd = await containerdFor(dataDir, o.flags.containerdSocket);
+  const log = logger("worker");
+  try {
+    const w = await startWorker({
+      dataDir,
+      managers,
+      ...(o.flags.advertiseAddr ? { advertiseAddr: o.flags.advertiseAddr } : {}),
+      containerdSocket: containerd.socket,
+      credentials: channelCredentials(tls),
+      channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
+    });
+    const stopRenewal = startRenewal({
+      identity: tls,
+      renew: () => renewThroughManagers(tls, managers),
+      persist: (m) => writeTlsFiles(dataDir, m),
+      onRenewed: (notAfter) =>
+        log.info("renewed this worker's certificate", { notAfter: notAfter.toISOString() }),
+      onError: (err) => log.warn("certificate renewal failed; retrying", { err }),
+    });
+    log.info("worker started", { node: w.node.worker.nodeId, managers });
+    await waitForShutdown(async () => {
+      stopRenewal();
+      await w.stop({ drain: o.flags.drainOnExit ?? false });
+    });
+  } finally {
+    await containerd.stop();
+  }
+}
