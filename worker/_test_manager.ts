@@ -1,12 +1,12 @@
 /**
  * An in-process manager for the worker's tests (unit and integration): a one-member cluster on
- * loopback, a registered worker node, and helpers to create services and tasks assigned to that
- * node the way the scheduler would (there is no orchestrator in these tests: the test is it).
+ * loopback (plain-text gRPC), its own node drained so the orchestrator places every task on the
+ * worker nodes the test adds, and helpers to find a service's tasks.
  */
 import { Manager } from "../manager/manager.ts";
 import { write } from "../manager/api/context.ts";
 import { WarrenClient } from "../net/client/client.ts";
-import type { ServiceSpecInput, Task, TaskState } from "../proto/schema/mod.ts";
+import type { ServiceSpecInput, Task } from "../proto/schema/mod.ts";
 import { VERSION } from "../proto/version.ts";
 
 /** A manager under test. */
@@ -20,10 +20,10 @@ export interface TestManager extends AsyncDisposable {
   addNode(nodeId: string): Promise<void>;
   /** Creates a service; returns its ID. */
   createService(spec: ServiceSpecInput): Promise<string>;
-  /** Creates a task of `serviceId` assigned to `nodeId`. */
-  createTask(t: { id: string; serviceId: string; nodeId: string; slot?: number }): Promise<void>;
-  /** Sets a task's desired state. */
-  setDesired(id: string, desiredState: TaskState): Promise<void>;
+  /** Scales a replicated service (0 stops its tasks). */
+  scale(serviceId: string, replicas: number): Promise<void>;
+  /** The service's tasks, oldest first. */
+  tasksOf(serviceId: string): Task[];
   /** The task as the manager stores it. */
   task(id: string): Task | undefined;
   /** Stops the manager (its data stays for {@link restart}). */
@@ -44,10 +44,25 @@ export async function startTestManager(): Promise<TestManager> {
       httpAddr: "127.0.0.1:0",
       advertiseAddr: "127.0.0.1",
       ...(init ? { init: { clusterName: "worker-test" } } : {}),
+      insecure: true,
       tickMs: 10,
       dispatcher: { heartbeatPeriodMs: 200, batchMs: 5 },
+      // Outages in these tests last seconds; the node must not be declared down meanwhile.
+      orchestrator: { nodeDownAfterMs: 60_000 },
     });
-  let mgr = await start(true);
+  let mgr: Manager;
+  try {
+    mgr = await start(true);
+  } catch (err) {
+    await Deno.remove(dir, { recursive: true });
+    throw err;
+  }
+  await write(mgr.ctx, {
+    kind: "node.update",
+    at: Date.now(),
+    id: mgr.identity.nodeId,
+    update: { availability: "drain", labelsAdd: {}, labelsRemove: [] },
+  });
   let client = new WarrenClient({ managers: [mgr.apiAddress] });
   let stopped = false;
   const tm: TestManager = {
@@ -85,31 +100,13 @@ export async function startTestManager(): Promise<TestManager> {
     async createService(spec) {
       return (await client.services.create(spec)).id;
     },
-    async createTask(t) {
-      const at = Date.now();
-      const sv = mgr.store.state.services.get(t.serviceId)!;
-      await write(mgr.ctx, {
-        kind: "task.create",
-        at,
-        tasks: [{
-          id: t.id,
-          serviceId: t.serviceId,
-          slot: t.slot ?? 1,
-          nodeId: t.nodeId,
-          specVersion: sv.specVersion,
-          desiredState: "running",
-          status: { state: "assigned", message: "", health: "none", timestamp: at },
-          createdAt: at,
-          updatedAt: at,
-        }],
-      });
+    async scale(serviceId, replicas) {
+      await client.services.scale(serviceId, replicas);
     },
-    async setDesired(id, desiredState) {
-      await write(mgr.ctx, {
-        kind: "task.update",
-        at: Date.now(),
-        changes: [{ id, desiredState }],
-      });
+    tasksOf(serviceId) {
+      if (stopped) return [];
+      return [...mgr.store.state.tasks.values()].filter((t) => t.serviceId === serviceId)
+        .sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
     },
     task(id) {
       return stopped ? undefined : mgr.store.state.tasks.get(id);
@@ -128,8 +125,11 @@ export async function startTestManager(): Promise<TestManager> {
       stopped = false;
     },
     async [Symbol.asyncDispose]() {
-      await tm.stop();
-      await Deno.remove(dir, { recursive: true });
+      try {
+        await tm.stop();
+      } finally {
+        await Deno.remove(dir, { recursive: true });
+      }
     },
   };
   return tm;

@@ -31,7 +31,6 @@ async function node(
 Deno.test("agent: registers (failing over past a dead manager), runs assigned tasks, reports batched", async () => {
   await using m = await startTestManager();
   await m.addNode("w1");
-  const svc = await m.createService({ name: "web", image: IMAGES.web, replicas: 2 });
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
   const dead = `127.0.0.1:${freePort()}`;
@@ -39,19 +38,24 @@ Deno.test("agent: registers (failing over past a dead manager), runs assigned ta
   try {
     await n.agent.waitConnected(10_000);
     assert.equal((await m.client.nodes.inspect("w1")).status.state, "ready");
-    // Assignments arrive through the stream (no polling): both tasks run and are reported.
-    await m.createTask({ id: "web-1", serviceId: svc, nodeId: "w1", slot: 1 });
-    await m.createTask({ id: "web-2", serviceId: svc, nodeId: "w1", slot: 2 });
+    // The orchestrator places both tasks on w1; they arrive through the stream (no polling).
+    const svc = await m.createService({ name: "web", image: IMAGES.web, replicas: 2 });
     await eventually(
-      () => ["web-1", "web-2"].every((id) => m.task(id)?.status.state === "running"),
+      () => m.tasksOf(svc).filter((t) => t.status.state === "running").length === 2,
       "both tasks running on the manager",
     );
-    assert.equal(m.task("web-1")!.status.containerId, "web-1");
-    // Desired shutdown from the manager stops the task; the manager learns it.
-    await m.setDesired("web-2", "shutdown");
-    await eventually(() => m.task("web-2")?.status.state === "shutdown", "web-2 shut down");
-    // Done on both sides: it leaves the assignments and the worker removes the container.
-    await eventually(async () => (await runtime.list()).every((c) => c.id !== "web-2"), "removed");
+    const [t1] = m.tasksOf(svc);
+    assert.equal(t1.nodeId, "w1");
+    assert.equal(t1.status.containerId, t1.id);
+    assert.equal((await runtime.inspect(t1.id)).state, "running");
+    // Scaled to zero: the manager wants the tasks shut down; the worker stops them, reports, and
+    // removes the containers once the tasks leave its assignments.
+    await m.scale(svc, 0);
+    await eventually(
+      () => m.tasksOf(svc).every((t) => t.status.state === "shutdown"),
+      "tasks shut down",
+    );
+    await eventually(async () => (await runtime.list()).length === 0, "containers removed");
   } finally {
     await n.stop();
     await Deno.remove(dir, { recursive: true });
@@ -61,34 +65,34 @@ Deno.test("agent: registers (failing over past a dead manager), runs assigned ta
 Deno.test("agent: manager gone → autonomy; back → reconnect, statuses reported, nothing restarted", async () => {
   await using m = await startTestManager();
   await m.addNode("w1");
-  const svc = await m.createService({ name: "web", image: IMAGES.web });
-  const job = await m.createService({
-    name: "job",
-    image: IMAGES.exit,
-    env: ["WARREN_SLEEP_MS=1500", "WARREN_EXIT_CODE=0"],
-    restartPolicy: { condition: "on-failure" },
-  });
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
   await using n = await node(dir, runtime, [m.apiAddress]);
   try {
     await n.agent.waitConnected(10_000);
-    await m.createTask({ id: "web-1", serviceId: svc, nodeId: "w1" });
-    await m.createTask({ id: "job-1", serviceId: job, nodeId: "w1" });
-    await eventually(() => m.task("job-1")?.status.state === "running", "job running");
-    await eventually(() => m.task("web-1")?.status.state === "running", "web running");
+    const web = await m.createService({ name: "web", image: IMAGES.web });
+    const job = await m.createService({
+      name: "job",
+      image: IMAGES.exit,
+      env: ["WARREN_SLEEP_MS=1500", "WARREN_EXIT_CODE=0"],
+      restartPolicy: { condition: "on-failure" },
+    });
+    const running = (svc: string) => m.tasksOf(svc).find((t) => t.status.state === "running");
+    await eventually(() => !!running(web) && !!running(job), "both running");
+    const webTask = running(web)!.id;
+    const jobTask = running(job)!.id;
     const starts = runtime.calls.get("start");
 
     await m.stop();
     await eventually(() => !n.agent.connected, "agent notices the manager is gone");
     // The job completes while no manager is reachable: kept, reported later.
-    await eventually(() => n.worker.runner("job-1")?.status.state === "complete", "job done");
-    assert.equal((await runtime.inspect("web-1")).state, "running", "tasks keep running");
+    await eventually(() => n.worker.runner(jobTask)?.status.state === "complete", "job done");
+    assert.equal((await runtime.inspect(webTask)).state, "running", "tasks keep running");
 
     await m.restart();
     await n.agent.waitConnected(10_000);
-    await eventually(() => m.task("job-1")?.status.state === "complete", "completion reported");
-    assert.equal(m.task("web-1")?.status.state, "running");
+    await eventually(() => m.task(jobTask)?.status.state === "complete", "completion reported");
+    assert.equal(m.task(webTask)?.status.state, "running");
     assert.equal(runtime.calls.get("start"), starts, "reconnect restarted nothing");
     assert.ok(n.agent.sessions >= 2);
   } finally {

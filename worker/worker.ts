@@ -97,6 +97,7 @@ export class Worker {
   readonly #runners = new Map<string, TaskRunner>();
   readonly #removing = new Set<Promise<void>>();
   readonly #listeners = new Set<(u: TaskStatusUpdate) => void>();
+  readonly #messageListeners = new Set<(msg: AssignmentsMessage) => void>();
   readonly #pulls = new Map<string, Promise<void>>();
   readonly #log: Logger;
   #connected = false;
@@ -174,6 +175,16 @@ export class Worker {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Subscribes to every applied assignments message: overlay peers and service endpoints are
+   * for the network layer (WireGuard, DNS, VIPs), which the daemon wires here.
+   * @returns the unsubscribe function
+   */
+  onAssignments(listener: (msg: AssignmentsMessage) => void): () => void {
+    this.#messageListeners.add(listener);
+    return () => this.#messageListeners.delete(listener);
+  }
+
   /** The current status of every task (reported in full after each reconnect). */
   statuses(): TaskStatusUpdate[] {
     return [...this.#runners.values()].map((r) => ({ taskId: r.id, status: r.status }));
@@ -225,6 +236,13 @@ export class Worker {
       });
     }
     for (const id of plan.remove) this.#remove(id);
+    for (const l of this.#messageListeners) {
+      try {
+        l(msg);
+      } catch (err) {
+        this.#log.error("assignments listener failed", { err });
+      }
+    }
   }
 
   /** CPU and memory of every running task. */

@@ -42,6 +42,8 @@ const stateOf = (w: Worker, id: string) => w.runner(id)?.status.state;
 Deno.test("worker: runs assigned tasks and removes them when a complete message omits them", async () => {
   await using e = await env();
   const w = await e.open();
+  const seen: number[] = [];
+  w.onAssignments((m) => seen.push(m.assignments.length));
   const a = assignment({}, { id: "web1" });
   const b = assignment({}, { id: "web2", slot: 2 });
   w.applyAssignments(message([a, b]));
@@ -62,6 +64,7 @@ Deno.test("worker: runs assigned tasks and removes them when a complete message 
   w.applyAssignments(message([], { complete: false, removedTaskIds: ["web1"] }));
   await w.settled();
   assert.deepEqual(await e.runtime.list(), []);
+  assert.deepEqual(seen, [2, 1, 0], "the network layer sees every message");
 });
 
 Deno.test("worker: volumes live under the data dir and outlive a replaced task", async () => {

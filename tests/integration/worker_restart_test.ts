@@ -14,10 +14,10 @@ Deno.test("worker/containerd: a restarted worker re-adopts its running container
   await n1.agent.waitConnected();
   const port = freePort();
   const svc = await m.createService({ name: "web", image: env.httpImage, env: [`PORT=${port}`] });
-  await m.createTask({ id: "web-1", serviceId: svc, nodeId: "w1" });
-  await eventually(() => m.task("web-1")?.status.state === "running", "running", 30_000);
+  await eventually(() => m.tasksOf(svc)[0]?.status.state === "running", "running", 30_000);
+  const id = m.tasksOf(svc)[0].id;
   assert.equal((await fetchWhenUp(`http://127.0.0.1:${port}/`)).status, 200);
-  const before = await rt1.inspect("web-1");
+  const before = await rt1.inspect(id);
   assert.equal(before.state, "running");
 
   await n1.stop(); // SIGTERM without --drain-on-exit: containers stay
@@ -37,14 +37,14 @@ Deno.test("worker/containerd: a restarted worker re-adopts its running container
     labels: { [Labels.nodeId]: "w1" },
   });
   const n2 = await env.startNode(rt2);
-  assert.deepEqual(n2.worker.adopted, ["web-1"]);
+  assert.deepEqual(n2.worker.adopted, [id]);
   await n2.agent.waitConnected();
-  const after = await rt2.inspect("web-1");
+  const after = await rt2.inspect(id);
   assert.equal(after.pid, before.pid, "same process: not restarted");
-  assert.deepEqual((await rt2.list()).map((c) => c.id), ["web-1"], "the stray container is gone");
-  assert.equal(m.task("web-1")?.status.state, "running");
+  assert.deepEqual((await rt2.list()).map((c) => c.id), [id], "the stray container is gone");
+  assert.equal(m.task(id)?.status.state, "running");
   assert.equal((await fetchWhenUp(`http://127.0.0.1:${port}/`)).status, 200);
   // The re-adopted task is still supervised: a desired shutdown stops it.
-  await m.setDesired("web-1", "shutdown");
-  await eventually(() => m.task("web-1")?.status.state === "shutdown", "shutdown", 20_000);
+  await m.scale(svc, 0);
+  await eventually(() => m.task(id)?.status.state === "shutdown", "shutdown", 20_000);
 });

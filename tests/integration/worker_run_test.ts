@@ -25,32 +25,32 @@ Deno.test("worker/containerd: a service's task runs, turns healthy, serves its p
     },
     stopGracePeriodMs: 500,
   });
-  await m.createTask({ id: "web-1", serviceId: svc, nodeId: "w1" });
-  await eventually(() => m.task("web-1")?.status.state === "running", "running", 30_000);
-  assert.equal(m.task("web-1")!.status.containerId, "web-1");
+  await eventually(() => m.tasksOf(svc)[0]?.status.state === "running", "running", 30_000);
+  const id = m.tasksOf(svc)[0].id;
+  assert.equal(m.task(id)!.status.containerId, id);
   const page = await fetchWhenUp(`http://127.0.0.1:${port}/`);
   assert.equal(page.status, 200);
   assert.equal(page.body.trim(), "warren-test-http version=v1 host=web.1");
-  await eventually(() => m.task("web-1")?.status.health === "healthy", "healthy", 15_000);
+  await eventually(() => m.task(id)?.status.health === "healthy", "healthy", 15_000);
   const lines: string[] = [];
-  for await (const e of node.worker.runtime.logs("web-1")) lines.push(e.line);
+  for await (const e of node.worker.runtime.logs(id)) lines.push(e.line);
   assert.ok(
     lines.some((l) => l === `warren-test-http listening on port ${port} platform=linux/amd64`),
     `the task's output is in its log: ${JSON.stringify(lines)}`,
   );
-  const file = await Deno.readTextFile(`${env.dataDir}/worker/logs/web-1.log`);
+  const file = await Deno.readTextFile(`${env.dataDir}/worker/logs/${id}.log`);
   assert.match(file, /warren-test-http listening on port/, "under the worker's data dir");
   const [m1] = await node.worker.metrics();
-  assert.equal(m1.taskId, "web-1");
+  assert.equal(m1.taskId, id);
   assert.ok(m1.memoryBytes > 0);
 
-  await m.setDesired("web-1", "shutdown");
-  await eventually(() => m.task("web-1")?.status.state === "shutdown", "shutdown", 15_000);
-  assert.equal(m.task("web-1")!.status.exitCode, 137, "httpd ignores SIGTERM: killed after grace");
+  await m.scale(svc, 0);
+  await eventually(() => m.task(id)?.status.state === "shutdown", "shutdown", 15_000);
+  assert.equal(m.task(id)!.status.exitCode, 137, "httpd ignores SIGTERM: killed after grace");
   await assert.rejects(fetch(`http://127.0.0.1:${port}/`));
 });
 
-Deno.test("worker/containerd: an exiting task is reported failed with its exit code", async () => {
+Deno.test("worker/containerd: an exit-code image with restart policy on-failure and max attempts", async () => {
   await using env = await workerEnv();
   const { manager: m } = env;
   const node = await env.startNode(env.newRuntime());
@@ -59,12 +59,22 @@ Deno.test("worker/containerd: an exiting task is reported failed with its exit c
     name: "job",
     image: env.exitImage,
     env: ["WARREN_SLEEP_MS=200"],
-    restartPolicy: { condition: "on-failure", maxAttempts: 2 },
+    restartPolicy: { condition: "on-failure", delayMs: 100, maxAttempts: 2 },
   });
-  await m.createTask({ id: "job-1", serviceId: svc, nodeId: "w1" });
-  await eventually(() => m.task("job-1")?.status.state === "failed", "failed", 30_000);
-  const st = m.task("job-1")!.status;
-  assert.equal(st.exitCode, 3);
-  assert.equal(st.error, "exited with code 3");
-  assert.equal(node.worker.runner("job-1")!.restartCount, 0, "connected: the orchestrator decides");
+  // The worker reports each exit; the orchestrator replaces the task twice, then gives up.
+  await eventually(
+    () => m.tasksOf(svc).filter((t) => t.status.state === "failed").length === 3,
+    "three failed tasks",
+    45_000,
+  );
+  for (const t of m.tasksOf(svc)) {
+    assert.equal(t.status.exitCode, 3);
+    assert.equal(t.status.error, "exited with code 3");
+  }
+  await new Promise((r) => setTimeout(r, 1_000)); // no event marks "no further replacement"
+  assert.equal(m.tasksOf(svc).length, 3, "max attempts reached: no fourth task");
+  assert.ok(
+    m.tasksOf(svc).every((t) => (node.worker.runner(t.id)?.restartCount ?? 0) === 0),
+    "connected: the worker never restarts a task itself",
+  );
 });
