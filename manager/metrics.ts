@@ -38,6 +38,11 @@ export function registerManagerMetrics(r: Registry, ctx: ApiContext) {
       () => [{ value: ctx.raft.leader.leaderId ? 1 : 0 }],
     ),
   );
+  r.register(
+    new Gauge("warren_raft_voters", "Voting members of the Raft group.", () => [{
+      value: ctx.raft.status().config.voters.length,
+    }]),
+  );
   const commitLatency = r.register(
     new Histogram(
       "warren_raft_commit_latency_ms",
