@@ -18,9 +18,8 @@ import { startWorkerNode, type WorkerNode } from "../../worker/node.ts";
 import type { NetworkHooks } from "../../worker/worker.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { VERSION } from "../../proto/version.ts";
-import { logger } from "../../proto/log.ts";
 import { advertiseAddress, applyLogFlags, defaultDataDir } from "./options.ts";
-import { waitForShutdown } from "./shutdown.ts";
+import { runJoinedWorker } from "./worker_join.ts";
 
 /** Default containerd socket. */
 export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
@@ -116,42 +115,39 @@ export function workerStartCommand(): Command {
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
-    .option("--node-id <id>", "node ID (default: from the data dir's identity, set by join)")
     .option("--advertise-addr <host>", "address other nodes reach this one at")
-    .option("--hostname <name>", "host name reported to the managers")
-    .option("--containerd-socket <path>", "containerd's socket", DEFAULT_CONTAINERD_SOCKET)
-    .option("--containerd-namespace <ns>", "containerd namespace", "warren")
+    .option(
+      "--containerd-socket <path>",
+      "containerd's socket (default: the host's, else Warren starts its own)",
+    )
     .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
     .option("--log-level <level>", "debug|info|warn|error", "info")
     .option("--log-format <format>", "text|json", "text")
     .action(async (f: WorkerStartFlags) => {
       applyLogFlags({ ...f, apiAddr: "", raftAddr: "", httpAddr: "" });
-      const w = await startWorker({
-        dataDir: f.dataDir,
+      if (f.manager.length === 0) {
+        throw new ValidationError("--manager", "at least one manager address is required");
+      }
+      // The identity and certificate come from 'warren join'; mutual TLS as always.
+      await runJoinedWorker({
+        flags: {
+          ...f,
+          apiAddr: "",
+          raftAddr: "",
+          httpAddr: "",
+          ...(f.containerdSocket ? { containerdSocket: f.containerdSocket } : {}),
+        },
         managers: f.manager,
-        ...(f.nodeId ? { nodeId: f.nodeId } : {}),
-        ...(f.advertiseAddr ? { advertiseAddr: f.advertiseAddr } : {}),
-        ...(f.hostname ? { hostname: f.hostname } : {}),
-        containerdSocket: f.containerdSocket,
-        containerdNamespace: f.containerdNamespace,
+        join: undefined,
       });
-      logger("worker").info("worker started", {
-        node: w.node.worker.nodeId,
-        managers: f.manager,
-        adopted: w.node.worker.adopted.length,
-      });
-      await waitForShutdown(() => w.stop({ drain: f.drainOnExit ?? false }));
     });
 }
 
 interface WorkerStartFlags {
   dataDir: string;
   manager: string[];
-  nodeId?: string;
   advertiseAddr?: string;
-  hostname?: string;
-  containerdSocket: string;
-  containerdNamespace: string;
+  containerdSocket?: string;
   drainOnExit?: boolean;
   logLevel: string;
   logFormat: string;
