@@ -87,6 +87,13 @@ const clusterStub: w.ClusterServiceServer = {
       cb(toGrpcError(err));
     }
   },
+  // Not exercised here: the real handlers are tested in tests/integration/security_test.ts.
+  renewCertificate(_call, cb) {
+    cb({ code: 12, details: "not part of this stub" });
+  },
+  issueCertificate(_call, cb) {
+    cb({ code: 12, details: "not part of this stub" });
+  },
 };
 
 async function serve(
