@@ -14,6 +14,7 @@ import type { WritableStorage } from "./core/storage.ts";
 import type { ConfChange, Entry, HardState, Snapshot } from "./core/types.ts";
 import type { Status } from "./core/status.ts";
 import { openEnvelope, sealEnvelope } from "./envelope.ts";
+import { splitEarlyMessages } from "./parallel_append.ts";
 import { packSnapshot, type StateMachine, unpackSnapshot } from "./state_machine.ts";
 import {
   DeadlineExceededError,
@@ -70,6 +71,11 @@ export interface RaftNodeOptions {
    * ResourceExhaustedError. Default 10,000.
    */
   maxQueuedProposals?: number;
+  /**
+   * Let the leader send MsgApp while it writes the same entries to its own log (thesis
+   * §10.2.1; see parallel_append.ts for why it is safe). Default true.
+   */
+  parallelLeaderAppend?: boolean;
   /** Called on every error the loop survives (failed sends are normal; storage failures are not). */
   onError?: (err: unknown) => void;
 }
@@ -104,6 +110,8 @@ export class RaftNode {
   #fatal: unknown;
   /** A commit-only hard state change not yet written (see #handleReady). */
   #pendingHard: HardState | undefined;
+  /** The latest hard state handed to storage (durable, or pending as a commit-only change). */
+  #hard: HardState;
   /** Proposals waiting for the loop's next pass, which hands them to the core together. */
   #queued: { seq: number; data: Uint8Array; bytes: number }[] = [];
 
@@ -120,10 +128,12 @@ export class RaftNode {
       keepEntriesAfterSnapshot: opts.keepEntriesAfterSnapshot ?? 5_000,
       requestTimeoutMs: opts.requestTimeoutMs ?? 10_000,
       maxQueuedProposals: opts.maxQueuedProposals ?? 10_000,
+      parallelLeaderAppend: opts.parallelLeaderAppend ?? true,
       onError: opts.onError ?? (() => {}),
     };
     // Restore the application and member addresses from the latest snapshot; committed entries
     // after it are re-applied by the core on start.
+    this.#hard = opts.storage.initialState().hardState;
     const snap = opts.storage.snapshot();
     this.#snapshotIndex = snap.meta.index;
     this.#applied = snap.meta.index;
@@ -416,9 +426,17 @@ export class RaftNode {
 
   async #handleReady(rd: Ready): Promise<void> {
     const st = this.#o.storage;
+    // 0. A leader replicates while it writes its own log (thesis §10.2.1; parallel_append.ts
+    // says which messages may go early and why that is safe with this serial loop).
+    let later = rd.messages;
+    if (this.#o.parallelLeaderAppend) {
+      const { early, afterPersist } = splitEarlyMessages(rd, this.#hard);
+      for (const m of early) this.#o.transport.send(m.to, encodeMessage(m));
+      later = afterPersist;
+    }
     // 1. Persist: snapshot, then entries and hard state.
     if (rd.snapshot) await st.applySnapshot(rd.snapshot);
-    if (rd.hardState) this.#pendingHard = rd.hardState;
+    if (rd.hardState) this.#pendingHard = this.#hard = rd.hardState;
     // A hard state whose only change is the commit index need not be durable before anything
     // (a restarted node relearns commit from the leader), so it rides along with the next write
     // instead of costing a commit of its own: one storage write per proposal, not two.
@@ -427,7 +445,7 @@ export class RaftNode {
       this.#pendingHard = undefined;
     }
     // 2. Send.
-    for (const m of rd.messages) this.#o.transport.send(m.to, encodeMessage(m));
+    for (const m of later) this.#o.transport.send(m.to, encodeMessage(m));
     // 3. Apply.
     if (rd.snapshot) this.#restore(rd.snapshot);
     for (const e of rd.committedEntries) this.#apply(e);
