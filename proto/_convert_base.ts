@@ -93,6 +93,11 @@ export const enums = {
     "TASK_HEALTH",
     d.TaskHealthSchema.options,
   ),
+  LogStream: enumCodec<d.LogStream, w.LogStream>(
+    w.LogStream,
+    "LOG_STREAM",
+    d.LogStreamSchema.options,
+  ),
   EventKind: enumCodec<d.EventKind, w.EventKind>(
     w.EventKind,
     "EVENT_KIND",

@@ -87,6 +87,7 @@ import {
 } from "./_convert_task.ts";
 import { apiCodecs } from "./_convert_api.ts";
 import { workerCodecs } from "./_convert_worker.ts";
+import { streamCodecs } from "./_convert_streams.ts";
 
 export { type Codec, enums } from "./_convert_base.ts";
 
@@ -134,7 +135,12 @@ const objectCodecs = {
  * One codec per wire message, keyed by the message name in warren.proto. Request messages that
  * share a shape share a domain type (e.g. every Inspect*Request is a `d.InspectRequest`).
  */
-export const codecs = { ...objectCodecs, ...apiCodecs, ...workerCodecs } as const;
+export const codecs = {
+  ...objectCodecs,
+  ...apiCodecs,
+  ...workerCodecs,
+  ...streamCodecs,
+} as const;
 
 /** Names of the wire messages, as in warren.proto. */
 export type MessageName = keyof typeof codecs;

@@ -396,6 +396,61 @@ const samples: { [K in MessageName]: unknown[] } = {
     { clusterId: "c", fromId: "m1", toId: "m2", messages: [bytes, new Uint8Array(0)] },
   ],
   RaftAck: [{ accepted: 0 }, { accepted: 2 }],
+  TaskLogsRequest: [
+    { taskId: "web.1" },
+    { serviceId: "web", follow: true, tail: 0, since: 1_700_000_000_000 },
+  ],
+  LogLine: [
+    { stream: "stdout", line: "hello ✓", timestamp: 1_700_000_000_123 },
+    { stream: "stderr", timestamp: 0 },
+  ],
+  TaskLogsMessage: [{}, {
+    taskId: "t1",
+    taskName: "web.1",
+    nodeName: "worker-1",
+    lines: [{ stream: "stderr", line: "x", timestamp: 5 }],
+    notices: ["no logs from web.2 on w2: unreachable"],
+  }],
+  TerminalSize: [{ cols: 80, rows: 24 }],
+  ExecStart: [{ taskId: "t1", command: ["sh"] }, {
+    taskId: "web.1",
+    command: ["sh", "-c", "echo hi; exit 3", ""],
+    tty: true,
+    stdin: true,
+    env: ["A=1", "B="],
+    workdir: "/tmp",
+    user: "1000:1000",
+    size: { cols: 120, rows: 40 },
+  }],
+  ExecInput: [
+    { start: { taskId: "t1", command: ["id"] } },
+    { stdin: bytes },
+    { closeStdin: true },
+    { resize: { cols: 100, rows: 30 } },
+  ],
+  ExecOutput: [{}, { stdout: bytes }, { stderr: new Uint8Array([0, 255]) }, { exitCode: 0 }, {
+    exitCode: 137,
+  }],
+  TunnelLogsRequest: [{ taskId: "t1" }, { taskId: "t1", follow: true, tail: 10, since: 0 }],
+  TunnelDown: [
+    { streamId: 0, ping: true },
+    { streamId: 1, logs: { taskId: "t1", follow: true } },
+    { streamId: 2, exec: { taskId: "t1", command: ["sh"], tty: true, stdin: true } },
+    { streamId: 2, stdin: bytes },
+    { streamId: 2, closeStdin: true },
+    { streamId: 2, resize: { cols: 1, rows: 1 } },
+    { streamId: 0xffff_ffff, cancel: true },
+  ],
+  TunnelError: [{ code: "not_found", message: 'task "t9" not found' }, { code: "internal" }],
+  TunnelUp: [
+    { streamId: 0, nodeId: "node-1" },
+    { streamId: 0, pong: true },
+    { streamId: 1, lines: [{ stream: "stdout", line: "a", timestamp: 1 }] },
+    { streamId: 1, end: true },
+    { streamId: 2, stdout: bytes, stderr: new Uint8Array([1]) },
+    { streamId: 2, exitCode: 7 },
+    { streamId: 3, error: { code: "not_found", message: "gone" } },
+  ],
 };
 
 Deno.test("convert: every message in warren.proto has a codec, and nothing else does", async () => {
@@ -530,6 +585,17 @@ const SCHEMA_OF: { [K in MessageName]: { parse(v: unknown): unknown } } = {
   ReportStatusResponse: d.EmptyResponseSchema,
   RaftBatch: d.RaftBatchSchema,
   RaftAck: d.RaftAckSchema,
+  TaskLogsRequest: d.TaskLogsRequestSchema,
+  LogLine: d.LogLineSchema,
+  TaskLogsMessage: d.TaskLogsMessageSchema,
+  TerminalSize: d.TerminalSizeSchema,
+  ExecStart: d.ExecStartSchema,
+  ExecInput: d.ExecInputSchema,
+  ExecOutput: d.ExecOutputSchema,
+  TunnelLogsRequest: d.TunnelLogsRequestSchema,
+  TunnelDown: d.TunnelDownSchema,
+  TunnelError: d.TunnelErrorSchema,
+  TunnelUp: d.TunnelUpSchema,
 };
 
 // ---- properties --------------------------------------------------------------------------------

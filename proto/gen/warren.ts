@@ -10,10 +10,12 @@ import {
   type CallOptions,
   type ChannelCredentials,
   Client,
+  type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
   type ClientWritableStream,
+  type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
@@ -184,6 +186,13 @@ export enum TaskHealth {
   TASK_HEALTH_STARTING = 2,
   TASK_HEALTH_HEALTHY = 3,
   TASK_HEALTH_UNHEALTHY = 4,
+  UNRECOGNIZED = -1,
+}
+
+export enum LogStream {
+  LOG_STREAM_UNSPECIFIED = 0,
+  LOG_STREAM_STDOUT = 1,
+  LOG_STREAM_STDERR = 2,
   UNRECOGNIZED = -1,
 }
 
@@ -695,6 +704,80 @@ export interface ListTasksResponse {
   index: number;
 }
 
+export interface TaskLogsRequest {
+  /** Exactly one of: a task (ID or SERVICE.SLOT) or a service (ID or name: all its tasks). */
+  taskId?: string | undefined;
+  serviceId?:
+    | string
+    | undefined;
+  /** Keep streaming new lines until the tasks have ended. */
+  follow: boolean;
+  /** Only the last `tail` lines of each task. */
+  tail?:
+    | number
+    | undefined;
+  /** Only lines at or after this time (ms since the epoch). */
+  since?: number | undefined;
+}
+
+/** One line of a task's output, without its newline. */
+export interface LogLine {
+  stream: LogStream;
+  line: string;
+  /** When the node read it from the container (ms since the epoch). */
+  timestamp: number;
+}
+
+/** Lines of one task; a message without lines and notices is a keepalive. */
+export interface TaskLogsMessage {
+  taskId: string;
+  /** SERVICE.SLOT for a replicated task, SERVICE.NODE for a global one. */
+  taskName: string;
+  /** Host name of the node the task runs on. */
+  nodeName: string;
+  lines: LogLine[];
+  /** Why some task's lines are missing (e.g. its node is unreachable). */
+  notices: string[];
+}
+
+export interface TerminalSize {
+  cols: number;
+  rows: number;
+}
+
+export interface ExecStart {
+  /** Task ID or SERVICE.SLOT. */
+  taskId: string;
+  command: string[];
+  /** Allocate a terminal (stdout and stderr become one stream). */
+  tty: boolean;
+  /** Whether stdin follows; when false the process's stdin is closed at once. */
+  stdin: boolean;
+  /** KEY=VALUE entries added to the task's environment. */
+  env: string[];
+  workdir?: string | undefined;
+  user?:
+    | string
+    | undefined;
+  /** Initial terminal size (tty only). */
+  size?: TerminalSize | undefined;
+}
+
+/** Exactly one field is set. */
+export interface ExecInput {
+  start?: ExecStart | undefined;
+  stdin: Uint8Array;
+  closeStdin: boolean;
+  resize?: TerminalSize | undefined;
+}
+
+/** Output chunks; the last message holds the exit code. A message with nothing set is a keepalive. */
+export interface ExecOutput {
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  exitCode?: number | undefined;
+}
+
 export interface UpdateSecretRequest {
   /** Secret ID or name. */
   id: string;
@@ -899,6 +982,57 @@ export interface ReportStatusRequest {
 }
 
 export interface ReportStatusResponse {
+}
+
+export interface TunnelLogsRequest {
+  taskId: string;
+  follow: boolean;
+  tail?: number | undefined;
+  since?: number | undefined;
+}
+
+/** Leader → worker. Exactly one of the fields after stream_id is set. */
+export interface TunnelDown {
+  streamId: number;
+  /** Opens a logs stream. */
+  logs?:
+    | TunnelLogsRequest
+    | undefined;
+  /** Opens an exec stream (task_id is a task ID). */
+  exec?: ExecStart | undefined;
+  stdin: Uint8Array;
+  closeStdin: boolean;
+  resize?:
+    | TerminalSize
+    | undefined;
+  /** The caller went away: stop and forget the stream. */
+  cancel: boolean;
+  /** Stream 0: answer with a pong. */
+  ping: boolean;
+}
+
+/** A typed error (proto/errors.ts code and message). */
+export interface TunnelError {
+  code: string;
+  message: string;
+}
+
+/** Worker → leader. */
+export interface TunnelUp {
+  streamId: number;
+  /** Stream 0, first message: the node opening the tunnel. */
+  nodeId: string;
+  lines: LogLine[];
+  stdout: Uint8Array;
+  stderr: Uint8Array;
+  exitCode?:
+    | number
+    | undefined;
+  /** The stream is done (logs: no more lines). */
+  end: boolean;
+  /** The stream failed; it is done. */
+  error?: TunnelError | undefined;
+  pong: boolean;
 }
 
 export interface RaftBatch {
@@ -6892,6 +7026,682 @@ export const ListTasksResponse: MessageFns<ListTasksResponse> = {
   },
 };
 
+function createBaseTaskLogsRequest(): TaskLogsRequest {
+  return { taskId: undefined, serviceId: undefined, follow: false, tail: undefined, since: undefined };
+}
+
+export const TaskLogsRequest: MessageFns<TaskLogsRequest> = {
+  encode(message: TaskLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== undefined) {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.serviceId !== undefined) {
+      writer.uint32(18).string(message.serviceId);
+    }
+    if (message.follow !== false) {
+      writer.uint32(24).bool(message.follow);
+    }
+    if (message.tail !== undefined) {
+      writer.uint32(32).uint32(message.tail);
+    }
+    if (message.since !== undefined) {
+      writer.uint32(40).int64(message.since);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.serviceId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.tail = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.since = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TaskLogsRequest>, I>>(base?: I): TaskLogsRequest {
+    return TaskLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskLogsRequest>, I>>(object: I): TaskLogsRequest {
+    const message = createBaseTaskLogsRequest();
+    message.taskId = object.taskId ?? undefined;
+    message.serviceId = object.serviceId ?? undefined;
+    message.follow = object.follow ?? false;
+    message.tail = object.tail ?? undefined;
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
+function createBaseLogLine(): LogLine {
+  return { stream: 0, line: "", timestamp: 0 };
+}
+
+export const LogLine: MessageFns<LogLine> = {
+  encode(message: LogLine, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stream !== 0) {
+      writer.uint32(8).int32(message.stream);
+    }
+    if (message.line !== "") {
+      writer.uint32(18).string(message.line);
+    }
+    if (message.timestamp !== 0) {
+      writer.uint32(24).int64(message.timestamp);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogLine {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogLine();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.stream = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.line = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.timestamp = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<LogLine>, I>>(base?: I): LogLine {
+    return LogLine.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogLine>, I>>(object: I): LogLine {
+    const message = createBaseLogLine();
+    message.stream = object.stream ?? 0;
+    message.line = object.line ?? "";
+    message.timestamp = object.timestamp ?? 0;
+    return message;
+  },
+};
+
+function createBaseTaskLogsMessage(): TaskLogsMessage {
+  return { taskId: "", taskName: "", nodeName: "", lines: [], notices: [] };
+}
+
+export const TaskLogsMessage: MessageFns<TaskLogsMessage> = {
+  encode(message: TaskLogsMessage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.taskName !== "") {
+      writer.uint32(18).string(message.taskName);
+    }
+    if (message.nodeName !== "") {
+      writer.uint32(26).string(message.nodeName);
+    }
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.notices) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskLogsMessage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskLogsMessage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.taskName = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.nodeName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.notices.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TaskLogsMessage>, I>>(base?: I): TaskLogsMessage {
+    return TaskLogsMessage.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskLogsMessage>, I>>(object: I): TaskLogsMessage {
+    const message = createBaseTaskLogsMessage();
+    message.taskId = object.taskId ?? "";
+    message.taskName = object.taskName ?? "";
+    message.nodeName = object.nodeName ?? "";
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.notices = object.notices?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTerminalSize(): TerminalSize {
+  return { cols: 0, rows: 0 };
+}
+
+export const TerminalSize: MessageFns<TerminalSize> = {
+  encode(message: TerminalSize, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.cols !== 0) {
+      writer.uint32(8).uint32(message.cols);
+    }
+    if (message.rows !== 0) {
+      writer.uint32(16).uint32(message.rows);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TerminalSize {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTerminalSize();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.cols = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rows = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TerminalSize>, I>>(base?: I): TerminalSize {
+    return TerminalSize.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TerminalSize>, I>>(object: I): TerminalSize {
+    const message = createBaseTerminalSize();
+    message.cols = object.cols ?? 0;
+    message.rows = object.rows ?? 0;
+    return message;
+  },
+};
+
+function createBaseExecStart(): ExecStart {
+  return {
+    taskId: "",
+    command: [],
+    tty: false,
+    stdin: false,
+    env: [],
+    workdir: undefined,
+    user: undefined,
+    size: undefined,
+  };
+}
+
+export const ExecStart: MessageFns<ExecStart> = {
+  encode(message: ExecStart, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    for (const v of message.command) {
+      writer.uint32(18).string(v!);
+    }
+    if (message.tty !== false) {
+      writer.uint32(24).bool(message.tty);
+    }
+    if (message.stdin !== false) {
+      writer.uint32(32).bool(message.stdin);
+    }
+    for (const v of message.env) {
+      writer.uint32(42).string(v!);
+    }
+    if (message.workdir !== undefined) {
+      writer.uint32(50).string(message.workdir);
+    }
+    if (message.user !== undefined) {
+      writer.uint32(58).string(message.user);
+    }
+    if (message.size !== undefined) {
+      TerminalSize.encode(message.size, writer.uint32(66).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecStart {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecStart();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.command.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tty = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.stdin = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.env.push(reader.string());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.workdir = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.size = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ExecStart>, I>>(base?: I): ExecStart {
+    return ExecStart.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecStart>, I>>(object: I): ExecStart {
+    const message = createBaseExecStart();
+    message.taskId = object.taskId ?? "";
+    message.command = object.command?.map((e) => e) || [];
+    message.tty = object.tty ?? false;
+    message.stdin = object.stdin ?? false;
+    message.env = object.env?.map((e) => e) || [];
+    message.workdir = object.workdir ?? undefined;
+    message.user = object.user ?? undefined;
+    message.size = (object.size !== undefined && object.size !== null)
+      ? TerminalSize.fromPartial(object.size)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecInput(): ExecInput {
+  return { start: undefined, stdin: new Uint8Array(0), closeStdin: false, resize: undefined };
+}
+
+export const ExecInput: MessageFns<ExecInput> = {
+  encode(message: ExecInput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.start !== undefined) {
+      ExecStart.encode(message.start, writer.uint32(10).fork()).join();
+    }
+    if (message.stdin.length !== 0) {
+      writer.uint32(18).bytes(message.stdin);
+    }
+    if (message.closeStdin !== false) {
+      writer.uint32(24).bool(message.closeStdin);
+    }
+    if (message.resize !== undefined) {
+      TerminalSize.encode(message.resize, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecInput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecInput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.start = ExecStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stdin = reader.bytes();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.closeStdin = reader.bool();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.resize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ExecInput>, I>>(base?: I): ExecInput {
+    return ExecInput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecInput>, I>>(object: I): ExecInput {
+    const message = createBaseExecInput();
+    message.start = (object.start !== undefined && object.start !== null)
+      ? ExecStart.fromPartial(object.start)
+      : undefined;
+    message.stdin = object.stdin ?? new Uint8Array(0);
+    message.closeStdin = object.closeStdin ?? false;
+    message.resize = (object.resize !== undefined && object.resize !== null)
+      ? TerminalSize.fromPartial(object.resize)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseExecOutput(): ExecOutput {
+  return { stdout: new Uint8Array(0), stderr: new Uint8Array(0), exitCode: undefined };
+}
+
+export const ExecOutput: MessageFns<ExecOutput> = {
+  encode(message: ExecOutput, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.stdout.length !== 0) {
+      writer.uint32(10).bytes(message.stdout);
+    }
+    if (message.stderr.length !== 0) {
+      writer.uint32(18).bytes(message.stderr);
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(24).int32(message.exitCode);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ExecOutput {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseExecOutput();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.stdout = reader.bytes();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.stderr = reader.bytes();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ExecOutput>, I>>(base?: I): ExecOutput {
+    return ExecOutput.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ExecOutput>, I>>(object: I): ExecOutput {
+    const message = createBaseExecOutput();
+    message.stdout = object.stdout ?? new Uint8Array(0);
+    message.stderr = object.stderr ?? new Uint8Array(0);
+    message.exitCode = object.exitCode ?? undefined;
+    return message;
+  },
+};
+
 function createBaseUpdateSecretRequest(): UpdateSecretRequest {
   return { id: "", data: new Uint8Array(0), labels: {} };
 }
@@ -9467,6 +10277,479 @@ export const ReportStatusResponse: MessageFns<ReportStatusResponse> = {
   },
 };
 
+function createBaseTunnelLogsRequest(): TunnelLogsRequest {
+  return { taskId: "", follow: false, tail: undefined, since: undefined };
+}
+
+export const TunnelLogsRequest: MessageFns<TunnelLogsRequest> = {
+  encode(message: TunnelLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.taskId !== "") {
+      writer.uint32(10).string(message.taskId);
+    }
+    if (message.follow !== false) {
+      writer.uint32(16).bool(message.follow);
+    }
+    if (message.tail !== undefined) {
+      writer.uint32(24).uint32(message.tail);
+    }
+    if (message.since !== undefined) {
+      writer.uint32(32).int64(message.since);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TunnelLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTunnelLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.taskId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.tail = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.since = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TunnelLogsRequest>, I>>(base?: I): TunnelLogsRequest {
+    return TunnelLogsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TunnelLogsRequest>, I>>(object: I): TunnelLogsRequest {
+    const message = createBaseTunnelLogsRequest();
+    message.taskId = object.taskId ?? "";
+    message.follow = object.follow ?? false;
+    message.tail = object.tail ?? undefined;
+    message.since = object.since ?? undefined;
+    return message;
+  },
+};
+
+function createBaseTunnelDown(): TunnelDown {
+  return {
+    streamId: 0,
+    logs: undefined,
+    exec: undefined,
+    stdin: new Uint8Array(0),
+    closeStdin: false,
+    resize: undefined,
+    cancel: false,
+    ping: false,
+  };
+}
+
+export const TunnelDown: MessageFns<TunnelDown> = {
+  encode(message: TunnelDown, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== 0) {
+      writer.uint32(8).uint32(message.streamId);
+    }
+    if (message.logs !== undefined) {
+      TunnelLogsRequest.encode(message.logs, writer.uint32(18).fork()).join();
+    }
+    if (message.exec !== undefined) {
+      ExecStart.encode(message.exec, writer.uint32(26).fork()).join();
+    }
+    if (message.stdin.length !== 0) {
+      writer.uint32(34).bytes(message.stdin);
+    }
+    if (message.closeStdin !== false) {
+      writer.uint32(40).bool(message.closeStdin);
+    }
+    if (message.resize !== undefined) {
+      TerminalSize.encode(message.resize, writer.uint32(50).fork()).join();
+    }
+    if (message.cancel !== false) {
+      writer.uint32(56).bool(message.cancel);
+    }
+    if (message.ping !== false) {
+      writer.uint32(64).bool(message.ping);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TunnelDown {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTunnelDown();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.streamId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.logs = TunnelLogsRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.exec = ExecStart.decode(reader, reader.uint32());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stdin = reader.bytes();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.closeStdin = reader.bool();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.resize = TerminalSize.decode(reader, reader.uint32());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.cancel = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.ping = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TunnelDown>, I>>(base?: I): TunnelDown {
+    return TunnelDown.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TunnelDown>, I>>(object: I): TunnelDown {
+    const message = createBaseTunnelDown();
+    message.streamId = object.streamId ?? 0;
+    message.logs = (object.logs !== undefined && object.logs !== null)
+      ? TunnelLogsRequest.fromPartial(object.logs)
+      : undefined;
+    message.exec = (object.exec !== undefined && object.exec !== null) ? ExecStart.fromPartial(object.exec) : undefined;
+    message.stdin = object.stdin ?? new Uint8Array(0);
+    message.closeStdin = object.closeStdin ?? false;
+    message.resize = (object.resize !== undefined && object.resize !== null)
+      ? TerminalSize.fromPartial(object.resize)
+      : undefined;
+    message.cancel = object.cancel ?? false;
+    message.ping = object.ping ?? false;
+    return message;
+  },
+};
+
+function createBaseTunnelError(): TunnelError {
+  return { code: "", message: "" };
+}
+
+export const TunnelError: MessageFns<TunnelError> = {
+  encode(message: TunnelError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TunnelError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTunnelError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TunnelError>, I>>(base?: I): TunnelError {
+    return TunnelError.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TunnelError>, I>>(object: I): TunnelError {
+    const message = createBaseTunnelError();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
+function createBaseTunnelUp(): TunnelUp {
+  return {
+    streamId: 0,
+    nodeId: "",
+    lines: [],
+    stdout: new Uint8Array(0),
+    stderr: new Uint8Array(0),
+    exitCode: undefined,
+    end: false,
+    error: undefined,
+    pong: false,
+  };
+}
+
+export const TunnelUp: MessageFns<TunnelUp> = {
+  encode(message: TunnelUp, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.streamId !== 0) {
+      writer.uint32(8).uint32(message.streamId);
+    }
+    if (message.nodeId !== "") {
+      writer.uint32(18).string(message.nodeId);
+    }
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.stdout.length !== 0) {
+      writer.uint32(34).bytes(message.stdout);
+    }
+    if (message.stderr.length !== 0) {
+      writer.uint32(42).bytes(message.stderr);
+    }
+    if (message.exitCode !== undefined) {
+      writer.uint32(48).int32(message.exitCode);
+    }
+    if (message.end !== false) {
+      writer.uint32(56).bool(message.end);
+    }
+    if (message.error !== undefined) {
+      TunnelError.encode(message.error, writer.uint32(66).fork()).join();
+    }
+    if (message.pong !== false) {
+      writer.uint32(72).bool(message.pong);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TunnelUp {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTunnelUp();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.streamId = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.stdout = reader.bytes();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.stderr = reader.bytes();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.exitCode = reader.int32();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.end = reader.bool();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = TunnelError.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.pong = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TunnelUp>, I>>(base?: I): TunnelUp {
+    return TunnelUp.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TunnelUp>, I>>(object: I): TunnelUp {
+    const message = createBaseTunnelUp();
+    message.streamId = object.streamId ?? 0;
+    message.nodeId = object.nodeId ?? "";
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
+    message.stdout = object.stdout ?? new Uint8Array(0);
+    message.stderr = object.stderr ?? new Uint8Array(0);
+    message.exitCode = object.exitCode ?? undefined;
+    message.end = object.end ?? false;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? TunnelError.fromPartial(object.error)
+      : undefined;
+    message.pong = object.pong ?? false;
+    return message;
+  },
+};
+
 function createBaseRaftBatch(): RaftBatch {
   return { clusterId: "", fromId: "", toId: "", messages: [] };
 }
@@ -10128,10 +11411,50 @@ export const TaskServiceService = {
     responseSerialize: (value: ListTasksResponse): Buffer => Buffer.from(ListTasksResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListTasksResponse => ListTasksResponse.decode(value),
   },
+  /**
+   * Output of one task, or of every task of a service, in batches of lines. With `follow` the
+   * stream stays open until the tasks have ended or the caller cancels; a message without lines
+   * or notices is a keepalive (sent while idle, so both sides notice a dead connection).
+   */
+  logs: {
+    path: "/warren.v1.TaskService/Logs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: TaskLogsRequest): Buffer => Buffer.from(TaskLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TaskLogsRequest => TaskLogsRequest.decode(value),
+    responseSerialize: (value: TaskLogsMessage): Buffer => Buffer.from(TaskLogsMessage.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TaskLogsMessage => TaskLogsMessage.decode(value),
+  },
+  /**
+   * Runs a command in a running task. The caller's first message holds `start`; later ones carry
+   * stdin, its end, or a new terminal size. The answer streams output and ends with one message
+   * holding `exit_code`.
+   */
+  exec: {
+    path: "/warren.v1.TaskService/Exec" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: ExecInput): Buffer => Buffer.from(ExecInput.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ExecInput => ExecInput.decode(value),
+    responseSerialize: (value: ExecOutput): Buffer => Buffer.from(ExecOutput.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ExecOutput => ExecOutput.decode(value),
+  },
 } as const;
 
 export interface TaskServiceServer extends UntypedServiceImplementation {
   list: handleUnaryCall<ListTasksRequest, ListTasksResponse>;
+  /**
+   * Output of one task, or of every task of a service, in batches of lines. With `follow` the
+   * stream stays open until the tasks have ended or the caller cancels; a message without lines
+   * or notices is a keepalive (sent while idle, so both sides notice a dead connection).
+   */
+  logs: handleServerStreamingCall<TaskLogsRequest, TaskLogsMessage>;
+  /**
+   * Runs a command in a running task. The caller's first message holds `start`; later ones carry
+   * stdin, its end, or a new terminal size. The answer streams output and ends with one message
+   * holding `exit_code`.
+   */
+  exec: handleBidiStreamingCall<ExecInput, ExecOutput>;
 }
 
 export interface TaskServiceClient extends Client {
@@ -10150,6 +11473,25 @@ export interface TaskServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListTasksResponse) => void,
   ): ClientUnaryCall;
+  /**
+   * Output of one task, or of every task of a service, in batches of lines. With `follow` the
+   * stream stays open until the tasks have ended or the caller cancels; a message without lines
+   * or notices is a keepalive (sent while idle, so both sides notice a dead connection).
+   */
+  logs(request: TaskLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<TaskLogsMessage>;
+  logs(
+    request: TaskLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<TaskLogsMessage>;
+  /**
+   * Runs a command in a running task. The caller's first message holds `start`; later ones carry
+   * stdin, its end, or a new terminal size. The answer streams output and ends with one message
+   * holding `exit_code`.
+   */
+  exec(): ClientDuplexStream<ExecInput, ExecOutput>;
+  exec(options: Partial<CallOptions>): ClientDuplexStream<ExecInput, ExecOutput>;
+  exec(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<ExecInput, ExecOutput>;
 }
 
 export const TaskServiceClient = makeGenericClientConstructor(
@@ -10592,6 +11934,44 @@ export const WorkerServiceClient = makeGenericClientConstructor(
 ) as unknown as {
   new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): WorkerServiceClient;
   service: typeof WorkerServiceService;
+  serviceName: string;
+};
+
+/**
+ * Workers at the edge are often behind NAT: managers cannot dial them. Each worker keeps one
+ * long-lived stream open to the leader; the leader multiplexes log and exec requests over it
+ * (`stream_id`, chosen by the leader) and the worker streams the answers back. Stream 0 is the
+ * tunnel itself: the worker's first message names its node; pings and pongs keep it alive.
+ */
+export type TunnelServiceService = typeof TunnelServiceService;
+export const TunnelServiceService = {
+  open: {
+    path: "/warren.v1.TunnelService/Open" as const,
+    requestStream: true as const,
+    responseStream: true as const,
+    requestSerialize: (value: TunnelUp): Buffer => Buffer.from(TunnelUp.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TunnelUp => TunnelUp.decode(value),
+    responseSerialize: (value: TunnelDown): Buffer => Buffer.from(TunnelDown.encode(value).finish()),
+    responseDeserialize: (value: Buffer): TunnelDown => TunnelDown.decode(value),
+  },
+} as const;
+
+export interface TunnelServiceServer extends UntypedServiceImplementation {
+  open: handleBidiStreamingCall<TunnelUp, TunnelDown>;
+}
+
+export interface TunnelServiceClient extends Client {
+  open(): ClientDuplexStream<TunnelUp, TunnelDown>;
+  open(options: Partial<CallOptions>): ClientDuplexStream<TunnelUp, TunnelDown>;
+  open(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<TunnelUp, TunnelDown>;
+}
+
+export const TunnelServiceClient = makeGenericClientConstructor(
+  TunnelServiceService,
+  "warren.v1.TunnelService",
+) as unknown as {
+  new (address: string, credentials: ChannelCredentials, options?: Partial<ClientOptions>): TunnelServiceClient;
+  service: typeof TunnelServiceService;
   serviceName: string;
 };
 
