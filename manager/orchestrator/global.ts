@@ -59,7 +59,7 @@ export function reconcileGlobal(
       out.desired.push({ taskId: current.id, desiredState: "shutdown", reason: "replaced" });
       out.create.push({ serviceId: service.id, nodeId, specVersion: service.specVersion });
     } else if (d.kind === "wait") {
-      out.wakeAt = d.until;
+      out.wakeAt = out.wakeAt === undefined ? d.until : Math.min(out.wakeAt, d.until);
     } else {
       out.desired.push({
         taskId: current.id,

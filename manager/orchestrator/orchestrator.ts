@@ -143,10 +143,13 @@ export class Orchestrator {
       const now = this.#ctx.now();
       await this.#nodeHealth(now);
       const s = this.#ctx.store.state as ClusterState;
-      const ids = this.#dirtyAll || now >= this.#wakeAt ? [...s.services.keys()] : [...this.#dirty];
+      const full = this.#dirtyAll || now >= this.#wakeAt;
+      const ids = full ? [...s.services.keys()] : [...this.#dirty];
       this.#dirtyAll = false;
       this.#dirty.clear();
-      this.#wakeAt = Infinity;
+      // Only a full pass re-derives every delayed decision; a partial one keeps the wake-ups
+      // of the services it does not look at (a disconnect grace, a restart delay).
+      if (full) this.#wakeAt = Infinity;
       const actions = noActions();
       const view = new ClusterView(snapshotFromState(s));
       const facts = this.#nodeFacts(s);
@@ -158,7 +161,7 @@ export class Orchestrator {
           await this.#reconcileService(sv, tasksOfService(s, id), view, facts, now),
         );
       }
-      if (actions.wakeAt !== undefined) this.#wakeAt = actions.wakeAt;
+      if (actions.wakeAt !== undefined) this.#wakeAt = Math.min(this.#wakeAt, actions.wakeAt);
       await this.#apply(actions, now);
       if (this.#placementsDirty) {
         this.#placementsDirty = false;
@@ -257,6 +260,10 @@ export class Orchestrator {
         status: {
           ...n.status,
           state: "down",
+          // Heartbeats stay in the leader's memory: record the last one here, so that the
+          // disconnect grace (counted from lastHeartbeatAt + down period) starts now, not from
+          // the node's registration.
+          lastHeartbeatAt: n.lastSeen,
           message: `no heartbeat for ${Math.round((now - n.lastSeen) / 1000)} s`,
         },
       });
