@@ -113,7 +113,7 @@ export class WarrenClient implements Disposable {
         w.NodeServiceService.list,
         codecs.ListNodesRequest.toWire(req),
       );
-      return decode(codecs.ListNodesResponse, res, "nodes");
+      return codecs.ListNodesResponse.fromWireTrusted(res);
     },
     /** One node by ID or host name. */
     inspect: async (id: string, opts: ReadOptions = {}): Promise<d.Node> => {
@@ -158,7 +158,7 @@ export class WarrenClient implements Disposable {
         w.ServiceServiceService.list,
         codecs.ListServicesRequest.toWire(req),
       );
-      return decode(codecs.ListServicesResponse, res, "services");
+      return codecs.ListServicesResponse.fromWireTrusted(res);
     },
     /** One service by ID or name. */
     inspect: async (id: string, opts: ReadOptions = {}): Promise<d.Service> => {
@@ -233,7 +233,7 @@ export class WarrenClient implements Disposable {
         w.TaskServiceService.list,
         codecs.ListTasksRequest.toWire(req),
       );
-      return decode(codecs.ListTasksResponse, res, "tasks");
+      return codecs.ListTasksResponse.fromWireTrusted(res);
     },
   };
 
@@ -280,7 +280,7 @@ export class WarrenClient implements Disposable {
         w.SecretServiceService.list,
         codecs.ListSecretsRequest.toWire(req),
       );
-      return decode(codecs.ListSecretsResponse, res, "secrets");
+      return codecs.ListSecretsResponse.fromWireTrusted(res);
     },
     /** One secret's metadata by ID or name. */
     inspect: async (id: string, opts: ReadOptions = {}): Promise<d.Secret> => {
@@ -319,7 +319,7 @@ export class WarrenClient implements Disposable {
         w.VolumeServiceService.list,
         codecs.ListVolumesRequest.toWire(req),
       );
-      return decode(codecs.ListVolumesResponse, res, "volumes");
+      return codecs.ListVolumesResponse.fromWireTrusted(res);
     },
     /** One volume by ID or name. */
     inspect: async (id: string, opts: ReadOptions = {}): Promise<d.Volume> => {

@@ -13,6 +13,10 @@ import type { Entry, HardState, ReadState, Snapshot, SoftState } from "./types.t
  *    conflicting suffix), then `hardState` (if any). Sync to disk when `mustSync`.
  * 2. Only then send `messages` (any order, may be dropped or reordered by the network). Votes and
  *    acknowledgements in them promise that 1. is durable; sending before persisting breaks safety.
+ *    One exception, taken by the shell (manager/raft/parallel_append.ts, thesis §10.2.1): a
+ *    leader may send appends and heartbeats while its own append is being written, because its
+ *    own acknowledgement only takes effect through the next Ready, which the shell takes after
+ *    the write is durable.
  * 3. Restore the application from `snapshot` (if any), then apply `committedEntries` in order
  *    (conf-change entries too: the core applies membership itself on advance()).
  * 4. Hand `readStates` to waiting reads: each may be served once its index is applied.

@@ -1,0 +1,129 @@
+/**
+ * Suite "api": the manager API as users hit it, over gRPC with mutual TLS, against real manager
+ * processes (`warren cluster init --manager-only`, `warren join`) with Deno KV storage.
+ * - service_create_per_s_c1 / _c50: creates per second, 1 manager, 1 and 50 in flight;
+ * - service_create_per_s_c50_3m: the same with 3 managers (writes through the leader);
+ * - service_list_p99_ms: `ServiceService/List` with 1,000 services;
+ * - manager_rss_mb_idle: a manager's RSS after the load, idle.
+ * @module
+ */
+import { join } from "node:path";
+import type { BenchContext, BenchSuite } from "./_suite.ts";
+import {
+  adminClient,
+  cli,
+  daemonFlags,
+  gauge,
+  kill,
+  type ManagerProc,
+  managerProc,
+  startDaemon,
+  until,
+} from "../integration/_cluster_procs.ts";
+import type { WarrenClient } from "../../net/client/client.ts";
+
+const IMAGE = "registry.local/bench:1";
+
+async function createMany(
+  c: WarrenClient,
+  prefix: string,
+  n: number,
+  inFlight: number,
+): Promise<number> {
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < n) {
+      const i = next++;
+      await c.services.create({ name: `${prefix}-${i}`, image: IMAGE, replicas: 0 });
+    }
+  }));
+  return n / ((performance.now() - t0) / 1000);
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+}
+
+async function rssMb(m: ManagerProc): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${m.child!.pid}/status`);
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+  return kb / 1024;
+}
+
+async function run(ctx: BenchContext): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "warren-bench-api-" });
+  const configPath = join(dir, "cli", "config.json");
+  const env = { WARREN_CONFIG: configPath, NO_COLOR: "1" };
+  const ms = ["m1", "m2", "m3"].map((n) => managerProc(n, dir));
+  const n1 = ctx.quick ? 200 : 2000;
+  const n50 = ctx.quick ? 500 : 5000;
+  try {
+    await startDaemon(
+      ms[0],
+      env,
+      ["cluster", "init", "--manager-only", ...daemonFlags(ms[0])],
+      /cluster \S+ running/,
+    );
+    using one = await adminClient(configPath, [ms[0].api]);
+    ctx.log(`1 manager: ${n1} creates one at a time`);
+    ctx.emit("service_create_per_s_c1", Math.round(await createMany(one, "c1", n1, 1)), "1/s");
+    ctx.log(`1 manager: ${n50} creates, 50 in flight`);
+    ctx.emit("service_create_per_s_c50", Math.round(await createMany(one, "c50", n50, 50)), "1/s");
+
+    // List with 1,000 services (trim or top up to exactly 1,000).
+    const have = (await one.services.list()).services.length;
+    if (have < 1000) await createMany(one, "fill", 1000 - have, 20);
+    const all = (await one.services.list()).services;
+    for (const s of all.slice(1000)) await one.services.delete(s.id);
+    const lat: number[] = [];
+    for (let i = 0; i < (ctx.quick ? 50 : 300); i++) {
+      const t0 = performance.now();
+      const r = await one.services.list();
+      lat.push(performance.now() - t0);
+      if (r.services.length !== 1000) {
+        throw new Error(`listed ${r.services.length} services, not 1000`);
+      }
+    }
+    lat.sort((a, b) => a - b);
+    ctx.log(`list of 1,000: p50 ${pct(lat, 0.5).toFixed(2)} ms`);
+    ctx.emit("service_list_p99_ms", Number(pct(lat, 0.99).toFixed(2)), "ms");
+
+    await new Promise((r) => setTimeout(r, 2000));
+    ctx.emit("manager_rss_mb_idle", Math.round(await rssMb(ms[0])), "MB");
+
+    // Three managers.
+    const tok = await cli(env, ["cluster", "join-token", "manager", "-q"]);
+    const token = tok.stdout.split(/\s+/).find((w) => w.startsWith("WRN1-"));
+    if (!token) throw new Error(`no manager token: ${tok.stderr}`);
+    for (const m of ms.slice(1)) {
+      await startDaemon(
+        m,
+        env,
+        ["join", ms[0].api, "--token", token, ...daemonFlags(m)],
+        /manager \S+ of cluster/,
+      );
+      await until(
+        async () => (await gauge(ms[0], "warren_raft_voters")) >= ms.indexOf(m) + 1,
+        `${m.name} voter`,
+      );
+    }
+    using three = await adminClient(configPath, ms.map((m) => m.api));
+    ctx.log(`3 managers: ${n50} creates, 50 in flight`);
+    ctx.emit(
+      "service_create_per_s_c50_3m",
+      Math.round(await createMany(three, "m3", n50, 50)),
+      "1/s",
+    );
+  } finally {
+    for (const m of ms) await kill(m, "SIGTERM").catch(() => kill(m));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The api suite. */
+export const suite: BenchSuite = {
+  description: "manager API over gRPC+mTLS: creates/s (1 and 3 managers), list p99, idle RSS",
+  timeoutMs: 600_000,
+  run,
+};
