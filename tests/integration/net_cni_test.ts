@@ -5,7 +5,6 @@
  */
 import assert from "node:assert/strict";
 import { TaskNetworks } from "../../net/cni/task_network.ts";
-import { listNetns } from "../../net/cni/netns.ts";
 import { runCommand } from "../../net/host/command.ts";
 import { removeEmptyPortmapChains } from "../../net/ports/host_ports.ts";
 import {
@@ -13,38 +12,11 @@ import {
   nodeHostEnv,
   randomSuffix,
   registerOuterRun,
+  snapshot,
   startResponder,
 } from "./net_fixture.ts";
 
 const env = nodeHostEnv();
-
-/** Everything a data plane could leave behind, for before/after comparison. */
-async function snapshot(ipamDir: string) {
-  const links = JSON.parse((await runCommand(["ip", "-j", "link", "show"])).stdout) as {
-    ifname: string;
-  }[];
-  const files: string[] = [];
-  try {
-    for await (const e of Deno.readDir(ipamDir)) files.push(e.name);
-  } catch {
-    // No IPAM dir at all.
-  }
-  return {
-    links: links.map((l) => l.ifname).sort(),
-    netns: await listNetns("wtask-"),
-    iptables: iptablesState((await runCommand(["iptables-save"])).stdout),
-    ipamFiles: files.sort(),
-  };
-}
-
-/** Rules and user-defined chains of an iptables-save dump (empty tables and counters ignored). */
-function iptablesState(save: string): string[] {
-  const builtin = /^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) /;
-  return save.split("\n")
-    .filter((l) => l.startsWith("-A ") || (l.startsWith(":") && !builtin.test(l)))
-    .map((l) => (l.startsWith(":") ? l.split(" ")[0]! : l))
-    .sort();
-}
 
 if (env) {
   Deno.test("two task netns on one node reach each other; teardown leaves nothing", async () => {

@@ -16,6 +16,7 @@
 import assert from "node:assert/strict";
 import { createNetnsCluster } from "../fixtures/netns.ts";
 import { runCommand } from "../../net/host/command.ts";
+import { listNetns } from "../../net/cni/netns.ts";
 
 /** What an inner run knows about its surroundings. */
 export interface NodeHostEnv {
@@ -95,9 +96,11 @@ export async function startResponder(
   netns: string,
   port: number,
   reply: string,
+  /** Program run per connection; default `echo <reply>`. */
+  program: string[] = ["echo", reply],
 ): Promise<AsyncDisposable> {
   const child = new Deno.Command("ip", {
-    args: ["netns", "exec", netns, "busybox", "nc", "-ll", "-p", String(port), "-e", "echo", reply],
+    args: ["netns", "exec", netns, "busybox", "nc", "-ll", "-p", String(port), "-e", ...program],
     stdin: "null",
     stdout: "null",
     stderr: "null",
@@ -147,4 +150,39 @@ export async function tcpRead(ip: string, port: number, timeoutMs = 2_000): Prom
 /** A random lowercase-hex suffix for unique names. */
 export function randomSuffix(): string {
   return crypto.randomUUID().slice(0, 8);
+}
+
+/** Rules and user-defined chains of an iptables-save dump (empty tables and counters ignored). */
+function iptablesState(save: string): string[] {
+  const builtin = /^:(INPUT|OUTPUT|FORWARD|PREROUTING|POSTROUTING) /;
+  return save.split("\n")
+    .filter((l) => l.startsWith("-A ") || (l.startsWith(":") && !builtin.test(l)))
+    .map((l) => (l.startsWith(":") ? l.split(" ")[0]! : l))
+    .sort();
+}
+
+/**
+ * Everything a data plane could leave behind in this namespace (links, task namespaces,
+ * iptables rules and chains, nft tables other than iptables-nft's, IPAM files), for a
+ * before/after comparison.
+ */
+export async function snapshot(ipamDir: string) {
+  const links = JSON.parse((await runCommand(["ip", "-j", "link", "show"])).stdout) as {
+    ifname: string;
+  }[];
+  const files: string[] = [];
+  try {
+    for await (const e of Deno.readDir(ipamDir)) files.push(e.name);
+  } catch {
+    // No IPAM dir at all.
+  }
+  const tables = (await runCommand(["nft", "list", "tables"])).stdout.split("\n")
+    .filter((l) => l.includes("warren")).sort();
+  return {
+    links: links.map((l) => l.ifname).sort(),
+    netns: await listNetns("wtask-"),
+    iptables: iptablesState((await runCommand(["iptables-save"])).stdout),
+    nftTables: tables,
+    ipamFiles: files.sort(),
+  };
 }

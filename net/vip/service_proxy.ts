@@ -1,0 +1,154 @@
+/**
+ * Service VIPs and ingress ports of one node in the kernel's nat table. {@link ServiceProxy.syncServices}
+ * recomputes the rules from the endpoints of every assignments message and applies the
+ * difference in one atomic batch (`iptables-restore --noflush`; with nft, one table replacement).
+ *
+ * Removing a task's IP takes effect for new connections as soon as the batch commits (tens of
+ * milliseconds); established connections to tasks that stay are untouched, since conntrack keeps
+ * their translation. Established connections to a removed (dead) task are not cut: conntrack
+ * entries expire on their own (no `conntrack -D`, the tool is not installed).
+ * @module
+ */
+import { runCommand } from "../host/command.ts";
+import { detectFirewallBackend, type FirewallBackend } from "../host/firewall_backend.ts";
+import { ensureJump, iptablesRestore, iptablesSave, removeJump } from "../host/iptables.ts";
+import { type NodeNames, nodeNames } from "../host/names.ts";
+import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
+import {
+  type ChainRules,
+  type NatContext,
+  natJumps,
+  natRuleset,
+  restoreText,
+} from "./iptables_rules.ts";
+import { nftScript } from "./nft_rules.ts";
+import { planServices, type ServicePortPlan } from "./service_plan.ts";
+
+/** Options of {@link ServiceProxy.open}. */
+export interface ServiceProxyOptions {
+  nodeId: string;
+  /** The node's task subnet. */
+  subnet: string;
+  /** Default: the node subnet. */
+  clusterCidr?: string;
+  /** The node's bridge; default the one {@link nodeNames} derives. */
+  bridge?: string;
+  /** Default: detected (iptables, else nft). */
+  backend?: FirewallBackend;
+}
+
+/** Marks rules of a chain found in the kernel whose content is unknown (always rewritten). */
+const UNKNOWN = ["<found at start>"];
+
+/** One node's service rules. See the module doc. */
+export class ServiceProxy {
+  readonly names: NodeNames;
+  readonly backend: FirewallBackend;
+  readonly #ctx: NatContext;
+  #applied: ChainRules = new Map();
+  #plan: ServicePortPlan[] = [];
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+
+  private constructor(o: ServiceProxyOptions, backend: FirewallBackend, ctx: NatContext) {
+    this.names = nodeNames(o.nodeId);
+    this.backend = backend;
+    this.#ctx = ctx;
+  }
+
+  /** Installs the node's (empty) chains and their jumps, replacing leftovers of a crash. */
+  static async open(o: ServiceProxyOptions): Promise<ServiceProxy> {
+    const names = nodeNames(o.nodeId);
+    const backend = o.backend ?? await detectFirewallBackend();
+    const ctx: NatContext = {
+      names,
+      bridge: o.bridge ?? names.bridge,
+      subnet: o.subnet,
+      clusterCidr: o.clusterCidr ?? o.subnet,
+      masqueradeLocalVip: !(await bridgeNetfilterOn()),
+    };
+    const p = new ServiceProxy(o, backend, ctx);
+    if (backend === "iptables") p.#applied = await p.#existingChains();
+    await p.#apply([]);
+    if (backend === "iptables") {
+      for (const [builtin, chain, match] of natJumps(names)) {
+        await ensureJump("nat", builtin, chain, match);
+      }
+    }
+    return p;
+  }
+
+  /** The plan last applied. */
+  get plan(): readonly ServicePortPlan[] {
+    return this.#plan;
+  }
+
+  /**
+   * Recomputes the rules for `endpoints` (every service known to the node) and applies the
+   * difference atomically. Calls are applied in order; concurrent calls queue.
+   */
+  syncServices(endpoints: readonly ServiceEndpoint[]): Promise<void> {
+    const plan = planServices(endpoints);
+    const next = this.#queue.then(() => this.#closed ? undefined : this.#apply(plan));
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Removes every chain and jump this node added. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#queue;
+    if (this.backend === "nft") {
+      await runCommand(["nft", "delete", "table", "ip", this.names.nftServicesTable], {
+        check: false,
+      });
+      return;
+    }
+    for (const [builtin, chain, match] of natJumps(this.names)) {
+      await removeJump("nat", builtin, chain, match);
+    }
+    const existing = await this.#existingChains();
+    for (const c of this.#applied.keys()) existing.set(c, UNKNOWN);
+    const text = restoreText(existing, new Map());
+    if (text) await iptablesRestore(text);
+    this.#applied = new Map();
+  }
+
+  async #apply(plan: ServicePortPlan[]): Promise<void> {
+    if (this.backend === "nft") {
+      await runCommand(["nft", "-f", "-"], {
+        stdin: nftScript(this.names.nftServicesTable, plan, this.#ctx),
+      });
+    } else {
+      const next = natRuleset(plan, this.#ctx);
+      const text = restoreText(this.#applied, next);
+      if (text) await iptablesRestore(text);
+      this.#applied = next;
+    }
+    this.#plan = plan;
+  }
+
+  /** This node's nat chains present in the kernel (rules unknown). */
+  async #existingChains(): Promise<ChainRules> {
+    const n = this.names;
+    const mine = (c: string) =>
+      c === n.servicesChain || c === n.portsChain || c === n.postroutingChain ||
+      c.startsWith(`WSVC-${n.tag}-`) || c.startsWith(`WSEP-${n.tag}-`);
+    const out: ChainRules = new Map();
+    for (const line of (await iptablesSave("nat")).split("\n")) {
+      const m = /^:(\S+) /.exec(line);
+      if (m && mine(m[1]!)) out.set(m[1]!, UNKNOWN);
+    }
+    return out;
+  }
+}
+
+/** Whether bridged IPv4 traffic passes iptables here (br_netfilter loaded and enabled). */
+export async function bridgeNetfilterOn(): Promise<boolean> {
+  try {
+    return (await Deno.readTextFile("/proc/sys/net/bridge/bridge-nf-call-iptables")).trim() ===
+      "1";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * Service VIPs on a real node (inside a netns node host): a VIP balances across three task
+ * namespaces, a task reaches its own service (hairpin), removing a task IP takes effect at once
+ * while a loop of connections keeps succeeding and an established connection survives, the nft
+ * backend balances too, and closing leaves no chain, jump, link, netns or lease behind.
+ */
+import assert from "node:assert/strict";
+import { TaskNetworks } from "../../net/cni/task_network.ts";
+import { ServiceProxy } from "../../net/vip/service_proxy.ts";
+import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
+import {
+  inNetns,
+  nodeHostEnv,
+  randomSuffix,
+  registerOuterRun,
+  snapshot,
+  startResponder,
+  tcpRead,
+} from "./net_fixture.ts";
+
+const env = nodeHostEnv();
+
+function endpoint(vip: string, taskIps: string[]): ServiceEndpoint {
+  return {
+    serviceId: "svc-web",
+    name: "web",
+    vip,
+    endpointMode: "vip",
+    ports: [
+      { protocol: "tcp", target: 80, publishMode: "ingress" },
+      { protocol: "tcp", target: 81, publishMode: "ingress" },
+    ],
+    taskIps,
+  };
+}
+
+/** Three tasks, each answering its name on :80 and "name + echo" on :81. */
+async function threeTasks(nets: TaskNetworks, stack: AsyncDisposableStack) {
+  const tasks = [];
+  for (const name of ["t1", "t2", "t3"]) {
+    const t = await nets.createTaskNetwork(`web.${name}`);
+    stack.use(await startResponder(t.netnsName, 80, name));
+    stack.use(
+      await startResponder(t.netnsName, 81, name, [
+        "busybox",
+        "sh",
+        "-c",
+        `echo ${name}; exec busybox cat`,
+      ]),
+    );
+    tasks.push({ name, ...t });
+  }
+  return tasks;
+}
+
+if (env) {
+  Deno.test("VIP: balances over 3 tasks, hairpin, removal within 2 s, conntrack, cleanup", async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "warren-net-vip-" });
+    const before = await snapshot(`${dataDir}/cni/ipam`);
+    const nodeId = `node-${randomSuffix()}`;
+    const opts = { nodeId, subnet: "10.240.9.0/24", clusterCidr: "10.240.0.0/16", dataDir };
+    const nets = await TaskNetworks.open(opts);
+    const proxy = await ServiceProxy.open(opts);
+    try {
+      await using stack = new AsyncDisposableStack();
+      const tasks = await threeTasks(nets, stack);
+      const vip = "10.96.0.10";
+      await proxy.syncServices([endpoint(vip, tasks.map((t) => t.ip))]);
+
+      // From the node itself (nat OUTPUT).
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 60; i++) {
+        const who = await tcpRead(vip, 80);
+        counts.set(who, (counts.get(who) ?? 0) + 1);
+      }
+      assert.deepEqual([...counts.keys()].sort(), ["t1", "t2", "t3"]);
+      for (const [who, n] of counts) assert.ok(n >= 5, `${who} got only ${n} of 60`);
+
+      // From a task (nat PREROUTING), including connections that land on itself (hairpin).
+      const seen = new Set<string>();
+      for (let i = 0; i < 15; i++) {
+        const r = await inNetns(tasks[0]!.netnsName, ["busybox", "nc", "-w", "2", vip, "80"]);
+        assert.equal(r.code, 0, r.stderr);
+        seen.add(r.stdout.trim());
+      }
+      assert.ok(seen.has("t1"), `t1 reached itself through the VIP: ${[...seen]}`);
+      assert.ok(seen.size >= 2, [...seen].join());
+
+      // An established connection, then t3's IP leaves the endpoints while a loop connects.
+      const conn = await Deno.connect({ hostname: vip, port: 81 });
+      const reader = conn.readable.getReader();
+      const first = new TextDecoder().decode((await reader.read()).value).trim();
+      const writer = conn.writable.getWriter();
+      const gone = tasks.find((t) => t.name !== first)!;
+      let stop = false;
+      const results: { at: number; who: string }[] = [];
+      const loop = (async () => {
+        while (!stop) results.push({ at: performance.now(), who: await tcpRead(vip, 80) });
+      })();
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = performance.now();
+      await proxy.syncServices([endpoint(vip, tasks.filter((t) => t !== gone).map((t) => t.ip))]);
+      const applied = performance.now();
+      await new Promise((r) => setTimeout(r, 500));
+      stop = true;
+      await loop;
+      assert.ok(applied - t0 < 2_000, `applied in ${applied - t0} ms`);
+      const late = results.filter((r) => r.at > applied);
+      assert.ok(late.length >= 5, `${late.length} connections after the change`);
+      assert.ok(!late.some((r) => r.who === gone.name), `no connection reaches ${gone.name}`);
+      assert.ok(results.every((r) => ["t1", "t2", "t3"].includes(r.who)), "every one answered");
+
+      await writer.write(new TextEncoder().encode("still here\n"));
+      const echo = new TextDecoder().decode((await reader.read()).value).trim();
+      assert.equal(echo, "still here", "the established connection survives");
+      conn.close();
+
+      // dnsrr: no VIP rules at all.
+      await proxy.syncServices([{ ...endpoint(vip, [tasks[0]!.ip]), endpointMode: "dnsrr" }]);
+      assert.equal(proxy.plan.length, 0);
+    } finally {
+      await proxy.close();
+      await nets.close();
+    }
+    assert.deepEqual(await snapshot(`${dataDir}/cni/ipam`), before);
+    await Deno.remove(dataDir, { recursive: true });
+  });
+
+  Deno.test("VIP with the nft backend: balances, and closing deletes its table", async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "warren-net-vip-" });
+    const before = await snapshot(`${dataDir}/cni/ipam`);
+    const nodeId = `node-${randomSuffix()}`;
+    const opts = { nodeId, subnet: "10.240.10.0/24", clusterCidr: "10.240.0.0/16", dataDir };
+    const nets = await TaskNetworks.open({ ...opts, backend: "iptables" });
+    const proxy = await ServiceProxy.open({ ...opts, backend: "nft" });
+    try {
+      await using stack = new AsyncDisposableStack();
+      const tasks = await threeTasks(nets, stack);
+      await proxy.syncServices([endpoint("10.96.0.20", tasks.map((t) => t.ip))]);
+      const seen = new Set<string>();
+      for (let i = 0; i < 40; i++) seen.add(await tcpRead("10.96.0.20", 80));
+      assert.deepEqual([...seen].sort(), ["t1", "t2", "t3"]);
+      await proxy.syncServices([endpoint("10.96.0.20", [tasks[1]!.ip])]);
+      for (let i = 0; i < 10; i++) assert.equal(await tcpRead("10.96.0.20", 80), "t2");
+    } finally {
+      await proxy.close();
+      await nets.close();
+    }
+    assert.deepEqual(await snapshot(`${dataDir}/cni/ipam`), before);
+    await Deno.remove(dataDir, { recursive: true });
+  });
+} else {
+  registerOuterRun(import.meta.url, "net: service VIPs");
+}
