@@ -46,5 +46,5 @@ Deno.test("nftScript: one backend is a plain jump, none an empty chain", () => {
     ctx,
   );
   assert.ok(!one.includes("numgen"));
-  assert.match(one, /chain svc_\w+ \{\n    jump ep_\w+\n  \}/);
+  assert.match(one, /chain svc_\w+ \{\n {4}jump ep_\w+\n {2}\}/);
 });
