@@ -1,0 +1,101 @@
+/**
+ * README's run command: `warren cluster init` as a real process gives a working single-node
+ * cluster (manager + worker + its own supervised containerd), and a service of the test HTTP
+ * image created with the CLI serves its page.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  cli,
+  daemonFlags,
+  freePort,
+  kill,
+  managerProc,
+  startDaemon,
+  until,
+} from "./_cluster_procs.ts";
+import { buildHttpServerImage, pushImage } from "../fixtures/image.ts";
+import { startRegistry } from "../fixtures/registry.ts";
+
+Deno.test("single node: cluster init runs a service of a real image end to end", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-single-" });
+  const env = { WARREN_CONFIG: join(dir, "cli", "config.json"), NO_COLOR: "1" };
+  await using registry = await startRegistry();
+  const { reference } = await pushImage(
+    registry,
+    "warren/http",
+    "v1",
+    await buildHttpServerImage({ version: "v1" }),
+  );
+  const m = managerProc("m1", dir);
+  try {
+    await startDaemon(
+      m,
+      env,
+      ["cluster", "init", ...daemonFlags(m)],
+      /cluster \S+ running/,
+      60_000,
+    );
+    const port = freePort();
+    const created = await cli(env, [
+      "service",
+      "create",
+      "web",
+      "--image",
+      reference,
+      "--env",
+      `PORT=${port}`,
+      "--health-http",
+      `/health:${port}`,
+      "--health-interval",
+      "1s",
+    ]);
+    assert.equal(created.code, 0, created.stderr);
+    await until(
+      async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/`);
+        const text = await r.text();
+        return text.includes("warren-test-http version=v1");
+      },
+      "the service's page",
+      60_000,
+    );
+    const ps = await cli(env, ["service", "ps", "web", "-o", "json"]);
+    assert.equal(ps.code, 0, ps.stderr);
+    const tasks = JSON.parse(ps.stdout);
+    assert.equal(tasks[0].status.state, "running");
+    await until(
+      async () => {
+        const t = JSON.parse((await cli(env, ["service", "ps", "web", "-o", "json"])).stdout);
+        return t[0].status.health === "healthy";
+      },
+      "the health check to pass",
+      30_000,
+    );
+    // Removing the service stops its container.
+    assert.equal((await cli(env, ["service", "rm", "web"])).code, 0);
+    await until(
+      async () => {
+        try {
+          await (await fetch(`http://127.0.0.1:${port}/`)).body?.cancel();
+          return false;
+        } catch {
+          return true;
+        }
+      },
+      "the container to stop",
+      30_000,
+    );
+  } finally {
+    await kill(m, "SIGTERM");
+    // Anything the daemon left (its containerd, shims) is found by the data dir in its command line.
+    await new Deno.Command("pkill", { args: ["-9", "-f", dir] }).output();
+    await new Deno.Command("sh", {
+      args: [
+        "-c",
+        `grep ' ${dir}' /proc/mounts | cut -d' ' -f2 | sort -r | xargs -r -n1 umount -l`,
+      ],
+    }).output();
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
