@@ -29,6 +29,7 @@ import { reconcileUpdate, type UpdatePacing } from "./update.ts";
 import { tasksToReap } from "./reaper.ts";
 import { globalEligibleNodes } from "./eligibility.ts";
 import { nodesToMarkDown } from "./node_health.ts";
+import { placementSnapshot } from "./placement_snapshot.ts";
 
 /** Options of the {@link Orchestrator}. */
 export interface OrchestratorOptions {
@@ -314,14 +315,14 @@ export class Orchestrator {
       place.push({ taskId: t.id, serviceId: t.serviceId, slot: t.slot, nodeId: t.nodeId });
     }
     if (place.length === 0) return;
-    const plan = schedule(snapshotFromState(s), { place }, {
+    const plan = schedule(placementSnapshot(s), { place }, {
       now,
       rand: this.#rand,
       strategy: this.#o.strategy,
     });
     // Re-check against the latest committed state right before writing: nothing else writes
     // placements, but statuses and nodes may have moved since the snapshot.
-    const checked = checkPlan(plan, snapshotFromState(this.#ctx.store.state as ClusterState));
+    const checked = checkPlan(plan, placementSnapshot(this.#ctx.store.state as ClusterState));
     const latest = this.#ctx.store.state;
     const changes: TaskChange[] = [];
     for (const p of checked.plan.place) {

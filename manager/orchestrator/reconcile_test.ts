@@ -147,6 +147,20 @@ Deno.test("global: one task per eligible node; ineligible nodes lose theirs", ()
   assert.deepEqual(r.desired.map((d) => d.taskId), ["b"]);
 });
 
+Deno.test("global: restart delays on several nodes wake at the earliest", () => {
+  const g = svc({ mode: "global", replicas: undefined, restartPolicy: { delayMs: 1_000 } });
+  const dead = (id: string, nodeId: string, ts: number) =>
+    task(id, { nodeId, state: "failed", ts, at: ts });
+  const r = reconcileGlobal(
+    g,
+    [dead("a", "n1", now - 200), dead("b", "n2", now - 800), dead("c", "n3", now - 500)],
+    new Set(["n1", "n2", "n3"]),
+    now,
+  );
+  assert.equal(r.create.length, 0);
+  assert.equal(r.wakeAt, now - 800 + 1_000);
+});
+
 Deno.test("update: stop-first in batches of parallelism, then completes", () => {
   const s = svc({ replicas: 3, updateConfig: { parallelism: 2, monitorMs: 1000 } }, 2);
   const old = [1, 2, 3].map((i) => task(`o${i}`, { slot: i, version: 1 }));
