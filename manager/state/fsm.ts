@@ -17,7 +17,7 @@ import {
 } from "../../proto/schema/mod.ts";
 import type { Command } from "./commands.ts";
 import { type ClusterState, indexTask, tasksOfService, unindexTask } from "./fsm_state.ts";
-import { allocateSubnet } from "./fsm_ipam.ts";
+import { allocateSubnet, allocateVip } from "./fsm_ipam.ts";
 
 /** One object that a command created, updated or deleted. */
 export type Change =
@@ -109,7 +109,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       return { result: undefined, changes: [{ kind: "node", action: "delete", node: prev }] };
     }
     case "service.create": {
-      const sv = cmd.service;
+      const sv = withVip(s, cmd.service, undefined);
       if (s.serviceIdByName.has(sv.spec.name)) {
         throw new AlreadyExistsError("service", sv.spec.name);
       }
@@ -130,13 +130,17 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       }
       // A new spec starts a new rolling update: any paused or finished one is over.
       const { updateStatus: _, ...rest } = prev;
-      return putService(s, {
-        ...rest,
-        spec: cmd.spec,
-        previousSpec: prev.spec,
-        specVersion: prev.specVersion + 1,
-        updatedAt: cmd.at,
-      }, prev);
+      return putService(
+        s,
+        withVip(s, {
+          ...rest,
+          spec: cmd.spec,
+          previousSpec: prev.spec,
+          specVersion: prev.specVersion + 1,
+          updatedAt: cmd.at,
+        }, prev),
+        prev,
+      );
     }
     case "service.scale": {
       const prev = mustGet(s.services, cmd.id, "service");
@@ -163,18 +167,22 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         prev.previousSpec.name !== prev.spec.name &&
         s.serviceIdByName.has(prev.previousSpec.name)
       ) throw new AlreadyExistsError("service", prev.previousSpec.name);
-      return putService(s, {
-        ...prev,
-        spec: prev.previousSpec,
-        previousSpec: prev.spec,
-        specVersion: prev.specVersion + 1,
-        updateStatus: {
-          state: "rollback_started",
-          message: "rollback requested",
-          startedAt: cmd.at,
-        },
-        updatedAt: cmd.at,
-      }, prev);
+      return putService(
+        s,
+        withVip(s, {
+          ...prev,
+          spec: prev.previousSpec,
+          previousSpec: prev.spec,
+          specVersion: prev.specVersion + 1,
+          updateStatus: {
+            state: "rollback_started",
+            message: "rollback requested",
+            startedAt: cmd.at,
+          },
+          updatedAt: cmd.at,
+        }, prev),
+        prev,
+      );
     }
     case "service.updateStatus": {
       const prev = mustGet(s.services, cmd.id, "service");
@@ -303,6 +311,22 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       return { result: undefined, changes: [{ kind: "volume", action: "delete", volume: prev }] };
     }
   }
+}
+
+/**
+ * Gives a service in endpoint mode `vip` a virtual IP from the service CIDR (keeping the one it
+ * has); a `dnsrr` service has none. Freed addresses are reused by later services.
+ */
+function withVip(s: ClusterState, sv: Service, prev: Service | undefined): Service {
+  if (sv.spec.endpointMode !== "vip" || !s.cluster) {
+    const { vip: _, ...rest } = sv;
+    return rest;
+  }
+  if (prev?.vip) return { ...sv, vip: prev.vip };
+  if (sv.vip) return sv;
+  const used = new Set<string>();
+  for (const other of s.services.values()) if (other.vip && other.id !== sv.id) used.add(other.vip);
+  return { ...sv, vip: allocateVip(s.cluster.cidrs.serviceCidr, used, sv.spec.name) };
 }
 
 function putService(s: ClusterState, next: Service, prev: Service): Applied {

@@ -31,3 +31,26 @@ export function allocateSubnet(
     `cannot add ${what}: all ${count} node subnets (/${nodeSubnetBits}) of ${clusterCidr} are in use; remove a node or init with a larger --cluster-cidr`,
   );
 }
+
+/**
+ * The lowest free service VIP in `serviceCidr` (skipping the network address and .1, kept for
+ * a gateway), or ResourceExhaustedError naming the service that could not get one.
+ */
+export function allocateVip(
+  serviceCidr: string,
+  used: ReadonlySet<string>,
+  service: string,
+): string {
+  const net = parseCidr(serviceCidr);
+  if (!net) throw new Error(`invalid service CIDR ${serviceCidr}`);
+  const size = 2 ** (32 - net.prefixBits);
+  for (let i = 2; i < size - 1; i++) {
+    const ip = ipv4(net.address + i);
+    if (!used.has(ip)) return ip;
+  }
+  throw new ResourceExhaustedError(
+    `cannot give service "${service}" a virtual IP: all ${
+      Math.max(0, size - 3)
+    } addresses of ${serviceCidr} are in use; remove a service, use endpoint mode dnsrr, or init with a larger --service-cidr`,
+  );
+}

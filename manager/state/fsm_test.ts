@@ -266,3 +266,40 @@ Deno.test("fsm: updating a secret makes a new version and rolls the services usi
   assert.equal(s.services.get("other")!.specVersion, 1);
   assert.deepEqual(r.changes.map((c) => c.kind), ["secret", "service"]);
 });
+
+Deno.test("fsm: vip services get the lowest free virtual IP; dnsrr ones none; exhaustion is clear", () => {
+  const s = emptyState();
+  applyCommand(s, {
+    kind: "cluster.init",
+    at,
+    cluster: {
+      id: "c1",
+      name: "c",
+      createdAt: at,
+      cidrs: { clusterCidr: "10.240.0.0/16", serviceCidr: "10.96.0.0/29", nodeSubnetBits: 24 },
+    },
+  });
+  applyCommand(s, { kind: "service.create", at, service: service("a") });
+  applyCommand(s, { kind: "service.create", at, service: service("b", { endpointMode: "dnsrr" }) });
+  applyCommand(s, { kind: "service.create", at, service: service("c") });
+  assert.equal(s.services.get("a")!.vip, "10.96.0.2");
+  assert.equal(s.services.get("b")!.vip, undefined);
+  assert.equal(s.services.get("c")!.vip, "10.96.0.3");
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "a",
+    spec: service("a", { image: "registry.local/app:2" }).spec,
+  });
+  assert.equal(s.services.get("a")!.vip, "10.96.0.2", "an update keeps the VIP");
+  for (const n of ["d", "e", "f"]) {
+    applyCommand(s, { kind: "service.create", at, service: service(n) });
+  }
+  assert.throws(
+    () => applyCommand(s, { kind: "service.create", at, service: service("g") }),
+    /cannot give service "g" a virtual IP: all 5 addresses of 10.96.0.0\/29 are in use/,
+  );
+  applyCommand(s, { kind: "service.delete", at, id: "c" });
+  applyCommand(s, { kind: "service.create", at, service: service("g") });
+  assert.equal(s.services.get("g")!.vip, "10.96.0.3", "a freed VIP is reused");
+});
