@@ -1,0 +1,94 @@
+/**
+ * The resolver on loopback with a real second resolver as its upstream: cluster names over UDP
+ * and TCP, forwarding, SERVFAIL without upstreams, answers following the endpoints at once.
+ */
+import assert from "node:assert/strict";
+import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
+import { measureDnsLookupMs, queryDns } from "./query.ts";
+import { DnsServer } from "./server.ts";
+
+const web: ServiceEndpoint = {
+  serviceId: "s1",
+  name: "web",
+  vip: "10.96.0.2",
+  endpointMode: "vip",
+  ports: [],
+  taskIps: ["10.240.1.2", "10.240.2.2"],
+};
+
+async function pair() {
+  // The "host upstream": another resolver that owns a service named "outside".
+  const upstream = await DnsServer.start({ hostname: "127.0.0.1", port: 0, upstreams: [] });
+  upstream.setEndpoints([{ ...web, serviceId: "s9", name: "outside", vip: "192.0.2.7" }]);
+  const node = await DnsServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    upstreams: [{ ip: "127.0.0.1", port: upstream.port }],
+  });
+  node.setEndpoints([web]);
+  return {
+    node,
+    upstream,
+    async [Symbol.asyncDispose]() {
+      await node.close();
+      await upstream.close();
+    },
+  };
+}
+
+Deno.test("DnsServer: service, service.warren, tasks.service over UDP and TCP; forwards others", async () => {
+  await using p = await pair();
+  const o = { server: "127.0.0.1", port: p.node.port };
+  for (const transport of ["udp", "tcp"] as const) {
+    const a = await queryDns("web", { ...o, transport });
+    assert.deepEqual(a.addresses, ["10.96.0.2"]);
+    assert.deepEqual(a.ttls, [1]);
+    assert.ok(a.authoritative);
+    assert.deepEqual((await queryDns("web.warren", { ...o, transport })).addresses, ["10.96.0.2"]);
+    assert.deepEqual(
+      (await queryDns("tasks.web", { ...o, transport })).addresses.sort(),
+      ["10.240.1.2", "10.240.2.2"],
+    );
+    const fwd = await queryDns("outside", { ...o, transport });
+    assert.deepEqual(fwd.addresses, ["192.0.2.7"], `forwarded over ${transport}`);
+    assert.equal((await queryDns("nope.warren", { ...o, transport })).rcode, "NXDOMAIN");
+  }
+});
+
+Deno.test("DnsServer: answers follow setEndpoints immediately", async () => {
+  await using p = await pair();
+  const o = { server: "127.0.0.1", port: p.node.port };
+  p.node.setEndpoints([{ ...web, endpointMode: "dnsrr", taskIps: ["10.240.1.2"] }]);
+  assert.deepEqual((await queryDns("web", o)).addresses, ["10.240.1.2"]);
+  p.node.setEndpoints([]);
+  assert.equal((await queryDns("web.warren", o)).rcode, "NXDOMAIN");
+});
+
+Deno.test("DnsServer: SERVFAIL when no upstream answers", async () => {
+  const s = await DnsServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    upstreams: [{ ip: "127.0.0.1", port: 9 }],
+    forwardTimeoutMs: 200,
+  });
+  try {
+    assert.equal(
+      (await queryDns("example.org", { server: "127.0.0.1", port: s.port })).rcode,
+      "SERVFAIL",
+    );
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("measureDnsLookupMs: p50 ≤ p99, a few ms on loopback", async () => {
+  await using p = await pair();
+  const stats = await measureDnsLookupMs("web", {
+    server: "127.0.0.1",
+    port: p.node.port,
+    count: 200,
+  });
+  assert.equal(stats.count, 200);
+  assert.ok(stats.dns_lookup_ms_p50 <= stats.dns_lookup_ms_p99);
+  assert.ok(stats.dns_lookup_ms_p99 < 100, JSON.stringify(stats));
+});
