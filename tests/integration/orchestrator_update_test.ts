@@ -1,0 +1,124 @@
+/**
+ * Rolling updates, end to end, with a broken release (its container exits 1 right after it
+ * starts): failureAction pause stops the rollout after the first failed batch; failureAction
+ * rollback restores the previous spec and rolls the tasks back. Both show in service inspect
+ * and in the event stream.
+ */
+import assert from "node:assert/strict";
+import type { Event, UpdateState } from "../../proto/schema/mod.ts";
+import type { WarrenClient } from "../../net/client/client.ts";
+import { startSimCluster } from "../sim/workers/cluster.ts";
+import { until } from "../sim/workers/managers.ts";
+import { SIM_IMAGES } from "../sim/workers/images.ts";
+
+/** Collects the update states of one service from the event stream until aborted. */
+function watchUpdateStates(
+  client: WarrenClient,
+  serviceId: string,
+  fromIndex: number,
+  signal: AbortSignal,
+): { states: UpdateState[]; done: Promise<void> } {
+  const states: UpdateState[] = [];
+  const done = (async () => {
+    for await (const e of client.events.watch({ fromIndex, kinds: ["service"], signal })) {
+      const ev = e as Extract<Event, { kind: "service" }>;
+      const st = ev.service.updateStatus?.state;
+      if (ev.service.id === serviceId && st && states.at(-1) !== st) states.push(st);
+    }
+  })();
+  return { states, done };
+}
+
+Deno.test("orchestrator: a failing release pauses the rolling update (failureAction pause)", async () => {
+  await using c = await startSimCluster({ workers: 3 });
+  const client = c.m.client;
+  const created = await client.services.create({
+    name: "web",
+    image: SIM_IMAGES.web,
+    replicas: 3,
+    updateConfig: { parallelism: 1, monitorMs: 1_000, failureAction: "pause" },
+  });
+  const svc = created.id;
+  await until(() => c.running(svc).length === 3, "3 tasks running");
+  const v1 = c.running(svc).map((t) => t.id).sort();
+  const ac = new AbortController();
+  const events = watchUpdateStates(
+    client,
+    svc,
+    (await client.services.list()).index + 1,
+    ac.signal,
+  );
+  try {
+    await client.services.update(svc, { ...created.spec, image: SIM_IMAGES.webBroken });
+    await until(
+      async () => (await client.services.inspect(svc)).updateStatus?.state === "paused",
+      "update paused",
+    );
+    const s = await client.services.inspect(svc);
+    assert.match(s.updateStatus!.message, /1 of 3 updated task\(s\) failed.*update paused/);
+    assert.equal(s.spec.image, SIM_IMAGES.webBroken, "pause keeps the new spec");
+    // One batch went out (slot 1); the other two slots still run the old release.
+    const failed = c.tasks(svc).filter((t) => t.specVersion === 2 && t.status.state === "failed");
+    assert.ok(failed.length >= 1);
+    assert.ok(failed.every((t) => t.slot === 1), "only the first batch was updated");
+    const old = c.running(svc).filter((t) => t.specVersion === 1).map((t) => t.id);
+    assert.equal(old.length, 2);
+    assert.ok(old.every((id) => v1.includes(id)));
+    // It stays paused: no further batch.
+    await new Promise((r) => setTimeout(r, 1_500));
+    assert.equal((await client.services.inspect(svc)).updateStatus?.state, "paused");
+    assert.equal(c.running(svc).filter((t) => t.specVersion === 1).length, 2);
+    await until(() => events.states.includes("paused"), "paused event");
+    assert.deepEqual(events.states.slice(0, 2), ["updating", "paused"]);
+  } finally {
+    ac.abort();
+    await events.done.catch(() => {});
+  }
+});
+
+Deno.test("orchestrator: a failing release is rolled back (failureAction rollback)", async () => {
+  await using c = await startSimCluster({ workers: 3 });
+  const client = c.m.client;
+  const created = await client.services.create({
+    name: "web",
+    image: SIM_IMAGES.web,
+    replicas: 3,
+    updateConfig: { parallelism: 1, monitorMs: 1_000, failureAction: "rollback" },
+    rollbackConfig: { parallelism: 0, monitorMs: 300 },
+  });
+  const svc = created.id;
+  await until(() => c.running(svc).length === 3, "3 tasks running");
+  const ac = new AbortController();
+  const events = watchUpdateStates(
+    client,
+    svc,
+    (await client.services.list()).index + 1,
+    ac.signal,
+  );
+  try {
+    await client.services.update(svc, { ...created.spec, image: SIM_IMAGES.webBroken });
+    await until(
+      async () => (await client.services.inspect(svc)).updateStatus?.state === "rolled_back",
+      "rolled back",
+      20_000,
+    );
+    const s = await client.services.inspect(svc);
+    assert.equal(s.spec.image, SIM_IMAGES.web, "the previous spec is back");
+    assert.equal(s.previousSpec?.image, SIM_IMAGES.webBroken);
+    assert.ok(s.updateStatus!.completedAt! >= s.updateStatus!.startedAt);
+    await until(
+      () =>
+        c.running(svc).length === 3 && c.running(svc).every((t) => t.specVersion === s.specVersion),
+      "3 tasks of the rolled-back spec running",
+    );
+    // No task of the broken release is meant to run any more.
+    const broken = c.tasks(svc).filter((t) => t.specVersion === 2);
+    assert.ok(broken.length >= 1);
+    assert.ok(broken.every((t) => t.desiredState !== "running"), "broken tasks retired");
+    await until(() => events.states.includes("rolled_back"), "rolled_back event");
+    assert.deepEqual(events.states, ["updating", "rollback_started", "rolled_back"]);
+  } finally {
+    ac.abort();
+    await events.done.catch(() => {});
+  }
+});
