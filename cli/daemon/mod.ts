@@ -8,6 +8,7 @@ import { Command } from "commander";
 import { clusterInitCommand } from "./cluster_init.ts";
 import { joinCommand } from "./join.ts";
 import { workerStartCommand } from "./worker_start.ts";
+import { certCommand } from "./cert.ts";
 
 function group(program: Command, name: string, description: string): Command {
   let g = program.commands.find((c) => c.name() === name);
@@ -26,4 +27,5 @@ export function registerDaemonCommands(program: Command): void {
   program.addCommand(joinCommand());
   group(program, "manager", "run a manager").addCommand(joinCommand());
   group(program, "worker", "run a worker").addCommand(workerStartCommand());
+  program.addCommand(certCommand());
 }

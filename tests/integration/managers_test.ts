@@ -68,6 +68,26 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     assert.equal(listed.code, 0, listed.stderr);
     assert.ok(listed.stdout.includes('"web"'));
 
+    // Another admin's credentials: the key is made locally, the CA signs it.
+    const issued = await cli(env, ["cert", "create", "ops", "--out-dir", join(dir, "ops")]);
+    assert.equal(issued.code, 0, issued.stderr);
+    const opsEnv = { NO_COLOR: "1", WARREN_CONFIG: join(dir, "ops", "config.json") };
+    await Deno.writeTextFile(
+      opsEnv.WARREN_CONFIG,
+      JSON.stringify({
+        managers: [ms[2].api],
+        clusterId: "x",
+        tls: {
+          caFile: "ca.pem",
+          certFile: "ops.pem",
+          keyFile: "ops-key.pem",
+          serverName: "warren-manager",
+        },
+      }),
+    );
+    const asOps = await cli(opsEnv, ["service", "ls", "-q"]);
+    assert.equal(asOps.code, 0, asOps.stderr);
+
     // Kill the leader in the middle of a stream of writes.
     const managers = ms.map((m) => m.api);
     using c = await adminClient(configPath, managers);
