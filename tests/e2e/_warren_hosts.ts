@@ -1,0 +1,155 @@
+/**
+ * Warren processes on network-namespace hosts for the e2e tests: `warren cluster init` on the
+ * first host, `warren join` on the others, each with its own data dir and the containerd Warren
+ * starts and supervises itself (under the data dir: the machine has no containerd at the default
+ * socket), the CLI run from the test process with the admin config the init wrote.
+ * @module
+ */
+import { join } from "node:path";
+import type { NetnsCluster, NetnsHost } from "../fixtures/netns.ts";
+import { DEFAULT_CONTAINERD_SOCKET } from "../../cli/daemon/worker_start.ts";
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+const decoder = new TextDecoder();
+
+/** One running Warren daemon on a host. */
+export interface WarrenNode {
+  host: NetnsHost;
+  dataDir: string;
+  child: Deno.ChildProcess;
+  /** The daemon's stdout and stderr so far. */
+  log: string[];
+}
+
+/** A cluster of Warren daemons; `await using` stops them and removes their data. */
+export interface WarrenCluster extends AsyncDisposable {
+  nodes: WarrenNode[];
+  /** Environment for CLI calls (WARREN_CONFIG). */
+  env: Record<string, string>;
+  /** Runs `warren ARGS...` from the test process. */
+  cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
+  /** Like cli, but throws on a non-zero exit; returns stdout. */
+  mustCli(args: string[]): Promise<string>;
+  /** Stops one daemon with SIGTERM (then SIGKILL after 15 s); resolves with its exit code. */
+  stopNode(node: WarrenNode): Promise<number>;
+  stop(): Promise<void>;
+}
+
+function pump(child: Deno.ChildProcess, log: string[]): void {
+  for (const s of [child.stdout, child.stderr]) {
+    (async () => {
+      for await (const chunk of s) log.push(decoder.decode(chunk));
+    })().catch(() => {});
+  }
+}
+
+async function waitForLog(n: WarrenNode, marker: RegExp, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited: Deno.CommandStatus | undefined;
+  n.child.status.then((s) => (exited = s));
+  while (Date.now() < deadline) {
+    if (marker.test(n.log.join(""))) return;
+    if (exited) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(
+    `${n.host.name}: no ${marker} within ${timeoutMs} ms${
+      exited ? ` (exited ${exited.code})` : ""
+    }\n${n.log.join("").slice(-4000)}`,
+  );
+}
+
+/** Starts `cluster init` on hosts[0] and joins every other host as a worker. */
+export async function startWarrenCluster(netns: NetnsCluster): Promise<WarrenCluster> {
+  if (await isSocket(DEFAULT_CONTAINERD_SOCKET)) {
+    // Every node would share it (one filesystem): tasks of three "hosts" in one containerd.
+    throw new Error(
+      `${DEFAULT_CONTAINERD_SOCKET} exists: the e2e hosts need their own containerd each`,
+    );
+  }
+  const root = await Deno.makeTempDir({ prefix: "warren-e2e-" });
+  const env = { WARREN_CONFIG: join(root, "cli-config.json") };
+  const nodes: WarrenNode[] = [];
+  const cli = async (args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, ...args],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return {
+      code: out.code,
+      stdout: decoder.decode(out.stdout),
+      stderr: decoder.decode(out.stderr),
+    };
+  };
+  const mustCli = async (args: string[]) => {
+    const r = await cli(args);
+    if (r.code !== 0) throw new Error(`warren ${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
+    return r.stdout;
+  };
+  const stopNode = async (n: WarrenNode) => {
+    try {
+      n.child.kill("SIGTERM");
+    } catch { /* exited */ }
+    const timer = setTimeout(() => {
+      try {
+        n.child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, 15_000);
+    const s = await n.child.status;
+    clearTimeout(timer);
+    return s.code;
+  };
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      for (const n of [...nodes].reverse()) await stopNode(n);
+      await Deno.remove(root, { recursive: true }).catch(() => {});
+    })();
+  const start = async (host: NetnsHost, args: string[], marker: RegExp) => {
+    const dataDir = join(root, host.name);
+    const child = host.spawn([
+      Deno.execPath(),
+      "run",
+      "-A",
+      "--quiet",
+      MAIN,
+      ...args,
+      "--data-dir",
+      dataDir,
+      "--advertise-addr",
+      host.address,
+    ], { env, stdout: "piped", stderr: "piped" });
+    const n: WarrenNode = { host, dataDir, child, log: [] };
+    nodes.push(n);
+    pump(child, n.log);
+    await waitForLog(n, marker, 60_000);
+    return n;
+  };
+  try {
+    const [first, ...rest] = netns.hosts;
+    await start(first!, ["cluster", "init"], /cluster \S+ running/);
+    const token = (await mustCli(["cluster", "join-token", "worker", "-q"])).trim();
+    for (const host of rest) {
+      await start(
+        host,
+        ["join", `${first!.address}:4240`, "--token", token],
+        /worker started/,
+      );
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { nodes, env, cli, mustCli, stopNode, stop, [Symbol.asyncDispose]: stop };
+}
+
+async function isSocket(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isSocket === true;
+  } catch {
+    return false;
+  }
+}
