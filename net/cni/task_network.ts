@@ -26,7 +26,7 @@ import {
   installForwardChain,
   removeForwardChain,
 } from "./forward_chain.ts";
-import { createNetns, deleteNetns, netnsExists, netnsPath } from "./netns.ts";
+import { createNetns, deleteNetns, listNetns, netnsExists, netnsPath } from "./netns.ts";
 import { type CniPluginConfig, type CniResult, invokeCniPlugin } from "./plugin.ts";
 
 /** Options of {@link TaskNetworks.open}. */
@@ -103,6 +103,30 @@ export class TaskNetworks {
   /** host-local's data dir (`<dataDir>/cni/ipam`). */
   get ipamDir(): string {
     return join(this.#dir, "ipam");
+  }
+
+  /**
+   * Removes what a node's task networks left on this host without knowing its subnet (after a
+   * crash, on `warren cluster leave`): DEL for every recorded task, every namespace with the
+   * node's prefix, the forward chain (both backends), the bridge and `<dataDir>/cni`.
+   */
+  static async cleanup(
+    o: { nodeId: string; dataDir: string; cniPath?: string; subnet?: string },
+  ): Promise<void> {
+    // The subnet only shapes IPAM ranges for ADD; DEL releases leases by container ID.
+    const n = new TaskNetworks(
+      { ...o, subnet: o.subnet ?? "10.0.0.0/8" },
+      await detectFirewallBackend().catch(() => "iptables" as const),
+    );
+    const prefix = n.names.netnsPrefix;
+    const ids = new Set((await n.list().catch(() => [])).map((t) => t.taskId));
+    for (const name of await listNetns(prefix)) ids.add(name.slice(prefix.length));
+    for (const id of ids) await n.destroyTaskNetwork(id).catch(() => deleteNetns(`${prefix}${id}`));
+    for (const backend of ["iptables", "nft"] as const) {
+      await removeForwardChain(backend, n.#forward()).catch(() => {});
+    }
+    await runCommand(["ip", "link", "delete", n.names.bridge], { check: false });
+    await Deno.remove(n.#dir, { recursive: true }).catch(() => {});
   }
 
   /** Directory of host-local's leases: one file per allocated IP, named by the IP. */

@@ -78,6 +78,27 @@ export class ServiceProxy {
     return p;
   }
 
+  /**
+   * Removes a node's chains and jumps (both backends) without an open instance: after a crash,
+   * on `warren cluster leave`.
+   */
+  static async cleanup(nodeId: string): Promise<void> {
+    const names = nodeNames(nodeId);
+    await runCommand(["nft", "delete", "table", "ip", names.nftServicesTable], { check: false })
+      .catch(() => {});
+    try {
+      const p = new ServiceProxy({ nodeId, subnet: "0.0.0.0/0" }, "iptables", {
+        names,
+        bridge: names.bridge,
+        subnet: "0.0.0.0/0",
+        clusterCidr: "0.0.0.0/0",
+      });
+      await p.close();
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err; // no iptables on this host
+    }
+  }
+
   /** The plan last applied. */
   get plan(): readonly ServicePortPlan[] {
     return this.#plan;
