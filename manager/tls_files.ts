@@ -34,7 +34,9 @@ export async function readTlsFiles(dataDir: string): Promise<Required<TlsMateria
     };
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) {
-      throw new FailedPreconditionError(`${dir} lacks this node's certificate: was it initialized or joined?`);
+      throw new FailedPreconditionError(
+        `${dir} lacks this node's certificate: was it initialized or joined?`,
+      );
     }
     throw err;
   }

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
 import { codecs } from "./convert.ts";
-import { ValidationError } from "./errors.ts";
+import type { ValidationError } from "./errors.ts";
 import * as w from "./gen/warren.ts";
 import * as d from "./schema/mod.ts";
 

@@ -18,7 +18,7 @@ Deno.test("log: json lines carry level, component and fields; lower levels are d
     assert.equal(JSON.parse(lines[1]).err, "EIO");
     configureLogging({ format: "text" });
     log.warn("slow", { ms: 12 });
-    assert.match(lines[2], /WARN  \[raft\] slow node=m1 ms=12$/);
+    assert.match(lines[2], /WARN {2}\[raft\] slow node=m1 ms=12$/);
   } finally {
     configureLogging({ level: "info", format: "text", sink: (l) => console.error(l) });
   }

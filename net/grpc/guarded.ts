@@ -9,7 +9,10 @@ import { toGrpcError } from "./status.ts";
 import type { CallWithAuth } from "./tls.ts";
 
 /** `service` with `check` run first on every call (unary and client-streaming methods). */
-export function guarded(service: HostedService, check: (call: CallWithAuth) => void): HostedService {
+export function guarded(
+  service: HostedService,
+  check: (call: CallWithAuth) => void,
+): HostedService {
   const implementation: UntypedServiceImplementation = {};
   for (const [name, handler] of Object.entries(service.implementation)) {
     // deno-lint-ignore no-explicit-any
