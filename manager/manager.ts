@@ -31,17 +31,9 @@ import { ClusterKeys, type KeyAndCert, readKek, writeKek } from "./cluster_keys.
 import type { ClusterSecurity } from "./state/commands.ts";
 import { readTlsFiles, writeTlsFiles } from "./tls_files.ts";
 import { hostName, hostPlatform, hostResources } from "./host_info.ts";
-import { GrpcRaftTransport, raftService } from "../net/raft/grpc_transport.ts";
+import { startTlsRaftServer, TlsRaftTransport } from "../net/raft/tls_transport.ts";
 import { type GrpcServer, type HostedService, startGrpcServer } from "../net/grpc/server.ts";
-import { guarded } from "../net/grpc/guarded.ts";
-import {
-  authorize,
-  channelCredentials,
-  channelOptionsFor,
-  MANAGER_SERVER_NAME,
-  serverCredentials,
-  TlsIdentity,
-} from "../net/grpc/tls.ts";
+import { serverCredentials, TlsIdentity } from "../net/grpc/tls.ts";
 import { startRenewal } from "../net/grpc/renewal.ts";
 import { Registry } from "../net/http/metrics.ts";
 import {
@@ -168,23 +160,20 @@ export class Manager {
       const store = new Store();
       const ref: { node?: RaftNode } = {};
 
-      // Raft: managers only, mutual TLS required.
-      const raftSvc = raftService({
+      // Raft: framed messages over mutual TLS (plain TCP only when insecure); managers only.
+      const raftServer = await startTlsRaftServer({
+        address: opts.raftAddr,
+        identity: tls,
         clusterId: identity.clusterId,
         selfId: identity.nodeId,
         onMessages: (_from, msgs) => ref.node?.receive(msgs),
+        allowedRole: "manager",
       });
-      const raftServer = await startGrpcServer({
-        address: opts.raftAddr,
-        credentials: tls ? serverCredentials(tls, { clientCert: "require" }) : undefined,
-        services: [tls ? guarded(raftSvc, (call) => authorize(call, ["manager"])) : raftSvc],
-      });
-      closers.push(() => raftServer.stop(500));
-      const transport = new GrpcRaftTransport({
+      closers.push(() => raftServer.close());
+      const transport = new TlsRaftTransport({
         clusterId: identity.clusterId,
         selfId: identity.nodeId,
-        credentials: tls ? channelCredentials(tls) : undefined,
-        channelOptions: tls ? () => channelOptionsFor(MANAGER_SERVER_NAME) : undefined,
+        identity: tls,
         onUnreachable: (peer) => ref.node?.reportUnreachable(peer),
       });
       closers.push(() => transport.close());

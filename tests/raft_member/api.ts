@@ -18,8 +18,7 @@
  * @module
  */
 import type { RaftNode } from "../../manager/raft/node.ts";
-import type { GrpcRaftTransport } from "../../net/raft/grpc_transport.ts";
-import type { PeerSenderStats } from "../../net/raft/peer_sender.ts";
+import type { PeerConnStats, TlsRaftTransport } from "../../net/raft/tls_transport.ts";
 import type { KvStateMachine } from "../../manager/raft/_kv_sm_test_util.ts";
 import { put } from "../../manager/raft/_kv_sm_test_util.ts";
 import { type ErrorCode, ValidationError, WarrenError } from "../../proto/errors.ts";
@@ -39,8 +38,8 @@ export interface MemberStatus {
   learners: string[];
   /** OS process id, so benchmarks can read the leader's RSS. */
   pid: number;
-  /** Outbound Raft traffic per peer (messages, gRPC batches, drops, failures). */
-  transport: Record<string, PeerSenderStats>;
+  /** Outbound Raft traffic per peer (messages, socket writes, drops, failed connections). */
+  transport: Record<string, PeerConnStats>;
 }
 
 /** An error answer: the typed code and the leader known to the member. */
@@ -65,7 +64,7 @@ const HTTP_BY_CODE: Partial<Record<ErrorCode, number>> = {
 export function memberApi(
   node: RaftNode,
   sm: KvStateMachine,
-  transport: GrpcRaftTransport,
+  transport: TlsRaftTransport,
 ): (req: Request) => Promise<Response> {
   const fail = (err: unknown): Response => {
     const code = err instanceof WarrenError ? err.code : "internal";

@@ -1,6 +1,7 @@
 /**
  * One Raft member as its own OS process, for the Raft integration test and benchmark:
- * Deno KV storage in `--data-dir`, the gRPC Raft transport on `--raft-addr`, a key-value state
+ * Deno KV storage in `--data-dir`, the framed Raft transport (net/raft/tls_transport.ts, plain TCP)
+ * on `--raft-addr`, a key-value state
  * machine and the client HTTP API of ./api.ts on `--client-addr`.
  *
  * ```
@@ -18,8 +19,7 @@ import { parseArgs } from "node:util";
 import { RaftNode } from "../../manager/raft/node.ts";
 import { KvStorage } from "../../manager/raft/kv_storage.ts";
 import { KvStateMachine } from "../../manager/raft/_kv_sm_test_util.ts";
-import { GrpcRaftTransport, raftService } from "../../net/raft/grpc_transport.ts";
-import { startGrpcServer } from "../../net/grpc/server.ts";
+import { startTlsRaftServer, TlsRaftTransport } from "../../net/raft/tls_transport.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { memberApi } from "./api.ts";
 
@@ -76,16 +76,14 @@ const kv = await Deno.openKv(join(dataDir, "raft.kv"));
 const storage = await KvStorage.open(kv);
 const sm = new KvStateMachine();
 const ref: { node?: RaftNode } = {};
-const grpc = await startGrpcServer({
+const raftServer = await startTlsRaftServer({
   address: `${raftAddr.hostname}:${raftAddr.port}`,
-  services: [raftService({
-    clusterId: CLUSTER_ID,
-    selfId: id,
-    onMessages: (_from, msgs) => ref.node?.receive(msgs),
-  })],
+  clusterId: CLUSTER_ID,
+  selfId: id,
+  onMessages: (_from, msgs) => ref.node?.receive(msgs),
 });
-const address = `${raftAddr.hostname}:${grpc.port}`;
-const transport = new GrpcRaftTransport({
+const address = `${raftAddr.hostname}:${raftServer.port}`;
+const transport = new TlsRaftTransport({
   clusterId: CLUSTER_ID,
   selfId: id,
   onUnreachable: (peer) => ref.node?.reportUnreachable(peer),
@@ -126,7 +124,7 @@ function shutdown(): Promise<void> {
     await http.shutdown();
     await node.stop();
     transport.close();
-    await grpc.stop(0);
+    await raftServer.close();
     kv.close();
     Deno.exit(0);
   })();
