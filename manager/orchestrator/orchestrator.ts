@@ -19,6 +19,7 @@ import {
   schedule,
   snapshotFromState,
   type Strategy,
+  type VolumeBinding,
   xoshiro128,
 } from "../scheduler/mod.ts";
 import { ClusterView } from "../scheduler/cluster_view.ts";
@@ -323,11 +324,17 @@ export class Orchestrator {
     // Re-check against the latest committed state right before writing: nothing else writes
     // placements, but statuses and nodes may have moved since the snapshot.
     const checked = checkPlan(plan, placementSnapshot(this.#ctx.store.state as ClusterState));
+    // Bindings first: a placement must not commit without the volume pinned to its node.
+    const unbound = await this.#bindVolumes(checked.plan.volumeBindings, now);
     const latest = this.#ctx.store.state;
     const changes: TaskChange[] = [];
     for (const p of checked.plan.place) {
       const t = latest.tasks.get(p.taskId);
       if (!t) continue;
+      if (unbound.size > 0 && mountsAny(latest.services.get(p.serviceId), unbound)) {
+        this.#placementsDirty = true; // scheduled again next pass, against the new bindings
+        continue;
+      }
       changes.push({
         id: p.taskId,
         nodeId: p.nodeId,
@@ -355,4 +362,56 @@ export class Orchestrator {
     }
     if (checked.rejected.length > 0) this.#placementsDirty = true;
   }
+
+  /**
+   * Records the plan's volume bindings: an unbound volume is bound to the node its first task
+   * landed on (`volume.bind`); a volume mounted without a record gets one on that node
+   * (`volume.create`). Returns the names that could not be bound (e.g. created or bound
+   * concurrently): their placements wait for the next pass.
+   */
+  async #bindVolumes(bindings: readonly VolumeBinding[], now: number): Promise<Set<string>> {
+    const failed = new Set<string>();
+    for (const b of bindings) {
+      try {
+        if (b.volumeId !== undefined) {
+          await write(this.#ctx, {
+            kind: "volume.bind",
+            at: now,
+            id: b.volumeId,
+            nodeId: b.nodeId,
+          });
+        } else {
+          await write(this.#ctx, {
+            kind: "volume.create",
+            at: now,
+            volume: {
+              id: this.#ctx.newId(),
+              name: b.volumeName,
+              driver: "local",
+              nodeId: b.nodeId,
+              options: {},
+              labels: {},
+              createdAt: now,
+              updatedAt: now,
+            },
+          });
+        }
+      } catch (err) {
+        this.#log.warn("cannot bind a volume; its tasks wait for the next pass", {
+          volume: b.volumeName,
+          node: b.nodeId,
+          err,
+        });
+        failed.add(b.volumeName);
+      }
+    }
+    return failed;
+  }
+}
+
+/** Whether `service` mounts one of the volumes named in `names`. */
+function mountsAny(service: Service | undefined, names: ReadonlySet<string>): boolean {
+  return service?.spec.mounts.some((m) =>
+    m.type === "volume" && m.source !== undefined && names.has(m.source)
+  ) ?? false;
 }

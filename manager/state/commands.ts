@@ -117,6 +117,8 @@ export const CommandSchema = z.discriminatedUnion("kind", [
   }),
   z.object({ kind: z.literal("volume.create"), at, volume: VolumeSchema }),
   z.object({ kind: z.literal("volume.delete"), at, id: IdSchema }),
+  /** Binds a volume without a node to the node its first task was placed on (plan applier). */
+  z.object({ kind: z.literal("volume.bind"), at, id: IdSchema, nodeId: IdSchema }),
 ]);
 /** A replicated command. */
 export type Command = z.infer<typeof CommandSchema>;

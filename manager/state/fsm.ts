@@ -310,6 +310,19 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       s.volumeIdByName.delete(prev.name);
       return { result: undefined, changes: [{ kind: "volume", action: "delete", volume: prev }] };
     }
+    case "volume.bind": {
+      const prev = mustGet(s.volumes, cmd.id, "volume");
+      if (prev.nodeId === cmd.nodeId) return { result: prev, changes: [] };
+      if (prev.nodeId !== undefined) {
+        // Its data lives on that node: moving the binding would lose it.
+        throw new FailedPreconditionError(
+          `volume "${prev.name}" is bound to node ${prev.nodeId}, not ${cmd.nodeId}`,
+        );
+      }
+      const v = { ...prev, nodeId: cmd.nodeId, updatedAt: cmd.at };
+      s.volumes.set(v.id, v);
+      return { result: v, changes: [{ kind: "volume", action: "update", volume: v }] };
+    }
   }
 }
 

@@ -145,6 +145,33 @@ Deno.test("fsm: secrets and volumes in use cannot be deleted", () => {
   assert.equal(s.secrets.size + s.volumes.size, 0);
 });
 
+Deno.test("fsm: volume.bind binds an unbound volume once; another node is refused", () => {
+  const s = emptyState();
+  const volume = {
+    id: "v1",
+    name: "data",
+    driver: "local" as const,
+    options: {},
+    labels: {},
+    createdAt: at,
+    updatedAt: at,
+  };
+  applyCommand(s, { kind: "volume.create", at, volume });
+  const r = applyCommand(s, { kind: "volume.bind", at: at + 1, id: "v1", nodeId: "n1" });
+  assert.deepEqual(r.changes.map((c) => [c.kind, c.action]), [["volume", "update"]]);
+  assert.equal(s.volumes.get("v1")!.nodeId, "n1");
+  assert.equal(s.volumes.get("v1")!.updatedAt, at + 1);
+  assert.deepEqual(
+    applyCommand(s, { kind: "volume.bind", at, id: "v1", nodeId: "n1" }).changes,
+    [],
+  );
+  assert.throws(
+    () => applyCommand(s, { kind: "volume.bind", at, id: "v1", nodeId: "n2" }),
+    /bound to node n1, not n2/,
+  );
+  assert.throws(() => applyCommand(s, { kind: "volume.bind", at, id: "nope", nodeId: "n1" }));
+});
+
 Deno.test("fsm: a ready node is removed only with force; re-registering keeps operator settings", () => {
   const s = emptyState();
   applyCommand(s, { kind: "node.register", at, node: node("n1") });
