@@ -76,9 +76,10 @@ if (env) {
       assert.deepEqual([...counts.keys()].sort(), ["t1", "t2", "t3"]);
       for (const [who, n] of counts) assert.ok(n >= 5, `${who} got only ${n} of 60`);
 
-      // From a task (nat PREROUTING), including connections that land on itself (hairpin).
+      // From a task (nat PREROUTING), including connections that land on itself (hairpin);
+      // 30 tries miss t1 with probability (2/3)^30 ≈ 5e-6.
       const seen = new Set<string>();
-      for (let i = 0; i < 15; i++) {
+      for (let i = 0; i < 30; i++) {
         const r = await inNetns(tasks[0]!.netnsName, ["busybox", "nc", "-w", "2", vip, "80"]);
         assert.equal(r.code, 0, r.stderr);
         seen.add(r.stdout.trim());
@@ -140,6 +141,21 @@ if (env) {
       const seen = new Set<string>();
       for (let i = 0; i < 40; i++) seen.add(await tcpRead("10.96.0.20", 80));
       assert.deepEqual([...seen].sort(), ["t1", "t2", "t3"]);
+      // Hairpin through nft: t1 reaches its own service.
+      const fromT1 = new Set<string>();
+      for (let i = 0; i < 30; i++) {
+        const r = await inNetns(tasks[0]!.netnsName, [
+          "busybox",
+          "nc",
+          "-w",
+          "2",
+          "10.96.0.20",
+          "80",
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        fromT1.add(r.stdout.trim());
+      }
+      assert.ok(fromT1.has("t1"), [...fromT1].join());
       await proxy.syncServices([endpoint("10.96.0.20", [tasks[1]!.ip])]);
       for (let i = 0; i < 10; i++) assert.equal(await tcpRead("10.96.0.20", 80), "t2");
     } finally {
