@@ -10,6 +10,7 @@ const SUITES: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   raft: () => import("./raft.ts"),
   scheduler: () => import("./scheduler.ts"),
   api: () => import("./api.ts"),
+  net: () => import("./net.ts"),
 };
 
 async function runSuite(name: string, quick: boolean): Promise<boolean> {
