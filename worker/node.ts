@@ -10,6 +10,7 @@ import type { RegisterRequest } from "../proto/schema/mod.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Agent } from "./agent.ts";
 import type { Clock } from "./clock.ts";
+import { Tunnel } from "./tunnel.ts";
 import { type NetworkHooks, Worker, type WorkerOptions } from "./worker.ts";
 
 /** Options of {@link startWorkerNode}. */
@@ -36,6 +37,8 @@ export interface WorkerNodeOptions {
 export interface WorkerNode extends AsyncDisposable {
   readonly worker: Worker;
   readonly agent: Agent;
+  /** The tunnel the leader sends log and exec requests over. */
+  readonly tunnel: Tunnel;
   /** Stops gracefully; with `drain`, every task is shut down first. Idempotent. */
   stop(opts?: { drain?: boolean; reportTimeoutMs?: number }): Promise<void>;
 }
@@ -60,13 +63,22 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     ...(o.reconnectMinMs !== undefined ? { reconnectMinMs: o.reconnectMinMs } : {}),
     ...(o.reconnectMaxMs !== undefined ? { reconnectMaxMs: o.reconnectMaxMs } : {}),
   });
+  const tunnel = Tunnel.start({
+    worker,
+    managers: () => agent.managerAddresses,
+    ...(o.credentials ? { credentials: o.credentials } : {}),
+    ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}),
+    ...(o.reconnectMinMs !== undefined ? { reconnectMinMs: o.reconnectMinMs } : {}),
+    ...(o.reconnectMaxMs !== undefined ? { reconnectMaxMs: o.reconnectMaxMs } : {}),
+  });
   let stopping: Promise<void> | undefined;
   const stop = (opts: { drain?: boolean; reportTimeoutMs?: number } = {}) =>
     stopping ??= (async () => {
+      await tunnel.close();
       await agent.stopReceiving();
       await worker.stop({ drain: opts.drain ?? false });
       await agent.flushReports(opts.reportTimeoutMs ?? 5_000);
       await agent.close();
     })();
-  return { worker, agent, stop, [Symbol.asyncDispose]: () => stop() };
+  return { worker, agent, tunnel, stop, [Symbol.asyncDispose]: () => stop() };
 }

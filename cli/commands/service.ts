@@ -25,6 +25,7 @@ import {
   type ServiceFlags,
 } from "./_service_spec.ts";
 import { parseIntFlag } from "./_units.ts";
+import { addLogsExecCommands } from "./service_logs.ts";
 
 /** `web=3` → ["web", 3]; throws naming the argument. */
 export function parseScaleArg(text: string): [string, number] {
@@ -173,5 +174,6 @@ export function serviceCommand(ctx: CliContext = defaultContext()): Command {
       const svc = await withClient(ctx, o, (c) => c.services.rollback(id));
       ctx.io.out(o.output === "table" ? svc.id : renderObject(svc, o.output));
     });
+  addLogsExecCommands(group, ctx);
   return group;
 }

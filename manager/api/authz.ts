@@ -32,6 +32,8 @@ const POLICY: Record<string, readonly PeerRole[] | "public"> = {
   "WorkerService/Heartbeat": ["worker", "manager"],
   "WorkerService/Assignments": ["worker", "manager"],
   "WorkerService/ReportStatus": ["worker", "manager"],
+  // A worker's tunnel for logs and exec (checked again for the node it names).
+  "TunnelService/Open": ["worker", "manager"],
 };
 
 /** The guard of a mutual-TLS server. */

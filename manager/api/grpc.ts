@@ -20,6 +20,7 @@ import { clusterInfo } from "./cluster.ts";
 import * as secrets from "./secrets.ts";
 import * as membership from "./membership.ts";
 import { type Guard, openGuard } from "./authz.ts";
+import { logsExecServices } from "./logs_exec.ts";
 import type { CallWithAuth } from "../../net/grpc/tls.ts";
 
 const id = (v: string) => parseOrThrow(IdSchema, v, "id");
@@ -35,7 +36,10 @@ export function apiServices(
     fn: (req: Req, caller: ReturnType<Guard>) => Promise<Res>,
   ) =>
     unary<Req, Res>(m, (req, call) => fn(req, guard(call as unknown as CallWithAuth, m)), observe);
+  // Logs and exec go through the worker tunnels (logs_exec.ts); TLS is on when the guard is.
+  const streams = logsExecServices(ctx, { guard, observe, secure: guard !== openGuard });
   return [
+    streams.tunnel,
     {
       definition: wire.ClusterServiceService,
       implementation: {
@@ -183,6 +187,7 @@ export function apiServices(
           const req = codecs.ListTasksRequest.fromWire(r);
           return codecs.ListTasksResponse.toWire(await listTasks(ctx, req));
         }),
+        ...streams.taskMethods,
       },
     },
     {

@@ -14,6 +14,7 @@ import * as w from "../../proto/gen/warren.ts";
 import * as d from "../../proto/schema/mod.ts";
 import { ManagerPool } from "./manager_pool.ts";
 import { watchEvents, type WatchOptions } from "./events.ts";
+import { type ExecIo, type LogsOptions, runExec, streamLogs } from "./task_streams.ts";
 
 /** Options of a {@link WarrenClient}. */
 export interface WarrenClientOptions {
@@ -235,6 +236,17 @@ export class WarrenClient implements Disposable {
       );
       return codecs.ListTasksResponse.fromWireTrusted(res);
     },
+    /**
+     * Output of a task or of every task of a service, in batches of lines. With `follow` it
+     * ends when the tasks end; it fails with UNAVAILABLE if the connection goes quiet.
+     */
+    logs: (opts: LogsOptions): AsyncIterable<d.TaskLogsMessage> => streamLogs(this.#pool, opts),
+    /**
+     * Runs a command in a running task (ID or SERVICE.SLOT); resolves with its exit code once
+     * its output went to `io.stdout` / `io.stderr`.
+     */
+    exec: (start: d.ExecStartInput, io: ExecIo = {}): Promise<number> =>
+      runExec(this.#pool, start, io),
   };
 
   /** SecretService (metadata only comes back; data is write-only). */

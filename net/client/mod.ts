@@ -10,6 +10,7 @@ export {
   type WarrenClientOptions,
 } from "./client.ts";
 export { watchEvents, type WatchOptions } from "./events.ts";
+export { type ExecIo, type LogsOptions } from "./task_streams.ts";
 export {
   isFailover,
   ManagerPool,

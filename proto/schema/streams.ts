@@ -16,9 +16,10 @@ export const MAX_LOG_LINE_BYTES = 1024 * 1024;
 /** Most lines in one logs message. */
 export const MAX_LOG_LINES = 10_000;
 
-const Chunk = z.instanceof(Uint8Array).refine((b) => b.byteLength <= MAX_EXEC_CHUNK_BYTES, {
-  message: `must be at most ${MAX_EXEC_CHUNK_BYTES} bytes`,
-});
+const Chunk = z.custom<Uint8Array>(
+  (b) => b instanceof Uint8Array && b.byteLength <= MAX_EXEC_CHUNK_BYTES,
+  { message: `must be bytes, at most ${MAX_EXEC_CHUNK_BYTES}` },
+);
 /** A task by ID or as SERVICE.SLOT (`web.1`). */
 const TaskRef = z.string().min(1).max(128);
 const Tail = z.number().int().min(0).max(1_000_000);
@@ -99,6 +100,8 @@ export const ExecStartSchema = z.object({
 });
 /** An exec start. */
 export type ExecStart = z.infer<typeof ExecStartSchema>;
+/** An exec start before defaults apply. */
+export type ExecStartInput = z.input<typeof ExecStartSchema>;
 
 /** A caller's exec message: exactly one field set. */
 export const ExecInputSchema = z.object({

@@ -1,0 +1,219 @@
+/**
+ * `service logs` and `service exec` end to end over real containerd, a real registry and an
+ * in-process manager: the worker's tunnel carries the requests; the client API, the CLI command
+ * (in process) and the `warren` binary (as a child process, for stdin and the exit code) are
+ * checked. Needs root.
+ */
+import assert from "node:assert/strict";
+import { Command } from "commander";
+import { NotFoundError, type WarrenError } from "../../proto/errors.ts";
+import type { TaskLogsMessage } from "../../proto/schema/mod.ts";
+import { WarrenClient } from "../../net/client/client.ts";
+import { serviceCommand } from "../../cli/commands/service.ts";
+import type { CliContext } from "../../cli/commands/_context.ts";
+import { eventually, workerEnv } from "./_worker_env.ts";
+
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+/** Five numbered lines on stdout and one on stderr, then idles (or exits after `then`). */
+function chatty(then = "sleep 600"): string[] {
+  return [
+    "sh",
+    "-c",
+    'i=1; while [ $i -le 5 ]; do echo "line $i of $(hostname)"; i=$((i+1)); done; ' +
+    `echo "oops from $(hostname)" >&2; ${then}`,
+  ];
+}
+
+async function collect(it: AsyncIterable<TaskLogsMessage>): Promise<Map<string, string[]>> {
+  const byTask = new Map<string, string[]>();
+  for await (const m of it) {
+    const lines = byTask.get(m.taskName) ?? [];
+    lines.push(...m.lines.map((l) => `${l.stream}:${l.line}`));
+    byTask.set(m.taskName, lines);
+  }
+  return byTask;
+}
+
+/** Runs the `service` command group in process; returns its stdout and stderr lines. */
+async function cli(manager: string, args: string[]): Promise<{ out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const ctx: CliContext = {
+    io: {
+      out: (t) => void (t !== "" && out.push(t)),
+      err: (t) => void err.push(t),
+      readStdin: () => Promise.resolve(new Uint8Array()),
+    },
+    env: () => undefined,
+    now: () => Date.now(),
+    connect: (target) => Promise.resolve(new WarrenClient({ managers: target.managers })),
+    interrupt: () => new AbortController().signal,
+    configPath: "/nonexistent/warren-config.json",
+  };
+  const program = new Command("warren").exitOverride().addCommand(serviceCommand(ctx));
+  await program.parseAsync(["service", ...args, "--manager", manager], { from: "user" });
+  return { out, err };
+}
+
+Deno.test("logs/exec: a service's logs through the worker tunnel: prefixes, tail, follow end", async () => {
+  await using env = await workerEnv();
+  const { manager: m } = env;
+  const node = await env.startNode(env.newRuntime());
+  await node.agent.waitConnected();
+  await node.tunnel.waitConnected();
+  const c = m.client;
+  const svc = await m.createService({
+    name: "chat",
+    image: env.exitImage,
+    command: chatty(),
+    replicas: 2,
+    stopGracePeriodMs: 200,
+  });
+  await eventually(
+    () => m.tasksOf(svc).filter((t) => t.status.state === "running").length === 2,
+    "two running tasks",
+    30_000,
+  );
+  // The log driver writes asynchronously: wait for each task's six lines.
+  await eventually(async () => {
+    const got = await collect(c.tasks.logs({ serviceId: "chat" }));
+    return [...got.values()].filter((l) => l.length === 6).length === 2;
+  }, "six lines per task");
+
+  const all = await collect(c.tasks.logs({ serviceId: "chat" }));
+  assert.deepEqual([...all.keys()].sort(), ["chat.1", "chat.2"]);
+  for (const [name, lines] of all) {
+    assert.deepEqual(lines.filter((l) => l.startsWith("stdout:")), [
+      `stdout:line 1 of ${name}`,
+      `stdout:line 2 of ${name}`,
+      `stdout:line 3 of ${name}`,
+      `stdout:line 4 of ${name}`,
+      `stdout:line 5 of ${name}`,
+    ]);
+    assert.deepEqual(lines.filter((l) => l.startsWith("stderr:")), [`stderr:oops from ${name}`]);
+  }
+
+  // The CLI: every line prefixed task.slot@node, stderr lines on stderr, --tail per task.
+  const tailed = await cli(m.apiAddress, ["logs", "chat", "--tail", "2"]);
+  const outLines = [...tailed.out, ...tailed.err].sort();
+  assert.equal(outLines.length, 4, JSON.stringify(tailed));
+  for (const name of ["chat.1", "chat.2"]) {
+    const mine = outLines.filter((l) => l.startsWith(`${name}@w1 | `));
+    assert.equal(mine.length, 2, `two lines of ${name}: ${JSON.stringify(tailed)}`);
+  }
+  assert.ok(tailed.err.every((l) => / \| oops from chat\.\d$/.test(l)), JSON.stringify(tailed));
+  const one = await cli(m.apiAddress, ["logs", "chat.2", "--tail", "1", "-t"]);
+  assert.equal(one.err.length, 1);
+  assert.match(one.err[0], /^chat\.2@w1 \| \d{4}-\d\d-\d\dT\S+Z oops from chat\.2$/);
+
+  // follow ends by itself once the task ends.
+  const job = await m.createService({
+    name: "job",
+    image: env.exitImage,
+    command: chatty("sleep 2; echo bye"),
+    restartPolicy: { condition: "none" },
+  });
+  await eventually(() => m.tasksOf(job)[0]?.status.state === "running", "job running", 30_000);
+  const started = Date.now();
+  const followed = await collect(c.tasks.logs({ serviceId: "job", follow: true }));
+  const tookMs = Date.now() - started;
+  assert.ok(followed.get("job.1")?.includes("stdout:bye"), JSON.stringify([...followed]));
+  assert.ok(tookMs < 15_000, `follow ended ${tookMs} ms after start`);
+  assert.equal(m.tasksOf(job)[0]?.status.state, "complete");
+});
+
+Deno.test("logs/exec: exec returns output and exit code; a missing task is NOT_FOUND", async () => {
+  await using env = await workerEnv();
+  const { manager: m } = env;
+  const node = await env.startNode(env.newRuntime());
+  await node.agent.waitConnected();
+  await node.tunnel.waitConnected();
+  const c = m.client;
+  const svc = await m.createService({
+    name: "box",
+    image: env.exitImage,
+    command: ["sleep", "600"],
+    stopGracePeriodMs: 200,
+  });
+  await eventually(() => m.tasksOf(svc)[0]?.status.state === "running", "running", 30_000);
+  const dec = new TextDecoder();
+  let out = "";
+  let err = "";
+  const code = await c.tasks.exec(
+    { taskId: "box.1", command: ["sh", "-c", "echo out; echo err >&2; hostname; exit 7"] },
+    { stdout: (b) => void (out += dec.decode(b)), stderr: (b) => void (err += dec.decode(b)) },
+  );
+  assert.equal(code, 7);
+  assert.equal(out, "out\nbox.1\n");
+  assert.equal(err, "err\n");
+
+  // By task ID, with stdin.
+  let echoed = "";
+  const id = m.tasksOf(svc)[0].id;
+  assert.equal(
+    await c.tasks.exec({ taskId: id, command: ["cat"] }, {
+      stdin: "hello\nworld\n",
+      stdout: (b) => void (echoed += dec.decode(b)),
+    }),
+    0,
+  );
+  assert.equal(echoed, "hello\nworld\n");
+
+  await assert.rejects(
+    c.tasks.exec({ taskId: "box.9", command: ["true"] }),
+    (e: unknown) => {
+      assert.ok(e instanceof NotFoundError, `${e}`);
+      assert.equal((e as WarrenError).message, 'task "box.9" not found');
+      return true;
+    },
+  );
+  await assert.rejects(
+    collectAll(c.tasks.logs({ taskId: "nope.1" })),
+    (e: unknown) => e instanceof NotFoundError,
+  );
+
+  // The warren binary: piped stdin reaches the command, its exit code is the process's.
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "service",
+      "exec",
+      "--manager",
+      m.apiAddress,
+      "box.1",
+      "--",
+      "sh",
+      "-c",
+      "tr a-z A-Z; exit 3",
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { WARREN_CONFIG: "/nonexistent/warren-config.json" },
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode("shout\n"));
+  await w.close();
+  const res = await child.output();
+  assert.equal(dec.decode(res.stdout), "SHOUT\n", dec.decode(res.stderr));
+  assert.equal(res.code, 3);
+
+  const missing = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, "service", "exec", "--manager", m.apiAddress, "box.9", "--", "id"],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { WARREN_CONFIG: "/nonexistent/warren-config.json" },
+  }).output();
+  assert.equal(missing.code, 1);
+  assert.match(dec.decode(missing.stderr), /task "box\.9" not found/);
+});
+
+async function collectAll<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}

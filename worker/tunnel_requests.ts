@@ -1,0 +1,218 @@
+/**
+ * The requests a worker serves over its tunnel (tunnel.ts): a task's logs and an exec in a task.
+ * Each answers on its own stream ID and ends with `end` (logs), an exit code (exec) or a typed
+ * `error`. Log lines go up in batches: a batch is sent when it holds `BATCH_LINES` lines or
+ * `BATCH_BYTES` bytes, or `BATCH_MS` after its first line, so a busy task costs few messages and
+ * a quiet one no delay worth noticing.
+ * @module
+ */
+import {
+  FailedPreconditionError,
+  toWarrenError,
+  ValidationError,
+  warrenErrorFromCode,
+} from "../proto/errors.ts";
+import {
+  type ExecStart,
+  isTerminal,
+  type LogLine,
+  type TunnelDown,
+  type TunnelLogsRequest,
+  type TunnelUp,
+} from "../proto/schema/mod.ts";
+import type { ExecSession } from "../runtime/runtime.ts";
+import type { Worker } from "./worker.ts";
+
+/** Sends one message up the tunnel; resolves once it is buffered (flow control). */
+export type UpSender = (up: TunnelUp) => Promise<void>;
+
+/** A request being served. */
+export interface TunnelRequest {
+  /** stdin, close-stdin or resize for an exec. */
+  input(down: TunnelDown): void;
+  /** Stops serving (the caller went away or the tunnel dropped). */
+  cancel(): void;
+}
+
+/** What a request needs from the tunnel. */
+export interface RequestEnv {
+  worker: Worker;
+  streamId: number;
+  send: UpSender;
+  /** A followed task gone or terminal this long ends its stream. */
+  endGraceMs: number;
+  /** Called once the request is finished. */
+  done(): void;
+}
+
+const BATCH_LINES = 500;
+const BATCH_BYTES = 256 * 1024;
+const BATCH_MS = 20;
+const CHUNK_BYTES = 256 * 1024;
+
+const up = (streamId: number, m: Partial<TunnelUp>): TunnelUp => ({
+  streamId,
+  lines: [],
+  end: false,
+  pong: false,
+  ...m,
+});
+
+/** Sends `err` as the stream's typed error. */
+function sendError(env: RequestEnv, err: unknown): Promise<void> {
+  const e = toWarrenError(err);
+  return env.send(up(env.streamId, { error: { code: e.code, message: e.message } }));
+}
+
+function runnerOf(env: RequestEnv, taskId: string) {
+  const r = env.worker.runner(taskId);
+  if (!r) {
+    throw warrenErrorFromCode("not_found", `task ${taskId} is not on node ${env.worker.nodeId}`);
+  }
+  return r;
+}
+
+/** Streams a task's log lines (see the module doc). */
+export function serveLogs(env: RequestEnv, req: TunnelLogsRequest): TunnelRequest {
+  const ac = new AbortController();
+  let watchdog: ReturnType<typeof setInterval> | undefined;
+  void (async () => {
+    let batch: LogLine[] = [];
+    let bytes = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let sending: Promise<void> = Promise.resolve();
+    const flush = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (batch.length === 0) return sending;
+      const lines = batch;
+      batch = [];
+      bytes = 0;
+      sending = sending.then(() => env.send(up(env.streamId, { lines })));
+      return sending;
+    };
+    try {
+      runnerOf(env, req.taskId);
+      if (req.follow) watchdog = followBackstop(env, req.taskId, ac);
+      const entries = env.worker.runtime.logs(req.taskId, {
+        follow: req.follow,
+        ...(req.tail !== undefined ? { tail: req.tail } : {}),
+        ...(req.since !== undefined ? { since: new Date(req.since) } : {}),
+        signal: ac.signal,
+      });
+      for await (const e of entries) {
+        if (ac.signal.aborted) break;
+        batch.push({ stream: e.stream, line: e.line, timestamp: e.ts.getTime() });
+        bytes += e.line.length + 16;
+        if (batch.length >= BATCH_LINES || bytes >= BATCH_BYTES) await flush();
+        else timer ??= setTimeout(() => void flush(), BATCH_MS);
+      }
+      await flush();
+      if (!ac.signal.aborted) await env.send(up(env.streamId, { end: true }));
+    } catch (err) {
+      clearTimeout(timer);
+      if (!ac.signal.aborted) await sendError(env, err).catch(() => {});
+    } finally {
+      clearInterval(watchdog);
+      env.done();
+    }
+  })();
+  return {
+    input: () => {},
+    cancel: () => ac.abort(),
+  };
+}
+
+/** Ends a follow once the task is gone from the worker or terminal for `endGraceMs`. */
+function followBackstop(env: RequestEnv, taskId: string, ac: AbortController) {
+  let endedAt: number | undefined;
+  return setInterval(() => {
+    const r = env.worker.runner(taskId);
+    if (r && !isTerminal(r.status.state)) {
+      endedAt = undefined;
+      return;
+    }
+    endedAt ??= Date.now();
+    if (Date.now() - endedAt >= env.endGraceMs) ac.abort();
+  }, Math.max(100, Math.min(1_000, env.endGraceMs / 3)));
+}
+
+/** Runs a command in a task and streams its output, then its exit code. */
+export function serveExec(env: RequestEnv, start: ExecStart): TunnelRequest {
+  let session: ExecSession | undefined;
+  let cancelled = false;
+  const pending: TunnelDown[] = [];
+  let stdinWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
+  let stdinChain: Promise<unknown> = Promise.resolve();
+  const apply = (down: TunnelDown) => {
+    const s = session!;
+    if (down.stdin && stdinWriter) {
+      const [w, data] = [stdinWriter, down.stdin];
+      stdinChain = stdinChain.then(() => w.write(data)).catch(() => {});
+    }
+    if (down.resize && start.tty) {
+      void s.resize(down.resize.cols, down.resize.rows).catch(() => {});
+    }
+    if (down.closeStdin && stdinWriter) {
+      const w = stdinWriter;
+      stdinWriter = undefined;
+      stdinChain = stdinChain.then(() => w.close()).catch(() => {});
+    }
+  };
+  void (async () => {
+    try {
+      const r = runnerOf(env, start.taskId);
+      if (r.status.state !== "running") {
+        throw new FailedPreconditionError(
+          `task ${start.taskId} is not running (it is ${r.status.state})`,
+        );
+      }
+      if (start.command.length === 0) throw new ValidationError("command", "is required");
+      session = await env.worker.runtime.execStream(start.taskId, {
+        cmd: start.command,
+        tty: start.tty,
+        ...(start.env.length > 0 ? { env: start.env } : {}),
+        ...(start.workdir !== undefined ? { cwd: start.workdir } : {}),
+        ...(start.user !== undefined ? { user: start.user } : {}),
+      });
+      if (cancelled) {
+        await session.kill("SIGKILL").catch(() => {});
+        return;
+      }
+      stdinWriter = session.stdin.getWriter();
+      if (start.tty && start.size) {
+        await session.resize(start.size.cols, start.size.rows).catch(() => {});
+      }
+      if (!start.stdin) apply({ streamId: env.streamId, closeStdin: true } as TunnelDown);
+      for (const d of pending.splice(0)) apply(d);
+      const pump = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
+        for await (const chunk of stream) {
+          for (let i = 0; i < chunk.byteLength; i += CHUNK_BYTES) {
+            await env.send(up(env.streamId, { [key]: chunk.subarray(i, i + CHUNK_BYTES) }));
+          }
+        }
+      };
+      const [exitCode] = await Promise.all([
+        session.exited,
+        pump(session.stdout, "stdout"),
+        pump(session.stderr, "stderr"),
+      ]);
+      if (!cancelled) await env.send(up(env.streamId, { exitCode, end: true }));
+    } catch (err) {
+      if (!cancelled) await sendError(env, err).catch(() => {});
+    } finally {
+      env.done();
+    }
+  })();
+  return {
+    input: (down) => {
+      if (session) apply(down);
+      else pending.push(down);
+    },
+    cancel: () => {
+      if (cancelled) return;
+      cancelled = true;
+      void session?.kill("SIGKILL").catch(() => {});
+    },
+  };
+}
