@@ -112,8 +112,24 @@ async function mustRun(host: NetnsHost, argv: string[]): Promise<string> {
   return r.stdout;
 }
 
+/** A hand-made wireguard-go tunnel: its address on b and how to take it down. */
+interface RawTunnel extends AsyncDisposable {
+  address: string;
+}
+
 /** A hand-made wireguard-go tunnel between a and b (10.243.0.1 ↔ 10.243.0.2), no Warren code. */
-async function rawTunnel(a: NetnsHost, b: NetnsHost, tag: string): Promise<string> {
+async function rawTunnel(a: NetnsHost, b: NetnsHost, tag: string): Promise<RawTunnel> {
+  const children: { child: Deno.ChildProcess; name: string }[] = [];
+  // SIGTERM (not the netns teardown's SIGKILL) so wireguard-go removes its control socket.
+  const close = async () => {
+    for (const { child, name } of children) {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+      await child.status;
+      await Deno.remove(`/var/run/wireguard/${name}.sock`).catch(() => {});
+    }
+  };
   const keys: { priv: string; pub: string }[] = [];
   for (let i = 0; i < 2; i++) {
     const priv = decoder.decode(
@@ -132,7 +148,10 @@ async function rawTunnel(a: NetnsHost, b: NetnsHost, tag: string): Promise<strin
       const name = `wgr-${tag}-${i}`;
       const peer = hosts[1 - i]!;
       // Killed with everything else in the namespaces when the netns cluster is destroyed.
-      h.spawn(["wireguard-go", "-f", name], { env: { WG_PROCESS_FOREGROUND: "1" } });
+      const child = h.spawn(["wireguard-go", "-f", name], {
+        env: { WG_PROCESS_FOREGROUND: "1" },
+      });
+      children.push({ child, name });
       const deadline = Date.now() + 5_000;
       while ((await h.run(["ip", "link", "show", name])).code !== 0) {
         if (Date.now() > deadline) throw new Error(`wireguard-go did not create ${name}`);
@@ -167,10 +186,13 @@ async function rawTunnel(a: NetnsHost, b: NetnsHost, tag: string): Promise<strin
       ]);
       await mustRun(h, ["ip", "link", "set", name, "mtu", "1420", "up"]);
     }
+  } catch (err) {
+    await close();
+    throw err;
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-  return "10.243.0.2";
+  return { address: "10.243.0.2", [Symbol.asyncDispose]: close };
 }
 
 async function measureThroughput(ctx: BenchContext): Promise<void> {
@@ -201,7 +223,8 @@ async function measureThroughput(ctx: BenchContext): Promise<void> {
     }));
     await Promise.all(meshes.map((m) => m.setPeers(peers)));
     ctx.log(`mesh up (${meshes[0]!.kind}); ${seconds} s per transfer`);
-    const rawAddress = await rawTunnel(a, b, cluster.runId);
+    await using raw_ = await rawTunnel(a, b, cluster.runId);
+    const rawAddress = raw_.address;
     // Alternate the order so drift on a shared machine hits both alike; keep the best of each.
     let overlay = 0;
     let raw = 0;
