@@ -192,10 +192,17 @@ Deno.test("manager: a worker registers, receives its assignments by stream and r
     assert.equal((await c.nodes.inspect("w1")).status.state, "ready");
     const stream = client.assignments({ nodeId: "w1", sessionId: reg.sessionId }, new Metadata());
     const msgs: wire.AssignmentsMessage[] = [];
+    // Other changes (the node's own registration, endpoints) may send deltas too: wait for the
+    // one that carries the task's new status.
+    const isRunningDelta = (m: wire.AssignmentsMessage) =>
+      !m.complete &&
+      codecs.AssignmentsMessage.fromWire(m).assignments.some((a) =>
+        a.task.id === "t1" && a.task.status.state === "running"
+      );
     const got = new Promise<void>((resolve) =>
       stream.on("data", (m: wire.AssignmentsMessage) => {
         msgs.push(m);
-        if (msgs.length === 2) resolve();
+        if (isRunningDelta(m)) resolve();
       })
     );
     stream.on("error", () => {});
@@ -224,10 +231,11 @@ Deno.test("manager: a worker registers, receives its assignments by stream and r
     const first = codecs.AssignmentsMessage.fromWire(msgs[0]);
     assert.equal(first.complete, true);
     assert.deepEqual(first.assignments.map((a) => a.task.id), ["t1"]);
-    const delta = codecs.AssignmentsMessage.fromWire(msgs[1]);
-    assert.equal(delta.complete, false);
-    assert.equal(delta.assignments[0].task.status.state, "running");
-    assert.deepEqual(delta.endpoints.find((e) => e.name === "web")?.taskIps, ["10.240.1.2"]);
+    const delta = codecs.AssignmentsMessage.fromWire(msgs.find(isRunningDelta)!);
+    assert.equal(delta.assignments.find((a) => a.task.id === "t1")!.task.status.ip, "10.240.1.2");
+    const endpoints = msgs.map((m) => codecs.AssignmentsMessage.fromWire(m).endpoints)
+      .flat().filter((e) => e.name === "web");
+    assert.deepEqual(endpoints[endpoints.length - 1].taskIps, ["10.240.1.2"]);
     // Another node may not report on this node's task; a stale session is refused.
     await assert.rejects(
       new Promise<void>((res, rej) =>
