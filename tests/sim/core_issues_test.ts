@@ -43,12 +43,15 @@ Deno.test("known core issue: a Ready installing a snapshot acknowledges it but h
 });
 
 Deno.test("known core issue: the simulator catches it when it syncs only on mustSync", () => {
+  // About 4 seeds in 5 fail this way within 1500 steps; look at the first 10.
   let failure: SimFailure | undefined;
-  try {
-    runSimulation({ seed: 1, strictMustSync: true });
-  } catch (err) {
-    if (!(err instanceof SimFailure)) throw err;
-    failure = err;
+  for (let seed = 1; seed <= 10 && !failure; seed++) {
+    try {
+      runSimulation({ seed, strictMustSync: true });
+    } catch (err) {
+      if (!(err instanceof SimFailure)) throw err;
+      failure = err;
+    }
   }
   assert.equal(failure?.check, "durability");
   assert.match(failure.message, /acknowledged index \d+ .* while its disk holds up to \d+/);

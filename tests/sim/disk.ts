@@ -132,3 +132,21 @@ function cloneStorage(src: MemoryStorage): MemoryStorage {
   dst.setHardState(src.initialState().hardState);
   return dst;
 }
+
+/** A one-line description of a batch, for the trace. */
+export function describeBatch(batch: DiskOp[]): string {
+  return batch.map((op) => {
+    switch (op.kind) {
+      case "hardState":
+        return `hs term=${op.hardState.term} vote=${
+          op.hardState.vote || "-"
+        } commit=${op.hardState.commit}`;
+      case "append":
+        return `append ${op.entries[0].index}..${op.entries[op.entries.length - 1].index}`;
+      case "applySnapshot":
+        return `snapshot ${op.snapshot.meta.index}/${op.snapshot.meta.term}`;
+      default:
+        return op.kind;
+    }
+  }).join(", ");
+}

@@ -68,6 +68,8 @@ export interface SimParams {
     maxInflightMsgs: number;
     snapshotChunkBytes: number;
     maxInflightSnapshotChunks: number;
+    /** How reads are confirmed; "lease" needs checkQuorum. Default "safe" (see README). */
+    readOnly: "safe" | "lease";
   };
   net: {
     /** Share of Raft messages sent through the wire codec (the rest are copied). */
@@ -112,6 +114,8 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
   const nodes = opts.nodes ?? (rng.chance(0.5) ? 3 : 5);
   const electionTicks = rng.range(8, 16);
   const calm = rng.chance(0.15);
+  const skewed = rng.chance(0.5);
+  const checkQuorum = rng.chance(0.8);
   const params: SimParams = {
     seed: opts.seed,
     nodes,
@@ -125,11 +129,13 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
       electionTicks,
       heartbeatTicks: rng.range(1, 3),
       preVote: rng.chance(0.8),
-      checkQuorum: rng.chance(0.8),
+      checkQuorum,
       maxSizePerMsgBytes: rng.pick([64, 256, 4096, 1 << 20]),
       maxInflightMsgs: rng.pick([1, 2, 4, 16, 256]),
       snapshotChunkBytes: rng.pick([16, 48, 128, 1024]),
       maxInflightSnapshotChunks: rng.range(1, 4),
+      // Lease reads trust that clocks advance at the same rate (no skew), as etcd's do.
+      readOnly: checkQuorum && !skewed && rng.chance(0.4) ? "lease" : "safe",
     },
     net: {
       codecShare: 0.1,
@@ -147,7 +153,7 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
     },
     tickRates: Array.from(
       { length: nodes + 8 },
-      () => rng.chance(0.3) ? 0.6 + rng.float() * 0.4 : 1,
+      () => skewed && rng.chance(0.5) ? 0.6 + rng.float() * 0.4 : 1,
     ),
     slowRate: rng.pick([0, 0.05, 0.3]),
     kv: {

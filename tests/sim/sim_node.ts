@@ -12,7 +12,7 @@ import { RaftCore } from "../../manager/raft/core/raft_core.ts";
 import type { Ready } from "../../manager/raft/core/ready.ts";
 import { type NodeId, NONE, type Role, type Snapshot } from "../../manager/raft/core/types.ts";
 import { type Checkers, CheckFailure } from "./checkers.ts";
-import { type DiskOp, SimDisk } from "./disk.ts";
+import { describeBatch, type DiskOp, SimDisk } from "./disk.ts";
 import type { KvOutput } from "./kv_model.ts";
 import { decodeCommand, encodeCommand, KvStateMachine } from "./kv_state_machine.ts";
 import { type ClientRequest, type Envelope, Network } from "./network.ts";
@@ -338,21 +338,4 @@ export class SimNode {
     if (this.#crashHere("inSnapshot")) return;
     this.disk.sync();
   }
-}
-
-function describeBatch(batch: DiskOp[]): string {
-  return batch.map((op) => {
-    switch (op.kind) {
-      case "hardState":
-        return `hs term=${op.hardState.term} vote=${
-          op.hardState.vote || "-"
-        } commit=${op.hardState.commit}`;
-      case "append":
-        return `append ${op.entries[0].index}..${op.entries[op.entries.length - 1].index}`;
-      case "applySnapshot":
-        return `snapshot ${op.snapshot.meta.index}/${op.snapshot.meta.term}`;
-      default:
-        return op.kind;
-    }
-  }).join(", ");
 }
