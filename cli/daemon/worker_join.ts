@@ -5,7 +5,10 @@
  * @module
  */
 import { join } from "node:path";
-import { writeIdentity } from "../../manager/identity.ts";
+import { readIdentity, writeIdentity } from "../../manager/identity.ts";
+import { FailedPreconditionError } from "../../proto/errors.ts";
+import { type NodeNetworking, startNodeNetworking } from "./node_network.ts";
+import { advertiseAddress } from "./options.ts";
 import { readTlsFiles, writeTlsFiles } from "../../manager/tls_files.ts";
 import {
   channelCredentials,
@@ -24,7 +27,7 @@ import { waitForShutdown } from "./shutdown.ts";
 
 /** Options of {@link runJoinedWorker}. */
 export interface JoinedWorkerOptions {
-  flags: DaemonFlags & { containerdSocket?: string; drainOnExit?: boolean };
+  flags: DaemonFlags & { containerdSocket?: string; drainOnExit?: boolean; metricsAddr?: string };
   managers: string[];
   join: { response: JoinResponse; keyPem: string } | undefined;
 }
@@ -55,18 +58,38 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       certPem: r.certificatePem,
       keyPem: o.join.keyPem,
     });
-    await writeIdentity(dataDir, { nodeId: r.nodeId, clusterId: r.cluster.id, role: "worker" });
+    await writeIdentity(dataDir, {
+      nodeId: r.nodeId,
+      clusterId: r.cluster.id,
+      role: "worker",
+      subnet: r.subnet,
+      clusterCidr: r.cluster.cidrs.clusterCidr,
+    });
     managers = [...new Set([...managers, ...r.managers.map((m) => m.apiAddress)])];
   }
   const tls = new TlsIdentity(await readTlsFiles(dataDir));
+  const identity = await readIdentity(dataDir);
+  if (!identity?.subnet || !identity.clusterCidr) {
+    throw new FailedPreconditionError(`${dataDir} has no task subnet: join the cluster again`);
+  }
   const containerd = await containerdFor(dataDir, o.flags.containerdSocket);
   const log = logger("worker");
+  let networking: NodeNetworking | undefined;
   try {
+    networking = await startNodeNetworking({
+      nodeId: identity.nodeId,
+      dataDir,
+      subnet: identity.subnet,
+      clusterCidr: identity.clusterCidr,
+      advertiseAddr: advertiseAddress(o.flags.advertiseAddr, "0.0.0.0:0"),
+    });
     const w = await startWorker({
+      networking,
       dataDir,
       managers,
       ...(o.flags.advertiseAddr ? { advertiseAddr: o.flags.advertiseAddr } : {}),
       containerdSocket: containerd.socket,
+      ...(o.flags.metricsAddr ? { metricsAddr: o.flags.metricsAddr } : {}),
       credentials: channelCredentials(tls),
       channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
     });
@@ -84,6 +107,7 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       await w.stop({ drain: o.flags.drainOnExit ?? false });
     });
   } finally {
+    await networking?.close();
     await containerd.stop();
   }
 }

@@ -16,6 +16,8 @@ import { ContainerdRuntime } from "../../runtime/containerd/runtime.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
 import { startWorkerNode, type WorkerNode } from "../../worker/node.ts";
 import type { NetworkHooks } from "../../worker/worker.ts";
+import type { NodeNetworking } from "./node_network.ts";
+import { serveWorkerMetrics } from "../../worker/metrics_http.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { VERSION } from "../../proto/version.ts";
 import { advertiseAddress, applyLogFlags, defaultDataDir } from "./options.ts";
@@ -41,9 +43,13 @@ export interface StartWorkerOptions {
   /** A runtime to use instead of containerd (the caller closes it). */
   runtime?: Runtime;
   network?: NetworkHooks;
+  /** Mesh + data plane (announced in Register, fed every assignments message). */
+  networking?: NodeNetworking;
   /** Mutual TLS from the security layer; insecure when absent. */
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
+  /** Serve Prometheus `/metrics` (per-task CPU and memory) on this `host:port`. */
+  metricsAddr?: string;
 }
 
 /** A started worker and how to stop it. */
@@ -83,15 +89,28 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
         resources: hostResources(),
         platform: hostPlatform(),
         version: VERSION,
+        ...(o.networking ? { wireguard: o.networking.mesh.wireguard } : {}),
       },
-      ...(o.network ? { network: o.network } : {}),
+      ...(o.networking ? { network: o.networking.hooks } : o.network ? { network: o.network } : {}),
       ...(o.credentials ? { credentials: o.credentials } : {}),
       ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}),
     });
+    const metrics = o.metricsAddr
+      ? serveWorkerMetrics({
+        worker: node.worker,
+        address: o.metricsAddr,
+        links: {
+          managerConnected: () => node.agent.connected,
+          tunnelConnected: () => node.tunnel.connected,
+        },
+      })
+      : undefined;
+    if (o.networking) o.networking.follow(node.worker);
     return {
       node,
       async stop(opts = {}) {
         try {
+          await metrics?.close();
           await node.stop({ drain: opts.drain ?? false });
         } finally {
           if (ownRuntime) await runtime.close();
@@ -121,6 +140,10 @@ export function workerStartCommand(): Command {
       "containerd's socket (default: the host's, else Warren starts its own)",
     )
     .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
+    .option(
+      "--metrics-addr <host:port>",
+      "serve this worker's Prometheus /metrics (per-task CPU and memory) here",
+    )
     .option("--log-level <level>", "debug|info|warn|error", "info")
     .option("--log-format <format>", "text|json", "text")
     .action(async (f: WorkerStartFlags) => {
@@ -149,6 +172,7 @@ interface WorkerStartFlags {
   advertiseAddr?: string;
   containerdSocket?: string;
   drainOnExit?: boolean;
+  metricsAddr?: string;
   logLevel: string;
   logFormat: string;
 }

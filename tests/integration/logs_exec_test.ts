@@ -11,6 +11,7 @@ import type { TaskLogsMessage } from "../../proto/schema/mod.ts";
 import { WarrenClient } from "../../net/client/client.ts";
 import { serviceCommand } from "../../cli/commands/service.ts";
 import type { CliContext } from "../../cli/commands/_context.ts";
+import { serveWorkerMetrics } from "../../worker/metrics_http.ts";
 import { eventually, workerEnv } from "./_worker_env.ts";
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
@@ -200,6 +201,19 @@ Deno.test("logs/exec: exec returns output and exit code; a missing task is NOT_F
   const res = await child.output();
   assert.equal(dec.decode(res.stdout), "SHOUT\n", dec.decode(res.stderr));
   assert.equal(res.code, 3);
+
+  // The worker's own /metrics: the task's CPU and memory as containerd's cgroups report them.
+  await using metrics = serveWorkerMetrics({
+    worker: node.worker,
+    address: "127.0.0.1:0",
+    links: { managerConnected: () => node.agent.connected, tunnelConnected: () => true },
+  });
+  const text = await (await fetch(`http://127.0.0.1:${metrics.port}/metrics`)).text();
+  const sample = (name: string) =>
+    Number(new RegExp(`^${name}\\{[^}]*task_name="box\\.1"\\} (\\S+)$`, "m").exec(text)?.[1]);
+  assert.ok(sample("warren_task_memory_bytes") > 0, text);
+  assert.ok(sample("warren_task_cpu_seconds_total") > 0, text);
+  assert.match(text, /^warren_worker_manager_connected\{node="w1"\} 1$/m);
 
   const missing = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, "service", "exec", "--manager", m.apiAddress, "box.9", "--", "id"],
