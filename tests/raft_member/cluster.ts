@@ -7,6 +7,41 @@
 import { join } from "node:path";
 import type { MemberStatus } from "./api.ts";
 import { MemberProcess, type MemberSpec } from "./process.ts";
+import {
+  createCsr,
+  createRootCa,
+  exportKeyPem,
+  generateKeyPair,
+  signCsr,
+} from "../../manager/security/ca.ts";
+
+/** The cluster id main.ts uses; the CA's O, hence every member certificate's. */
+const CLUSTER_ID = "raft-member-test";
+
+/** A CA and one manager certificate per member, as PEM files in each member's `tlsDir`. */
+async function writeMemberCertificates(specs: Iterable<MemberSpec>): Promise<void> {
+  const now = Date.now();
+  const ca = await createRootCa({ clusterId: CLUSTER_ID, lifetimeMs: 86_400_000, now });
+  for (const spec of specs) {
+    if (!spec.tlsDir) continue;
+    const keyPair = await generateKeyPair();
+    const certPem = await signCsr({
+      ca,
+      csrPem: await createCsr({ keyPair }),
+      nodeId: spec.id,
+      role: "manager",
+      lifetimeMs: 86_400_000,
+      sans: ["127.0.0.1"],
+      now,
+    });
+    await Deno.mkdir(spec.tlsDir, { recursive: true, mode: 0o700 });
+    await Deno.writeTextFile(join(spec.tlsDir, "ca.pem"), ca.certPem);
+    await Deno.writeTextFile(join(spec.tlsDir, "cert.pem"), certPem);
+    await Deno.writeTextFile(join(spec.tlsDir, "key.pem"), await exportKeyPem(keyPair.privateKey), {
+      mode: 0o600,
+    });
+  }
+}
 
 /** Settings every member of a cluster shares. */
 export interface ClusterOptions {
@@ -16,6 +51,12 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   /** Extra `deno run` flags per member id (e.g. an inspector port to profile one). */
   denoFlags?: Record<string, string[]>;
+  /**
+   * Raft over mutual TLS (a cluster CA and a manager certificate per member), as managers run
+   * it. Default: the environment variable `WARREN_RAFT_MEMBER_TLS=1` (so `deno task bench raft`
+   * can measure either), else plain TCP.
+   */
+  tls?: boolean;
 }
 
 /**
@@ -44,7 +85,7 @@ export class ProcessCluster implements AsyncDisposable {
 
   private constructor(root: string, ids: string[], opts: ClusterOptions) {
     this.root = root;
-    const { denoFlags, ...shared } = opts;
+    const { denoFlags, tls, ...shared } = opts;
     for (const id of ids) {
       this.specs.set(id, {
         id,
@@ -52,15 +93,19 @@ export class ProcessCluster implements AsyncDisposable {
         raftPort: 0,
         clientPort: 0,
         denoFlags: denoFlags?.[id],
+        tlsDir: tls ? join(root, `${id}.tls`) : undefined,
         ...shared,
       });
     }
   }
 
-  /** Makes the temporary root; no process starts yet. */
+  /** Makes the temporary root (and with `tls`, the CA and certificates); no process starts yet. */
   static async create(ids: string[], opts: ClusterOptions = {}): Promise<ProcessCluster> {
     const root = await Deno.makeTempDir({ prefix: "warren-raft-procs-" });
-    return new ProcessCluster(root, ids, opts);
+    const tls = opts.tls ?? Deno.env.get("WARREN_RAFT_MEMBER_TLS") === "1";
+    const cluster = new ProcessCluster(root, ids, { ...opts, tls });
+    if (tls) await writeMemberCertificates(cluster.specs.values());
+    return cluster;
   }
 
   /** The running member `id` (throws if it is not running). */

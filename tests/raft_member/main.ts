@@ -1,13 +1,14 @@
 /**
  * One Raft member as its own OS process, for the Raft integration test and benchmark:
- * Deno KV storage in `--data-dir`, the framed Raft transport (net/raft/tls_transport.ts, plain TCP)
- * on `--raft-addr`, a key-value state
+ * Deno KV storage in `--data-dir`, the framed Raft transport (net/raft/tls_transport.ts) on
+ * `--raft-addr` (mutual TLS with the PEM files `ca.pem`, `cert.pem`, `key.pem` of `--tls-dir`,
+ * plain TCP without), a key-value state
  * machine and the client HTTP API of ./api.ts on `--client-addr`.
  *
  * ```
  * deno run -A tests/raft_member/main.ts --id m1 --data-dir DIR --raft-addr 127.0.0.1:P \
  *   --client-addr 127.0.0.1:Q [--bootstrap] [--peers m1=127.0.0.1:P1,...] [--tick-ms 50]
- *   [--election-ticks 6] [--snapshot-every 10000] [--request-timeout-ms 5000]
+ *   [--election-ticks 6] [--snapshot-every 10000] [--request-timeout-ms 5000] [--tls-dir DIR]
  * ```
  * Port 0 picks a free port. Once both servers listen it prints one line
  * `ready raft=HOST:PORT client=HOST:PORT` on stdout. SIGTERM and SIGINT stop it cleanly.
@@ -20,6 +21,7 @@ import { RaftNode } from "../../manager/raft/node.ts";
 import { KvStorage } from "../../manager/raft/kv_storage.ts";
 import { KvStateMachine } from "../../manager/raft/_kv_sm_test_util.ts";
 import { startTlsRaftServer, TlsRaftTransport } from "../../net/raft/tls_transport.ts";
+import { TlsIdentity } from "../../net/grpc/tls.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { memberApi } from "./api.ts";
 
@@ -38,6 +40,7 @@ const { values: a } = parseArgs({
     "election-ticks": { type: "string", default: "6" },
     "snapshot-every": { type: "string", default: "10000" },
     "request-timeout-ms": { type: "string", default: "5000" },
+    "tls-dir": { type: "string" },
   },
   strict: true,
 });
@@ -76,8 +79,17 @@ const kv = await Deno.openKv(join(dataDir, "raft.kv"));
 const storage = await KvStorage.open(kv);
 const sm = new KvStateMachine();
 const ref: { node?: RaftNode } = {};
+const tlsDir = a["tls-dir"];
+const identity = tlsDir
+  ? new TlsIdentity({
+    caPem: await Deno.readTextFile(join(tlsDir, "ca.pem")),
+    certPem: await Deno.readTextFile(join(tlsDir, "cert.pem")),
+    keyPem: await Deno.readTextFile(join(tlsDir, "key.pem")),
+  })
+  : undefined;
 const raftServer = await startTlsRaftServer({
   address: `${raftAddr.hostname}:${raftAddr.port}`,
+  identity,
   clusterId: CLUSTER_ID,
   selfId: id,
   onMessages: (_from, msgs) => ref.node?.receive(msgs),
@@ -86,6 +98,7 @@ const address = `${raftAddr.hostname}:${raftServer.port}`;
 const transport = new TlsRaftTransport({
   clusterId: CLUSTER_ID,
   selfId: id,
+  identity,
   onUnreachable: (peer) => ref.node?.reportUnreachable(peer),
 });
 const fresh = storage.lastIndex() === 0 && storage.initialState().hardState.term === 0;

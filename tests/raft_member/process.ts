@@ -21,6 +21,8 @@ export interface MemberSpec {
   requestTimeoutMs?: number;
   /** Extra `deno run` flags (e.g. `--inspect=127.0.0.1:9229` to profile a member). */
   denoFlags?: string[];
+  /** Directory with `ca.pem`, `cert.pem`, `key.pem`: Raft over mutual TLS (plain TCP without). */
+  tlsDir?: string;
 }
 
 /** Options of one start. */
@@ -72,6 +74,7 @@ export class MemberProcess implements AsyncDisposable {
       String(spec.requestTimeoutMs ?? 5_000),
     ];
     if (opts.bootstrap) args.push("--bootstrap");
+    if (spec.tlsDir) args.push("--tls-dir", spec.tlsDir);
     const peers = Object.entries(opts.peers ?? {}).map(([id, addr]) => `${id}=${addr}`);
     if (peers.length > 0) args.push("--peers", peers.join(","));
     const child = new Deno.Command(Deno.execPath(), {
