@@ -5,13 +5,16 @@
  */
 import { join } from "node:path";
 import { z } from "zod";
-import { IdSchema } from "../proto/schema/mod.ts";
+import { CidrSchema, IdSchema } from "../proto/schema/mod.ts";
 
 /** The identity file's content. */
 export const IdentitySchema = z.object({
   nodeId: IdSchema,
   clusterId: IdSchema,
   role: z.enum(["manager", "worker"]),
+  /** Task subnet of the node and the cluster CIDR (for its network), once known. */
+  subnet: CidrSchema.optional(),
+  clusterCidr: CidrSchema.optional(),
 });
 /** A node's identity. */
 export type Identity = z.infer<typeof IdentitySchema>;

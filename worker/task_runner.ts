@@ -45,7 +45,9 @@ export interface TaskHooks {
   /** The task's secret files. @throws NotFoundError when a secret was not sent to this node */
   secrets(a: Assignment): ResolvedTaskInputs["secrets"];
   /** Network of the container and the task IP; idempotent per task. */
-  attachNetwork(a: Assignment): Promise<{ network: NetworkMode; ip?: string }>;
+  attachNetwork(
+    a: Assignment,
+  ): Promise<{ network: NetworkMode; ip?: string; resolvConfPath?: string }>;
   /** Releases what {@link attachNetwork} set up. Idempotent. */
   detachNetwork(taskId: string): Promise<void>;
   /** The host file the container's output goes to. */
@@ -293,9 +295,18 @@ export class TaskRunner {
     }
     const net = await hooks.attachNetwork(this.#a);
     if (!st) {
+      const mounts = await hooks.mounts(this.#a);
+      // The node's resolver answers service names (and forwards the rest).
+      if (net.resolvConfPath) {
+        mounts.push({
+          source: net.resolvConfPath,
+          destination: "/etc/resolv.conf",
+          readonly: true,
+        });
+      }
       const cfg = containerConfig(this.#a, {
         nodeId: this.#env.nodeId,
-        mounts: await hooks.mounts(this.#a),
+        mounts,
         secrets: hooks.secrets(this.#a),
         network: net.network,
         logPath: hooks.logPath(this.id),

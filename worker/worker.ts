@@ -31,7 +31,8 @@ import { LocalVolumes } from "./volumes.ts";
 
 /** Sets up and tears down a task's network (CNI, overlay); default: host networking. */
 export interface NetworkHooks {
-  attach(a: Assignment): Promise<{ network: NetworkMode; ip?: string }>;
+  /** `resolvConfPath`: a resolv.conf pointing at the node's resolver, mounted read-only. */
+  attach(a: Assignment): Promise<{ network: NetworkMode; ip?: string; resolvConfPath?: string }>;
   detach(taskId: string): Promise<void>;
 }
 

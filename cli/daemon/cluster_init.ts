@@ -14,6 +14,7 @@ import { waitForShutdown } from "./shutdown.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { startWorker } from "./worker_start.ts";
 import { containerdFor } from "./worker_join.ts";
+import { startNodeNetworking } from "./node_network.ts";
 
 type InitFlags = DaemonFlags & {
   name: string;
@@ -68,7 +69,16 @@ export function clusterInitCommand(): Command {
       if (!o.managerOnly) {
         const containerd = await containerdFor(o.dataDir, o.containerdSocket);
         stops.unshift(containerd.stop);
+        const networking = await startNodeNetworking({
+          nodeId: mgr.identity.nodeId,
+          dataDir: o.dataDir,
+          subnet: mgr.store.state.nodeSubnets.get(mgr.identity.nodeId)!,
+          clusterCidr: mgr.store.state.cluster!.cidrs.clusterCidr,
+          advertiseAddr: mgr.advertiseAddr,
+        });
+        stops.unshift(() => networking.close());
         const w = await startWorker({
+          networking,
           dataDir: o.dataDir,
           managers: [mgr.apiAddress],
           nodeId: mgr.identity.nodeId,

@@ -51,19 +51,25 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
       "1s",
     ]);
     assert.equal(created.code, 0, created.stderr);
+    // The task runs in its own network namespace on the node's bridge: reach it by its IP.
+    let ip = "";
     await until(
       async () => {
-        const r = await fetch(`http://127.0.0.1:${port}/`);
-        const text = await r.text();
-        return text.includes("warren-test-http version=v1");
+        const t = JSON.parse((await cli(env, ["service", "ps", "web", "-o", "json"])).stdout);
+        ip = t[0]?.status?.ip ?? "";
+        return t[0]?.status?.state === "running" && ip !== "";
       },
-      "the service's page",
+      "the task to run with an IP",
       60_000,
     );
-    const ps = await cli(env, ["service", "ps", "web", "-o", "json"]);
-    assert.equal(ps.code, 0, ps.stderr);
-    const tasks = JSON.parse(ps.stdout);
-    assert.equal(tasks[0].status.state, "running");
+    await until(
+      async () => {
+        const r = await fetch(`http://${ip}:${port}/`);
+        return (await r.text()).includes("warren-test-http version=v1");
+      },
+      "the service's page",
+      30_000,
+    );
     await until(
       async () => {
         const t = JSON.parse((await cli(env, ["service", "ps", "web", "-o", "json"])).stdout);
@@ -77,7 +83,8 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
     await until(
       async () => {
         try {
-          await (await fetch(`http://127.0.0.1:${port}/`)).body?.cancel();
+          await (await fetch(`http://${ip}:${port}/`, { signal: AbortSignal.timeout(1000) })).body
+            ?.cancel();
           return false;
         } catch {
           return true;
