@@ -320,6 +320,20 @@ export class Worker {
     const p = (async () => {
       try {
         await runner.remove();
+        // Tell the manager the task is down: a task dropped from the assignments (e.g. its
+        // service was deleted) would otherwise stay "running" in the cluster state forever.
+        // Stale reports (the task reaped already) are ignored by the manager.
+        if (!isTerminal(runner.status.state)) {
+          this.#emit({
+            taskId: id,
+            status: {
+              ...runner.status,
+              state: "shutdown",
+              message: "stopped: no longer assigned to this node",
+              timestamp: this.clock.now(),
+            },
+          });
+        }
       } catch (err) {
         this.#log.warn("cannot remove a task's container", { task: id, err });
       }

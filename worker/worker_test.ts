@@ -65,6 +65,10 @@ Deno.test("worker: runs assigned tasks and removes them when a complete message 
   await w.settled();
   assert.deepEqual(await e.runtime.list(), []);
   assert.deepEqual(seen, [2, 1, 0], "the network layer sees every message");
+  // The manager learns that both are down (a deleted service's tasks would stay "running").
+  for (const id of ["web1", "web2"]) {
+    assert.equal(e.updates.findLast((u) => u.taskId === id)?.status.state, "shutdown", id);
+  }
 });
 
 Deno.test("worker: volumes live under the data dir and outlive a replaced task", async () => {
