@@ -9,6 +9,7 @@ import type { BenchSuite, Metric } from "./_suite.ts";
 const SUITES: Record<string, () => Promise<{ suite: BenchSuite }>> = {
   raft: () => import("./raft.ts"),
   scheduler: () => import("./scheduler.ts"),
+  worker: () => import("./worker.ts"),
   api: () => import("./api.ts"),
   net: () => import("./net.ts"),
 };

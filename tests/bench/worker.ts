@@ -1,0 +1,282 @@
+/**
+ * The `worker` benchmark suite: a private containerd, a real registry, an in-process manager with
+ * its default timings (50 ms Raft ticks, 20 ms dispatcher batches, the orchestrator's defaults)
+ * and one worker node as its own OS process (tests/bench/_worker_proc.ts), all on loopback.
+ * Tasks run the busybox test image as `sleep 600` (host network, no health check).
+ *
+ * Metrics (times are observed in the manager's store, i.e. once committed through Raft):
+ * - `task_start_ms_p50` / `task_start_ms_p99`: 50 tasks started one at a time (a service scaled
+ *   up by one, image cached): the task's `assigned` state → its `running` state;
+ * - `converge_s_30`: a 30-replica service created on the one worker → all 30 running;
+ * - `worker_rss_mb_20_tasks`: the worker process's VmRSS with 20 tasks running.
+ * @module
+ */
+import { join } from "node:path";
+import { Manager } from "../../manager/manager.ts";
+import { write } from "../../manager/api/context.ts";
+import { WarrenClient } from "../../net/client/client.ts";
+import { configureLogging } from "../../proto/log.ts";
+import {
+  isTerminal,
+  type ServiceSpecInput,
+  type Task,
+  type TaskState,
+} from "../../proto/schema/mod.ts";
+import { VERSION } from "../../proto/version.ts";
+import { ContainerdRuntime } from "../../runtime/containerd/runtime.ts";
+import { startContainerd } from "../fixtures/containerd.ts";
+import { buildExitImage, pushImage } from "../fixtures/image.ts";
+import { startRegistry } from "../fixtures/registry.ts";
+import type { BenchContext, BenchSuite } from "./_suite.ts";
+import { percentile, round } from "./_stats.ts";
+import type { WorkerProcConfig } from "./_worker_proc.ts";
+
+const WORKER_PROC = new URL("./_worker_proc.ts", import.meta.url).pathname;
+
+/** Reads VmRSS of `pid` from /proc, in MiB. */
+async function rssMb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
+  if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  return Number(kb[1]) / 1024;
+}
+
+/** When each task was first seen (in this process) in each state. */
+class TaskClock {
+  readonly seen = new Map<string, Map<TaskState, number>>();
+  #waiters: { cond: () => boolean; resolve: () => void }[] = [];
+
+  observe(t: Task): void {
+    let m = this.seen.get(t.id);
+    if (!m) this.seen.set(t.id, m = new Map());
+    if (!m.has(t.status.state)) m.set(t.status.state, performance.now());
+    this.#waiters = this.#waiters.filter((w) => !w.cond() || (w.resolve(), false));
+  }
+
+  /** Resolves once `cond` holds (checked after every task change); fails after `timeoutMs`. */
+  until(cond: () => boolean, what: string, timeoutMs: number, signal: AbortSignal): Promise<void> {
+    if (cond()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const fail = () => reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
+      const t = setTimeout(fail, timeoutMs);
+      const abort = () => {
+        clearTimeout(t);
+        reject(new Error(`aborted while waiting for ${what}`));
+      };
+      signal.addEventListener("abort", abort, { once: true });
+      this.#waiters.push({
+        cond,
+        resolve: () => {
+          clearTimeout(t);
+          signal.removeEventListener("abort", abort);
+          resolve();
+        },
+      });
+    });
+  }
+}
+
+async function startManager(dir: string): Promise<Manager> {
+  const mgr = await Manager.start({
+    dataDir: dir,
+    apiAddr: "127.0.0.1:0",
+    raftAddr: "127.0.0.1:0",
+    httpAddr: "127.0.0.1:0",
+    advertiseAddr: "127.0.0.1",
+    init: { clusterName: "bench-worker" },
+    insecure: true,
+  });
+  const at = Date.now();
+  // The manager's own node runs nothing: every task goes to the worker process.
+  await write(mgr.ctx, {
+    kind: "node.update",
+    at,
+    id: mgr.identity.nodeId,
+    update: { availability: "drain", labelsAdd: {}, labelsRemove: [] },
+  });
+  await write(mgr.ctx, {
+    kind: "node.register",
+    at,
+    node: {
+      id: "w1",
+      hostname: "w1",
+      role: "worker",
+      addresses: { advertise: "127.0.0.1" },
+      labels: {},
+      resources: { nanoCpus: 64e9, memoryBytes: 2 ** 36 },
+      platform: { os: "linux", arch: "amd64" },
+      availability: "active",
+      status: { state: "unknown", message: "", lastHeartbeatAt: 0 },
+      version: VERSION,
+      createdAt: at,
+      updatedAt: at,
+    },
+  });
+  return mgr;
+}
+
+async function run(ctx: BenchContext): Promise<void> {
+  configureLogging({ level: "error" });
+  const starts = ctx.quick ? 10 : 50;
+  const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
+  ctx.log(`load average before the run: ${load.trim()}`);
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const ctd = await startContainerd();
+    cleanups.push(() => ctd.stop());
+    const registry = await startRegistry();
+    cleanups.push(() => registry.stop());
+    const image = (await pushImage(
+      registry,
+      "warren/exit",
+      "v1",
+      await buildExitImage({
+        exitCode: 0,
+      }),
+    )).reference;
+    const dir = await Deno.makeTempDir({ prefix: "warren-bench-worker-" });
+    cleanups.push(() => Deno.remove(dir, { recursive: true }));
+    const mgr = await startManager(join(dir, "manager"));
+    cleanups.push(() => mgr.stop());
+    const clock = new TaskClock();
+    const unsubscribe = mgr.store.onApplied((_i, changes) => {
+      for (const c of changes) if (c.kind === "task") clock.observe(c.task);
+    });
+    cleanups.push(() => Promise.resolve(unsubscribe()));
+    const client = new WarrenClient({ managers: [mgr.apiAddress] });
+    cleanups.push(() => Promise.resolve(client.close()));
+
+    // The worker: its own process.
+    const config: WorkerProcConfig = {
+      nodeId: "w1",
+      manager: mgr.apiAddress,
+      dataDir: join(dir, "node"),
+      socket: ctd.socket,
+      namespace: ctd.namespace,
+      runcRoot: ctd.runcRoot,
+    };
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", WORKER_PROC, JSON.stringify(config)],
+      stdout: "piped",
+      stderr: "inherit",
+      stdin: "null",
+    }).spawn();
+    cleanups.push(async () => {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* gone */ }
+      const t = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 10_000);
+      await child.status;
+      clearTimeout(t);
+      // Remove what the worker left running (it keeps containers for re-adoption).
+      const rt = new ContainerdRuntime({
+        socket: ctd.socket,
+        namespace: ctd.namespace,
+        dataDir: join(dir, "node", "runtime"),
+        runcRoot: ctd.runcRoot,
+        cgroupParent: `/${ctd.namespace}`,
+      });
+      for (const c of await rt.list().catch(() => [])) await rt.remove(c.id).catch(() => {});
+      await rt.close();
+    });
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let out = "";
+    while (!out.includes("ready")) {
+      const { value, done } = await reader.read();
+      if (done) throw new Error(`the worker process exited before it was ready: ${out}`);
+      out += value;
+    }
+    void (async () => {
+      while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
+    })();
+    ctx.log(`worker process ${child.pid} ready`);
+
+    const tasksOf = (serviceId: string) =>
+      [...mgr.store.state.tasks.values()].filter((t) => t.serviceId === serviceId);
+    const running = (serviceId: string) =>
+      tasksOf(serviceId).filter((t) => t.status.state === "running" && t.desiredState === "running")
+        .length;
+    const spec = (name: string, replicas: number): ServiceSpecInput => ({
+      name,
+      image,
+      command: ["sleep", "600"],
+      replicas,
+      stopGracePeriodMs: 100,
+    });
+    const removeAll = async (serviceId: string) => {
+      await client.services.delete(serviceId);
+      await clock.until(
+        () => tasksOf(serviceId).every((t) => isTerminal(t.status.state)),
+        "tasks stopped",
+        60_000,
+        ctx.signal,
+      );
+    };
+
+    // Warm-up: pull the image once (every later start has it cached).
+    const warm = (await client.services.create(spec("warm", 1))).id;
+    await clock.until(() => running(warm) === 1, "warm-up task running", 60_000, ctx.signal);
+    await removeAll(warm);
+
+    // task_start: scale up by one, 50 times.
+    const svc = (await client.services.create(spec("start", 0))).id;
+    const startMs: number[] = [];
+    for (let n = 1; n <= starts; n++) {
+      await client.services.scale(svc, n);
+      await clock.until(() => running(svc) === n, `${n} running`, 30_000, ctx.signal);
+      const t = tasksOf(svc).find((x) => x.slot === n && x.desiredState === "running")!;
+      const seen = clock.seen.get(t.id)!;
+      const assigned = seen.get("assigned") ?? seen.get("pending") ?? seen.get("new")!;
+      startMs.push(seen.get("running")! - assigned);
+    }
+    ctx.log(
+      `task start (assigned → running, ${starts} one at a time): ${
+        startMs.map((x) => Math.round(x)).join(" ")
+      } ms`,
+    );
+    ctx.emit("task_start_ms_p50", round(percentile(startMs, 50), 1), "ms");
+    ctx.emit("task_start_ms_p99", round(percentile(startMs, 99), 1), "ms");
+
+    // worker RSS with 20 tasks.
+    await client.services.scale(svc, 20);
+    await clock.until(
+      () => tasksOf(svc).filter((t) => t.status.state === "running").length === 20,
+      "20 running",
+      60_000,
+      ctx.signal,
+    );
+    await new Promise((r) => setTimeout(r, 2_000)); // let stops and removals settle
+    ctx.emit("worker_rss_mb_20_tasks", round(await rssMb(child.pid), 1), "MiB");
+    await removeAll(svc);
+
+    // converge: 30 replicas from create to all running.
+    const t0 = performance.now();
+    const big = (await client.services.create(spec("big", 30))).id;
+    await clock.until(() => running(big) === 30, "30 running", 120_000, ctx.signal);
+    const convergeS = (performance.now() - t0) / 1000;
+    const firstRunning = Math.min(
+      ...tasksOf(big).map((t) => clock.seen.get(t.id)?.get("running") ?? Infinity),
+    );
+    ctx.log(
+      `30 replicas: first running after ${round((firstRunning - t0) / 1000, 2)} s, all after ${
+        round(convergeS, 2)
+      } s`,
+    );
+    ctx.emit("converge_s_30", round(convergeS, 2), "s");
+    ctx.emit("worker_rss_mb_30_tasks", round(await rssMb(child.pid), 1), "MiB");
+    await removeAll(big);
+  } finally {
+    for (const c of cleanups.reverse()) await c().catch((err) => ctx.log(`cleanup: ${err}`));
+  }
+}
+
+/** The suite. */
+export const suite: BenchSuite = {
+  description: "worker on real containerd: task start latency, 30-replica converge, worker RSS",
+  timeoutMs: 600_000,
+  run,
+};
