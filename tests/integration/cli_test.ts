@@ -36,7 +36,10 @@ async function startManager(): Promise<{ address: string; dir: string } & AsyncD
       "127.0.0.1:0",
       "--advertise-addr",
       "127.0.0.1",
+      "--manager-only",
     ],
+    // The daemon writes the admin credentials (mutual TLS) where the CLI calls below read them.
+    env: { WARREN_CONFIG: join(dir, "cli", "config.json") },
     stdout: "piped",
     stderr: "null",
     stdin: "null",
@@ -71,6 +74,7 @@ async function startManager(): Promise<{ address: string; dir: string } & AsyncD
     (async () => {
       while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
     })();
+    configPath = join(dir, "cli", "config.json");
     return { address, dir, [Symbol.asyncDispose]: stop };
   } catch (err) {
     await stop();
@@ -78,14 +82,17 @@ async function startManager(): Promise<{ address: string; dir: string } & AsyncD
   }
 }
 
-/** Runs the CLI; WARREN_CONFIG points at a missing file so only flags/env configure it. */
+/** The CLI config the test manager wrote (its TLS files); managers still come from flags/env. */
+let configPath = "/nonexistent/warren.json";
+
+/** Runs the CLI with the test manager's config (TLS credentials). */
 async function warren(
   args: string[],
   opts: { env?: Record<string, string>; stdin?: string } = {},
 ): Promise<Run> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", MAIN, ...args],
-    env: { WARREN_CONFIG: "/nonexistent/warren.json", ...opts.env },
+    env: { WARREN_CONFIG: configPath, ...opts.env },
     stdin: opts.stdin === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
@@ -114,7 +121,9 @@ Deno.test({
     const env = { WARREN_MANAGER: mgr.address };
 
     await t.step("no manager configured is a clear error", async () => {
-      const r = await warren(["service", "ls"]);
+      const r = await warren(["service", "ls"], {
+        env: { WARREN_CONFIG: "/nonexistent/warren.json" },
+      });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /no manager address: pass --manager HOST:PORT, set WARREN_MANAGER/);
     });
@@ -299,7 +308,7 @@ Deno.test({
           "json",
           ...m,
         ],
-        env: { WARREN_CONFIG: "/nonexistent/warren.json" },
+        env: { WARREN_CONFIG: configPath },
         stdout: "piped",
         stderr: "piped",
       }).spawn();
