@@ -156,7 +156,15 @@ async function run(ctx: BenchContext): Promise<void> {
       runcRoot: ctd.runcRoot,
     };
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", WORKER_PROC, JSON.stringify(config)],
+      args: [
+        "run",
+        "-A",
+        ...(Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS")
+          ? [`--v8-flags=${Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS")}`]
+          : []),
+        WORKER_PROC,
+        JSON.stringify(config),
+      ],
       stdout: "piped",
       stderr: "inherit",
       stdin: "null",
@@ -194,6 +202,7 @@ async function run(ctx: BenchContext): Promise<void> {
       while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
     })();
     ctx.log(`worker process ${child.pid} ready`);
+    ctx.emit("worker_rss_mb_idle", round(await rssMb(child.pid), 1), "MiB");
 
     const tasksOf = (serviceId: string) =>
       [...mgr.store.state.tasks.values()].filter((t) => t.serviceId === serviceId);
@@ -234,6 +243,9 @@ async function run(ctx: BenchContext): Promise<void> {
       startMs.push(seen.get("running")! - assigned);
     }
     ctx.log(
+      `one at a time, median ms per step: ${steps(tasksOf(svc).map((t) => clock.seen.get(t.id)!))}`,
+    );
+    ctx.log(
       `task start (assigned → running, ${starts} one at a time): ${
         startMs.map((x) => Math.round(x)).join(" ")
       } ms`,
@@ -266,12 +278,46 @@ async function run(ctx: BenchContext): Promise<void> {
         round(convergeS, 2)
       } s`,
     );
+    ctx.log(
+      `30 replicas, per state (s after create: first / median / last): ${
+        stages(tasksOf(big).map((t) => clock.seen.get(t.id)!), t0)
+      }`,
+    );
     ctx.emit("converge_s_30", round(convergeS, 2), "s");
     ctx.emit("worker_rss_mb_30_tasks", round(await rssMb(child.pid), 1), "MiB");
     await removeAll(big);
   } finally {
     for (const c of cleanups.reverse()) await c().catch((err) => ctx.log(`cleanup: ${err}`));
   }
+}
+
+/** When the tasks reached each state, relative to `t0`: first / median / last, in seconds. */
+function stages(seen: Map<TaskState, number>[], t0: number): string {
+  const states: TaskState[] = [
+    "pending",
+    "assigned",
+    "accepted",
+    "preparing",
+    "starting",
+    "running",
+  ];
+  return states.map((st) => {
+    const at = seen.map((m) => m.get(st)).filter((x): x is number => x !== undefined)
+      .map((x) => (x - t0) / 1000);
+    if (at.length === 0) return `${st} -`;
+    const f = (p: number) => round(percentile(at, p), 2);
+    return `${st} ${f(0)}/${f(50)}/${f(100)} (${at.length})`;
+  }).join(", ");
+}
+
+/** Median time between consecutive observed states, in ms. */
+function steps(seen: Map<TaskState, number>[]): string {
+  const order: TaskState[] = ["assigned", "preparing", "starting", "running"];
+  return order.slice(1).map((to, i) => {
+    const from = order[i]!;
+    const d = seen.map((m) => (m.get(to) ?? NaN) - (m.get(from) ?? NaN)).filter((x) => x >= 0);
+    return `${from}→${to} ${Math.round(percentile(d, 50))}`;
+  }).join(", ");
 }
 
 /** The suite. */
