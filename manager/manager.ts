@@ -1,10 +1,11 @@
 /**
  * One manager: Raft (Deno KV) + replicated store + API (gRPC and REST) + dispatcher +
- * orchestrator + metrics, with mutual TLS on every gRPC port, started and stopped as a unit.
+ * orchestrator + metrics, with mutual TLS on every port (gRPC API, framed Raft transport),
+ * started and stopped as a unit.
  * Bootstraps a new cluster (`init`), joins one (`join`), or resumes from its data directory.
  *
  * ```
- *  gRPC api (mTLS) ─┐                      ┌─► Raft transport (mTLS) ◄─► other managers
+ *  gRPC api (mTLS) ─┐                      ┌─► Raft frames (mTLS) ◄─► other managers
  *  REST ────────────┼─► handlers ─► RaftNode ─► KvStorage (Deno KV)
  *  workers ─► dispatcher ▲            │ committed entries
  *                   └────┴── Store ◄──┘ (FSM, change feed) ──► orchestrator ─► scheduler

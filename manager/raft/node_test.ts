@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { RaftNode } from "./node.ts";
 import { KvStorage } from "./kv_storage.ts";
 import { KvStateMachine, put } from "./_kv_sm_test_util.ts";
-import { GrpcRaftTransport, raftService } from "../../net/raft/grpc_transport.ts";
-import { type GrpcServer, startGrpcServer } from "../../net/grpc/server.ts";
+import { startTlsRaftServer, TlsRaftTransport } from "../../net/raft/tls_transport.ts";
 import { UnavailableError } from "../../proto/errors.ts";
 
 /** One manager's Raft stack in this process: KV storage in `dir`, gRPC on a loopback port. */
@@ -13,8 +12,8 @@ class Member {
   sm = new KvStateMachine();
   kv!: Deno.Kv;
   storage!: KvStorage;
-  server!: GrpcServer;
-  transport!: GrpcRaftTransport;
+  server!: Awaited<ReturnType<typeof startTlsRaftServer>>;
+  transport!: TlsRaftTransport;
   constructor(readonly id: string, readonly dir: string, public port = 0) {}
 
   async start(opts: { bootstrap?: boolean; peers?: Record<string, string> } = {}) {
@@ -22,16 +21,14 @@ class Member {
     const storage = this.storage = await KvStorage.open(this.kv);
     this.sm = new KvStateMachine();
     const ref: { node?: RaftNode } = {};
-    this.server = await startGrpcServer({
+    this.server = await startTlsRaftServer({
       address: `127.0.0.1:${this.port}`,
-      services: [raftService({
-        clusterId: "c1",
-        selfId: this.id,
-        onMessages: (_from, msgs) => ref.node?.receive(msgs),
-      })],
+      clusterId: "c1",
+      selfId: this.id,
+      onMessages: (_from, msgs) => ref.node?.receive(msgs),
     });
     this.port = this.server.port;
-    this.transport = new GrpcRaftTransport({
+    this.transport = new TlsRaftTransport({
       clusterId: "c1",
       selfId: this.id,
       onUnreachable: (peer) => ref.node?.reportUnreachable(peer),
@@ -66,7 +63,7 @@ class Member {
   async stop() {
     await this.node.stop();
     this.transport.close();
-    await this.server.stop(0);
+    await this.server.close();
     this.kv.close();
   }
 }

@@ -11975,6 +11975,11 @@ export const TunnelServiceClient = makeGenericClientConstructor(
   serviceName: string;
 };
 
+/**
+ * Not served: managers exchange Raft messages over a framed mutual-TLS connection
+ * (net/raft/tls_transport.ts), which costs a fraction of a gRPC call per message on Deno. Kept
+ * so the message numbering stays reserved.
+ */
 export type RaftServiceService = typeof RaftServiceService;
 export const RaftServiceService = {
   /** Delivers a batch of Raft messages (opaque, encoded by manager/raft). */
