@@ -11,6 +11,7 @@ import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../.
 import { logger } from "../../proto/log.ts";
 import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
 import { waitForShutdown } from "./shutdown.ts";
+import { writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { startWorker } from "./worker_start.ts";
 import { containerdFor } from "./worker_join.ts";
@@ -58,7 +59,7 @@ export function clusterInitCommand(): Command {
         },
       },
     });
-    const stops: (() => Promise<void>)[] = [() => mgr.stop()];
+    const stops: (() => Promise<void>)[] = [() => mgr.stop(), await writePidFile(o.dataDir)];
     try {
       const admin = await mgr.issueAdminCertificate("admin");
       const configPath = await writeAdminConfig({

@@ -14,6 +14,7 @@ import { ValidationError } from "../../proto/errors.ts";
 import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
+import { writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { runJoinedWorker } from "./worker_join.ts";
 
@@ -98,5 +99,9 @@ async function runManager(
   console.log(
     `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
   );
-  await waitForShutdown(() => mgr.stop());
+  const removePid = await writePidFile(o.dataDir);
+  await waitForShutdown(async () => {
+    await mgr.stop();
+    await removePid();
+  });
 }

@@ -9,6 +9,7 @@ import { clusterInitCommand } from "./cluster_init.ts";
 import { joinCommand } from "./join.ts";
 import { workerStartCommand } from "./worker_start.ts";
 import { certCommand } from "./cert.ts";
+import { leaveCommand } from "./leave.ts";
 
 function group(program: Command, name: string, description: string): Command {
   let g = program.commands.find((c) => c.name() === name);
@@ -23,7 +24,7 @@ function group(program: Command, name: string, description: string): Command {
 export function registerDaemonCommands(program: Command): void {
   group(program, "cluster", "manage the cluster").addCommand(clusterInitCommand()).addCommand(
     joinCommand(),
-  );
+  ).addCommand(leaveCommand());
   program.addCommand(joinCommand());
   group(program, "manager", "run a manager").addCommand(joinCommand());
   group(program, "worker", "run a worker").addCommand(workerStartCommand());

@@ -24,6 +24,7 @@ import type { DaemonFlags } from "./options.ts";
 import { DEFAULT_CONTAINERD_SOCKET, startWorker } from "./worker_start.ts";
 import { renewThroughManagers } from "./renew_client.ts";
 import { waitForShutdown } from "./shutdown.ts";
+import { writePidFile } from "./pid_file.ts";
 
 /** Options of {@link runJoinedWorker}. */
 export interface JoinedWorkerOptions {
@@ -102,7 +103,9 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       onError: (err) => log.warn("certificate renewal failed; retrying", { err }),
     });
     log.info("worker started", { node: w.node.worker.nodeId, managers });
+    const removePid = await writePidFile(dataDir);
     await waitForShutdown(async () => {
+      await removePid();
       stopRenewal();
       await w.stop({ drain: o.flags.drainOnExit ?? false });
     });

@@ -28,6 +28,8 @@ const ANY: readonly PeerRole[] = ["admin", "manager", "worker"];
 const POLICY: Record<string, readonly PeerRole[] | "public"> = {
   "ClusterService/Join": "public",
   "ClusterService/RenewCertificate": ANY,
+  // A node may remove itself (checked in the handler); admins and managers any node.
+  "ClusterService/Leave": ANY,
   "WorkerService/Register": ["worker", "manager"],
   "WorkerService/Heartbeat": ["worker", "manager"],
   "WorkerService/Assignments": ["worker", "manager"],

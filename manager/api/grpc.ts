@@ -7,7 +7,7 @@
 import { codecs } from "../../proto/convert.ts";
 import * as wire from "../../proto/gen/warren.ts";
 import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
-import { UnauthenticatedError } from "../../proto/errors.ts";
+import { PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
 import { type CallObserver, serverStream, unary } from "../../net/grpc/adapter.ts";
 import type { HostedService } from "../../net/grpc/server.ts";
 import type { ApiContext } from "./context.ts";
@@ -56,8 +56,13 @@ export function apiServices(
           codecs.JoinResponse.toWire(
             await membership.joinCluster(ctx, codecs.JoinRequest.fromWire(r)),
           )),
-        leave: u("ClusterService/Leave", async (r: wire.LeaveRequest) => {
+        leave: u("ClusterService/Leave", async (r: wire.LeaveRequest, caller) => {
           const req = codecs.LeaveRequest.fromWire(r);
+          if (caller?.role === "worker" && caller.nodeId !== req.nodeId) {
+            throw new PermissionDeniedError(
+              `node ${caller.nodeId} may only remove itself, not ${req.nodeId}`,
+            );
+          }
           await membership.leaveCluster(ctx, req.nodeId, req.force);
           return {};
         }),

@@ -146,6 +146,35 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       await r.body?.cancel();
       return r.status === 200;
     }, "the restarted manager to catch up");
+
+    // A manager leaves: Raft shrinks to two voters, its daemon stops, the others go on.
+    const leaving = ms.find((m) => m !== leader && m !== survivor) ?? leader;
+    const stayer = ms.find((m) => m !== leaving)!;
+    const left = await cli(env, [
+      "cluster",
+      "leave",
+      "--data-dir",
+      leaving.dataDir,
+      "--manager",
+      stayer.api,
+    ]);
+    assert.equal(left.code, 0, left.stderr);
+    await leaving.child?.status;
+    leaving.child = undefined;
+    await until(
+      async () => (await gauge(stayer, "warren_raft_voters")) === 2,
+      "Raft to shrink to 2 voters",
+    );
+    const after = await cli(env, [
+      "service",
+      "create",
+      "after-leave",
+      "--image",
+      "registry.local/a:1",
+      "--manager",
+      stayer.api,
+    ]);
+    assert.equal(after.code, 0, after.stderr);
   } finally {
     for (const m of ms) await kill(m);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
