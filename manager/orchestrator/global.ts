@@ -5,9 +5,8 @@
  * @module
  */
 import type { Service, Task } from "../../proto/schema/mod.ts";
-import { isTerminal } from "../../proto/schema/mod.ts";
 import { type Actions, noActions } from "./actions.ts";
-import { restartDecision } from "./restart.ts";
+import { superviseSlot } from "./restart.ts";
 import { isLive } from "./replicated.ts";
 
 /** Decides creates and stops so that every node in `eligible` runs exactly one task. */
@@ -44,29 +43,13 @@ export function reconcileGlobal(
     for (const extra of live.slice(1)) {
       out.desired.push({ taskId: extra.id, desiredState: "shutdown", reason: "one task per node" });
     }
-    const current = live[0];
-    if (!current) {
-      const latest = list[0];
-      if (
-        latest && latest.desiredState !== "shutdown" && latest.desiredState === latest.status.state
-      ) continue;
-      out.create.push({ serviceId: service.id, nodeId, specVersion: service.specVersion });
-      continue;
-    }
-    if (!isTerminal(current.status.state)) continue;
-    const d = restartDecision(current, service.spec.restartPolicy, list.slice(1), now);
-    if (d.kind === "replace") {
-      out.desired.push({ taskId: current.id, desiredState: "shutdown", reason: "replaced" });
-      out.create.push({ serviceId: service.id, nodeId, specVersion: service.specVersion });
-    } else if (d.kind === "wait") {
-      out.wakeAt = out.wakeAt === undefined ? d.until : Math.min(out.wakeAt, d.until);
-    } else {
-      out.desired.push({
-        taskId: current.id,
-        desiredState: current.status.state,
-        reason: d.reason,
-      });
-    }
+    superviseSlot(out, {
+      current: live[0],
+      history: list,
+      policy: service.spec.restartPolicy,
+      fresh: { serviceId: service.id, nodeId, specVersion: service.specVersion },
+      now,
+    });
   }
   return out;
 }

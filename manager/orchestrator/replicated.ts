@@ -10,7 +10,7 @@
  */
 import { isTerminal, type Service, type Task } from "../../proto/schema/mod.ts";
 import { type Actions, noActions } from "./actions.ts";
-import { restartDecision } from "./restart.ts";
+import { superviseSlot } from "./restart.ts";
 
 /** Node facts the reconcilers need. */
 export interface NodeFacts {
@@ -63,40 +63,16 @@ export function reconcileReplicated(
     const live = list.filter(isLive);
     // Two live tasks in a slot happen during start-first updates: the updater resolves those.
     const current = live[0];
-    if (!current) {
-      const latest = list[0];
-      if (
-        latest && latest.desiredState !== "shutdown" && latest.desiredState === latest.status.state
-      ) {
-        continue; // retired by the restart policy: the slot stays done
-      }
-      out.create.push({ serviceId: service.id, slot, specVersion: service.specVersion });
-      continue;
-    }
-    if (current.nodeId !== undefined && !isTerminal(current.status.state)) {
+    const fresh = { serviceId: service.id, slot, specVersion: service.specVersion };
+    if (current?.nodeId !== undefined && !isTerminal(current.status.state)) {
       const why = nodes.evacuate(current.nodeId, service, now);
       if (why) {
         out.desired.push({ taskId: current.id, desiredState: "shutdown", reason: why });
-        out.create.push({ serviceId: service.id, slot, specVersion: service.specVersion });
+        out.create.push(fresh);
       }
       continue;
     }
-    if (!isTerminal(current.status.state)) continue;
-    // Observed dead while meant to run: the restart supervisor decides.
-    const d = restartDecision(current, service.spec.restartPolicy, list.slice(1), now);
-    if (d.kind === "replace") {
-      out.desired.push({ taskId: current.id, desiredState: "shutdown", reason: "replaced" });
-      out.create.push({ serviceId: service.id, slot, specVersion: service.specVersion });
-    } else if (d.kind === "wait") {
-      out.wakeAt = out.wakeAt === undefined ? d.until : Math.min(out.wakeAt, d.until);
-    } else {
-      // Retire: the desired state follows the observed terminal state.
-      out.desired.push({
-        taskId: current.id,
-        desiredState: current.status.state,
-        reason: d.reason,
-      });
-    }
+    superviseSlot(out, { current, history: list, policy: service.spec.restartPolicy, fresh, now });
   }
   return out;
 }

@@ -4,7 +4,8 @@
  * Pure: the caller passes the slot's history and the time.
  * @module
  */
-import type { RestartPolicy, Task } from "../../proto/schema/mod.ts";
+import { isTerminal, type RestartPolicy, type Task } from "../../proto/schema/mod.ts";
+import type { Actions, NewTask } from "./actions.ts";
 
 /** What to do with a dead task. */
 export type RestartDecision =
@@ -49,4 +50,41 @@ export function restartDecision(
   }
   const at = dead.status.timestamp + policy.delayMs;
   return now >= at ? { kind: "replace" } : { kind: "wait", until: at };
+}
+
+/**
+ * The restart supervisor's share of one slot (or one node of a global service), as actions:
+ * with no live task, a new one unless the last was retired by the policy; with a dead one,
+ * replace it, wait for the delay, or retire the slot. `fresh` describes the replacement.
+ */
+export function superviseSlot(
+  out: Actions,
+  o: {
+    current: Task | undefined;
+    history: readonly Task[];
+    policy: RestartPolicy;
+    fresh: NewTask;
+    now: number;
+  },
+): void {
+  const { current } = o;
+  if (!current) {
+    const latest = o.history[0];
+    const retired = latest !== undefined && latest.desiredState !== "shutdown" &&
+      latest.desiredState === latest.status.state;
+    if (!retired) out.create.push(o.fresh);
+    return;
+  }
+  if (!isTerminal(current.status.state)) return;
+  // Observed dead while meant to run.
+  const d = restartDecision(current, o.policy, o.history.filter((t) => t !== current), o.now);
+  if (d.kind === "replace") {
+    out.desired.push({ taskId: current.id, desiredState: "shutdown", reason: "replaced" });
+    out.create.push(o.fresh);
+  } else if (d.kind === "wait") {
+    out.wakeAt = out.wakeAt === undefined ? d.until : Math.min(out.wakeAt, d.until);
+  } else {
+    // Retire: the desired state follows the observed terminal state.
+    out.desired.push({ taskId: current.id, desiredState: current.status.state, reason: d.reason });
+  }
 }
