@@ -24,6 +24,7 @@ import { codecs } from "../../../proto/convert.ts";
 import * as wire from "../../../proto/gen/warren.ts";
 import type { Platform, Resources } from "../../../proto/schema/mod.ts";
 import { VERSION } from "../../../proto/version.ts";
+import { WarrenError } from "../../../proto/errors.ts";
 import { ManagerPool } from "../../../net/client/manager_pool.ts";
 import { createCsr, generateKeyPair } from "../../../manager/security/mod.ts";
 import { FakeRuntime } from "../../../runtime/fake.ts";
@@ -81,6 +82,18 @@ interface NodeSlot {
   dataDir: string;
   worker: Worker | undefined;
   agent: Agent | undefined;
+}
+
+/** Calls `fn`, again after a pause when it fails with a retryable error (a busy leader). */
+async function retrying<T>(fn: () => Promise<T>, attempts = 5): Promise<T> {
+  for (let i = 1;; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (i >= attempts || !(err instanceof WarrenError && err.retryable)) throw err;
+      await new Promise((r) => setTimeout(r, 200 * i));
+    }
+  }
 }
 
 const DEFAULT_RESOURCES: Resources = { nanoCpus: 4e9, memoryBytes: 8 * 2 ** 30 };
@@ -235,18 +248,20 @@ export class SimWorkers implements AsyncDisposable {
         const hostname = `${prefix}${i}`;
         const csrPem = await createCsr({ keyPair, commonName: hostname });
         const res = codecs.JoinResponse.fromWire(
-          await pool.unary(
-            wire.ClusterServiceService.join,
-            codecs.JoinRequest.toWire({
-              token,
-              hostname,
-              addresses: { advertise: "127.0.0.1" },
-              resources: o.resources ?? DEFAULT_RESOURCES,
-              platform: o.platform ?? { os: "linux", arch: "amd64" },
-              labels: o.labels?.(i) ?? {},
-              version: VERSION,
-              csrPem,
-            }),
+          await retrying(() =>
+            pool.unary(
+              wire.ClusterServiceService.join,
+              codecs.JoinRequest.toWire({
+                token,
+                hostname,
+                addresses: { advertise: "127.0.0.1" },
+                resources: o.resources ?? DEFAULT_RESOURCES,
+                platform: o.platform ?? { os: "linux", arch: "amd64" },
+                labels: o.labels?.(i) ?? {},
+                version: VERSION,
+                csrPem,
+              }),
+            )
           ),
         );
         ids[i] = res.nodeId;
