@@ -1,15 +1,14 @@
 /**
- * Minimal reproducers of Raft core issues the simulator found. Each test pins the current
- * (wrong) behaviour and says what the right one is: when the core is fixed the test fails, and
- * the simulator's workaround (named in the test) should be removed along with the test.
+ * Regression tests for Raft core issues the simulator found (each was first pinned here as a
+ * minimal reproducer, then fixed in the core).
  * @module
  */
 import assert from "node:assert/strict";
 import { MemoryStorage } from "../../manager/raft/core/memory_storage.ts";
 import { RaftCore } from "../../manager/raft/core/raft_core.ts";
-import { runSimulation, SimFailure } from "./simulator.ts";
+import { runSimulation } from "./simulator.ts";
 
-Deno.test("known core issue: a Ready installing a snapshot acknowledges it but has mustSync false", () => {
+Deno.test("fixed core issue: a Ready installing a snapshot it acknowledges must sync", () => {
   // A follower with an empty log, already in term 1 (persisted), receives a whole snapshot in one
   // chunk.
   const storage = new MemoryStorage();
@@ -38,21 +37,10 @@ Deno.test("known core issue: a Ready installing a snapshot acknowledges it but h
   // mustSync should be true here. With false, a shell that syncs only on mustSync acknowledges a
   // snapshot a crash then loses; the leader's heartbeat later carries commit 10 to a node whose
   // log ends earlier, and the core panics ("commit 10 is beyond last index ...").
-  // Workaround: the simulator syncs every Ready that carries a snapshot (SimOptions.strictMustSync).
-  assert.equal(rd.mustSync, false);
+  assert.equal(rd.mustSync, true);
 });
 
-Deno.test("known core issue: the simulator catches it when it syncs only on mustSync", () => {
-  // About 4 seeds in 5 fail this way within 1500 steps; look at the first 10.
-  let failure: SimFailure | undefined;
-  for (let seed = 1; seed <= 10 && !failure; seed++) {
-    try {
-      runSimulation({ seed, strictMustSync: true });
-    } catch (err) {
-      if (!(err instanceof SimFailure)) throw err;
-      failure = err;
-    }
-  }
-  assert.equal(failure?.check, "durability");
-  assert.match(failure.message, /acknowledged index \d+ .* while its disk holds up to \d+/);
+Deno.test("fixed core issue: a shell that syncs only on mustSync stays durable (seeds 1..10)", () => {
+  // Before the fix about 4 seeds in 5 failed here with a durability violation.
+  for (let seed = 1; seed <= 10; seed++) runSimulation({ seed, strictMustSync: true });
 });

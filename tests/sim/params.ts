@@ -124,7 +124,7 @@ export function drawParams(opts: SimOptions, rng: SimRng): SimParams {
     verbose: opts.verbose ?? false,
     traceLines: opts.traceLines ?? 50,
     bugs: opts.bugs ?? {},
-    strictMustSync: opts.strictMustSync ?? false,
+    strictMustSync: opts.strictMustSync ?? true,
     raft: {
       electionTicks,
       heartbeatTicks: rng.range(1, 3),

@@ -192,8 +192,9 @@ export class RaftCore {
       committedEntries,
       messages: r.msgs,
       readStates: r.readStates,
-      mustSync: entries.length > 0 || hard.term !== this.#prevHard.term ||
-        hard.vote !== this.#prevHard.vote,
+      // A snapshot to install is acknowledged in this Ready's messages: it must be durable too.
+      mustSync: entries.length > 0 || r.log.unstable.snapshot !== undefined ||
+        hard.term !== this.#prevHard.term || hard.vote !== this.#prevHard.vote,
     };
     r.msgs = [];
     r.readStates = [];
