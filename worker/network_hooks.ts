@@ -40,6 +40,8 @@ export interface WarrenNetworkHooks extends NetworkHooks {
   attach(a: Assignment): Promise<AttachResult>;
   /** Releases the task's namespace, address and host ports. Idempotent. */
   detach(taskId: string): Promise<void>;
+  /** Takes a running task out of VIPs and DNS before it stops (see NodeNetwork.drainTask). */
+  drain(a: Assignment): Promise<void>;
   /** Applies the endpoints of an assignments message (VIPs, ingress ports, DNS records). */
   apply(msg: AssignmentsMessage): Promise<void>;
   /** Calls {@link apply} for every message the worker applies. @returns the unsubscribe function */
@@ -69,6 +71,7 @@ export async function createNetworkHooks(o: NetworkHooksOptions): Promise<Warren
       };
     },
     detach: (taskId) => node.detachTask(taskId),
+    drain: (a) => node.drainTask(a.task.id, a.task.serviceId),
     apply,
     follow(worker) {
       return worker.onAssignments((msg) => {

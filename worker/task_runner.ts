@@ -50,6 +50,8 @@ export interface TaskHooks {
   ): Promise<{ network: NetworkMode; ip?: string; resolvConfPath?: string }>;
   /** Releases what {@link attachNetwork} set up. Idempotent. */
   detachNetwork(taskId: string): Promise<void>;
+  /** Takes a running task out of service traffic before its container is stopped. */
+  drainNetwork?(a: Assignment): Promise<void>;
   /** The host file the container's output goes to. */
   logPath(taskId: string): string;
   /** The health probe of a check; defaults to probes.ts. */
@@ -219,6 +221,7 @@ export class TaskRunner {
   async remove(): Promise<void> {
     await this.detach();
     const { runtime } = this.#env;
+    if (this.#status.state === "running") await this.#drain();
     try {
       await runtime.stop(this.id, this.#stopOptions());
     } catch (err) {
@@ -325,6 +328,7 @@ export class TaskRunner {
       this.#move("shutdown", { message: "shut down before it started" });
       return;
     }
+    if (this.#status.state === "running") await this.#drain();
     let exit: ExitInfo | undefined;
     try {
       exit = await this.#env.runtime.stop(this.id, this.#stopOptions());
@@ -337,6 +341,15 @@ export class TaskRunner {
       message: "shut down",
       ...(exit ? { exitCode: exit.exitCode } : {}),
     });
+  }
+
+  /** No new connection may reach the container once it stops: leave the VIPs first. */
+  async #drain(): Promise<void> {
+    try {
+      await this.#env.hooks.drainNetwork?.(this.#a);
+    } catch (err) {
+      this.#log.warn("cannot drain the task's network before stopping it", { err });
+    }
   }
 
   #stopOptions(): { signal: string; gracePeriodMs: number } {

@@ -34,6 +34,11 @@ export interface NetworkHooks {
   /** `resolvConfPath`: a resolv.conf pointing at the node's resolver, mounted read-only. */
   attach(a: Assignment): Promise<{ network: NetworkMode; ip?: string; resolvConfPath?: string }>;
   detach(taskId: string): Promise<void>;
+  /**
+   * Called before a running task's container is stopped: take the task out of service VIPs and
+   * DNS and let other nodes catch up, so no new connection reaches a dying container.
+   */
+  drain?(a: Assignment): Promise<void>;
 }
 
 /** Host networking: the container shares the node's network; probes go to 127.0.0.1. */
@@ -363,6 +368,7 @@ export class Worker {
       secrets: (a) => this.secrets.files(a.spec.secrets, numericOwner(a.spec.user)),
       attachNetwork: (a) => network.attach(a),
       detachNetwork: (id) => network.detach(id),
+      ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
       logPath: (id) => join(this.dataDir, "logs", `${id}.log`),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),
     };

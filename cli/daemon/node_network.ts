@@ -5,6 +5,7 @@
  * @module
  */
 import { startNodeMesh } from "../../net/wireguard/node_mesh.ts";
+import { DEFAULT_MTU } from "../../net/wireguard/mesh.ts";
 import { createNetworkHooks, type WarrenNetworkHooks } from "../../worker/network_hooks.ts";
 import type { NodeMesh } from "../../net/wireguard/node_mesh.ts";
 import type { Worker } from "../../worker/worker.ts";
@@ -41,6 +42,8 @@ export async function startNodeNetworking(o: {
       subnet: o.subnet,
       clusterCidr: o.clusterCidr,
       dataDir: o.dataDir,
+      // Task traffic to other nodes goes through the tunnel: fit its MTU.
+      mtu: DEFAULT_MTU,
     });
   } catch (err) {
     await mesh.close();

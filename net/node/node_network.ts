@@ -7,6 +7,7 @@
  *          + <dataDir>/net/resolv.conf (nameserver = gateway)
  *  attachTask(t)  ─▶ netns + CNI ADD (host-mode ports through portmap) ─▶ {netnsPath, ip, resolvConfPath}
  *  apply(msg)     ─▶ endpoints (complete / upserts + removals) ─▶ syncServices + DNS records
+ *  drainTask(t)   ─▶ t's IP out of VIPs + DNS now ─▶ wait drainDelayMs (other nodes catch up)
  *  detachTask(t)  ─▶ CNI DEL + netns delete
  *  close          ─▶ resolver, nat chains, task networks, bridge, portmap chains if unused
  * ```
@@ -39,7 +40,22 @@ export interface NodeNetworkOptions {
   cniPath?: string;
   /** Default: detected (iptables, else nft). */
   backend?: FirewallBackend;
+  /**
+   * MTU of the task interfaces (veth pair and bridge). With the WireGuard mesh on, the mesh's
+   * MTU (1420): a task sending 1500-byte packets to another node would otherwise depend on
+   * fragmentation or PMTU discovery through the tunnel. Default: the kernel's (1500).
+   */
+  mtu?: number;
+  /**
+   * How long {@link NodeNetwork.drainTask} waits after removing a task locally, for the other
+   * nodes to apply the same removal (it comes from the managers in the message that stops the
+   * task). Default 500 ms.
+   */
+  drainDelayMs?: number;
 }
+
+/** Default of {@link NodeNetworkOptions.drainDelayMs}. */
+export const DEFAULT_DRAIN_DELAY_MS = 500;
 
 /** What a task gets from {@link NodeNetwork.attachTask}. */
 export interface AttachedTask {
@@ -57,6 +73,9 @@ export class NodeNetwork {
   readonly dns: DnsServer;
   readonly resolvConfPath: string;
   readonly #endpoints = new Map<string, ServiceEndpoint>();
+  /** Task ID → IP of local tasks being stopped: kept out of VIPs and DNS until detached. */
+  readonly #draining = new Map<string, string>();
+  readonly #drainDelayMs: number;
   readonly #log: Logger;
   #closed = false;
 
@@ -65,13 +84,14 @@ export class NodeNetwork {
     proxy: ServiceProxy,
     dns: DnsServer,
     resolvConfPath: string,
-    nodeId: string,
+    o: NodeNetworkOptions,
   ) {
     this.tasks = tasks;
     this.proxy = proxy;
     this.dns = dns;
     this.resolvConfPath = resolvConfPath;
-    this.#log = logger("net", { node: nodeId });
+    this.#drainDelayMs = o.drainDelayMs ?? DEFAULT_DRAIN_DELAY_MS;
+    this.#log = logger("net", { node: o.nodeId });
   }
 
   /** Sets the data plane up; on failure removes what it made. */
@@ -86,6 +106,7 @@ export class NodeNetwork {
     const tasks = await TaskNetworks.open({
       ...base,
       ...(o.cniPath ? { cniPath: o.cniPath } : {}),
+      ...(o.mtu ? { mtu: o.mtu } : {}),
     });
     let proxy: ServiceProxy | undefined;
     let dns: DnsServer | undefined;
@@ -100,7 +121,7 @@ export class NodeNetwork {
       await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
       const resolvConfPath = join(dir, "resolv.conf");
       await Deno.writeTextFile(resolvConfPath, containerResolvConf(tasks.gateway), { mode: 0o644 });
-      return new NodeNetwork(tasks, proxy, dns, resolvConfPath, o.nodeId);
+      return new NodeNetwork(tasks, proxy, dns, resolvConfPath, o);
     } catch (err) {
       await dns?.close().catch(() => {});
       await proxy?.close().catch(() => {});
@@ -125,8 +146,28 @@ export class NodeNetwork {
   }
 
   /** Tears the task's network down. Idempotent. */
-  detachTask(taskId: string): Promise<void> {
-    return this.tasks.destroyTaskNetwork(taskId);
+  async detachTask(taskId: string): Promise<void> {
+    await this.tasks.destroyTaskNetwork(taskId);
+    // The address goes back to IPAM: a later task may get it and must be served.
+    if (this.#draining.delete(taskId)) await this.#sync();
+  }
+
+  /**
+   * Takes a local task out of service traffic before its container stops: its IP leaves this
+   * node's VIP rules and DNS answers at once (whatever the managers say later), then the call
+   * waits `drainDelayMs` for the other nodes, which learn the removal from the managers in the
+   * same message that stops the task, to apply it too. No wait when the task's service is gone
+   * (nothing routes to it any more) or the task has no network here.
+   */
+  async drainTask(taskId: string, serviceId: string): Promise<void> {
+    if (this.#closed) return;
+    const ip = (await this.tasks.get(taskId))?.ip;
+    if (!ip) return;
+    this.#draining.set(taskId, ip);
+    await this.#sync();
+    if (this.#endpoints.has(serviceId) && this.#drainDelayMs > 0) {
+      await new Promise((r) => setTimeout(r, this.#drainDelayMs));
+    }
   }
 
   /** The service endpoints known now, by service ID. */
@@ -144,7 +185,18 @@ export class NodeNetwork {
     if (msg.complete) this.#endpoints.clear();
     for (const id of msg.removedEndpointIds) this.#endpoints.delete(id);
     for (const ep of msg.endpoints) this.#endpoints.set(ep.serviceId, ep);
-    const all = [...this.#endpoints.values()];
+    await this.#sync();
+  }
+
+  /** Pushes the endpoints, minus draining tasks, to DNS and the VIP rules. */
+  async #sync(): Promise<void> {
+    if (this.#closed) return;
+    const draining = new Set(this.#draining.values());
+    const all = [...this.#endpoints.values()].map((ep) =>
+      ep.taskIps.some((ip) => draining.has(ip))
+        ? { ...ep, taskIps: ep.taskIps.filter((ip) => !draining.has(ip)) }
+        : ep
+    );
     this.dns.setEndpoints(all);
     await this.proxy.syncServices(all);
   }
