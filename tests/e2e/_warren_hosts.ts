@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import type { NetnsCluster, NetnsHost } from "../fixtures/netns.ts";
 import { DEFAULT_CONTAINERD_SOCKET } from "../../cli/daemon/worker_start.ts";
+import { sweepWarrenLeftovers } from "./_warren_sweep.ts";
 
 const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 const decoder = new TextDecoder();
@@ -15,6 +16,8 @@ const decoder = new TextDecoder();
 /** One running Warren daemon on a host. */
 export interface WarrenNode {
   host: NetnsHost;
+  /** The node's ID (from the daemon's "node network up" log line; "" if it printed none). */
+  nodeId: string;
   dataDir: string;
   child: Deno.ChildProcess;
   /** The daemon's stdout and stderr so far. */
@@ -30,6 +33,8 @@ export interface WarrenCluster extends AsyncDisposable {
   cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Like cli, but throws on a non-zero exit; returns stdout. */
   mustCli(args: string[]): Promise<string>;
+  /** Starts `warren ARGS...` without waiting (stdout and stderr piped), e.g. a long exec. */
+  spawnCli(args: string[]): Deno.ChildProcess;
   /** Stops one daemon with SIGTERM (then SIGKILL after 15 s); resolves with its exit code. */
   stopNode(node: WarrenNode): Promise<number>;
   stop(): Promise<void>;
@@ -84,6 +89,14 @@ export async function startWarrenCluster(netns: NetnsCluster): Promise<WarrenClu
       stderr: decoder.decode(out.stderr),
     };
   };
+  const spawnCli = (args: string[]) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "--quiet", MAIN, ...args],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
   const mustCli = async (args: string[]) => {
     const r = await cli(args);
     if (r.code !== 0) throw new Error(`warren ${args.join(" ")}: exit ${r.code}\n${r.stderr}`);
@@ -106,26 +119,40 @@ export async function startWarrenCluster(netns: NetnsCluster): Promise<WarrenClu
   const stop = () =>
     stopped ??= (async () => {
       for (const n of [...nodes].reverse()) await stopNode(n);
+      await sweepWarrenLeftovers({ rootDir: root, nodeIds: nodes.map((n) => n.nodeId) });
       await Deno.remove(root, { recursive: true }).catch(() => {});
     })();
   const start = async (host: NetnsHost, args: string[], marker: RegExp) => {
     const dataDir = join(root, host.name);
-    const child = host.spawn([
-      Deno.execPath(),
-      "run",
-      "-A",
-      "--quiet",
-      MAIN,
-      ...args,
-      "--data-dir",
-      dataDir,
-      "--advertise-addr",
-      host.address,
-    ], { env, stdout: "piped", stderr: "piped" });
-    const n: WarrenNode = { host, dataDir, child, log: [] };
+    // nsenter, not `ip netns exec` (host.spawn): that one runs the command in a new mount
+    // namespace with a fresh /sys, which hides /sys/fs/cgroup, and runc then cannot create any
+    // container ("no cgroup mount found in mountinfo"). nsenter only switches the network
+    // namespace (the netns fixture's teardown still kills whatever runs inside it).
+    const child = new Deno.Command("nsenter", {
+      args: [
+        `--net=/run/netns/${host.name}`,
+        "--",
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--quiet",
+        MAIN,
+        ...args,
+        "--data-dir",
+        dataDir,
+        "--advertise-addr",
+        host.address,
+      ],
+      env,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const n: WarrenNode = { host, nodeId: "", dataDir, child, log: [] };
     nodes.push(n);
     pump(child, n.log);
     await waitForLog(n, marker, 60_000);
+    n.nodeId = /node network up node=(\S+)/.exec(n.log.join(""))?.[1] ?? "";
     return n;
   };
   try {
@@ -143,7 +170,7 @@ export async function startWarrenCluster(netns: NetnsCluster): Promise<WarrenClu
     await stop();
     throw err;
   }
-  return { nodes, env, cli, mustCli, stopNode, stop, [Symbol.asyncDispose]: stop };
+  return { nodes, env, cli, mustCli, spawnCli, stopNode, stop, [Symbol.asyncDispose]: stop };
 }
 
 async function isSocket(path: string): Promise<boolean> {
