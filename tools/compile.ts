@@ -15,7 +15,17 @@ const only = Deno.args[0];
 await Deno.mkdir("dist", { recursive: true });
 for (const [target, name] of TARGETS) {
   if (only && only !== target && only !== name) continue;
-  const args = ["compile", "-A", "--target", target, "--output", `dist/${name}`, "cli/main.ts"];
+  // Small young generation: edge nodes have little memory (see V8_FLAGS in tests/integration/_cluster_procs.ts).
+  const args = [
+    "compile",
+    "-A",
+    "--v8-flags=--max-semi-space-size=1",
+    "--target",
+    target,
+    "--output",
+    `dist/${name}`,
+    "cli/main.ts",
+  ];
   console.error(`deno ${args.join(" ")}`);
   const { success } = await new Deno.Command(Deno.execPath(), { args }).spawn().status;
   if (!success) {

@@ -8,6 +8,8 @@ import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../.
 import { WarrenClient } from "../../net/client/client.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+/** The V8 flags `deno task warren` runs daemons with (a small young generation). */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
 /** A free TCP port on 127.0.0.1 (bind :0, read, close). */
 export function freePort(): number {
@@ -61,7 +63,7 @@ export async function startDaemon(
   timeoutMs = 30_000,
 ): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
+    args: ["run", "-A", "--quiet", V8_FLAGS, CLI, ...args],
     env,
     stdin: "null",
     stdout: "piped",
