@@ -192,12 +192,13 @@ Deno.test("manager: a worker registers, receives its assignments by stream and r
     assert.equal((await c.nodes.inspect("w1")).status.state, "ready");
     const stream = client.assignments({ nodeId: "w1", sessionId: reg.sessionId }, new Metadata());
     const msgs: wire.AssignmentsMessage[] = [];
-    // Other changes (the node's own registration, endpoints) may send deltas too: wait for the
-    // one that carries the task's new status.
+    // Other changes (the node's own registration) may send deltas too: wait for the one whose
+    // service endpoints carry the task's reported IP. The worker's own report is not echoed
+    // back as an assignment upsert (nothing the worker acts on changed).
     const isRunningDelta = (m: wire.AssignmentsMessage) =>
       !m.complete &&
-      codecs.AssignmentsMessage.fromWire(m).assignments.some((a) =>
-        a.task.id === "t1" && a.task.status.state === "running"
+      codecs.AssignmentsMessage.fromWire(m).endpoints.some((e) =>
+        e.name === "web" && e.taskIps.includes("10.240.1.2")
       );
     const got = new Promise<void>((resolve) =>
       stream.on("data", (m: wire.AssignmentsMessage) => {
@@ -231,8 +232,13 @@ Deno.test("manager: a worker registers, receives its assignments by stream and r
     const first = codecs.AssignmentsMessage.fromWire(msgs[0]);
     assert.equal(first.complete, true);
     assert.deepEqual(first.assignments.map((a) => a.task.id), ["t1"]);
-    const delta = codecs.AssignmentsMessage.fromWire(msgs.find(isRunningDelta)!);
-    assert.equal(delta.assignments.find((a) => a.task.id === "t1")!.task.status.ip, "10.240.1.2");
+    assert.equal(mgr.store.state.tasks.get("t1")!.status.ip, "10.240.1.2", "report committed");
+    assert.ok(
+      msgs.slice(1).every((m) =>
+        codecs.AssignmentsMessage.fromWire(m).assignments.every((a) => a.task.id !== "t1")
+      ),
+      "the report is not echoed back",
+    );
     const endpoints = msgs.map((m) => codecs.AssignmentsMessage.fromWire(m).endpoints)
       .flat().filter((e) => e.name === "web");
     assert.deepEqual(endpoints[endpoints.length - 1].taskIps, ["10.240.1.2"]);

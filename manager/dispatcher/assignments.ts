@@ -36,7 +36,10 @@ export function nodeView(s: ClusterState, nodeId: string): NodeView {
     const spec = sv.spec;
     view.assignments.set(t.id, {
       value: { task: t, serviceName: spec.name, spec },
-      sig: `${t.updatedAt}/${t.desiredState}/${t.status.state}/${sv.updatedAt}`,
+      // What the worker acts on: the desired state and the spec. Not the observed status: the
+      // worker reported it itself, and echoing every report back as an upsert (with the full
+      // spec) multiplied the stream's traffic by the number of status steps.
+      sig: `${t.desiredState}/${t.specVersion}/${sv.updatedAt}`,
     });
     for (const ref of spec.secrets) view.secretNames.add(ref.secret);
     for (const m of spec.mounts) {
@@ -90,14 +93,20 @@ export function serviceEndpoints(
   return out;
 }
 
-/** Upserts and removals between two keyed views. */
+/**
+ * Upserts and removals between two keyed views; `skip` (e.g. the node's own peer entry) is
+ * treated as absent from `next`, so one `next` can be shared by every node's diff.
+ */
 export function diffKeyed<T>(
   prev: Map<string, { sig: string }>,
   next: Map<string, { value: T; sig: string }>,
+  skip?: string,
 ): { upserts: T[]; removed: string[] } {
   const upserts: T[] = [];
   const removed: string[] = [];
-  for (const [id, n] of next) if (prev.get(id)?.sig !== n.sig) upserts.push(n.value);
-  for (const id of prev.keys()) if (!next.has(id)) removed.push(id);
+  for (const [id, n] of next) {
+    if (id !== skip && prev.get(id)?.sig !== n.sig) upserts.push(n.value);
+  }
+  for (const id of prev.keys()) if (id === skip || !next.has(id)) removed.push(id);
   return { upserts, removed };
 }

@@ -60,6 +60,13 @@ interface Stream {
   end: (err?: Error) => void;
 }
 
+/** The views every node shares, as of one store index. */
+interface SharedViews {
+  index: number;
+  peers: ReturnType<typeof overlayPeers>;
+  endpoints: ReturnType<typeof serviceEndpoints>;
+}
+
 /** Worker sessions on the leader. */
 export class Dispatcher {
   readonly #ctx: ApiContext;
@@ -73,6 +80,7 @@ export class Dispatcher {
     done: { resolve: () => void; reject: (e: unknown) => void };
   }[] = [];
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #shared: SharedViews | undefined;
   readonly #ticker: ReturnType<typeof setInterval>;
   readonly #unsubscribe: () => void;
   readonly #log = logger("dispatcher");
@@ -275,8 +283,12 @@ export class Dispatcher {
   #markDirty(changes: Change[]): void {
     for (const c of changes) {
       if (c.kind === "task") {
-        if (c.task.nodeId) this.#dirtyNodes.add(c.task.nodeId);
-        if (c.task.status.state === "running" || c.action === "delete") this.#globalDirty = true;
+        const t = c.task;
+        if (t.nodeId) this.#dirtyNodes.add(t.nodeId);
+        // Only tasks with an IP are ever in service endpoints (serviceEndpoints); a task keeps
+        // its IP in its status as it stops, so its leaving is seen too. Tasks without one
+        // (host networking) change no other node's view.
+        if (t.status.ip) this.#globalDirty = true;
       } else if (c.kind === "node" || c.kind === "service") {
         this.#globalDirty = true;
       } else if (c.kind === "volume") {
@@ -303,17 +315,28 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Overlay peers and service endpoints are the same for every node: computed once per store
+   * index and shared by every stream (per stream they cost O(nodes × tasks) per flush).
+   */
+  #cluster(): SharedViews {
+    const index = this.#ctx.store.index;
+    if (this.#shared?.index !== index) {
+      const s = this.#ctx.store.state;
+      this.#shared = { index, peers: overlayPeers(s), endpoints: serviceEndpoints(s) };
+    }
+    return this.#shared;
+  }
+
   async #send(st: Stream, complete: boolean): Promise<void> {
     const s = this.#ctx.store.state;
     const view = nodeView(s, st.nodeId);
-    const peers = overlayPeers(s);
-    peers.delete(st.nodeId);
-    const endpoints = serviceEndpoints(s);
+    const { peers, endpoints } = this.#cluster();
     const prev = complete ? undefined : st.sent;
     const empty = new Map<string, { sig: string }>();
     const a = diffKeyed(prev?.view.assignments ?? empty, view.assignments);
     const v = diffKeyed(prev?.view.volumes ?? empty, view.volumes);
-    const p = diffKeyed(prev?.peers ?? empty, peers);
+    const p = diffKeyed(prev?.peers ?? empty, peers, st.nodeId);
     const e = diffKeyed(prev?.endpoints ?? empty, endpoints);
     const newSecrets = [...view.secretNames].filter((n) => !prev?.secrets.has(n));
     const secrets = newSecrets.length ? await this.#o.resolveSecrets(newSecrets) : [];

@@ -13,7 +13,7 @@ import type { ApiContext } from "../api/context.ts";
 import { write } from "../api/context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import { tasksOfService } from "../state/fsm_state.ts";
-import type { TaskChange } from "../state/commands.ts";
+import type { Command, TaskChange } from "../state/commands.ts";
 import {
   checkPlan,
   schedule,
@@ -87,7 +87,10 @@ export class Orchestrator {
       for (const c of changes) {
         if (c.kind === "service") this.#dirty.add(c.service.id);
         else if (c.kind === "task") {
-          this.#dirty.add(c.task.serviceId);
+          // Steps between assigned and running change no decision (a task is live and not yet
+          // running either way); skipping them spares a reconcile of the whole service per
+          // status report while thousands of tasks start.
+          if (!isStarting(c.task) || c.action !== "update") this.#dirty.add(c.task.serviceId);
           if (c.task.nodeId === undefined || c.task.status.state === "pending") {
             this.#placementsDirty = true;
           }
@@ -177,9 +180,7 @@ export class Orchestrator {
           this.#o.historyPerSlot,
           (id) => st.services.has(id),
         );
-        for (let i = 0; i < reap.length; i += CHUNK) {
-          await write(this.#ctx, { kind: "task.delete", at: now, ids: reap.slice(i, i + CHUNK) });
-        }
+        await this.#writeChunks(reap, (ids) => ({ kind: "task.delete", at: now, ids }));
       }
     } finally {
       this.#running = false;
@@ -277,13 +278,7 @@ export class Orchestrator {
       id: d.taskId,
       desiredState: d.desiredState,
     }));
-    for (let i = 0; i < changes.length; i += CHUNK) {
-      await write(this.#ctx, {
-        kind: "task.update",
-        at: now,
-        changes: changes.slice(i, i + CHUNK),
-      });
-    }
+    await this.#writeChunks(changes, (c) => ({ kind: "task.update", at: now, changes: c }));
     const tasks: Task[] = a.create.map((c) => ({
       id: this.#ctx.newId(),
       serviceId: c.serviceId,
@@ -300,9 +295,7 @@ export class Orchestrator {
       createdAt: now,
       updatedAt: now,
     }));
-    for (let i = 0; i < tasks.length; i += CHUNK) {
-      await write(this.#ctx, { kind: "task.create", at: now, tasks: tasks.slice(i, i + CHUNK) });
-    }
+    await this.#writeChunks(tasks, (t) => ({ kind: "task.create", at: now, tasks: t }));
     if (tasks.length > 0) this.#placementsDirty = true;
   }
 
@@ -353,14 +346,20 @@ export class Orchestrator {
         status: { ...t.status, state: "pending", message: p.reason, timestamp: now },
       });
     }
-    for (let i = 0; i < changes.length; i += CHUNK) {
-      await write(this.#ctx, {
-        kind: "task.update",
-        at: now,
-        changes: changes.slice(i, i + CHUNK),
-      });
-    }
+    await this.#writeChunks(changes, (c) => ({ kind: "task.update", at: now, changes: c }));
     if (checked.rejected.length > 0) this.#placementsDirty = true;
+  }
+
+  /**
+   * Writes `items` as commands of at most CHUNK items, all proposed at once: Raft pipelines
+   * them (one commit wait instead of one per chunk). The chunks are independent of each other.
+   */
+  async #writeChunks<T>(items: readonly T[], cmd: (chunk: T[]) => Command): Promise<void> {
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < items.length; i += CHUNK) {
+      writes.push(write(this.#ctx, cmd(items.slice(i, i + CHUNK))));
+    }
+    await Promise.all(writes);
   }
 
   /**
@@ -407,6 +406,13 @@ export class Orchestrator {
     }
     return failed;
   }
+}
+
+const STARTING = new Set(["assigned", "accepted", "preparing", "starting"]);
+
+/** A task on its way to running, still meant to run. */
+function isStarting(t: Task): boolean {
+  return t.desiredState === "running" && STARTING.has(t.status.state);
 }
 
 /** Whether `service` mounts one of the volumes named in `names`. */

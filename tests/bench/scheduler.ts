@@ -6,6 +6,10 @@
  * a fifth constrained, a tenth amd64-only, some with host ports or a per-node cap. The value is
  * the median over the rounds of placements / wall time of `schedule()` (snapshot building not
  * included; the scheduler's own per-run indexing is). Other shapes are logged on stderr.
+ *
+ * Then the committed metrics (`_scheduler_committed.ts`): `placements_per_s_committed`,
+ * `converge_s_10k` and `manager_rss_mb_1k_nodes`, with three managers (real Raft over gRPC) and
+ * 1,000 simulated workers (the real worker over the fake runtime) in a child process.
  * @module
  */
 import {
@@ -23,6 +27,7 @@ import {
 import type { SchedulerService, SchedulerSnapshot, WorkItem } from "../../manager/scheduler/mod.ts";
 import type { BenchContext, BenchSuite } from "./_suite.ts";
 import { percentile, round } from "./_stats.ts";
+import { committedThroughput } from "./_scheduler_committed.ts";
 
 const NODES = 1_000;
 const ZONES = ["eu-1a", "eu-1b", "eu-1c"];
@@ -129,9 +134,13 @@ export function pureThroughput(ctx: BenchContext): void {
   }
 }
 
-/** The suite (the pure part; committed-placement metrics need the orchestrator). */
+/** The suite: the pure scheduler, then placements committed through Raft to simulated workers. */
 export const suite: BenchSuite = {
-  description: "pure scheduler: 10,000 placements over 1,000 nodes",
-  timeoutMs: 300_000,
-  run: (ctx) => Promise.resolve(pureThroughput(ctx)),
+  description:
+    "scheduler: 10,000 placements over 1,000 nodes, pure and committed (3 managers, simulated workers)",
+  timeoutMs: 600_000,
+  run: async (ctx) => {
+    pureThroughput(ctx);
+    if (!ctx.signal.aborted) await committedThroughput(ctx);
+  },
 };

@@ -230,6 +230,10 @@ export class SimWorkers implements AsyncDisposable {
         platform: o.platform ?? { os: "linux", arch: "amd64" },
         version: VERSION,
       },
+      // Its own connection, as a worker on its own machine has: grpc-js otherwise shares one
+      // HTTP/2 connection among every client of the process with the same target, and one
+      // broken connection would end every node's session at once.
+      channelOptions: { "grpc.use_local_subchannel_pool": 1 },
       reportBatchMs: o.reportBatchMs ?? 20,
       reconnectMinMs: o.reconnectMinMs ?? 50,
       reconnectMaxMs: o.reconnectMaxMs ?? 500,
