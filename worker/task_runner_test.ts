@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { TaskStatus } from "../proto/schema/mod.ts";
+import type { Assignment, TaskStatus } from "../proto/schema/mod.ts";
 import { logger } from "../proto/log.ts";
 import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
 import type { NetworkMode } from "../runtime/runtime.ts";
@@ -19,7 +19,12 @@ interface Harness {
 
 function harness(
   record: TaskRecord,
-  opts: { runtime?: FakeRuntime; clock?: ManualClock; connected?: boolean } = {},
+  opts: {
+    runtime?: FakeRuntime;
+    clock?: ManualClock;
+    connected?: boolean;
+    drainNetwork?: (a: Assignment) => Promise<void>;
+  } = {},
 ): Harness {
   const made = opts.runtime && opts.clock
     ? { runtime: opts.runtime, clock: opts.clock }
@@ -48,6 +53,7 @@ function harness(
       attachNetwork: () =>
         Promise.resolve({ network: { mode: "none" } as NetworkMode, ip: "10.0.0.7" }),
       detachNetwork: () => Promise.resolve(),
+      ...(opts.drainNetwork ? { drainNetwork: opts.drainNetwork } : {}),
       logPath: (id) => `/tmp/${id}.log`,
       probe: () => () => Promise.resolve(probeResults.shift() ?? { ok: true }),
     },
@@ -124,6 +130,41 @@ Deno.test("task runner: desired shutdown stops with the spec's stop signal and g
   await h2.clock.advance(1);
   await until(() => h2.runner.status.state === "shutdown", "shutdown", h2.clock);
   assert.equal(h2.runner.status.exitCode, 137);
+});
+
+Deno.test("task runner: a running task is drained from the network before its container stops", async () => {
+  let release!: () => void;
+  const drained: string[] = [];
+  const h = harness(fresh(), {
+    drainNetwork: (a) => {
+      drained.push(a.task.id);
+      return new Promise<void>((r) => (release = r));
+    },
+  });
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  h.runner.update(withDesired(h.runner.assignment, "shutdown"));
+  await until(() => drained.length === 1, "drain", h.clock);
+  assert.equal(h.runtime.calls.get("stop") ?? 0, 0, "no stop while draining");
+  assert.equal(h.runner.status.state, "running");
+  release();
+  await until(() => h.runner.status.state === "shutdown", "shutdown", h.clock);
+  assert.equal(h.runtime.calls.get("stop"), 1);
+  assert.deepEqual(drained, [h.runner.id]);
+
+  // A failing drain does not keep the task from stopping; a never-started task is not drained.
+  const h2 = harness(fresh(), { drainNetwork: () => Promise.reject(new Error("iptables")) });
+  void h2.runner.run();
+  await until(() => h2.runner.status.state === "running", "running", h2.clock);
+  h2.runner.update(withDesired(h2.runner.assignment, "shutdown"));
+  await until(() => h2.runner.status.state === "shutdown", "shutdown", h2.clock);
+  let drainedUnstarted = false;
+  const h3 = harness(fresh(withDesired(assignment(), "shutdown")), {
+    drainNetwork: () => Promise.resolve(void (drainedUnstarted = true)),
+  });
+  void h3.runner.run();
+  await until(() => h3.runner.status.state === "shutdown", "shutdown", h3.clock);
+  assert.equal(drainedUnstarted, false);
 });
 
 Deno.test("task runner: states never move backwards; a stale desired state cannot revive a task", async () => {
