@@ -6,10 +6,11 @@
  * - a 3-replica service spread over the hosts answers `http://web/` by name from a container on
  *   host 1 with pages of all three replicas (VIP balancing), and `tasks.web` resolves to the three
  *   task IPs; task interfaces have the mesh MTU (1420);
- * - during a scale-down, none of 200 requests through the VIP fails (the task leaves the VIP
- *   before its container stops), and every host drops it from the VIP within 2 s;
+ * - during a scale-down, none of 200 requests through the VIP fails, every host drops the task
+ *   from the VIP within 2 s and before its container dies (the worker drains before stopping);
  * - the published port (`--publish 8080:80`, routing mesh) answers on the host that runs no
- *   replica, also on its 127.0.0.1;
+ *   replica, from outside, from another host and from the host itself (its 127.0.0.1 is not
+ *   served: see net/node/README.md);
  * - a killed task leaves the VIP of every host within 2 s;
  * - removing the services and stopping the daemons leaves no link, route, iptables/nft rule or
  *   namespace on any host.
