@@ -9,7 +9,7 @@ import { Command } from "commander";
 import type { ServiceError } from "@grpc/grpc-js";
 import { codecs } from "../../proto/convert.ts";
 import { ClusterServiceClient } from "../../proto/gen/warren.ts";
-import { FailedPreconditionError, UnavailableError } from "../../proto/errors.ts";
+import { FailedPreconditionError, UnavailableError, WarrenError } from "../../proto/errors.ts";
 import { readIdentity } from "../../manager/identity.ts";
 import { readTlsFiles } from "../../manager/tls_files.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
@@ -40,26 +40,31 @@ export function leaveCommand(): Command {
       }
       let lastErr: unknown;
       let done = false;
-      for (const addr of managers) {
-        const client = new ClusterServiceClient(
-          addr,
-          channelCredentials(tls),
-          channelOptionsFor(MANAGER_SERVER_NAME),
-        );
-        try {
-          await new Promise<void>((resolve, reject) =>
-            client.leave(
-              codecs.LeaveRequest.toWire({ nodeId: id.nodeId, force: o.force ?? false }),
-              (err: ServiceError | null) => err ? reject(fromGrpcError(err)) : resolve(),
-            )
+      // Retry briefly: an election or a lost connection is not a refusal.
+      for (let attempt = 0; attempt < 10 && !done; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
+        for (const addr of managers) {
+          const client = new ClusterServiceClient(
+            addr,
+            channelCredentials(tls),
+            channelOptionsFor(MANAGER_SERVER_NAME),
           );
-          done = true;
-          break;
-        } catch (err) {
-          lastErr = err;
-        } finally {
-          client.close();
+          try {
+            await new Promise<void>((resolve, reject) =>
+              client.leave(
+                codecs.LeaveRequest.toWire({ nodeId: id.nodeId, force: o.force ?? false }),
+                (err: ServiceError | null) => err ? reject(fromGrpcError(err)) : resolve(),
+              )
+            );
+            done = true;
+            break;
+          } catch (err) {
+            lastErr = err;
+          } finally {
+            client.close();
+          }
         }
+        if (lastErr instanceof WarrenError && !lastErr.retryable) break;
       }
       if (!done) throw lastErr ?? new UnavailableError("no manager answered");
       const pid = await runningDaemon(o.dataDir);

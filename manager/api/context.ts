@@ -30,6 +30,7 @@ export interface ApiContext {
 
 /** Replicates `cmd` and returns the FSM's result (throws the FSM's typed error on rejection). */
 export async function write<T = unknown>(ctx: ApiContext, cmd: Command): Promise<T> {
+  await leaderKnown(ctx);
   const t0 = performance.now();
   const result = await ctx.raft.propose(encodeCommand(cmd)) as T;
   ctx.observeCommit?.(performance.now() - t0);
@@ -65,4 +66,26 @@ export function randomId(): string {
   let s = "";
   for (const b of bytes) s += ALPHABET[b % 36];
   return s;
+}
+
+/** How long a write waits for an election to finish before failing as unavailable. */
+const ELECTION_WAIT_MS = 3000;
+
+/**
+ * Waits (bounded) until some manager leads: a write that arrives during an election (a few
+ * hundred milliseconds with the default timeouts) then succeeds instead of failing.
+ */
+function leaderKnown(ctx: ApiContext): Promise<void> {
+  if (ctx.raft.leader.leaderId !== "") return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ELECTION_WAIT_MS);
+    const off = ctx.raft.onLeaderChange((l) => {
+      if (l.leaderId !== "") done();
+    });
+    function done() {
+      clearTimeout(timer);
+      off();
+      resolve();
+    }
+  });
 }
