@@ -47,7 +47,8 @@ export interface WarrenNetworkHooks extends NetworkHooks {
   /** Calls {@link apply} for every message the worker applies. @returns the unsubscribe function */
   follow(worker: { onAssignments(fn: (msg: AssignmentsMessage) => void): () => void }): () => void;
   /** Removes everything the node added (resolver, chains, task networks, bridge). */
-  close(): Promise<void>;
+  /** Removes the data plane; `keepTasks` leaves task networks for re-adoption (see NodeNetwork). */
+  close(opts?: { keepTasks?: boolean }): Promise<void>;
   /** The data plane underneath (diagnostics, tests). */
   readonly node: NodeNetwork;
 }
@@ -80,7 +81,7 @@ export async function createNetworkHooks(o: NetworkHooksOptions): Promise<Warren
         );
       });
     },
-    close: () => node.close(),
+    close: (opts) => node.close(opts),
   };
 }
 

@@ -77,7 +77,8 @@ export function clusterInitCommand(): Command {
           clusterCidr: mgr.store.state.cluster!.cidrs.clusterCidr,
           advertiseAddr: mgr.advertiseAddr,
         });
-        stops.unshift(() => networking.close());
+        // Containers stay up across a restart: keep their networks so they are re-adopted.
+        stops.unshift(() => networking.close({ keepTasks: true }));
         const w = await startWorker({
           networking,
           dataDir: o.dataDir,

@@ -17,7 +17,8 @@ export interface NodeNetworking {
   hooks: WarrenNetworkHooks;
   /** Feeds the worker's assignment messages to the mesh and the data plane. */
   follow(worker: Worker): () => void;
-  close(): Promise<void>;
+  /** Stops both; `keepTasks` leaves the task networks of running containers for re-adoption. */
+  close(opts?: { keepTasks?: boolean }): Promise<void>;
 }
 
 /** Starts the mesh and the data plane of `nodeId` with task subnet `subnet`. */
@@ -61,8 +62,8 @@ export async function startNodeNetworking(o: {
         offNet();
       };
     },
-    async close() {
-      await hooks.close().catch((err) => log.warn("error closing the data plane", { err }));
+    async close(opts = {}) {
+      await hooks.close(opts).catch((err) => log.warn("error closing the data plane", { err }));
       await mesh.close().catch((err) => log.warn("error closing the mesh", { err }));
     },
   };

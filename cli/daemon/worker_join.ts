@@ -110,7 +110,8 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       await w.stop({ drain: o.flags.drainOnExit ?? false });
     });
   } finally {
-    await networking?.close();
+    // Containers stay up unless drained: keep their networks so the next start re-adopts them.
+    await networking?.close({ keepTasks: !(o.flags.drainOnExit ?? false) });
     await containerd.stop();
   }
 }

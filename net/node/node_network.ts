@@ -202,10 +202,16 @@ export class NodeNetwork {
   }
 
   /** Removes everything this node added: resolver, chains, task networks, bridge. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Stops the resolver and removes the data plane. With `keepTasks` (a worker stopping without
+   * draining, whose containers stay up to be re-adopted) only the resolver stops: task
+   * namespaces, their leases, the bridge and the rules stay, and the next open() re-adopts them.
+   */
+  async close(opts: { keepTasks?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.dns.close();
+    if (opts.keepTasks) return;
     await this.proxy.close();
     await this.tasks.close();
     await Deno.remove(this.resolvConfPath).catch(() => {});

@@ -78,6 +78,33 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
       "the health check to pass",
       30_000,
     );
+    // A restart of the daemon re-adopts the running container with its network: same task, same
+    // address, still serving (containers are left running by a stop without --drain-on-exit).
+    const before = JSON.parse((await cli(env, ["service", "ps", "web", "-o", "json"])).stdout)[0];
+    await kill(m, "SIGTERM");
+    const page = await fetch(`http://${ip}:${port}/`).then((r) => r.text());
+    assert.ok(
+      page.includes("warren-test-http"),
+      "the container kept serving while the daemon was down",
+    );
+    await startDaemon(
+      m,
+      env,
+      ["cluster", "init", ...daemonFlags(m)],
+      /cluster \S+ running/,
+      60_000,
+    );
+    await until(
+      async () => {
+        const t = JSON.parse((await cli(env, ["service", "ps", "web", "-o", "json"])).stdout);
+        return t.length === 1 && t[0].id === before.id && t[0].status.state === "running";
+      },
+      "the same task to be running after the restart",
+      60_000,
+    );
+    assert.ok(
+      (await fetch(`http://${ip}:${port}/`).then((r) => r.text())).includes("warren-test-http"),
+    );
     // Removing the service stops its container.
     assert.equal((await cli(env, ["service", "rm", "web"])).code, 0);
     await until(
