@@ -204,14 +204,15 @@ export class NodeNetwork {
   /** Removes everything this node added: resolver, chains, task networks, bridge. Idempotent. */
   /**
    * Stops the resolver and removes the data plane. With `keepTasks` (a worker stopping without
-   * draining, whose containers stay up to be re-adopted) only the resolver stops: task
-   * namespaces, their leases, the bridge and the rules stay, and the next open() re-adopts them.
+   * draining, whose containers stay up to be re-adopted) and tasks still attached, only the
+   * resolver stops: task namespaces, their leases, the bridge and the rules stay, and the next
+   * open() re-adopts them. With no task left, everything is removed as usual.
    */
   async close(opts: { keepTasks?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     await this.dns.close();
-    if (opts.keepTasks) return;
+    if (opts.keepTasks && (await this.tasks.list().catch(() => [])).length > 0) return;
     await this.proxy.close();
     await this.tasks.close();
     await Deno.remove(this.resolvConfPath).catch(() => {});

@@ -16,6 +16,8 @@ import {
 } from "./_cluster_procs.ts";
 import { buildHttpServerImage, pushImage } from "../fixtures/image.ts";
 import { startRegistry } from "../fixtures/registry.ts";
+import { readIdentity } from "../../manager/identity.ts";
+import { cleanupNodeNetworking } from "../../worker/network_hooks.ts";
 
 Deno.test("single node: cluster init runs a service of a real image end to end", async () => {
   const dir = await Deno.makeTempDir({ prefix: "warren-single-" });
@@ -122,6 +124,9 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
     );
   } finally {
     await kill(m, "SIGTERM");
+    // The node's data plane, if a failure left tasks attached (a clean run leaves nothing).
+    const id = await readIdentity(m.dataDir).catch(() => undefined);
+    if (id) await cleanupNodeNetworking({ nodeId: id.nodeId, dataDir: m.dataDir }).catch(() => {});
     // Anything the daemon left (its containerd, shims) is found by the data dir in its command line.
     await new Deno.Command("pkill", { args: ["-9", "-f", dir] }).output();
     await new Deno.Command("sh", {
