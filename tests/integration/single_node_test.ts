@@ -30,11 +30,19 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
     await buildHttpServerImage({ version: "v1" }),
   );
   const m = managerProc("m1", dir);
+  // Address ranges of this run only, so the host's routes never meet another cluster's.
+  const octet = 100 + Math.floor(Math.random() * 90);
+  const cidrs = [
+    "--cluster-cidr",
+    `10.${octet}.0.0/16`,
+    "--service-cidr",
+    `10.${octet + 50}.0.0/16`,
+  ];
   try {
     await startDaemon(
       m,
       env,
-      ["cluster", "init", ...daemonFlags(m)],
+      ["cluster", "init", ...daemonFlags(m), ...cidrs],
       /cluster \S+ running/,
       60_000,
     );
@@ -92,7 +100,7 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
     await startDaemon(
       m,
       env,
-      ["cluster", "init", ...daemonFlags(m)],
+      ["cluster", "init", ...daemonFlags(m), ...cidrs],
       /cluster \S+ running/,
       60_000,
     );
