@@ -53,7 +53,9 @@ async function ping(from: TestNode, to: string): Promise<boolean> {
 }
 
 /** Pings until it answers (a fresh tunnel needs a handshake first) or the deadline passes. */
-async function pingWithin(from: TestNode, to: string, timeoutMs = 5_000): Promise<boolean> {
+// WireGuard retries a handshake every 5 s (REKEY_TIMEOUT): a tunnel whose first initiation went
+// to a stale endpoint, or was lost, needs up to one more retry to come up. 12 s covers two.
+async function pingWithin(from: TestNode, to: string, timeoutMs = 12_000): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) if (await ping(from, to)) return true;
   return false;
