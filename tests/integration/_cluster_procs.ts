@@ -124,7 +124,7 @@ export function daemonFlags(m: ManagerProc): string[] {
     "--advertise-addr",
     "127.0.0.1",
     "--log-level",
-    "warn",
+    "info",
   ];
 }
 

@@ -44,10 +44,19 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
         ["join", ms[0].api, "--token", token, ...daemonFlags(m)],
         /manager \S+ of cluster \S+ running/,
       );
+      // A learner is promoted once caught up; on a loaded machine that can take a while. The
+      // daemons' logs explain a failure.
       await until(
         async () => (await gauge(ms[0], "warren_raft_voters")) >= ms.indexOf(m) + 1,
         `${m.name} to become a voter`,
-      );
+        90_000,
+      ).catch((err) => {
+        throw new Error(
+          `${err.message}\n--- m1 log:\n${ms[0].log.join("")}\n--- ${m.name} log:\n${
+            m.log.join("")
+          }`,
+        );
+      });
     }
     assert.equal(await gauge(ms[0], "warren_raft_voters"), 3);
 
