@@ -62,21 +62,7 @@ export class DnsServer {
 
   /** Binds UDP and TCP and starts answering. */
   static async start(o: DnsServerOptions): Promise<DnsServer> {
-    const udp = dgram.createSocket("udp4");
-    await new Promise<void>((resolve, reject) => {
-      udp.once("error", reject);
-      udp.bind(o.port ?? 53, o.hostname, () => {
-        udp.off("error", reject);
-        resolve();
-      });
-    });
-    let tcp: Deno.TcpListener;
-    try {
-      tcp = Deno.listen({ hostname: o.hostname, port: udp.address().port, transport: "tcp" });
-    } catch (err) {
-      udp.close();
-      throw err;
-    }
+    const { udp, tcp } = await bindPair(o.hostname, o.port ?? 53);
     const self = { ip: o.hostname, port: tcp.addr.port };
     const upstreams = o.upstreams ?? await hostUpstreams([self]);
     const s = new DnsServer(o, udp, tcp, upstreams);
@@ -238,4 +224,31 @@ async function readExactly(conn: Deno.Conn, n: number): Promise<Uint8Array | und
     off += r;
   }
   return buf;
+}
+
+/**
+ * Binds UDP and TCP on one port. With port 0 the kernel picks a free UDP port whose TCP twin may
+ * be taken by someone else: then it tries another pick (bounded). A fixed port fails at once.
+ */
+async function bindPair(
+  hostname: string,
+  port: number,
+): Promise<{ udp: dgram.Socket; tcp: Deno.TcpListener }> {
+  for (let attempt = 0;; attempt++) {
+    const udp = dgram.createSocket("udp4");
+    await new Promise<void>((resolve, reject) => {
+      udp.once("error", reject);
+      udp.bind(port, hostname, () => {
+        udp.off("error", reject);
+        resolve();
+      });
+    });
+    try {
+      const tcp = Deno.listen({ hostname, port: udp.address().port, transport: "tcp" });
+      return { udp, tcp };
+    } catch (err) {
+      udp.close();
+      if (port !== 0 || !(err instanceof Deno.errors.AddrInUse) || attempt >= 20) throw err;
+    }
+  }
 }
