@@ -33,6 +33,8 @@ export interface NodeNames {
   portsChain: string;
   /** nat chain for masquerading (jumped from POSTROUTING). */
   postroutingChain: string;
+  /** filter chain refusing VIP ports that have no task (jumped from OUTPUT and FORWARD). */
+  rejectChain: string;
   /** Prefix of task network namespace names: `wtask-<tag>-`. */
   netnsPrefix: string;
   /** nftables table names when nft is the backend. */
@@ -50,6 +52,7 @@ export function nodeNames(nodeId: string): NodeNames {
     servicesChain: `WARREN-SERVICES-${tag}`,
     portsChain: `WARREN-PORTS-${tag}`,
     postroutingChain: `WARREN-POSTRT-${tag}`,
+    rejectChain: `WARREN-NOEP-${tag}`,
     netnsPrefix: `wtask-${tag}-`,
     nftForwardTable: `warren_fwd_${tag}`,
     nftServicesTable: `warren_svc_${tag}`,

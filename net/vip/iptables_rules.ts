@@ -9,7 +9,12 @@
  * WSEP-<tag>-<h>:  -s self ─▶ MARK hairpin;  DNAT --to-destination task:80
  * POSTROUTING ─▶ WARREN-POSTRT-<tag>: hairpin mark ─▶ MASQUERADE; ingress mark leaving not by
  *   the bridge ─▶ MASQUERADE; task traffic leaving the cluster ─▶ MASQUERADE
+ * filter OUTPUT, FORWARD ─▶ WARREN-NOEP-<tag>  -d VIP --dport 80 (no task) ─▶ REJECT
  * ```
+ *
+ * A VIP port with no task is refused (ICMP port unreachable, so connect() fails at once with
+ * "connection refused") instead of being routed nowhere and timing out; that REJECT lives in the
+ * filter table, nat cannot refuse.
  *
  * The random cascade gives each of n backends 1/n: rule i matches with 1/(n-i) of what is left.
  * @module
@@ -88,17 +93,35 @@ export function natRuleset(plan: readonly ServicePortPlan[], ctx: NatContext): C
   return out;
 }
 
+/** The node's filter chain refusing VIP ports without tasks, for `plan` (pure). */
+export function rejectRuleset(plan: readonly ServicePortPlan[], names: NodeNames): ChainRules {
+  const rules: string[] = [];
+  for (const p of plan) {
+    if (p.vip === undefined || p.backends.length > 0) continue;
+    rules.push(
+      `-d ${p.vip}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.vipPort} ` +
+        `-m comment --comment "${p.serviceName}:${p.vipPort}/${p.protocol} has no task" ` +
+        `-j REJECT --reject-with icmp-port-unreachable`,
+    );
+  }
+  return new Map([[names.rejectChain, rules]]);
+}
+
 /**
  * The `iptables-restore --noflush` text turning `prev` into `next` in one atomic commit: changed
  * and new chains are declared (which creates or flushes them) and refilled, chains gone from
  * `next` are flushed then deleted after every reference to them was rewritten. Unchanged chains
  * are not touched. @returns "" when there is nothing to do
  */
-export function restoreText(prev: ChainRules, next: ChainRules): string {
+export function restoreText(
+  prev: ChainRules,
+  next: ChainRules,
+  table: "nat" | "filter" = "nat",
+): string {
   const changed = [...next.keys()].filter((c) => !sameRules(prev.get(c), next.get(c)));
   const removed = [...prev.keys()].filter((c) => !next.has(c));
   if (changed.length === 0 && removed.length === 0) return "";
-  const lines = ["*nat"];
+  const lines = [`*${table}`];
   for (const c of [...changed, ...removed]) lines.push(`:${c} - [0:0]`);
   for (const c of changed) for (const r of next.get(c)!) lines.push(`-A ${c} ${r}`);
   for (const c of removed) lines.push(`-X ${c}`);
@@ -120,5 +143,13 @@ export function natJumps(names: NodeNames): [string, string, string[]][] {
     ["PREROUTING", names.portsChain, local],
     ["OUTPUT", names.portsChain, [...local, "!", "-d", "127.0.0.0/8"]],
     ["POSTROUTING", names.postroutingChain, []],
+  ];
+}
+
+/** The jumps from built-in filter chains into the node's reject chain, first in each. */
+export function filterJumps(names: NodeNames): [string, string, string[]][] {
+  return [
+    ["OUTPUT", names.rejectChain, []],
+    ["FORWARD", names.rejectChain, []],
   ];
 }

@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { nodeNames } from "../host/names.ts";
-import { type NatContext, natJumps, natRuleset, restoreText } from "./iptables_rules.ts";
+import {
+  filterJumps,
+  type NatContext,
+  natJumps,
+  natRuleset,
+  rejectRuleset,
+  restoreText,
+} from "./iptables_rules.ts";
 import { planServices } from "./service_plan.ts";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
 
@@ -94,4 +101,29 @@ Deno.test("natJumps: services from PREROUTING and OUTPUT, ports only to local ad
     ["POSTROUTING", names.postroutingChain],
   ]);
   assert.ok(jumps[3]![2].join(" ").includes("! -d 127.0.0.0/8"));
+});
+
+Deno.test("rejectRuleset: only VIP ports without tasks are refused, in the filter table", () => {
+  const none = rejectRuleset(planServices([ep([])]), names);
+  assert.deepEqual([...none.keys()], [names.rejectChain]);
+  const [rule] = none.get(names.rejectChain)!;
+  assert.match(rule!, /^-d 10\.96\.0\.2\/32 -p tcp -m tcp --dport 80 .*has no task.* -j REJECT/);
+  assert.match(rule!, /--reject-with icmp-port-unreachable$/);
+  assert.deepEqual(
+    rejectRuleset(planServices([ep(["10.240.1.2"])]), names).get(names.rejectChain),
+    [],
+  );
+  // Without a VIP (not allocated yet) there is nothing to refuse.
+  const noVip = rejectRuleset(planServices([ep([], { vip: undefined })]), names);
+  assert.deepEqual(noVip.get(names.rejectChain), []);
+  // A task arriving rewrites the chain empty; the filter batch says *filter.
+  const text = restoreText(
+    none,
+    rejectRuleset(planServices([ep(["10.240.1.2"])]), names),
+    "filter",
+  );
+  assert.ok(text.startsWith("*filter\n"));
+  assert.ok(text.includes(`:${names.rejectChain} - [0:0]`));
+  assert.ok(!text.includes("REJECT"));
+  assert.deepEqual(filterJumps(names).map(([b]) => b), ["OUTPUT", "FORWARD"]);
 });

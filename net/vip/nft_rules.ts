@@ -3,7 +3,8 @@
  * one `nft -f` transaction (atomic; not a diff, which nft's table replacement makes cheap).
  * Same shape as the iptables chains: `services` and `ports` dispatch to one chain per service
  * port that picks a backend with `numgen random mod n`, each backend chain marks hairpin
- * traffic and DNATs.
+ * traffic and DNATs. VIP ports with no task are refused from the filter hooks (forward, output),
+ * as with iptables.
  * @module
  */
 import { ingressNftRules } from "../ports/ingress.ts";
@@ -21,11 +22,15 @@ export function nftScript(
 ): string {
   const chains: string[] = [];
   const services: string[] = [];
+  const refused: string[] = [];
   const ports: string[] = [];
   for (const p of plan) {
     const svc = `svc_${shortHash(p.key, 10)}`;
     if (p.vip !== undefined) {
       services.push(`ip daddr ${p.vip} ${p.protocol} dport ${p.vipPort} jump ${svc}`);
+      if (p.backends.length === 0) {
+        refused.push(`ip daddr ${p.vip} ${p.protocol} dport ${p.vipPort} reject`);
+      }
     }
     ports.push(...ingressNftRules(p, svc));
     const eps = p.backends.map((b) => {
@@ -70,6 +75,15 @@ export function nftScript(
       "fib daddr type local ip daddr != 127.0.0.0/8 jump ports",
     ]),
     chain("postrouting", ["type nat hook postrouting priority srcnat; policy accept;", ...post]),
+    chain("filter_output", [
+      "type filter hook output priority filter; policy accept;",
+      "jump noendpoints",
+    ]),
+    chain("filter_forward", [
+      "type filter hook forward priority filter; policy accept;",
+      "jump noendpoints",
+    ]),
+    chain("noendpoints", refused),
     chain("services", services),
     chain("ports", ports),
     ...chains,

@@ -1,5 +1,6 @@
 /**
- * Service VIPs and ingress ports of one node in the kernel's nat table. {@link ServiceProxy.syncServices}
+ * Service VIPs and ingress ports of one node in the kernel's nat table (plus one filter chain
+ * that refuses VIP ports with no task). {@link ServiceProxy.syncServices}
  * recomputes the rules from the endpoints of every assignments message and applies the
  * difference in one atomic batch (`iptables-restore --noflush`; with nft, one table replacement).
  *
@@ -16,9 +17,11 @@ import { type NodeNames, nodeNames } from "../host/names.ts";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
 import {
   type ChainRules,
+  filterJumps,
   type NatContext,
   natJumps,
   natRuleset,
+  rejectRuleset,
   restoreText,
 } from "./iptables_rules.ts";
 import { nftScript } from "./nft_rules.ts";
@@ -46,6 +49,7 @@ export class ServiceProxy {
   readonly backend: FirewallBackend;
   readonly #ctx: NatContext;
   #applied: ChainRules = new Map();
+  #appliedFilter: ChainRules = new Map();
   #plan: ServicePortPlan[] = [];
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -68,11 +72,17 @@ export class ServiceProxy {
       masqueradeLocalVip: !(await bridgeNetfilterOn()),
     };
     const p = new ServiceProxy(o, backend, ctx);
-    if (backend === "iptables") p.#applied = await p.#existingChains();
+    if (backend === "iptables") {
+      p.#applied = await p.#existingChains();
+      p.#appliedFilter = await p.#existingFilterChains();
+    }
     await p.#apply([]);
     if (backend === "iptables") {
       for (const [builtin, chain, match] of natJumps(names)) {
         await ensureJump("nat", builtin, chain, match);
+      }
+      for (const [builtin, chain, match] of filterJumps(names)) {
+        await ensureJump("filter", builtin, chain, match);
       }
     }
     return p;
@@ -128,11 +138,17 @@ export class ServiceProxy {
     for (const [builtin, chain, match] of natJumps(this.names)) {
       await removeJump("nat", builtin, chain, match);
     }
+    for (const [builtin, chain, match] of filterJumps(this.names)) {
+      await removeJump("filter", builtin, chain, match);
+    }
     const existing = await this.#existingChains();
     for (const c of this.#applied.keys()) existing.set(c, UNKNOWN);
     const text = restoreText(existing, new Map());
     if (text) await iptablesRestore(text);
     this.#applied = new Map();
+    const filterText = restoreText(await this.#existingFilterChains(), new Map(), "filter");
+    if (filterText) await iptablesRestore(filterText);
+    this.#appliedFilter = new Map();
   }
 
   async #apply(plan: ServicePortPlan[]): Promise<void> {
@@ -145,6 +161,10 @@ export class ServiceProxy {
       const text = restoreText(this.#applied, next);
       if (text) await iptablesRestore(text);
       this.#applied = next;
+      const nextFilter = rejectRuleset(plan, this.names);
+      const filterText = restoreText(this.#appliedFilter, nextFilter, "filter");
+      if (filterText) await iptablesRestore(filterText);
+      this.#appliedFilter = nextFilter;
     }
     this.#plan = plan;
   }
@@ -161,6 +181,15 @@ export class ServiceProxy {
       if (m && mine(m[1]!)) out.set(m[1]!, UNKNOWN);
     }
     return out;
+  }
+
+  /** This node's filter chain, if present in the kernel (rules unknown). */
+  async #existingFilterChains(): Promise<ChainRules> {
+    const chain = this.names.rejectChain;
+    const found = (await iptablesSave("filter")).split("\n").some((l) =>
+      l.startsWith(`:${chain} `)
+    );
+    return found ? new Map([[chain, UNKNOWN]]) : new Map();
   }
 }
 

@@ -34,6 +34,16 @@ function endpoint(vip: string, taskIps: string[]): ServiceEndpoint {
   };
 }
 
+/** A connection to ip:port is refused well before a timeout would end it. */
+async function assertRefused(ip: string, port: number): Promise<void> {
+  const t0 = performance.now();
+  await assert.rejects(
+    Deno.connect({ hostname: ip, port, signal: AbortSignal.timeout(5_000) }),
+    Deno.errors.ConnectionRefused,
+  );
+  assert.ok(performance.now() - t0 < 2_000, `refused after ${performance.now() - t0} ms`);
+}
+
 /** Three tasks, each answering its name on :80 and "name + echo" on :81. */
 async function threeTasks(nets: TaskNetworks, stack: AsyncDisposableStack) {
   const tasks = [];
@@ -116,6 +126,13 @@ if (env) {
       assert.equal(echo, "still here", "the established connection survives");
       conn.close();
 
+      // Scaled to zero: the VIP refuses at once instead of timing out.
+      await proxy.syncServices([endpoint(vip, [])]);
+      await assertRefused(vip, 80);
+      const fromTask = await inNetns(tasks[0]!.netnsName, ["busybox", "nc", "-w", "2", vip, "80"]);
+      assert.notEqual(fromTask.code, 0);
+      assert.match(fromTask.stderr, /refused/i);
+
       // dnsrr: no VIP rules at all.
       await proxy.syncServices([{ ...endpoint(vip, [tasks[0]!.ip]), endpointMode: "dnsrr" }]);
       assert.equal(proxy.plan.length, 0);
@@ -158,6 +175,18 @@ if (env) {
       assert.ok(fromT1.has("t1"), [...fromT1].join());
       await proxy.syncServices([endpoint("10.96.0.20", [tasks[1]!.ip])]);
       for (let i = 0; i < 10; i++) assert.equal(await tcpRead("10.96.0.20", 80), "t2");
+      await proxy.syncServices([endpoint("10.96.0.20", [])]);
+      await assertRefused("10.96.0.20", 80);
+      const fromTask = await inNetns(tasks[0]!.netnsName, [
+        "busybox",
+        "nc",
+        "-w",
+        "2",
+        "10.96.0.20",
+        "80",
+      ]);
+      assert.notEqual(fromTask.code, 0);
+      assert.match(fromTask.stderr, /refused/i);
     } finally {
       await proxy.close();
       await nets.close();
