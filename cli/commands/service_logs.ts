@@ -105,7 +105,10 @@ export function addLogsExecCommands(
 ): void {
   addClientFlags(group.command("logs").description("print the output of a service or task"))
     .argument("<name>", "service ID or name, or a task (ID or SERVICE.SLOT)")
-    .option("-f, --follow", "keep printing new lines until the tasks end")
+    .option(
+      "-f, --follow",
+      "keep printing new lines, of tasks started later too, until the service runs nothing",
+    )
     .option("--tail <n>", "only the last N lines of each task")
     .option("--since <when>", "only lines since a duration ago (10m), a time, or Unix seconds")
     .option("-t, --timestamps", "print the time of each line")

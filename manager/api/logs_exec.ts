@@ -8,10 +8,11 @@
  * ```
  *
  * Logs of a service fan in the streams of all its tasks (each message carries the task's name
- * and node). A follow stream never hangs: it ends when every task's stream ended (the worker ends
- * it once the container has exited), when a task is gone or terminal for `endGraceMs` (checked
- * every `checkMs`, a backstop), or fails when a tunnel drops; while idle it sends a keepalive
- * every `keepaliveMs` so the caller can tell a quiet stream from a dead one.
+ * and node); following a service also picks up the tasks it starts later. A follow stream never
+ * hangs: it ends when every task's stream ended (the worker ends it once the container has
+ * exited) and the service runs nothing more, when a task is gone or terminal for `endGraceMs`
+ * (checked every `checkMs`, a backstop), or fails when a tunnel drops; while idle it sends a
+ * keepalive every `keepaliveMs` so the caller can tell a quiet stream from a dead one.
  * @module
  */
 import type {
@@ -109,17 +110,56 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
 
   async function* leaderLogs(req: TaskLogsRequest, signal: AbortSignal) {
     const s = await readBarrier(ctx, false);
-    const tasks = req.taskId !== undefined
-      ? [resolveTaskRef(s, req.taskId)]
-      : tasksOfService(s, resolve(s.services, s.serviceIdByName, req.serviceId!, "service").id)
+    const serviceId = req.taskId === undefined
+      ? resolve(s.services, s.serviceIdByName, req.serviceId!, "service").id
+      : undefined;
+    const tasks = serviceId === undefined
+      ? [resolveTaskRef(s, req.taskId!)]
+      : tasksOfService(s, serviceId)
         .filter((t) => t.nodeId !== undefined && t.status.state !== "pending");
     const out = new AsyncQueue<TaskLogsMessage>();
-    let open = tasks.length;
-    const finished = () => {
-      if (--open === 0) out.close();
+    // Following a service also follows the tasks it starts later (scale up, restarts, updates),
+    // as `docker service logs -f` does; it ends once no stream is open and the service is gone
+    // or runs nothing any more.
+    const followService = req.follow && serviceId !== undefined;
+    const serviceRuns = () => {
+      const now = ctx.store.state as ClusterState;
+      return now.services.has(serviceId!) &&
+        tasksOfService(now, serviceId!).some((t) => !isTerminal(t.desiredState));
     };
-    const pumps = tasks.map((t) => pumpTask(t, req, out, signal).finally(finished));
-    if (tasks.length === 0) out.close();
+    const pumped = new Set<string>();
+    const pumps: Promise<void>[] = [];
+    let open = 0;
+    const maybeEnd = () => {
+      if (open === 0 && !(followService && serviceRuns())) out.close();
+    };
+    const start = (t: Task) => {
+      pumped.add(t.id);
+      open++;
+      pumps.push(
+        pumpTask(t, req, out, signal).finally(() => {
+          open--;
+          maybeEnd();
+        }),
+      );
+    };
+    for (const t of tasks) start(t);
+    const stopWatching = followService
+      ? ctx.store.onApplied((_index, changes) => {
+        for (const c of changes) {
+          if (c.kind !== "task" || c.task.serviceId !== serviceId || pumped.has(c.task.id)) {
+            continue;
+          }
+          // Once it has (or had) a container: earlier, the worker has no logs to stream yet.
+          const state = c.task.status.state;
+          if (c.task.nodeId !== undefined && (state === "running" || isTerminal(state))) {
+            start(c.task);
+          }
+        }
+        maybeEnd();
+      })
+      : () => {};
+    maybeEnd();
     let keepalive = setTimeout(function tick() {
       out.push(emptyMessage());
       keepalive = setTimeout(tick, o.keepaliveMs);
@@ -134,6 +174,7 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
         yield m;
       }
     } finally {
+      stopWatching();
       clearTimeout(keepalive);
       out.close();
       await Promise.allSettled(pumps);

@@ -23,7 +23,7 @@ export interface LogsOptions {
   taskId?: string;
   /** A service (ID or name): all its tasks. */
   serviceId?: string;
-  /** Keep streaming until the tasks end. */
+  /** Keep streaming until the tasks end (a service: and it starts no more). */
   follow?: boolean;
   /** Only the last `tail` lines of each task. */
   tail?: number;

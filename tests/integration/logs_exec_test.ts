@@ -108,6 +108,36 @@ Deno.test("logs/exec: a service's logs through the worker tunnel: prefixes, tail
   assert.equal(one.err.length, 1);
   assert.match(one.err[0], /^chat\.2@w1 \| \d{4}-\d\d-\d\dT\S+Z oops from chat\.2$/);
 
+  // Following a service picks up a task started later (scale up).
+  const follow = new AbortController();
+  const live = new Map<string, string[]>();
+  const sawNew = Promise.withResolvers<void>();
+  const reading = (async () => {
+    for await (
+      const msg of c.tasks.logs({ serviceId: "chat", follow: true, signal: follow.signal })
+    ) {
+      const lines = live.get(msg.taskName) ?? [];
+      lines.push(...msg.lines.map((l) => `${l.stream}:${l.line}`));
+      live.set(msg.taskName, lines);
+      if (lines.includes("stdout:line 5 of chat.3")) sawNew.resolve();
+    }
+  })().catch((err) => {
+    if (!follow.signal.aborted) sawNew.reject(err);
+  });
+  await c.services.scale(svc, 3);
+  const timer = setTimeout(
+    () => sawNew.reject(new Error(`chat.3 never followed: ${[...live]}`)),
+    30_000,
+  );
+  try {
+    await sawNew.promise;
+  } finally {
+    clearTimeout(timer);
+    follow.abort();
+  }
+  await reading;
+  assert.deepEqual([...live.keys()].sort(), ["chat.1", "chat.2", "chat.3"]);
+
   // follow ends by itself once the task ends.
   const job = await m.createService({
     name: "job",
