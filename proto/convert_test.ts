@@ -114,6 +114,7 @@ const service = d.ServiceSchema.parse({
   spec: fullSpec,
   previousSpec: globalSpec,
   specVersion: 7,
+  sameSpecVersion: 5,
   vip: "10.96.0.10",
   updateStatus: {
     state: "rollback_started",

@@ -1,10 +1,11 @@
 /**
  * Global services: one task per eligible node (pure). A node that becomes eligible gets a task;
  * a node that leaves, drains or stops qualifying has its task stopped. Dead tasks on a node are
- * replaced on the same node per the restart policy.
+ * replaced on the same node per the restart policy. A spec change rolls node by node through
+ * the rolling updater (update.ts), as for replicated services.
  * @module
  */
-import type { Service, Task } from "../../proto/schema/mod.ts";
+import { runsCurrentSpec, type Service, type Task } from "../../proto/schema/mod.ts";
 import { type Actions, noActions } from "./actions.ts";
 import { superviseSlot } from "./restart.ts";
 import { isLive } from "./replicated.ts";
@@ -41,6 +42,12 @@ export function reconcileGlobal(
     const list = byNode.get(nodeId) ?? [];
     const live = list.filter(isLive);
     for (const extra of live.slice(1)) {
+      // An older version beside a current one is the rolling updater's (start-first keeps it
+      // until the new task runs).
+      if (
+        runsCurrentSpec(service, live[0]!.specVersion) &&
+        !runsCurrentSpec(service, extra.specVersion)
+      ) continue;
       out.desired.push({ taskId: extra.id, desiredState: "shutdown", reason: "one task per node" });
     }
     superviseSlot(out, {

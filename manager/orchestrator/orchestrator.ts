@@ -194,12 +194,10 @@ export class Orchestrator {
     facts: NodeFacts,
     now: number,
   ): Promise<Actions> {
-    if (sv.spec.mode === "global") {
-      return reconcileGlobal(sv, tasks, globalEligibleNodes(view, sv), now);
-    }
+    const eligible = sv.spec.mode === "global" ? globalEligibleNodes(view, sv) : undefined;
     let pacing = this.#pacing.get(sv.id);
     if (!pacing) this.#pacing.set(sv.id, pacing = { lastBatchAt: 0 });
-    const step = reconcileUpdate(sv, tasks, pacing, now);
+    const step = reconcileUpdate(sv, tasks, pacing, now, eligible);
     if (step.rollback) {
       this.#log.warn("update failed; rolling back", {
         service: sv.spec.name,
@@ -216,7 +214,12 @@ export class Orchestrator {
       });
     }
     if (step.rollback) return noActions(); // the next pass works from the rolled-back spec
-    return mergeActions(step.actions, reconcileReplicated(sv, tasks, facts, now));
+    return mergeActions(
+      step.actions,
+      eligible
+        ? reconcileGlobal(sv, tasks, eligible, now)
+        : reconcileReplicated(sv, tasks, facts, now),
+    );
   }
 
   #nodeFacts(s: ClusterState): NodeFacts {

@@ -180,6 +180,7 @@ Deno.test("update: stop-first in batches of parallelism, then completes", () => 
   ];
   const waiting = reconcileUpdate({ ...s, updateStatus: st }, mid, pacing, now + 500);
   assert.equal(waiting.actions.create.length, 0);
+  assert.equal(waiting.actions.wakeAt, now + 1100, "a pass is due when the monitor period ends");
   const next = reconcileUpdate({ ...s, updateStatus: st }, mid, pacing, now + 2000);
   assert.deepEqual(next.actions.create.map((c) => c.slot), [3]);
   const done = reconcileUpdate(
@@ -215,6 +216,78 @@ Deno.test("update: failures beyond the ratio pause or roll back", () => {
   }, now + 10);
   assert.equal(rolled.rollback, true);
   assert.equal(rolled.status?.state, "rollback_started");
+});
+
+Deno.test("update: a rollback replaces only the tasks of the version it undoes", () => {
+  // v1 on slots 2-3; the failed update got slot 1 to v2; the rollback made v3 = v1's spec.
+  const st = { state: "rollback_started" as const, message: "", startedAt: now };
+  const s: Service = {
+    ...svc({ replicas: 3, rollbackConfig: { parallelism: 3, monitorMs: 1000 } }, 3),
+    sameSpecVersion: 1,
+    updateStatus: st,
+  };
+  const tasks = [
+    task("n1", { slot: 1, version: 2 }),
+    task("o2", { slot: 2, version: 1 }),
+    task("o3", { slot: 3, version: 1 }),
+  ];
+  const step = reconcileUpdate(s, tasks, { lastBatchAt: 0 }, now);
+  assert.deepEqual(step.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 3]]);
+  assert.deepEqual(step.actions.desired.map((d) => d.taskId), ["n1"]);
+  // Once slot 1 runs v3, the rollback is complete with the v1 tasks untouched.
+  const after = [task("r1", { slot: 1, version: 3, at: now, ts: now }), tasks[1]!, tasks[2]!];
+  assert.equal(
+    reconcileUpdate(s, after, { lastBatchAt: 0 }, now + 2000).status?.state,
+    "rolled_back",
+  );
+  // Without the marker (a plain update to v3) every older task would be replaced.
+  const { sameSpecVersion: _, ...plain } = s;
+  assert.equal(reconcileUpdate(plain, tasks, { lastBatchAt: 0 }, now).actions.create.length, 3);
+});
+
+Deno.test("update: a global service rolls node by node; start-first keeps the old task", () => {
+  const g = svc({ mode: "global", replicas: undefined, updateConfig: { parallelism: 1 } }, 2);
+  const eligible = new Set(["n1", "n2", "n3"]);
+  const old = ["n1", "n2", "n3"].map((n) => task(`o-${n}`, { nodeId: n, version: 1 }));
+  const step = reconcileUpdate(g, old, { lastBatchAt: 0 }, now, eligible);
+  assert.equal(step.status?.state, "updating");
+  assert.deepEqual(step.actions.create, [{ serviceId: "svc", nodeId: "n1", specVersion: 2 }]);
+  assert.deepEqual(step.actions.desired.map((d) => d.taskId), ["o-n1"]);
+  // Tasks on a node that no longer runs the service are not the updater's.
+  const away = reconcileUpdate(g, old, { lastBatchAt: 0 }, now, new Set(["n2"]));
+  assert.deepEqual(away.actions.create.map((c) => c.nodeId), ["n2"]);
+
+  // start-first: the new task starts beside the old one, which reconcileGlobal leaves alone
+  // until the updater retires it once the new one runs.
+  const sf = {
+    ...g,
+    spec: { ...g.spec, updateConfig: { ...g.spec.updateConfig, order: "start-first" as const } },
+  };
+  const first = reconcileUpdate(sf, old, { lastBatchAt: 0 }, now, eligible);
+  assert.deepEqual(first.actions.desired, []);
+  const starting = [
+    task("new-n1", { nodeId: "n1", version: 2, state: "starting", at: now }),
+    ...old,
+  ];
+  assert.deepEqual(reconcileGlobal(sf, starting, eligible, now).desired, []);
+  const running = [task("new-n1", { nodeId: "n1", version: 2, at: now, ts: now }), ...old];
+  const st = { state: "updating" as const, message: "", startedAt: now };
+  const retire = reconcileUpdate(
+    { ...sf, updateStatus: st },
+    running,
+    { lastBatchAt: now },
+    now + 1,
+    eligible,
+  );
+  assert.deepEqual(retire.actions.desired.map((d) => d.taskId), ["o-n1"]);
+  // Two tasks of the same version on one node are still one too many: the older goes.
+  const twins = [
+    task("x", { nodeId: "n1", version: 2, at: 2 }),
+    task("y", { nodeId: "n1", version: 2 }),
+  ];
+  assert.deepEqual(reconcileGlobal(sf, twins, new Set(["n1"]), now).desired.map((d) => d.taskId), [
+    "x",
+  ]);
 });
 
 Deno.test("update: a fresh service is not an update", () => {

@@ -1,12 +1,18 @@
 /**
  * Rolling updates (pure): moves a service's live tasks from older spec versions to the current
- * one, `parallelism` slots at a time, in `order` stop-first or start-first, waiting `delayMs`
+ * one, `parallelism` slots (replicated) or nodes (global) at a time, in `order` stop-first or start-first, waiting `delayMs`
  * between batches and watching each new task for `monitorMs`; failures beyond
  * `maxFailureRatio` trigger the failure action (pause, continue or rollback).
  * @module
  */
-import { isTerminal, type Service, type Task, type UpdateStatus } from "../../proto/schema/mod.ts";
-import { type Actions, noActions } from "./actions.ts";
+import {
+  isTerminal,
+  runsCurrentSpec,
+  type Service,
+  type Task,
+  type UpdateStatus,
+} from "../../proto/schema/mod.ts";
+import { type Actions, type NewTask, noActions } from "./actions.ts";
 import { bySlot, isLive } from "./replicated.ts";
 
 /** The updater's verdict for one pass. */
@@ -27,22 +33,57 @@ const settled = (t: Task, now: number, monitorMs: number, needsHealth: boolean) 
   t.status.state === "running" && now - t.status.timestamp >= monitorMs &&
   (!needsHealth || t.status.health === "healthy");
 
-/** One pass of the rolling updater for a replicated service. */
+/** The units an update replaces one by one: slots of a replicated service, nodes of a global. */
+interface Units {
+  groups: Map<number | string, Task[]>;
+  total: number;
+  fresh: (key: number | string) => NewTask;
+}
+
+function unitsOf(service: Service, tasks: readonly Task[], eligible?: ReadonlySet<string>): Units {
+  const specVersion = service.specVersion;
+  if (service.spec.mode === "global") {
+    const groups = new Map<number | string, Task[]>();
+    for (const t of tasks) {
+      if (t.nodeId === undefined || !eligible?.has(t.nodeId)) continue;
+      const list = groups.get(t.nodeId);
+      if (list) list.push(t);
+      else groups.set(t.nodeId, [t]);
+    }
+    for (const list of groups.values()) list.sort((a, b) => b.createdAt - a.createdAt);
+    return {
+      groups,
+      total: Math.max(1, eligible?.size ?? 0),
+      fresh: (nodeId) => ({ serviceId: service.id, nodeId: String(nodeId), specVersion }),
+    };
+  }
+  const replicas = service.spec.replicas ?? 1;
+  return {
+    groups: bySlot(tasks.filter((t) => t.slot !== undefined && t.slot <= replicas)),
+    total: Math.max(1, replicas),
+    fresh: (slot) => ({ serviceId: service.id, slot: Number(slot), specVersion }),
+  };
+}
+
+/**
+ * One pass of the rolling updater. `eligible`: for a global service, the nodes that should run
+ * it (their tasks are the units updated).
+ */
 export function reconcileUpdate(
   service: Service,
   tasks: readonly Task[],
   pacing: UpdatePacing,
   now: number,
+  eligible?: ReadonlySet<string>,
 ): UpdateStep {
   const out: UpdateStep = { actions: noActions() };
   const st = service.updateStatus;
   const rollingBack = st?.state === "rollback_started";
   const cfg = rollingBack ? service.spec.rollbackConfig : service.spec.updateConfig;
   const needsHealth = service.spec.healthCheck !== undefined;
-  const slots = bySlot(
-    tasks.filter((t) => t.slot !== undefined && t.slot <= (service.spec.replicas ?? 1)),
-  );
-  const outdatedSlots: number[] = [];
+  const units = unitsOf(service, tasks, eligible);
+  const slots = units.groups;
+  const outdatedSlots: (number | string)[] = [];
   let inFlight = 0;
   let failures = 0;
   const startedAt = st && (st.state === "updating" || st.state === "rollback_started")
@@ -56,13 +97,19 @@ export function reconcileUpdate(
     failures += fresh.filter((t) =>
       t.status.state === "failed" || t.status.state === "rejected"
     ).length;
-    const current = live.find((t) => t.specVersion === service.specVersion);
-    const old = live.filter((t) => t.specVersion !== service.specVersion);
+    const current = live.find((t) => runsCurrentSpec(service, t.specVersion));
+    const old = live.filter((t) => !runsCurrentSpec(service, t.specVersion));
     if (
       current && !isTerminal(current.status.state) &&
       !settled(current, now, cfg.monitorMs, needsHealth)
     ) {
       inFlight++;
+      // A running task settles when its monitor period ends: look again then, not only when
+      // something else changes.
+      if (current.status.state === "running") {
+        const at = current.status.timestamp + cfg.monitorMs;
+        if (at > now) out.actions.wakeAt = Math.min(out.actions.wakeAt ?? Infinity, at);
+      }
     }
     if (old.length > 0) {
       if (current && cfg.order === "start-first") {
@@ -81,7 +128,7 @@ export function reconcileUpdate(
       }
     }
   }
-  const total = Math.max(1, service.spec.replicas ?? 1);
+  const total = units.total;
   // New tasks of a fresh service are not an update: only older versions, or an update already
   // under way (watching its last batch), make one.
   const underway = st?.state === "updating" || st?.state === "rollback_started";
@@ -122,7 +169,7 @@ export function reconcileUpdate(
     out.actions.wakeAt = pacing.lastBatchAt + cfg.delayMs;
     return out;
   }
-  const batch = outdatedSlots.sort((a, b) => a - b).slice(0, parallelism - inFlight);
+  const batch = outdatedSlots.sort(byKey).slice(0, parallelism - inFlight);
   for (const slot of batch) {
     const live = (slots.get(slot) ?? []).filter(isLive);
     if (cfg.order === "stop-first") {
@@ -130,8 +177,13 @@ export function reconcileUpdate(
         out.actions.desired.push({ taskId: o.id, desiredState: "shutdown", reason: "updating" });
       }
     }
-    out.actions.create.push({ serviceId: service.id, slot, specVersion: service.specVersion });
+    out.actions.create.push(units.fresh(slot));
   }
   pacing.lastBatchAt = now;
   return out;
+}
+
+function byKey(a: number | string, b: number | string): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a) < String(b) ? -1 : String(a) > String(b) ? 1 : 0;
 }

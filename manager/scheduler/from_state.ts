@@ -6,12 +6,12 @@
  * or the previous one while a rolling update or rollback is under way.
  * @module
  */
-import { isTerminal, type Service, type Task } from "../../proto/schema/mod.ts";
+import { isTerminal, runsCurrentSpec, type Service, type Task } from "../../proto/schema/mod.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { SchedulerSnapshot, SchedulerTask } from "./types.ts";
 
 function specOf(service: Service, task: Task): Service["spec"] {
-  if (task.specVersion === service.specVersion || service.previousSpec === undefined) {
+  if (runsCurrentSpec(service, task.specVersion) || service.previousSpec === undefined) {
     return service.spec;
   }
   return service.previousSpec;

@@ -128,8 +128,9 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       if (cmd.spec.name !== prev.spec.name && s.serviceIdByName.has(cmd.spec.name)) {
         throw new AlreadyExistsError("service", cmd.spec.name);
       }
-      // A new spec starts a new rolling update: any paused or finished one is over.
-      const { updateStatus: _, ...rest } = prev;
+      // A new spec starts a new rolling update: any paused or finished one is over, and no
+      // older version runs the new spec.
+      const { updateStatus: _, sameSpecVersion: _same, ...rest } = prev;
       return putService(
         s,
         withVip(s, {
@@ -174,6 +175,8 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           spec: prev.previousSpec,
           previousSpec: prev.spec,
           specVersion: prev.specVersion + 1,
+          // The restored spec is the one of the version before: its tasks stay as they are.
+          sameSpecVersion: prev.specVersion - 1,
           updateStatus: {
             state: "rollback_started",
             message: "rollback requested",
@@ -277,9 +280,11 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       // new data (Swarm users have asked for this since 2016).
       for (const sv of [...s.services.values()]) {
         if (!sv.spec.secrets.some((r) => r.secret === prev.name)) continue;
+        // Every task gets the new data: none runs the new version already.
+        const { sameSpecVersion: _same, ...rest } = sv;
         changes.push(
           ...putService(s, {
-            ...sv,
+            ...rest,
             previousSpec: sv.spec,
             specVersion: sv.specVersion + 1,
             updatedAt: cmd.at,

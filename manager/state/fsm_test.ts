@@ -39,6 +39,9 @@ Deno.test("fsm: create, update, scale and rollback a service keep versions and n
   sv = s.services.get("web")!;
   assert.equal(sv.spec.image, "registry.local/app:1");
   assert.equal(sv.specVersion, 3);
+  assert.equal(sv.sameSpecVersion, 1, "tasks of version 1 run the restored spec");
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: v2, expectedSpecVersion: 3 });
+  assert.equal(s.services.get("web")!.sameSpecVersion, undefined, "a new spec clears it");
   assert.throws(
     () =>
       applyCommand(s, { kind: "service.update", at, id: "web", spec: v2, expectedSpecVersion: 2 }),

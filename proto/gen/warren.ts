@@ -434,6 +434,8 @@ export interface Service {
   updateStatus?: UpdateStatus | undefined;
   createdAt: number;
   updatedAt: number;
+  /** Set by a rollback: tasks at this version run the same spec as the current one. */
+  sameSpecVersion?: number | undefined;
 }
 
 export interface TaskStatus {
@@ -3697,6 +3699,7 @@ function createBaseService(): Service {
     updateStatus: undefined,
     createdAt: 0,
     updatedAt: 0,
+    sameSpecVersion: undefined,
   };
 }
 
@@ -3725,6 +3728,9 @@ export const Service: MessageFns<Service> = {
     }
     if (message.updatedAt !== 0) {
       writer.uint32(64).int64(message.updatedAt);
+    }
+    if (message.sameSpecVersion !== undefined) {
+      writer.uint32(72).uint64(message.sameSpecVersion);
     }
     return writer;
   },
@@ -3806,6 +3812,14 @@ export const Service: MessageFns<Service> = {
             message.updatedAt = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.sameSpecVersion = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3837,6 +3851,7 @@ export const Service: MessageFns<Service> = {
       : undefined;
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
+    message.sameSpecVersion = object.sameSpecVersion ?? undefined;
     return message;
   },
 };

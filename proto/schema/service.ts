@@ -41,6 +41,11 @@ export const ServiceSchema = z.object({
   previousSpec: ServiceSpecSchema.optional(),
   /** Incremented on every spec change; tasks record the version they run. */
   specVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /**
+   * Set by a rollback (cleared by the next update): the older version whose spec the rollback
+   * restored. Its tasks run the current spec already and are not replaced.
+   */
+  sameSpecVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** Virtual IP from the cluster's serviceCidr (endpointMode vip); absent until allocated. */
   vip: z.string().refine(isIpv4, { message: "must be an IPv4 address" }).optional(),
   /** Latest rollout; absent before the first update. */
@@ -52,3 +57,14 @@ export const ServiceSchema = z.object({
 });
 /** A service. */
 export type Service = z.infer<typeof ServiceSchema>;
+
+/**
+ * Whether a task recorded at `specVersion` runs the service's current spec: the current version,
+ * or the version a rollback returned to.
+ */
+export function runsCurrentSpec(
+  service: Pick<Service, "specVersion" | "sameSpecVersion">,
+  specVersion: number,
+): boolean {
+  return specVersion === service.specVersion || specVersion === service.sameSpecVersion;
+}

@@ -1,11 +1,12 @@
 /**
  * Rolling updates, end to end, with a broken release (its container exits 1 right after it
  * starts): failureAction pause stops the rollout after the first failed batch; failureAction
- * rollback restores the previous spec and rolls the tasks back. Both show in service inspect
- * and in the event stream.
+ * rollback restores the previous spec and rolls back the tasks the release reached (the others
+ * keep running). Both show in service inspect and in the event stream. A global service rolls
+ * node by node.
  */
 import assert from "node:assert/strict";
-import type { Event, UpdateState } from "../../proto/schema/mod.ts";
+import { type Event, runsCurrentSpec, type UpdateState } from "../../proto/schema/mod.ts";
 import type { WarrenClient } from "../../net/client/client.ts";
 import { startSimCluster } from "../sim/workers/cluster.ts";
 import { until } from "../sim/workers/managers.ts";
@@ -88,6 +89,7 @@ Deno.test("orchestrator: a failing release is rolled back (failureAction rollbac
   });
   const svc = created.id;
   await until(() => c.running(svc).length === 3, "3 tasks running");
+  const v1 = c.running(svc).map((t) => t.id);
   const ac = new AbortController();
   const events = watchUpdateStates(
     client,
@@ -106,11 +108,22 @@ Deno.test("orchestrator: a failing release is rolled back (failureAction rollbac
     assert.equal(s.spec.image, SIM_IMAGES.web, "the previous spec is back");
     assert.equal(s.previousSpec?.image, SIM_IMAGES.webBroken);
     assert.ok(s.updateStatus!.completedAt! >= s.updateStatus!.startedAt);
+    assert.equal(s.sameSpecVersion, 1, "version 1 runs the restored spec");
     await until(
       () =>
-        c.running(svc).length === 3 && c.running(svc).every((t) => t.specVersion === s.specVersion),
+        c.running(svc).length === 3 &&
+        c.running(svc).every((t) => runsCurrentSpec(s, t.specVersion)),
       "3 tasks of the rolled-back spec running",
     );
+    // Only the slot the broken release reached was replaced: the other two v1 tasks never
+    // stopped (a rollback is not a restart of everything).
+    const kept = c.running(svc).filter((t) => v1.includes(t.id));
+    assert.equal(
+      kept.length,
+      2,
+      JSON.stringify(c.running(svc).map((t) => [t.slot, t.specVersion])),
+    );
+    assert.ok(kept.every((t) => t.specVersion === 1));
     // No task of the broken release is meant to run any more.
     const broken = c.tasks(svc).filter((t) => t.specVersion === 2);
     assert.ok(broken.length >= 1);
@@ -121,4 +134,33 @@ Deno.test("orchestrator: a failing release is rolled back (failureAction rollbac
     ac.abort();
     await events.done.catch(() => {});
   }
+});
+
+Deno.test("orchestrator: a global service's update rolls node by node to the new spec", async () => {
+  await using c = await startSimCluster({ workers: 3 });
+  const client = c.m.client;
+  const created = await client.services.create({
+    name: "agent",
+    image: SIM_IMAGES.web,
+    mode: "global",
+    updateConfig: { parallelism: 1, monitorMs: 200 },
+  });
+  const svc = created.id;
+  await until(() => c.running(svc).length === 3, "3 global tasks running");
+  await client.services.update(svc, { ...created.spec, image: SIM_IMAGES.webV2 });
+  await until(
+    async () => (await client.services.inspect(svc)).updateStatus?.state === "completed",
+    "update completed",
+    20_000,
+  );
+  await until(
+    () => c.running(svc).length === 3 && c.running(svc).every((t) => t.specVersion === 2),
+    "3 tasks of version 2 running",
+  );
+  const nodes = c.running(svc).map((t) => t.nodeId).sort();
+  assert.deepEqual(nodes, [...c.w.nodeIds].sort(), "still one task per node");
+  assert.ok(
+    c.tasks(svc).filter((t) => t.specVersion === 1).every((t) => t.desiredState === "shutdown"),
+    "every version 1 task retired",
+  );
 });
