@@ -2,12 +2,14 @@
  * A gRPC channel from a follower to the current leader, for calls that only the leader can
  * serve (log and exec streams go through the worker tunnels it holds). On a mutual-TLS cluster
  * the follower presents a manager certificate it issues itself from the cluster keys (kept in
- * memory for this process); on an insecure test cluster the channel is plain text.
+ * memory for this process, issued again once half its lifetime has passed); on an insecure test
+ * cluster the channel is plain text.
  * @module
  */
 import { Client, credentials as grpcCredentials } from "@grpc/grpc-js";
 import { NotLeaderError, UnavailableError } from "../../proto/errors.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
+import { NODE_CERT_LIFETIME_MS } from "../cluster_keys.ts";
 import type { ApiContext } from "./context.ts";
 import { managerPeers } from "./membership.ts";
 
@@ -16,6 +18,8 @@ export class LeaderChannel {
   readonly #ctx: ApiContext;
   readonly #secure: boolean;
   #creds: ReturnType<typeof grpcCredentials.createInsecure> | undefined;
+  /** When the certificate behind {@link LeaderChannel.#creds} must be issued again. */
+  #renewAt = Infinity;
   #client: { address: string; client: Client } | undefined;
 
   constructor(ctx: ApiContext, opts: { secure: boolean }) {
@@ -33,6 +37,11 @@ export class LeaderChannel {
     const peer = managerPeers(this.#ctx).find((p) => p.nodeId === leaderId);
     if (!peer) {
       throw new UnavailableError(`the leader (${leaderId}) has no API address on record yet`);
+    }
+    if (this.#secure && this.#ctx.now() >= this.#renewAt) {
+      // A channel keeps the certificate it was made with: renew both.
+      this.#creds = undefined;
+      this.close();
     }
     if (this.#client?.address === peer.apiAddress) return this.#client.client;
     this.#client?.client.close();
@@ -56,12 +65,9 @@ export class LeaderChannel {
     if (this.#creds) return this.#creds;
     if (!this.#secure) return this.#creds = grpcCredentials.createInsecure();
     const keys = await this.#ctx.keys();
-    const own = await keys.issue({
-      nodeId: this.#ctx.nodeId,
-      role: "manager",
-      sans: [],
-      now: this.#ctx.now(),
-    });
+    const now = this.#ctx.now();
+    const own = await keys.issue({ nodeId: this.#ctx.nodeId, role: "manager", sans: [], now });
+    this.#renewAt = now + NODE_CERT_LIFETIME_MS / 2;
     return this.#creds = channelCredentials({ caPem: keys.ca.certPem, ...own });
   }
 }
