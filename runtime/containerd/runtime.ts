@@ -44,7 +44,7 @@ import { ContainerdClient, isContainerdCode } from "./client.ts";
 import { createContainer, removeContainer, startTask, stopTask, waitTask } from "./container.ts";
 import { subscribeEvents } from "./events.ts";
 import { runExec, startExec } from "./exec.ts";
-import { resolveLocalImage } from "./images.ts";
+import { LocalImageCache, resolveLocalImage } from "./images.ts";
 import { installLogDriver, logDriverUri } from "./log_driver.ts";
 import { readLogs } from "./logs.ts";
 import { hostPlatform } from "./oci.ts";
@@ -57,7 +57,8 @@ import {
   type Process,
   Status,
 } from "./gen/github.com/containerd/containerd/api/types/task/task.ts";
-import { toImageInfo } from "./_image_info.ts";
+import { parseReference } from "./reference.ts";
+import { localImageInfo, toImageInfo } from "./_image_info.ts";
 
 /** Labels the runtime keeps its own per-container settings in. */
 export const RuntimeLabels = {
@@ -93,6 +94,7 @@ export class ContainerdRuntime implements Runtime {
   readonly #opts: ContainerdRuntimeOptions;
   readonly #platform: Platform;
   readonly #snapshotter: string;
+  readonly #images = new LocalImageCache();
   #driver?: Promise<string>;
 
   constructor(options: ContainerdRuntimeOptions) {
@@ -132,8 +134,21 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async pull(ref: string, options: PullOptions = {}): Promise<ImageInfo> {
+    const platform = options.platform ?? this.#platform;
+    if (options.ifMissing) {
+      try {
+        const local = await resolveLocalImage(this.client, parseReference(ref).name, {
+          platform,
+          snapshotter: this.#snapshotter,
+          cache: this.#images,
+        });
+        return localImageInfo(local, platform);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
     const image = await pullImage(this.client, ref, {
-      platform: options.platform ?? this.#platform,
+      platform,
       snapshotter: this.#snapshotter,
       insecureRegistries: this.#opts.insecureRegistries,
       ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -158,6 +173,7 @@ export class ContainerdRuntime implements Runtime {
     const image = await resolveLocalImage(this.client, config.image, {
       platform: this.#platform,
       snapshotter: this.#snapshotter,
+      cache: this.#images,
     });
     if (await this.client.containers.get({ id }).then(() => true, () => false)) {
       throw new AlreadyExistsError("container", id);
@@ -207,6 +223,8 @@ export class ContainerdRuntime implements Runtime {
       });
     } catch (err) {
       await unmountSecrets(secretsDir).catch(() => {});
+      // The image's unpacked layers may have been removed behind our back: look again next time.
+      if (isContainerdCode(err, "not_found")) this.#images.forget(image.digest);
       if (isContainerdCode(err, "already_exists")) throw new AlreadyExistsError("container", id);
       throw err;
     }
