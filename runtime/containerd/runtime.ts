@@ -57,6 +57,7 @@ import {
   type Process,
   Status,
 } from "./gen/github.com/containerd/containerd/api/types/task/task.ts";
+import type { Container } from "./gen/github.com/containerd/containerd/api/services/containers/v1/containers.ts";
 import { parseReference } from "./reference.ts";
 import { localImageInfo, toImageInfo } from "./_image_info.ts";
 
@@ -124,9 +125,14 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async #labels(id: string): Promise<Record<string, string>> {
+    return (await this.#container(id)).labels;
+  }
+
+  async #container(id: string): Promise<Container> {
     try {
       const { container } = await this.client.containers.get({ id });
-      return container?.labels ?? {};
+      if (!container) throw new NotFoundError("container", id);
+      return container;
     } catch (err) {
       if (isContainerdCode(err, "not_found")) throw new NotFoundError("container", id);
       throw err;
@@ -175,13 +181,17 @@ export class ContainerdRuntime implements Runtime {
       snapshotter: this.#snapshotter,
       cache: this.#images,
     });
-    if (await this.client.containers.get({ id }).then(() => true, () => false)) {
+    const secretsDir = this.secretsDir(id);
+    const withSecrets = (config.secrets?.length ?? 0) > 0;
+    // Secrets are mounted at a path named by the ID: refuse a duplicate before touching it.
+    // Without secrets, creating the rootfs snapshot (keyed by the ID) fails the same way, and a
+    // new container saves a Containers/Get that answers not_found.
+    if (withSecrets && await this.client.containers.get({ id }).then(() => true, () => false)) {
       throw new AlreadyExistsError("container", id);
     }
     const mounts = [...(config.mounts ?? [])];
-    const secretsDir = this.secretsDir(id);
-    if (config.secrets?.length) {
-      await mountSecrets(secretsDir, config.secrets);
+    if (withSecrets) {
+      await mountSecrets(secretsDir, config.secrets!);
       mounts.push({ source: secretsDir, destination: SECRETS_DESTINATION, readonly: true });
     }
     try {
@@ -222,7 +232,7 @@ export class ContainerdRuntime implements Runtime {
         },
       });
     } catch (err) {
-      await unmountSecrets(secretsDir).catch(() => {});
+      if (withSecrets) await unmountSecrets(secretsDir).catch(() => {});
       // The image's unpacked layers may have been removed behind our back: look again next time.
       if (isContainerdCode(err, "not_found")) this.#images.forget(image.digest);
       if (isContainerdCode(err, "already_exists")) throw new AlreadyExistsError("container", id);
@@ -240,12 +250,13 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async start(id: string): Promise<number> {
-    const target = this.#logTarget(await this.#labels(id), id);
+    const container = await this.#container(id);
+    const target = this.#logTarget(container.labels, id);
     this.#driver ??= installLogDriver(`${this.#opts.dataDir}/bin`);
     const driver = await this.#driver;
     await Deno.mkdir(target.path.slice(0, target.path.lastIndexOf("/")), { recursive: true });
     try {
-      return await startTask(this.client, id, { logUri: logDriverUri(driver, target) });
+      return await startTask(this.client, id, { logUri: logDriverUri(driver, target) }, container);
     } catch (err) {
       if (isContainerdCode(err, "already_exists")) {
         throw new FailedPreconditionError(`container "${id}" was started already`, { cause: err });
