@@ -80,6 +80,7 @@ export class Dispatcher {
     done: { resolve: () => void; reject: (e: unknown) => void };
   }[] = [];
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #reportsInFlight = 0;
   #shared: SharedViews | undefined;
   readonly #ticker: ReturnType<typeof setInterval>;
   readonly #unsubscribe: () => void;
@@ -233,10 +234,13 @@ export class Dispatcher {
         })
       )
     );
+    // Idle: commit at once (a fixed window only delays every task start). Busy: batch for
+    // `batchMs` as before, so reports arriving meanwhile share one Raft entry.
     this.#reportTimer ??= setTimeout(() => {
       this.#reportTimer = undefined;
-      void this.#flushReports();
-    }, this.#o.batchMs);
+      this.#reportsInFlight++;
+      void this.#flushReports().finally(() => this.#reportsInFlight--);
+    }, this.#reportsInFlight === 0 ? 0 : this.#o.batchMs);
     await Promise.all(done);
   }
 
