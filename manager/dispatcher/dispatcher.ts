@@ -1,6 +1,6 @@
 /**
  * The dispatcher: the leader's side of worker sessions. Workers register, heartbeat, receive
- * their assignments as a stream (a complete view first, then deltas batched every `batchMs`),
+ * their assignments as a stream (a complete view first, then deltas at most every `batchMs`),
  * and report task statuses, which are coalesced across workers into one Raft command per batch.
  *
  * Heartbeats stay in the leader's memory (replicating each would flood the log); node health
@@ -39,7 +39,10 @@ import { logger } from "../../proto/log.ts";
 export interface DispatcherOptions {
   /** How often workers heartbeat. Default 1,000 ms. */
   heartbeatPeriodMs?: number;
-  /** Window in which assignment changes and status reports are batched. Default 20 ms. */
+  /**
+   * Window in which assignment changes and status reports are batched while busy (after a
+   * quiet spell the first change goes out at once). Default 20 ms.
+   */
   batchMs?: number;
   /** Plaintext of the named secrets, for nodes whose tasks reference them. */
   resolveSecrets?: (names: string[]) => Promise<SecretData[]>;
@@ -82,7 +85,9 @@ export class Dispatcher {
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
   #reportsInFlight = 0;
   #shared: SharedViews | undefined;
-  readonly #ticker: ReturnType<typeof setInterval>;
+  /** The next stream flush, while one is due. */
+  #streamTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastStreamFlushAt = -Infinity;
   readonly #unsubscribe: () => void;
   readonly #log = logger("dispatcher");
 
@@ -95,7 +100,6 @@ export class Dispatcher {
       managers: opts.managers ?? (() => []),
     };
     this.#unsubscribe = ctx.store.onApplied((_i, changes) => this.#markDirty(changes));
-    this.#ticker = setInterval(() => void this.#flushStreams(), this.#o.batchMs);
     ctx.raft.onLeaderChange((l) => {
       if (!l.isLeader) this.#dropAll("this manager is no longer the leader");
     });
@@ -246,7 +250,7 @@ export class Dispatcher {
 
   /** Ends every stream and stops the timers. */
   close(): void {
-    clearInterval(this.#ticker);
+    clearTimeout(this.#streamTimer);
     clearTimeout(this.#reportTimer);
     this.#unsubscribe();
     this.#dropAll("dispatcher stopped");
@@ -285,6 +289,7 @@ export class Dispatcher {
   }
 
   #markDirty(changes: Change[]): void {
+    this.#scheduleStreamFlush();
     for (const c of changes) {
       if (c.kind === "task") {
         const t = c.task;
@@ -299,6 +304,21 @@ export class Dispatcher {
         this.#globalDirty = true;
       }
     }
+  }
+
+  /**
+   * Flushes the streams at most once per `batchMs`: at once after a quiet spell (a new task's
+   * assignment does not wait for a tick), else when the window since the last flush ends, so
+   * changes arriving meanwhile go out together.
+   */
+  #scheduleStreamFlush(): void {
+    if (this.#streamTimer !== undefined) return;
+    const waitMs = Math.max(0, this.#lastStreamFlushAt + this.#o.batchMs - performance.now());
+    this.#streamTimer = setTimeout(() => {
+      this.#streamTimer = undefined;
+      this.#lastStreamFlushAt = performance.now();
+      void this.#flushStreams();
+    }, waitMs);
   }
 
   async #flushStreams(): Promise<void> {
