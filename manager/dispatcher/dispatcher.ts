@@ -307,16 +307,16 @@ export class Dispatcher {
   }
 
   /**
-   * Flushes the streams at most once per `batchMs`: at once after a quiet spell (a new task's
-   * assignment does not wait for a tick), else when the window since the last flush ends, so
-   * changes arriving meanwhile go out together.
+   * Flushes the streams: at once after a quiet spell (a new task's assignment does not wait for
+   * a tick), else when `batchMs` have passed since the last flush that sent a message, so
+   * changes arriving meanwhile go out together. (Status-only changes send nothing and so do
+   * not hold back the next assignment.)
    */
   #scheduleStreamFlush(): void {
     if (this.#streamTimer !== undefined) return;
     const waitMs = Math.max(0, this.#lastStreamFlushAt + this.#o.batchMs - performance.now());
     this.#streamTimer = setTimeout(() => {
       this.#streamTimer = undefined;
-      this.#lastStreamFlushAt = performance.now();
       void this.#flushStreams();
     }, waitMs);
   }
@@ -330,7 +330,7 @@ export class Dispatcher {
     for (const st of this.#streams) {
       if (global || dirty.has(st.nodeId)) {
         try {
-          await this.#send(st, false);
+          if (await this.#send(st, false)) this.#lastStreamFlushAt = performance.now();
         } catch (err) {
           this.#log.warn("cannot compute assignments", { node: st.nodeId, err });
           st.end(err as Error);
@@ -352,7 +352,8 @@ export class Dispatcher {
     return this.#shared;
   }
 
-  async #send(st: Stream, complete: boolean): Promise<void> {
+  /** Sends what changed for the stream's node (everything when `complete`). @returns whether a message was sent */
+  async #send(st: Stream, complete: boolean): Promise<boolean> {
     const s = this.#ctx.store.state;
     const view = nodeView(s, st.nodeId);
     const { peers, endpoints } = this.#cluster();
@@ -388,6 +389,7 @@ export class Dispatcher {
             v.removed.length + p.upserts.length + p.removed.length + e.upserts.length +
             e.removed.length + secrets.length + removedSecretIds.length === 0;
     if (!empties) st.push(msg);
+    return !empties;
   }
 
   #dropAll(reason: string): void {
