@@ -110,6 +110,19 @@ const CASES: Record<string, Case> = {
     assert.equal(info.ref, ref);
   },
 
+  "pull with ifMissing answers from the local store, without the registry": async (rt, h) => {
+    const { ref, credentials } = h.opts.images.private;
+    const pulled = await rt.pull(ref, { credentials });
+    // Without credentials the registry would refuse: only the local store can answer.
+    const local = await rt.pull(ref, { ifMissing: true });
+    assert.equal(local.ref, ref);
+    assert.equal(local.digest, pulled.digest);
+    assert.equal(local.manifestDigest, pulled.manifestDigest);
+    assert.equal(local.sizeBytes, pulled.sizeBytes);
+    assert.deepEqual(local.config, pulled.config);
+    assert.deepEqual(local.platform, h.opts.platform);
+  },
+
   "prepare, start and wait report the exit code": async (rt, h) => {
     const id = await h.create(h.opts.images.exit, { env: ["WARREN_EXIT_CODE=3"] });
     assert.equal((await rt.inspect(id)).state, "created");

@@ -118,7 +118,10 @@ export class FakeRuntime implements Runtime {
   readonly #subscribers = new Set<BoundedQueue<RuntimeEvent>>();
   readonly #eventQueueMax: number;
   #nextPid = 1000;
-  /** Count of calls per method, for tests and the simulator's metrics. */
+  /**
+   * Count of calls per method, for tests and the simulator's metrics; `registry` counts the
+   * pulls that reached the (fake) registry rather than being answered locally (`ifMissing`).
+   */
   readonly calls = new Map<string, number>();
 
   constructor(options: FakeRuntimeOptions = {}) {
@@ -155,6 +158,12 @@ export class FakeRuntime implements Runtime {
 
   async pull(ref: string, options: PullOptions = {}): Promise<ImageInfo> {
     this.#count("pull");
+    const platform = options.platform ?? this.platform;
+    const local = this.#pulled.get(ref);
+    if (options.ifMissing && local && local.info.platform.architecture === platform.architecture) {
+      return local.info;
+    }
+    this.#count("registry");
     const image = this.#images.get(ref);
     if (!image) throw new NotFoundError("image", ref);
     if (image.pullDelayMs) {
@@ -170,7 +179,6 @@ export class FakeRuntime implements Runtime {
         );
       }
     }
-    const platform = options.platform ?? this.platform;
     const platforms = image.platforms ?? [AMD64];
     if (!platforms.some((p) => p.architecture === platform.architecture)) {
       throw new FailedPreconditionError(

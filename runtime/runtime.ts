@@ -55,6 +55,12 @@ export interface PullOptions {
   platform?: Platform;
   credentials?: RegistryAuth;
   onProgress?: (event: PullProgressEvent) => void;
+  /**
+   * When the reference is already pulled and unpacked for the platform, answer from the local
+   * image store without contacting the registry (Kubernetes' `IfNotPresent`). Always right for a
+   * digest reference; for a tag it gives what the tag pointed at when it was last pulled.
+   */
+  ifMissing?: boolean;
 }
 
 /** The runtime defaults an image carries. */

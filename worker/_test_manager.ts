@@ -32,8 +32,10 @@ export interface TestManager extends AsyncDisposable {
   restart(): Promise<void>;
 }
 
-/** Starts a one-member cluster on loopback. */
-export async function startTestManager(): Promise<TestManager> {
+/** Starts a one-member cluster on loopback (`dispatcherBatchMs` default 5). */
+export async function startTestManager(
+  o: { dispatcherBatchMs?: number } = {},
+): Promise<TestManager> {
   const dir = await Deno.makeTempDir({ prefix: "warren-worker-mgr-" });
   const apiPort = freePort();
   const start = (init: boolean) =>
@@ -46,7 +48,7 @@ export async function startTestManager(): Promise<TestManager> {
       ...(init ? { init: { clusterName: "worker-test" } } : {}),
       insecure: true,
       tickMs: 10,
-      dispatcher: { heartbeatPeriodMs: 200, batchMs: 5 },
+      dispatcher: { heartbeatPeriodMs: 200, batchMs: o.dispatcherBatchMs ?? 5 },
       // Outages in these tests last seconds; the node must not be declared down meanwhile.
       orchestrator: { nodeDownAfterMs: 60_000 },
     });

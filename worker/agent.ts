@@ -40,7 +40,12 @@ export interface AgentOptions {
   /** Mutual TLS credentials from the security layer; insecure by default. */
   credentials?: ChannelCredentials;
   channelOptions?: ChannelOptions;
-  /** Status coalescing window. Default 20 ms. */
+  /**
+   * Status coalescing window. Default 0: a change goes out at once unless a report is in
+   * flight, and the changes made meanwhile go out together when it returns. The manager
+   * acknowledges after its own batch is committed, which paces the reports (a fixed window
+   * here only added its length to every task start).
+   */
   reportBatchMs?: number;
   /** Reconnect backoff bounds. Defaults 100 ms and 2 s. */
   reconnectMinMs?: number;
@@ -82,7 +87,7 @@ export class Agent {
     this.#log = logger("agent", { node: o.worker.nodeId });
     this.#reporter = new StatusReporter({
       send: (u) => this.#send(u),
-      batchMs: o.reportBatchMs ?? 20,
+      batchMs: o.reportBatchMs ?? 0,
       log: this.#log,
     });
     this.#unsubscribe = o.worker.onStatus((u) => this.#reporter.report(u));

@@ -100,3 +100,36 @@ Deno.test("agent: manager gone → autonomy; back → reconnect, statuses report
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("agent: a report after a quiet spell is committed without waiting for the batch window", async () => {
+  const windowMs = 1_000;
+  await using m = await startTestManager({ dispatcherBatchMs: windowMs });
+  await m.addNode("w1");
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  await using n = await node(dir, runtime, [m.apiAddress]);
+  try {
+    await n.agent.waitConnected(10_000);
+    let reportedAt = 0;
+    let committedAt = 0;
+    n.worker.onStatus((u) => {
+      if (u.status.state === "running") reportedAt = performance.now();
+    });
+    const unsubscribe = m.mgr.store.onApplied((_i, changes) => {
+      for (const c of changes) {
+        if (c.kind === "task" && c.task.status.state === "running") committedAt = performance.now();
+      }
+    });
+    const svc = await m.createService({ name: "web", image: IMAGES.web, replicas: 1 });
+    await eventually(
+      () => m.tasksOf(svc).some((t) => t.status.state === "running"),
+      "the task running on the manager",
+    );
+    unsubscribe();
+    const tookMs = committedAt - reportedAt;
+    assert.ok(tookMs < windowMs / 2, `worker running → committed took ${tookMs} ms`);
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -48,3 +48,41 @@ Deno.test("local state: records survive reopening, large ones are chunked, delet
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("local state: writes queued together coalesce, the newest per task wins", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-worker-kv-" });
+  try {
+    const path = join(dir, "worker.kv");
+    const rec = (a: ReturnType<typeof assignment>, state = a.task.status.state): TaskRecord => ({
+      assignment: a,
+      status: { ...a.task.status, state },
+      restarts: [],
+    });
+    // More records than one commit may carry: they are split across commits.
+    const many = Array.from({ length: 600 }, (_, i) => assignment({}, { id: `m${i}` }));
+    const gone = assignment({}, { id: "gone" });
+    {
+      await using s = await LocalState.open(path);
+      const writes = many.flatMap((a) => [s.put(rec(a)), s.put(rec(a, "running"))]);
+      writes.push(s.put(rec(gone)), s.delete("gone"));
+      await Promise.all(writes);
+      // One commit for the first write, then the rest coalesced (split by size only).
+      assert.ok(s.commits <= 4, `${s.commits} commits for ${writes.length} writes`);
+      const back = assignment({}, { id: "back" });
+      await Promise.all([s.delete("back"), s.put(rec(back, "starting"))]);
+    }
+    {
+      await using s = await LocalState.open(path);
+      const got = await s.load();
+      assert.equal(got.length, 601);
+      assert.ok(
+        got.every((r) =>
+          r.status.state === (r.assignment.task.id === "back" ? "starting" : "running")
+        ),
+      );
+      assert.ok(!got.some((r) => r.assignment.task.id === "gone"));
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,9 +1,10 @@
 /**
- * Batches task status reports to the managers: changes within `batchMs` (20 ms) go out as one
- * ReportStatus call; only the newest status of a task is kept while waiting, so a terminal
- * status (always a task's last) is never dropped in favour of an older one. A failed send is
- * retried with backoff until it succeeds; while no manager is reachable the reporter is paused
- * and keeps everything.
+ * Batches task status reports to the managers: changes within `batchMs` go out as one
+ * ReportStatus call, and so do those made while a call is in flight (one call at a time; the
+ * agent uses a window of 0, so only the latter); only the newest status of a task is kept
+ * while waiting, so a terminal status (always a task's last) is never dropped in favour of an
+ * older one. A failed send is retried with backoff until it succeeds; while no manager is
+ * reachable the reporter is paused and keeps everything.
  *
  * A batch the manager refuses for good (a task moved to another node, a malformed status) is
  * split and sent one task at a time, so one bad entry cannot hold back the others.

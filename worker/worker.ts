@@ -29,6 +29,11 @@ import { SecretCache } from "./secrets.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 import { LocalVolumes } from "./volumes.ts";
 
+/** An image reference pinned to a content digest: what it names can never change. */
+const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
+/** Service versions remembered as pulled (a few per service is plenty). */
+const PULLED_FOR_MAX = 1024;
+
 /** Sets up and tears down a task's network (CNI, overlay); default: host networking. */
 export interface NetworkHooks {
   /** `resolvConfPath`: a resolv.conf pointing at the node's resolver, mounted read-only. */
@@ -105,6 +110,8 @@ export class Worker {
   readonly #listeners = new Set<(u: TaskStatusUpdate) => void>();
   readonly #messageListeners = new Set<(msg: AssignmentsMessage) => void>();
   readonly #pulls = new Map<string, Promise<void>>();
+  /** `<image> <service>@<specVersion>` pulled successfully, oldest first (bounded). */
+  readonly #pulledFor = new Set<string>();
   readonly #log: Logger;
   #connected = false;
   #closed = false;
@@ -363,7 +370,7 @@ export class Worker {
   #hooks(): TaskHooks {
     const network = this.#o.network ?? hostNetwork;
     return {
-      pull: (a) => this.#pull(a.spec.image),
+      pull: (a) => this.#pull(a),
       mounts: (a) => this.volumes.resolve(a.spec.mounts),
       secrets: (a) => this.secrets.files(a.spec.secrets, numericOwner(a.spec.user)),
       attachNetwork: (a) => network.attach(a),
@@ -374,16 +381,34 @@ export class Worker {
     };
   }
 
-  /** Pulls `image`, sharing one pull among tasks that need it at the same time. */
-  #pull(image: string): Promise<void> {
-    let p = this.#pulls.get(image);
+  /**
+   * Pulls the task's image, sharing one pull among tasks that need it at the same time.
+   *
+   * The registry is asked once per image and service version (`docker service create/update`
+   * pulls; scaling up or replacing a task of the same version does not), and never for a digest
+   * reference that is present already: later tasks take the image from the local store
+   * (`ifMissing`), which still pulls if it has gone meanwhile.
+   */
+  #pull(a: Assignment): Promise<void> {
+    const image = a.spec.image;
+    const version = `${image} ${a.task.serviceId}@${a.task.specVersion}`;
+    const ifMissing = DIGEST_REFERENCE.test(image) || this.#pulledFor.has(version);
+    const key = `${ifMissing ? "local" : "registry"} ${image}`;
+    let p = this.#pulls.get(key);
     if (!p) {
       const credentials = this.#o.credentials?.(image);
-      p = this.runtime.pull(image, credentials ? { credentials } : {}).then(() => {});
-      this.#pulls.set(image, p);
-      void p.finally(() => this.#pulls.delete(image)).catch(() => {});
+      p = this.runtime.pull(image, { ...(credentials ? { credentials } : {}), ifMissing })
+        .then(() => {});
+      this.#pulls.set(key, p);
+      void p.finally(() => this.#pulls.delete(key)).catch(() => {});
     }
-    return p;
+    return p.then(() => {
+      this.#pulledFor.delete(version);
+      this.#pulledFor.add(version);
+      if (this.#pulledFor.size > PULLED_FOR_MAX) {
+        this.#pulledFor.delete(this.#pulledFor.values().next().value!);
+      }
+    });
   }
 }
 

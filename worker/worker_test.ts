@@ -196,3 +196,44 @@ Deno.test("worker: desired shutdown, drain on stop, and metrics", async () => {
   assert.equal((await e.runtime.inspect("b1")).state, "stopped");
   assert.equal(e.updates.findLast((u) => u.taskId === "b1")?.status.state, "shutdown");
 });
+
+Deno.test("worker: asks the registry once per image and service version", async () => {
+  await using e = await env();
+  const w = await e.open();
+  const registry = () => e.runtime.calls.get("registry") ?? 0;
+  const run = async (a: ReturnType<typeof assignment>, all: ReturnType<typeof assignment>[]) => {
+    w.applyAssignments(message(all));
+    await until(() => stateOf(w, a.task.id) === "running", `${a.task.id} running`, e.clock);
+  };
+  const v1 = [assignment({}, { id: "a1" })];
+  await run(v1[0], v1);
+  assert.equal(registry(), 1, "the first task of a service version pulls");
+  v1.push(assignment({}, { id: "a2", slot: 2 }));
+  await run(v1[1], v1);
+  assert.equal(registry(), 1, "scaling up the same version takes the local image");
+  assert.equal(e.runtime.calls.get("pull"), 2);
+  const v2 = assignment({}, { id: "a3", slot: 3 });
+  v2.task.specVersion = 2;
+  await run(v2, [...v1, v2]);
+  assert.equal(registry(), 2, "a new service version pulls again (the tag may have moved)");
+  const other = assignment({ name: "other" }, { id: "b1" });
+  other.task.serviceId = "svc2";
+  await run(other, [...v1, v2, other]);
+  assert.equal(registry(), 3, "so does another service");
+});
+
+Deno.test("worker: a digest reference that is present is not pulled again", async () => {
+  await using e = await env();
+  const image = `fake.local/warren/web@sha256:${"a".repeat(64)}`;
+  e.runtime.addImage({ ref: image, config: { cmd: ["httpd", "-f"] } });
+  const w = await e.open();
+  const a = assignment({ image }, { id: "d1" });
+  w.applyAssignments(message([a]));
+  await until(() => stateOf(w, "d1") === "running", "d1 running", e.clock);
+  const b = assignment({ image, name: "other" }, { id: "d2" });
+  b.task.serviceId = "svc2";
+  w.applyAssignments(message([a, b]));
+  await until(() => stateOf(w, "d2") === "running", "d2 running", e.clock);
+  assert.equal(e.runtime.calls.get("registry"), 1);
+  assert.equal(e.runtime.calls.get("pull"), 2);
+});

@@ -6,7 +6,6 @@
  * @module
  */
 import { Command } from "commander";
-import { Manager } from "../../manager/manager.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { logger } from "../../proto/log.ts";
 import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
@@ -44,6 +43,9 @@ export function clusterInitCommand(): Command {
   addDaemonFlags(cmd);
   cmd.action(async (o: InitFlags) => {
     applyLogFlags(o);
+    // Loaded here, not at the top: a worker-only process never needs the manager's code
+    // (Raft, API, HTTP): ~10 MiB of RSS.
+    const { Manager } = await import("../../manager/manager.ts");
     const mgr = await Manager.start({
       dataDir: o.dataDir,
       apiAddr: o.apiAddr,

@@ -5,7 +5,6 @@
  * @module
  */
 import { Command } from "commander";
-import { Manager } from "../../manager/manager.ts";
 import { readIdentity } from "../../manager/identity.ts";
 import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
 import { parseToken } from "../../manager/security/mod.ts";
@@ -78,6 +77,9 @@ async function runManager(
   advertise: string,
   joined: Awaited<ReturnType<typeof joinViaManager>> | undefined,
 ): Promise<void> {
+  // Loaded here, not at the top: a worker-only process never needs the manager's code
+  // (Raft, API, HTTP): ~10 MiB of RSS.
+  const { Manager } = await import("../../manager/manager.ts");
   const mgr = await Manager.start({
     dataDir: o.dataDir,
     apiAddr: o.apiAddr,

@@ -1,6 +1,6 @@
 /**
  * The dispatcher: the leader's side of worker sessions. Workers register, heartbeat, receive
- * their assignments as a stream (a complete view first, then deltas batched every `batchMs`),
+ * their assignments as a stream (a complete view first, then deltas at most every `batchMs`),
  * and report task statuses, which are coalesced across workers into one Raft command per batch.
  *
  * Heartbeats stay in the leader's memory (replicating each would flood the log); node health
@@ -39,7 +39,10 @@ import { logger } from "../../proto/log.ts";
 export interface DispatcherOptions {
   /** How often workers heartbeat. Default 1,000 ms. */
   heartbeatPeriodMs?: number;
-  /** Window in which assignment changes and status reports are batched. Default 20 ms. */
+  /**
+   * Window in which assignment changes and status reports are batched while busy (after a
+   * quiet spell the first change goes out at once). Default 20 ms.
+   */
   batchMs?: number;
   /** Plaintext of the named secrets, for nodes whose tasks reference them. */
   resolveSecrets?: (names: string[]) => Promise<SecretData[]>;
@@ -80,8 +83,11 @@ export class Dispatcher {
     done: { resolve: () => void; reject: (e: unknown) => void };
   }[] = [];
   #reportTimer: ReturnType<typeof setTimeout> | undefined;
+  #reportsInFlight = 0;
   #shared: SharedViews | undefined;
-  readonly #ticker: ReturnType<typeof setInterval>;
+  /** The next stream flush, while one is due. */
+  #streamTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastStreamFlushAt = -Infinity;
   readonly #unsubscribe: () => void;
   readonly #log = logger("dispatcher");
 
@@ -94,7 +100,6 @@ export class Dispatcher {
       managers: opts.managers ?? (() => []),
     };
     this.#unsubscribe = ctx.store.onApplied((_i, changes) => this.#markDirty(changes));
-    this.#ticker = setInterval(() => void this.#flushStreams(), this.#o.batchMs);
     ctx.raft.onLeaderChange((l) => {
       if (!l.isLeader) this.#dropAll("this manager is no longer the leader");
     });
@@ -233,16 +238,19 @@ export class Dispatcher {
         })
       )
     );
+    // Idle: commit at once (a fixed window only delays every task start). Busy: batch for
+    // `batchMs` as before, so reports arriving meanwhile share one Raft entry.
     this.#reportTimer ??= setTimeout(() => {
       this.#reportTimer = undefined;
-      void this.#flushReports();
-    }, this.#o.batchMs);
+      this.#reportsInFlight++;
+      void this.#flushReports().finally(() => this.#reportsInFlight--);
+    }, this.#reportsInFlight === 0 ? 0 : this.#o.batchMs);
     await Promise.all(done);
   }
 
   /** Ends every stream and stops the timers. */
   close(): void {
-    clearInterval(this.#ticker);
+    clearTimeout(this.#streamTimer);
     clearTimeout(this.#reportTimer);
     this.#unsubscribe();
     this.#dropAll("dispatcher stopped");
@@ -281,6 +289,7 @@ export class Dispatcher {
   }
 
   #markDirty(changes: Change[]): void {
+    this.#scheduleStreamFlush();
     for (const c of changes) {
       if (c.kind === "task") {
         const t = c.task;
@@ -297,6 +306,21 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * Flushes the streams: at once after a quiet spell (a new task's assignment does not wait for
+   * a tick), else when `batchMs` have passed since the last flush that sent a message, so
+   * changes arriving meanwhile go out together. (Status-only changes send nothing and so do
+   * not hold back the next assignment.)
+   */
+  #scheduleStreamFlush(): void {
+    if (this.#streamTimer !== undefined) return;
+    const waitMs = Math.max(0, this.#lastStreamFlushAt + this.#o.batchMs - performance.now());
+    this.#streamTimer = setTimeout(() => {
+      this.#streamTimer = undefined;
+      void this.#flushStreams();
+    }, waitMs);
+  }
+
   async #flushStreams(): Promise<void> {
     if (this.#streams.size === 0 || (!this.#globalDirty && this.#dirtyNodes.size === 0)) return;
     const global = this.#globalDirty;
@@ -306,7 +330,7 @@ export class Dispatcher {
     for (const st of this.#streams) {
       if (global || dirty.has(st.nodeId)) {
         try {
-          await this.#send(st, false);
+          if (await this.#send(st, false)) this.#lastStreamFlushAt = performance.now();
         } catch (err) {
           this.#log.warn("cannot compute assignments", { node: st.nodeId, err });
           st.end(err as Error);
@@ -328,7 +352,8 @@ export class Dispatcher {
     return this.#shared;
   }
 
-  async #send(st: Stream, complete: boolean): Promise<void> {
+  /** Sends what changed for the stream's node (everything when `complete`). @returns whether a message was sent */
+  async #send(st: Stream, complete: boolean): Promise<boolean> {
     const s = this.#ctx.store.state;
     const view = nodeView(s, st.nodeId);
     const { peers, endpoints } = this.#cluster();
@@ -364,6 +389,7 @@ export class Dispatcher {
             v.removed.length + p.upserts.length + p.removed.length + e.upserts.length +
             e.removed.length + secrets.length + removedSecretIds.length === 0;
     if (!empties) st.push(msg);
+    return !empties;
   }
 
   #dropAll(reason: string): void {

@@ -97,14 +97,16 @@ export interface TaskIo {
 
 /**
  * Creates and starts the container's task (its main process) with the rootfs mounts of its
- * snapshot and its output appended to a file. Returns the host PID.
+ * snapshot and its output appended to a file. Returns the host PID. `container` (its record,
+ * when the caller has just read it) saves reading it again.
  */
 export async function startTask(
   client: ContainerdClient,
   id: string,
   io: TaskIo = {},
+  container?: { snapshotter: string; snapshotKey: string },
 ): Promise<number> {
-  const { container } = await client.containers.get({ id });
+  container ??= (await client.containers.get({ id })).container;
   const snapshotter = container?.snapshotter || DEFAULT_SNAPSHOTTER;
   const { mounts } = await client.snapshots.mounts({
     snapshotter,

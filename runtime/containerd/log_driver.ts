@@ -24,8 +24,6 @@ export const LOG_DRIVER_SOURCE = String.raw`#!/usr/bin/perl
 # Warren log driver for containerd binary:// logging (see runtime/containerd/log_driver.ts).
 use strict;
 use warnings;
-use POSIX qw(strftime);
-use Time::HiRes qw(time);
 
 my %arg = @ARGV;
 my $path = $arg{path} or die "warren-log-driver: no path argument\n";
@@ -61,10 +59,16 @@ sub rotate {
   reopen();
 }
 
+# Time::HiRes is loaded with the first line, not at start: the shim starts the container only
+# once this driver is ready, and POSIX plus Time::HiRes used to make up most of its start-up.
+my $now;
 sub stamp {
-  my $t = time();
+  $now //= do { require Time::HiRes; \&Time::HiRes::time };
+  my $t = $now->();
   my $s = int($t);
-  return strftime("%Y-%m-%dT%H:%M:%S", gmtime($s)) . sprintf(".%09dZ", int(($t - $s) * 1e9));
+  my @g = gmtime($s);
+  return sprintf("%04d-%02d-%02dT%02d:%02d:%02d.%09dZ",
+    $g[5] + 1900, $g[4] + 1, $g[3], $g[2], $g[1], $g[0], int(($t - $s) * 1e9));
 }
 
 sub emit {

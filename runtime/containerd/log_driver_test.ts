@@ -51,6 +51,9 @@ Deno.test("log driver: tags streams, splits long lines, keeps partial tails", as
       "stdout:no newline at the end",
     ]);
     assert.ok(entries.every((e) => Math.abs(e.ts.getTime() - Date.now()) < 60_000));
+    for (const line of (await Deno.readTextFile(log)).trimEnd().split("\n")) {
+      assert.match(line, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z (stdout|stderr) [FP] /);
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -44,7 +44,7 @@ import { ContainerdClient, isContainerdCode } from "./client.ts";
 import { createContainer, removeContainer, startTask, stopTask, waitTask } from "./container.ts";
 import { subscribeEvents } from "./events.ts";
 import { runExec, startExec } from "./exec.ts";
-import { resolveLocalImage } from "./images.ts";
+import { LocalImageCache, resolveLocalImage } from "./images.ts";
 import { installLogDriver, logDriverUri } from "./log_driver.ts";
 import { readLogs } from "./logs.ts";
 import { hostPlatform } from "./oci.ts";
@@ -57,7 +57,9 @@ import {
   type Process,
   Status,
 } from "./gen/github.com/containerd/containerd/api/types/task/task.ts";
-import { toImageInfo } from "./_image_info.ts";
+import type { Container } from "./gen/github.com/containerd/containerd/api/services/containers/v1/containers.ts";
+import { parseReference } from "./reference.ts";
+import { localImageInfo, toImageInfo } from "./_image_info.ts";
 
 /** Labels the runtime keeps its own per-container settings in. */
 export const RuntimeLabels = {
@@ -93,6 +95,7 @@ export class ContainerdRuntime implements Runtime {
   readonly #opts: ContainerdRuntimeOptions;
   readonly #platform: Platform;
   readonly #snapshotter: string;
+  readonly #images = new LocalImageCache();
   #driver?: Promise<string>;
 
   constructor(options: ContainerdRuntimeOptions) {
@@ -122,9 +125,14 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async #labels(id: string): Promise<Record<string, string>> {
+    return (await this.#container(id)).labels;
+  }
+
+  async #container(id: string): Promise<Container> {
     try {
       const { container } = await this.client.containers.get({ id });
-      return container?.labels ?? {};
+      if (!container) throw new NotFoundError("container", id);
+      return container;
     } catch (err) {
       if (isContainerdCode(err, "not_found")) throw new NotFoundError("container", id);
       throw err;
@@ -132,8 +140,21 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async pull(ref: string, options: PullOptions = {}): Promise<ImageInfo> {
+    const platform = options.platform ?? this.#platform;
+    if (options.ifMissing) {
+      try {
+        const local = await resolveLocalImage(this.client, parseReference(ref).name, {
+          platform,
+          snapshotter: this.#snapshotter,
+          cache: this.#images,
+        });
+        return localImageInfo(local, platform);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
     const image = await pullImage(this.client, ref, {
-      platform: options.platform ?? this.#platform,
+      platform,
       snapshotter: this.#snapshotter,
       insecureRegistries: this.#opts.insecureRegistries,
       ...(options.credentials ? { credentials: options.credentials } : {}),
@@ -158,14 +179,19 @@ export class ContainerdRuntime implements Runtime {
     const image = await resolveLocalImage(this.client, config.image, {
       platform: this.#platform,
       snapshotter: this.#snapshotter,
+      cache: this.#images,
     });
-    if (await this.client.containers.get({ id }).then(() => true, () => false)) {
+    const secretsDir = this.secretsDir(id);
+    const withSecrets = (config.secrets?.length ?? 0) > 0;
+    // Secrets are mounted at a path named by the ID: refuse a duplicate before touching it.
+    // Without secrets, creating the rootfs snapshot (keyed by the ID) fails the same way, and a
+    // new container saves a Containers/Get that answers not_found.
+    if (withSecrets && await this.client.containers.get({ id }).then(() => true, () => false)) {
       throw new AlreadyExistsError("container", id);
     }
     const mounts = [...(config.mounts ?? [])];
-    const secretsDir = this.secretsDir(id);
-    if (config.secrets?.length) {
-      await mountSecrets(secretsDir, config.secrets);
+    if (withSecrets) {
+      await mountSecrets(secretsDir, config.secrets!);
       mounts.push({ source: secretsDir, destination: SECRETS_DESTINATION, readonly: true });
     }
     try {
@@ -206,7 +232,9 @@ export class ContainerdRuntime implements Runtime {
         },
       });
     } catch (err) {
-      await unmountSecrets(secretsDir).catch(() => {});
+      if (withSecrets) await unmountSecrets(secretsDir).catch(() => {});
+      // The image's unpacked layers may have been removed behind our back: look again next time.
+      if (isContainerdCode(err, "not_found")) this.#images.forget(image.digest);
       if (isContainerdCode(err, "already_exists")) throw new AlreadyExistsError("container", id);
       throw err;
     }
@@ -222,12 +250,13 @@ export class ContainerdRuntime implements Runtime {
   }
 
   async start(id: string): Promise<number> {
-    const target = this.#logTarget(await this.#labels(id), id);
+    const container = await this.#container(id);
+    const target = this.#logTarget(container.labels, id);
     this.#driver ??= installLogDriver(`${this.#opts.dataDir}/bin`);
     const driver = await this.#driver;
     await Deno.mkdir(target.path.slice(0, target.path.lastIndexOf("/")), { recursive: true });
     try {
-      return await startTask(this.client, id, { logUri: logDriverUri(driver, target) });
+      return await startTask(this.client, id, { logUri: logDriverUri(driver, target) }, container);
     } catch (err) {
       if (isContainerdCode(err, "already_exists")) {
         throw new FailedPreconditionError(`container "${id}" was started already`, { cause: err });

@@ -67,6 +67,8 @@ export async function mountSecrets(dir: string, secrets: readonly SecretFile[]):
 
 /** Unmounts the secrets tmpfs at `dir` (freeing its memory) and removes the directory. */
 export async function unmountSecrets(dir: string): Promise<void> {
+  // Most containers have no secrets: no directory, so no mount table to read.
+  if (!(await Deno.lstat(dir).then(() => true, () => false))) return;
   if (await isMountPoint(dir)) await run("umount", [dir]);
   await Deno.remove(dir, { recursive: true }).catch((err) => {
     if (!(err instanceof Deno.errors.NotFound)) throw err;

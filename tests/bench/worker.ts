@@ -8,7 +8,8 @@
  * - `task_start_ms_p50` / `task_start_ms_p99`: 50 tasks started one at a time (a service scaled
  *   up by one, image cached): the task's `assigned` state → its `running` state;
  * - `converge_s_30`: a 30-replica service created on the one worker → all 30 running;
- * - `worker_rss_mb_20_tasks`: the worker process's VmRSS with 20 tasks running.
+ * - `worker_rss_mb_20_tasks`: the worker process's VmRSS with 20 tasks running (V8 flags as
+ *   the compiled binary's, see {@link WORKER_V8_FLAGS}).
  * @module
  */
 import { join } from "node:path";
@@ -32,6 +33,12 @@ import { percentile, round } from "./_stats.ts";
 import type { WorkerProcConfig } from "./_worker_proc.ts";
 
 const WORKER_PROC = new URL("./_worker_proc.ts", import.meta.url).pathname;
+/**
+ * The V8 flags of the worker process: those the `warren` binary is compiled with
+ * (tools/compile.ts), so its RSS is the one a node would see; the environment variable
+ * `WARREN_BENCH_WORKER_V8_FLAGS` replaces them (empty: V8's defaults).
+ */
+const WORKER_V8_FLAGS = Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS") ?? "--max-semi-space-size=1";
 
 /** Reads VmRSS of `pid` from /proc, in MiB. */
 async function rssMb(pid: number): Promise<number> {
@@ -159,9 +166,7 @@ async function run(ctx: BenchContext): Promise<void> {
       args: [
         "run",
         "-A",
-        ...(Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS")
-          ? [`--v8-flags=${Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS")}`]
-          : []),
+        ...(WORKER_V8_FLAGS ? [`--v8-flags=${WORKER_V8_FLAGS}`] : []),
         WORKER_PROC,
         JSON.stringify(config),
       ],
@@ -201,7 +206,7 @@ async function run(ctx: BenchContext): Promise<void> {
     void (async () => {
       while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
     })();
-    ctx.log(`worker process ${child.pid} ready`);
+    ctx.log(`worker process ${child.pid} ready (V8 flags: ${WORKER_V8_FLAGS || "none"})`);
     ctx.emit("worker_rss_mb_idle", round(await rssMb(child.pid), 1), "MiB");
 
     const tasksOf = (serviceId: string) =>
