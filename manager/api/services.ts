@@ -6,6 +6,7 @@ import type { Service, ServiceSpec } from "../../proto/schema/mod.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
+import type { ServiceListEncoder } from "./service_list_encoder.ts";
 
 /** Creates a service from a validated spec. */
 export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
@@ -22,6 +23,19 @@ export async function listServices(
   const s = await readBarrier(ctx, stale);
   const services = [...s.services.values()].sort((a, b) => a.spec.name < b.spec.name ? -1 : 1);
   return { services, index: ctx.store.index };
+}
+
+/**
+ * The same list as {@link listServices}, as an encoded `ListServicesResponse` (for gRPC: the
+ * encoder reuses the encoding of unchanged services).
+ */
+export async function listServicesEncoded(
+  ctx: ApiContext,
+  stale: boolean,
+  encoder: ServiceListEncoder,
+): Promise<Uint8Array> {
+  const s = await readBarrier(ctx, stale);
+  return encoder.encode(s.services, ctx.store.index);
 }
 
 /** One service by ID or name. */
