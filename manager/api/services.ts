@@ -8,11 +8,14 @@ import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ServiceListEncoder } from "./service_list_encoder.ts";
 
-/** Creates a service from a validated spec. */
+/**
+ * Creates a service from a spec parsed by ServiceSpecSchema (both API faces parse requests
+ * before calling): the rest of the command is an ID and timestamps, so it is not parsed again.
+ */
 export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
   const at = ctx.now();
   const service: Service = { id: ctx.newId(), spec, specVersion: 1, createdAt: at, updatedAt: at };
-  return write<Service>(ctx, { kind: "service.create", at, service });
+  return write<Service>(ctx, { kind: "service.create", at, service }, { validated: true });
 }
 
 /** Lists services (sorted by name) and the index they reflect. */
