@@ -42,6 +42,7 @@ Deno.test("service list encoder: reuses the sorted list while the index holds", 
   const enc = new ServiceListEncoder();
   const first = enc.sorted(table, 3);
   assert.equal(enc.sorted(table, 3), first);
+  assert.equal(enc.encode(table, 3), enc.encode(table, 3), "the same bytes, not a copy");
   table.set("b", service("b"));
   assert.deepEqual(enc.sorted(table, 4).services.map((s) => s.id), ["a", "b"]);
 });
