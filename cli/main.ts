@@ -4,13 +4,16 @@
  * @module
  */
 import { CommanderError } from "commander";
-import { buildProgram } from "./program.ts";
+import { startsDaemon } from "./daemon/program.ts";
 import { toWarrenError } from "../proto/errors.ts";
 import { ExitCode } from "./exit_code.ts";
 
 /** Runs the CLI with `args` (without the program name) and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
-  const program = buildProgram();
+  // A daemon loads only the daemon commands (see daemon/program.ts); everything else the lot.
+  const program = startsDaemon(args)
+    ? (await import("./daemon/program.ts")).buildDaemonProgram()
+    : (await import("./program.ts")).buildProgram();
   try {
     await program.parseAsync(args, { from: "user" });
     return 0;

@@ -2,8 +2,8 @@
  * Builds the commander program: the root command and every command group.
  * @module
  */
-import { Command } from "commander";
-import { VERSION } from "../proto/version.ts";
+import type { Command } from "commander";
+import { rootCommand } from "./root.ts";
 import { versionCommand } from "./commands/version.ts";
 import { clusterCommand } from "./commands/cluster.ts";
 import { nodeCommand } from "./commands/node.ts";
@@ -17,11 +17,7 @@ import { registerDaemonCommands } from "./daemon/mod.ts";
 
 /** Creates a fresh program; errors throw (exitOverride) so `main` owns exit codes. */
 export function buildProgram(): Command {
-  const program = new Command("warren")
-    .description("Warren: a container orchestrator for edge and small clusters")
-    .version(VERSION, "-v, --version", "print the version")
-    .showHelpAfterError()
-    .exitOverride();
+  const program = rootCommand();
   program.addCommand(versionCommand());
   program.addCommand(clusterCommand());
   program.addCommand(nodeCommand());

@@ -7,10 +7,18 @@ import { enumCodec } from "./_enum_codec.ts";
 /** An untyped object on its way into a zod parse. */
 export type Raw = Record<string, unknown>;
 
-/** Drops keys whose value is undefined, so parsed output has no `key: undefined` entries. */
+/**
+ * `obj` without the keys whose value is undefined, so parsed output has no `key: undefined`
+ * entries. Copies instead of `delete`: deleting turns an object into a slow dictionary, which
+ * made decoding a list of 1,000 services ~4 ms slower.
+ */
 export function compact(obj: Raw): Raw {
-  for (const key of Object.keys(obj)) if (obj[key] === undefined) delete obj[key];
-  return obj;
+  const out: Raw = {};
+  for (const key in obj) {
+    const v = obj[key];
+    if (v !== undefined) out[key] = v;
+  }
+  return out;
 }
 
 /** proto3 cannot tell "" from unset: treat "" as unset so defaults and "is required" apply. */

@@ -12,9 +12,6 @@ import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } fro
 import { waitForShutdown } from "./shutdown.ts";
 import { writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
-import { startWorker } from "./worker_start.ts";
-import { containerdFor } from "./worker_join.ts";
-import { startNodeNetworking } from "./node_network.ts";
 
 type InitFlags = DaemonFlags & {
   name: string;
@@ -70,6 +67,12 @@ export function clusterInitCommand(): Command {
         ...admin,
       });
       if (!o.managerOnly) {
+        // Loaded only when this manager also runs tasks (see worker_start.ts).
+        const [{ containerdFor }, { startNodeNetworking }, { startWorker }] = await Promise.all([
+          import("./worker_join.ts"),
+          import("./node_network.ts"),
+          import("./worker_start.ts"),
+        ]);
         const containerd = await containerdFor(o.dataDir, o.containerdSocket);
         stops.unshift(containerd.stop);
         const networking = await startNodeNetworking({

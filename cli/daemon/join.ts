@@ -5,6 +5,7 @@
  * @module
  */
 import { Command } from "commander";
+import type * as WorkerJoin from "./worker_join.ts";
 import { readIdentity } from "../../manager/identity.ts";
 import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
 import { parseToken } from "../../manager/security/mod.ts";
@@ -15,7 +16,12 @@ import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
 import { writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
-import { runJoinedWorker } from "./worker_join.ts";
+
+/** The worker side, loaded only by a daemon that runs one (see worker_start.ts). */
+async function runJoinedWorker(o: Parameters<typeof WorkerJoin.runJoinedWorker>[0]) {
+  const { runJoinedWorker } = await import("./worker_join.ts");
+  return await runJoinedWorker(o);
+}
 
 type JoinFlags = DaemonFlags & { token?: string; label: string[] };
 

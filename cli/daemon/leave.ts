@@ -14,7 +14,6 @@ import { readIdentity } from "../../manager/identity.ts";
 import { readTlsFiles } from "../../manager/tls_files.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { fromGrpcError } from "../../net/grpc/status.ts";
-import { cleanupNodeNetworking } from "../../worker/network_hooks.ts";
 import { defaultDataDir } from "./options.ts";
 import { runningDaemon } from "./pid_file.ts";
 
@@ -74,6 +73,9 @@ export function leaveCommand(): Command {
           await new Promise((r) => setTimeout(r, 100));
         }
       }
+      // Loaded here: this module is part of every daemon's program (daemon/program.ts), and a
+      // manager must not carry the node networking stack for a command it never runs.
+      const { cleanupNodeNetworking } = await import("../../worker/network_hooks.ts");
       await cleanupNodeNetworking({ nodeId: id.nodeId, dataDir: o.dataDir });
       console.log(`node ${id.nodeId} left cluster ${id.clusterId}`);
     });

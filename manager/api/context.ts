@@ -6,7 +6,7 @@
  */
 import type { Store } from "../state/store.ts";
 import type { RaftNode } from "../raft/node.ts";
-import { type Command, encodeCommand } from "../state/commands.ts";
+import { type Command, encodeCommand, encodeValidatedCommand } from "../state/commands.ts";
 import { NotFoundError } from "../../proto/errors.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ClusterKeys } from "../cluster_keys.ts";
@@ -28,11 +28,25 @@ export interface ApiContext {
   keys: () => Promise<ClusterKeys>;
 }
 
+/** Options of {@link write}. */
+export interface WriteOptions {
+  /**
+   * Every part of `cmd` was parsed by its schema already (see encodeValidatedCommand): skip
+   * validating it again. Only for commands built from freshly validated input.
+   */
+  validated?: boolean;
+}
+
 /** Replicates `cmd` and returns the FSM's result (throws the FSM's typed error on rejection). */
-export async function write<T = unknown>(ctx: ApiContext, cmd: Command): Promise<T> {
+export async function write<T = unknown>(
+  ctx: ApiContext,
+  cmd: Command,
+  opts: WriteOptions = {},
+): Promise<T> {
   await leaderKnown(ctx);
   const t0 = performance.now();
-  const result = await ctx.raft.propose(encodeCommand(cmd)) as T;
+  const data = opts.validated ? encodeValidatedCommand(cmd) : encodeCommand(cmd);
+  const result = await ctx.raft.propose(data) as T;
   ctx.observeCommit?.(performance.now() - t0);
   return result;
 }

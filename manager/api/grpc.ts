@@ -8,10 +8,16 @@ import { codecs } from "../../proto/convert.ts";
 import * as wire from "../../proto/gen/warren.ts";
 import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
 import { PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
-import { type CallObserver, serverStream, unary } from "../../net/grpc/adapter.ts";
+import {
+  acceptEncodedResponses,
+  type CallObserver,
+  serverStream,
+  unary,
+} from "../../net/grpc/adapter.ts";
 import type { HostedService } from "../../net/grpc/server.ts";
 import type { ApiContext } from "./context.ts";
 import * as services from "./services.ts";
+import { ServiceListEncoder } from "./service_list_encoder.ts";
 import * as nodes from "./nodes.ts";
 import { listTasks } from "./tasks.ts";
 import * as volumes from "./volumes.ts";
@@ -38,6 +44,7 @@ export function apiServices(
     unary<Req, Res>(m, (req, call) => fn(req, guard(call as unknown as CallWithAuth, m)), observe);
   // Logs and exec go through the worker tunnels (logs_exec.ts); TLS is on when the guard is.
   const streams = logsExecServices(ctx, { guard, observe, secure: guard !== openGuard });
+  const serviceList = new ServiceListEncoder();
   return [
     streams.tunnel,
     {
@@ -148,7 +155,8 @@ export function apiServices(
       },
     },
     {
-      definition: wire.ServiceServiceService,
+      // List answers with cached bytes (service_list_encoder.ts).
+      definition: acceptEncodedResponses(wire.ServiceServiceService, "list"),
       implementation: {
         create: u("ServiceService/Create", async (r: wire.CreateServiceRequest) => {
           const req = codecs.CreateServiceRequest.fromWire(r);
@@ -156,8 +164,7 @@ export function apiServices(
         }),
         list: u(
           "ServiceService/List",
-          async (r: wire.ListServicesRequest) =>
-            codecs.ListServicesResponse.toWire(await services.listServices(ctx, r.stale)),
+          (r: wire.ListServicesRequest) => services.listServicesEncoded(ctx, r.stale, serviceList),
         ),
         inspect: u(
           "ServiceService/Inspect",

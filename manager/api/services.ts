@@ -6,12 +6,16 @@ import type { Service, ServiceSpec } from "../../proto/schema/mod.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
+import type { ServiceListEncoder } from "./service_list_encoder.ts";
 
-/** Creates a service from a validated spec. */
+/**
+ * Creates a service from a spec parsed by ServiceSpecSchema (both API faces parse requests
+ * before calling): the rest of the command is an ID and timestamps, so it is not parsed again.
+ */
 export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
   const at = ctx.now();
   const service: Service = { id: ctx.newId(), spec, specVersion: 1, createdAt: at, updatedAt: at };
-  return write<Service>(ctx, { kind: "service.create", at, service });
+  return write<Service>(ctx, { kind: "service.create", at, service }, { validated: true });
 }
 
 /** Lists services (sorted by name) and the index they reflect. */
@@ -22,6 +26,19 @@ export async function listServices(
   const s = await readBarrier(ctx, stale);
   const services = [...s.services.values()].sort((a, b) => a.spec.name < b.spec.name ? -1 : 1);
   return { services, index: ctx.store.index };
+}
+
+/**
+ * The same list as {@link listServices}, as an encoded `ListServicesResponse` (for gRPC: the
+ * encoder reuses the encoding of unchanged services).
+ */
+export async function listServicesEncoded(
+  ctx: ApiContext,
+  stale: boolean,
+  encoder: ServiceListEncoder,
+): Promise<Uint8Array> {
+  const s = await readBarrier(ctx, stale);
+  return encoder.encode(s.services, ctx.store.index);
 }
 
 /** One service by ID or name. */

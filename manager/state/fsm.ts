@@ -16,7 +16,14 @@ import {
   type Volume,
 } from "../../proto/schema/mod.ts";
 import type { Command } from "./commands.ts";
-import { type ClusterState, indexTask, tasksOfService, unindexTask } from "./fsm_state.ts";
+import {
+  type ClusterState,
+  deleteServiceIndexed,
+  indexTask,
+  putServiceIndexed,
+  tasksOfService,
+  unindexTask,
+} from "./fsm_state.ts";
 import { allocateSubnet, allocateVip } from "./fsm_ipam.ts";
 
 /** One object that a command created, updated or deleted. */
@@ -114,8 +121,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         throw new AlreadyExistsError("service", sv.spec.name);
       }
       if (s.services.has(sv.id)) throw new AlreadyExistsError("service", sv.id);
-      s.services.set(sv.id, sv);
-      s.serviceIdByName.set(sv.spec.name, sv.id);
+      putServiceIndexed(s, sv, undefined);
       return { result: sv, changes: [{ kind: "service", action: "create", service: sv }] };
     }
     case "service.update": {
@@ -193,8 +199,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
     }
     case "service.delete": {
       const prev = mustGet(s.services, cmd.id, "service");
-      s.services.delete(prev.id);
-      s.serviceIdByName.delete(prev.spec.name);
+      deleteServiceIndexed(s, prev);
       const changes: Change[] = [{ kind: "service", action: "delete", service: prev }];
       // Its tasks are told to shut down; workers stop them and the reaper removes them.
       for (const t of tasksOfService(s, prev.id)) {
@@ -342,17 +347,19 @@ function withVip(s: ClusterState, sv: Service, prev: Service | undefined): Servi
   }
   if (prev?.vip) return { ...sv, vip: prev.vip };
   if (sv.vip) return sv;
-  const used = new Set<string>();
-  for (const other of s.services.values()) if (other.vip && other.id !== sv.id) used.add(other.vip);
-  return { ...sv, vip: allocateVip(s.cluster.cidrs.serviceCidr, used, sv.spec.name) };
+  const { vip, scannedTo } = allocateVip(
+    s.cluster.cidrs.serviceCidr,
+    s.serviceIdByVip,
+    sv.spec.name,
+    s.vipScanFrom,
+  );
+  // Every address below the one found is taken, whether or not this command commits.
+  s.vipScanFrom = scannedTo;
+  return { ...sv, vip };
 }
 
 function putService(s: ClusterState, next: Service, prev: Service): Applied {
-  if (next.spec.name !== prev.spec.name) {
-    s.serviceIdByName.delete(prev.spec.name);
-    s.serviceIdByName.set(next.spec.name, next.id);
-  }
-  s.services.set(next.id, next);
+  putServiceIndexed(s, next, prev);
   return { result: next, changes: [{ kind: "service", action: "update", service: next }] };
 }
 

@@ -11,6 +11,18 @@ export function ipv4(n: number): string {
   return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join(".");
 }
 
+/** The number of a dotted-quad IPv4 address (NaN when it is not one). */
+export function ipv4Number(ip: string): number {
+  const parts = ip.split(".");
+  if (parts.length !== 4) return NaN;
+  return parts.reduce((n, p) => n * 256 + Number(p), 0);
+}
+
+/** The network address of `cidr` as a number (NaN when `cidr` is invalid). */
+export function cidrBase(cidr: string): number {
+  return parseCidr(cidr)?.address ?? NaN;
+}
+
 /** The lowest subnet of `clusterCidr` not in `used`, or ResourceExhaustedError for `what`. */
 export function allocateSubnet(
   clusterCidr: string,
@@ -34,19 +46,23 @@ export function allocateSubnet(
 
 /**
  * The lowest free service VIP in `serviceCidr` (skipping the network address and .1, kept for
- * a gateway), or ResourceExhaustedError naming the service that could not get one.
+ * a gateway), or ResourceExhaustedError naming the service that could not get one. `used` holds
+ * the addresses taken; the caller promises that none below host offset `scanFrom` is free (0
+ * when it knows nothing). Returns the address and its host offset: the next scan can start
+ * there.
  */
 export function allocateVip(
   serviceCidr: string,
-  used: ReadonlySet<string>,
+  used: ReadonlyMap<string, unknown> | ReadonlySet<string>,
   service: string,
-): string {
+  scanFrom = 0,
+): { vip: string; scannedTo: number } {
   const net = parseCidr(serviceCidr);
   if (!net) throw new Error(`invalid service CIDR ${serviceCidr}`);
   const size = 2 ** (32 - net.prefixBits);
-  for (let i = 2; i < size - 1; i++) {
+  for (let i = Math.max(2, scanFrom); i < size - 1; i++) {
     const ip = ipv4(net.address + i);
-    if (!used.has(ip)) return ip;
+    if (!used.has(ip)) return { vip: ip, scannedTo: i };
   }
   throw new ResourceExhaustedError(
     `cannot give service "${service}" a virtual IP: all ${

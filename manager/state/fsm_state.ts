@@ -5,6 +5,7 @@
  */
 import type { Node, Service, StoredSecret, Task, Volume } from "../../proto/schema/mod.ts";
 import type { ClusterRecord, StoredToken } from "./commands.ts";
+import { cidrBase, ipv4Number } from "./fsm_ipam.ts";
 
 /** Everything Raft replicates, held in memory (restored from snapshots + log replay). */
 export interface ClusterState {
@@ -13,6 +14,14 @@ export interface ClusterState {
   nodes: Map<string, Node>;
   services: Map<string, Service>;
   serviceIdByName: Map<string, string>;
+  /** Which service holds each virtual IP (kept by {@link putServiceIndexed}). */
+  serviceIdByVip: Map<string, string>;
+  /**
+   * A hint, not state: no VIP of the service CIDR below this host offset is free. Allocation
+   * scans from here, so a create costs O(1) amortized instead of a scan of every service;
+   * the lowest free address is the same with or without it (restored snapshots start at 0).
+   */
+  vipScanFrom: number;
   tasks: Map<string, Task>;
   taskIdsByService: Map<string, Set<string>>;
   taskIdsByNode: Map<string, Set<string>>;
@@ -32,6 +41,8 @@ export function emptyState(): ClusterState {
     nodes: new Map(),
     services: new Map(),
     serviceIdByName: new Map(),
+    serviceIdByVip: new Map(),
+    vipScanFrom: 0,
     tasks: new Map(),
     taskIdsByService: new Map(),
     taskIdsByNode: new Map(),
@@ -77,10 +88,7 @@ export function fromSnapshot(snap: StateSnapshot): ClusterState {
   s.cluster = snap.cluster;
   s.tokens = snap.tokens;
   for (const n of snap.nodes) s.nodes.set(n.id, n);
-  for (const sv of snap.services) {
-    s.services.set(sv.id, sv);
-    s.serviceIdByName.set(sv.spec.name, sv.id);
-  }
+  for (const sv of snap.services) putServiceIndexed(s, sv, undefined);
   for (const t of snap.tasks) indexTask(s, t);
   for (const x of snap.secrets) {
     s.secrets.set(x.id, x);
@@ -92,6 +100,35 @@ export function fromSnapshot(snap: StateSnapshot): ClusterState {
     s.volumeIdByName.set(v.name, v.id);
   }
   return s;
+}
+
+/**
+ * Stores a service (replacing `prev`, the stored version of it, if any) and keeps the name and
+ * VIP indexes right.
+ */
+export function putServiceIndexed(s: ClusterState, sv: Service, prev: Service | undefined): void {
+  if (prev) {
+    if (prev.spec.name !== sv.spec.name) s.serviceIdByName.delete(prev.spec.name);
+    if (prev.vip !== sv.vip) freeVip(s, prev);
+  }
+  s.services.set(sv.id, sv);
+  s.serviceIdByName.set(sv.spec.name, sv.id);
+  if (sv.vip !== undefined) s.serviceIdByVip.set(sv.vip, sv.id);
+}
+
+/** Removes a service and its index entries; its VIP becomes free for later services. */
+export function deleteServiceIndexed(s: ClusterState, sv: Service): void {
+  s.services.delete(sv.id);
+  s.serviceIdByName.delete(sv.spec.name);
+  freeVip(s, sv);
+}
+
+function freeVip(s: ClusterState, sv: Service): void {
+  if (sv.vip === undefined || s.serviceIdByVip.get(sv.vip) !== sv.id) return;
+  s.serviceIdByVip.delete(sv.vip);
+  // Freed below the hint: the next allocation must look from there again.
+  const at = ipv4Number(sv.vip) - (s.cluster ? cidrBase(s.cluster.cidrs.serviceCidr) : 0);
+  s.vipScanFrom = Number.isFinite(at) ? Math.max(0, Math.min(s.vipScanFrom, at)) : 0;
 }
 
 function addTo(map: Map<string, Set<string>>, key: string, id: string): void {

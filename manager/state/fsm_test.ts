@@ -333,3 +333,65 @@ Deno.test("fsm: vip services get the lowest free virtual IP; dnsrr ones none; ex
   applyCommand(s, { kind: "service.create", at, service: service("g") });
   assert.equal(s.services.get("g")!.vip, "10.96.0.3", "a freed VIP is reused");
 });
+
+Deno.test("fsm: VIPs stay the lowest free ones through creates, mode changes and deletes (property)", () => {
+  const init: Command = {
+    kind: "cluster.init",
+    at,
+    cluster: {
+      id: "c1",
+      name: "c",
+      createdAt: at,
+      cidrs: { clusterCidr: "10.240.0.0/16", serviceCidr: "10.96.0.0/28", nodeSubnetBits: 24 },
+    },
+  };
+  const names = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l", "m", "n", "o"];
+  const vipCmd: fc.Arbitrary<Command> = fc.oneof(
+    fc.constantFrom(...names).map((n): Command => ({
+      kind: "service.create",
+      at,
+      service: service(n),
+    })),
+    fc.constantFrom(...names).map((n): Command => ({ kind: "service.delete", at, id: n })),
+    fc.record({ n: fc.constantFrom(...names), dnsrr: fc.boolean() }).map((
+      { n, dnsrr },
+    ): Command => ({
+      kind: "service.update",
+      at,
+      id: n,
+      spec: service(n, { endpointMode: dnsrr ? "dnsrr" : "vip" }).spec,
+    })),
+  );
+  // The lowest free address, found the slow way: the hint must never change the answer.
+  const lowestFree = (s: ClusterState) => {
+    const used = new Set([...s.services.values()].map((sv) => sv.vip));
+    for (let i = 2; i < 15; i++) if (!used.has(`10.96.0.${i}`)) return `10.96.0.${i}`;
+    return undefined;
+  };
+  fc.assert(
+    fc.property(fc.array(vipCmd, { maxLength: 80 }), fc.nat(80), (cmds, cut) => {
+      const s = run([init]);
+      for (const [i, c] of cmds.entries()) {
+        const created = c.kind === "service.create" && !s.services.has(c.service.id)
+          ? c.service.id
+          : undefined;
+        const expect = created === undefined ? undefined : lowestFree(s);
+        run([c], s);
+        if (created !== undefined) assert.equal(s.services.get(created)?.vip, expect);
+        if (i === cut) {
+          const restored = fromSnapshot(JSON.parse(JSON.stringify(toSnapshot(s))));
+          run(cmds.slice(i + 1), restored);
+          run(cmds.slice(i + 1), s);
+          assert.deepEqual(toSnapshot(restored), toSnapshot(s));
+          assert.deepEqual(restored.serviceIdByVip, s.serviceIdByVip);
+          break;
+        }
+      }
+      const byVip = new Map(
+        [...s.services.values()].filter((sv) => sv.vip).map((sv) => [sv.vip!, sv.id]),
+      );
+      assert.deepEqual(s.serviceIdByVip, byVip);
+    }),
+    { numRuns: 300 },
+  );
+});

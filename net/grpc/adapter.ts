@@ -4,11 +4,14 @@
  * latency and outcome is reported to an optional observer (metrics).
  * @module
  */
+import { Buffer } from "node:buffer";
 import type {
   handleServerStreamingCall,
   handleUnaryCall,
+  MethodDefinition,
   ServerUnaryCall,
   ServerWritableStream,
+  ServiceDefinition,
 } from "@grpc/grpc-js";
 import { toGrpcError } from "./status.ts";
 
@@ -65,4 +68,28 @@ export function serverStream<Req, Res>(
       }
     })();
   };
+}
+
+/**
+ * A copy of `definition` whose `methods` may also answer with an already encoded message: a
+ * `Uint8Array` response is sent as is (no copy), anything else goes through the generated
+ * serializer. Lets a handler answer from a cache of encoded bytes.
+ */
+export function acceptEncodedResponses<D extends ServiceDefinition>(
+  definition: D,
+  ...methods: (keyof D & string)[]
+): D {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = { ...definition };
+  for (const m of methods) {
+    const def = definition[m] as MethodDefinition<unknown, unknown>;
+    const serialize = def.responseSerialize;
+    out[m] = {
+      ...def,
+      responseSerialize: (value: unknown) =>
+        value instanceof Uint8Array
+          ? Buffer.from(value.buffer, value.byteOffset, value.byteLength)
+          : serialize(value),
+    };
+  }
+  return out as D;
 }

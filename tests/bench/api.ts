@@ -4,7 +4,13 @@
  * - service_create_per_s_c1 / _c50: creates per second, 1 manager, 1 and 50 in flight;
  * - service_create_per_s_c50_3m: the same with 3 managers (writes through the leader);
  * - service_list_p99_ms: `ServiceService/List` with 1,000 services;
- * - manager_rss_mb_idle: a manager's RSS after the load, idle.
+ * - manager_rss_mb_idle: a started manager's RSS before any load, idle (what a cluster's managers
+ *   cost at rest);
+ * - manager_rss_mb_after_load: its RSS 2 s after the loads above (7,000 creates, 6,000 deletes,
+ *   300 lists), as this metric was measured before;
+ * - manager_rss_mb_after_load_settled: the same 10 s later. Most of the difference is garbage
+ *   (message buffers outside the JS heap) that V8 collects only when its memory reducer runs
+ *   a full GC on an idle process, 8 s after activity stops by default.
  * @module
  */
 import { join } from "node:path";
@@ -65,6 +71,8 @@ async function run(ctx: BenchContext): Promise<void> {
       ["cluster", "init", "--manager-only", ...daemonFlags(ms[0])],
       /cluster \S+ running/,
     );
+    await new Promise((r) => setTimeout(r, 2000));
+    const idleMb = await rssMb(ms[0]);
     using one = await adminClient(configPath, [ms[0].api]);
     ctx.log(`1 manager: ${n1} creates one at a time`);
     ctx.emit("service_create_per_s_c1", Math.round(await createMany(one, "c1", n1, 1)), "1/s");
@@ -90,7 +98,10 @@ async function run(ctx: BenchContext): Promise<void> {
     ctx.emit("service_list_p99_ms", Number(pct(lat, 0.99).toFixed(2)), "ms");
 
     await new Promise((r) => setTimeout(r, 2000));
-    ctx.emit("manager_rss_mb_idle", Math.round(await rssMb(ms[0])), "MB");
+    ctx.emit("manager_rss_mb_idle", Math.round(idleMb), "MB");
+    ctx.emit("manager_rss_mb_after_load", Math.round(await rssMb(ms[0])), "MB");
+    await new Promise((r) => setTimeout(r, 10_000));
+    ctx.emit("manager_rss_mb_after_load_settled", Math.round(await rssMb(ms[0])), "MB");
 
     // Three managers.
     const tok = await cli(env, ["cluster", "join-token", "manager", "-q"]);

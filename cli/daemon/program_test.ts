@@ -1,0 +1,36 @@
+import assert from "node:assert/strict";
+import { buildDaemonProgram, startsDaemon } from "./program.ts";
+import { buildProgram } from "../program.ts";
+
+Deno.test("daemon program: only daemon starts take the short program", () => {
+  for (const args of [["cluster", "init", "--manager-only"], ["join", "m:1", "--token", "T"]]) {
+    assert.equal(startsDaemon(args), true, args.join(" "));
+  }
+  for (
+    const args of [
+      ["cluster", "info"],
+      ["cluster", "init", "--help"],
+      ["service", "ls"],
+      ["worker"],
+      [],
+      ["--version"],
+    ]
+  ) assert.equal(startsDaemon(args), false, args.join(" "));
+});
+
+Deno.test("daemon program: every daemon start parses in both programs alike", () => {
+  const names = (p: ReturnType<typeof buildProgram>, path: string[]) => {
+    let c = p;
+    for (const w of path) c = c.commands.find((x) => x.name() === w)!;
+    return c.options.map((o) => o.flags).sort();
+  };
+  for (
+    const path of [["cluster", "init"], ["cluster", "join"], ["manager", "join"], ["join"], [
+      "worker",
+      "start",
+    ]]
+  ) {
+    assert.ok(startsDaemon(path));
+    assert.deepEqual(names(buildDaemonProgram(), path), names(buildProgram(), path));
+  }
+});
