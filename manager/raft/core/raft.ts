@@ -14,7 +14,7 @@ import { ProposalDroppedError } from "./errors.ts";
 import { entriesSizeBytes } from "./log_util.ts";
 import type { Message, MsgPreVote, MsgReadIndex, MsgVote } from "./messages.ts";
 import { randomInt } from "./prng.ts";
-import { bcastAppend, bcastHeartbeat, maybeCommit } from "./raft_replication.ts";
+import { bcastAppend, bcastHeartbeat, maybeCommit, maybeSendAppend } from "./raft_replication.ts";
 import { RaftLog } from "./raft_log.ts";
 import { ReadOnly } from "./read_only.ts";
 import type { SnapshotReceive } from "./raft_snapshot.ts";
@@ -49,6 +49,12 @@ export class Raft {
   readonly tracker: ProgressTracker;
   /** Outbox, drained by each Ready. */
   msgs: Message[] = [];
+  /**
+   * Leader: the commit index advanced on an acknowledgement and the followers have not been told
+   * yet. Told when the next Ready is collected ({@link flushCommit}), so a MsgApp with new entries
+   * queued meanwhile carries it and no empty MsgApp is needed.
+   */
+  commitUntold = false;
   /** Confirmed reads, drained by each Ready. */
   readStates: ReadState[] = [];
   /** Whether this node is a learner in its own configuration. */
@@ -227,6 +233,26 @@ export class Raft {
   /** Appends a message to the outbox. */
   send(m: Message): void {
     this.msgs.push(m);
+  }
+
+  /**
+   * Leader: tells every follower the commit index that advanced since the last Ready, with an
+   * empty MsgApp to those no queued MsgApp already tells (see {@link commitUntold}). Followers
+   * then learn the commit within the same Ready as before the deferral, with one message per
+   * follower per Ready at most, however many acknowledgements advanced it.
+   */
+  flushCommit(): void {
+    if (!this.commitUntold) return;
+    this.commitUntold = false;
+    if (this.role !== "leader") return;
+    const committed = this.log.committed;
+    const told = new Set<NodeId>();
+    for (const m of this.msgs) {
+      if (m.type === "MsgApp" && m.commit >= committed) told.add(m.to);
+    }
+    for (const id of this.tracker.members) {
+      if (id !== this.id && !told.has(id)) maybeSendAppend(this, id, true);
+    }
   }
 
   /**

@@ -112,7 +112,9 @@ function handleAppendResponse(r: Raft, pr: Progress, m: MsgAppResp): void {
       pr.inflights.freeLE(m.index);
       break;
   }
-  if (maybeCommit(r)) bcastAppend(r);
+  // A new commit index reaches the followers when the Ready is collected (Raft.flushCommit):
+  // riding on the MsgApp of proposals made meanwhile, or in an empty one.
+  if (maybeCommit(r)) r.commitUntold = true;
   else if (oldPaused) sendAppend(r, m.from);
   // Fill the window: send what is ready without waiting for the next proposal.
   while (maybeSendAppend(r, m.from, false));
