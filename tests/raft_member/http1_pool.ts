@@ -169,12 +169,18 @@ export class Http1Pool {
   readonly #hostname: string;
   readonly #port: number;
   readonly #idle: Http1Conn[] = [];
-  readonly #busy = new Set<Http1Conn>();
+  /** Connections carrying a call, with the time by which its answer must be complete. */
+  readonly #busy = new Map<Http1Conn, number>();
+  /** Checks the deadlines of #busy while there are any: one timer, not one per call. */
+  #watchdog: ReturnType<typeof setInterval> | undefined;
+  readonly #checkEveryMs: number;
   #closed = false;
 
-  constructor(hostname: string, port: number) {
+  /** Deadlines are checked every `checkEveryMs`, so a call may overrun its timeout by that much. */
+  constructor(hostname: string, port: number, opts: { checkEveryMs?: number } = {}) {
     this.#hostname = hostname;
     this.#port = port;
+    this.#checkEveryMs = opts.checkEveryMs ?? 25;
   }
 
   /**
@@ -195,9 +201,8 @@ export class Http1Pool {
       conn.setNoDelay(true);
       c = new Http1Conn(conn);
     }
-    this.#busy.add(c);
-    const conn = c;
-    const timer = setTimeout(() => conn.close(), timeoutMs);
+    this.#busy.set(c, performance.now() + timeoutMs);
+    this.#watchdog ??= setInterval(() => this.#checkDeadlines(), this.#checkEveryMs);
     try {
       const { res, keepAlive } = await c.request(
         method,
@@ -213,15 +218,27 @@ export class Http1Pool {
       c.close();
       throw timedOut ? new Error(`no answer within ${timeoutMs} ms`, { cause: err }) : err;
     } finally {
-      clearTimeout(timer);
       this.#busy.delete(c);
     }
+  }
+
+  /** Closes connections whose answer is overdue; stops once no call is in progress. */
+  #checkDeadlines(): void {
+    if (this.#busy.size === 0) {
+      clearInterval(this.#watchdog);
+      this.#watchdog = undefined;
+      return;
+    }
+    const now = performance.now();
+    for (const [c, deadline] of this.#busy) if (deadline <= now) c.close();
   }
 
   /** Closes every connection; calls in progress fail. */
   close(): void {
     this.#closed = true;
     for (const c of this.#idle.splice(0)) c.close();
-    for (const c of this.#busy) c.close();
+    for (const c of this.#busy.keys()) c.close();
+    clearInterval(this.#watchdog);
+    this.#watchdog = undefined;
   }
 }
