@@ -236,22 +236,22 @@ export class Raft {
   }
 
   /**
-   * Leader: tells every follower the commit index that advanced since the last Ready, with an
-   * empty MsgApp to those no queued MsgApp already tells (see {@link commitUntold}). Followers
-   * then learn the commit within the same Ready as before the deferral, with one message per
-   * follower per Ready at most, however many acknowledgements advanced it.
+   * Leader: tells followers the commit index that advanced since the last Ready (see
+   * {@link commitUntold}), with an empty MsgApp to each that no MsgApp told yet, except one with
+   * MsgApps in flight: its next MsgApp carries the commit, and the acknowledgement that empties
+   * its window flags the commit again if none did. Followers thus learn the commit without a
+   * message of its own while entries stream to them, and within a Ready when they go quiet.
    */
   flushCommit(): void {
     if (!this.commitUntold) return;
     this.commitUntold = false;
     if (this.role !== "leader") return;
     const committed = this.log.committed;
-    const told = new Set<NodeId>();
-    for (const m of this.msgs) {
-      if (m.type === "MsgApp" && m.commit >= committed) told.add(m.to);
-    }
     for (const id of this.tracker.members) {
-      if (id !== this.id && !told.has(id)) maybeSendAppend(this, id, true);
+      const pr = this.tracker.progress.get(id);
+      if (id === this.id || !pr || pr.sentCommit >= committed) continue;
+      if (pr.state === "replicate" && pr.inflights.count > 0) continue;
+      maybeSendAppend(this, id, true);
     }
   }
 

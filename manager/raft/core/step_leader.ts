@@ -118,6 +118,9 @@ function handleAppendResponse(r: Raft, pr: Progress, m: MsgAppResp): void {
   else if (oldPaused) sendAppend(r, m.from);
   // Fill the window: send what is ready without waiting for the next proposal.
   while (maybeSendAppend(r, m.from, false));
+  // A follower not told the commit yet, whose window this acknowledgement emptied, is told at
+  // the next Ready (Raft.flushCommit skips followers with MsgApps in flight).
+  if (pr.sentCommit < r.log.committed) r.commitUntold = true;
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 
