@@ -113,12 +113,14 @@ export class KvStorage implements WritableStorage {
       if (parts.index > floor) ents.push(decodeEntry(concat(parts.values)));
     }
     if (ents.length > 0) mem.append(ents);
+    let tornFrom: number | undefined;
     for await (const parts of chunkGroups(kv, [...prefix, "r", meta.epoch])) {
       let run: Entry[];
       try {
         run = decodeEntryRun(concat(parts.values));
       } catch {
-        break; // cut short by a crash: the last write, never acknowledged
+        tornFrom = parts.index; // cut short by a crash: the last write, never acknowledged
+        break;
       }
       const live = run.filter((e) => e.index > floor);
       if (live.length > 0) mem.append(live);
@@ -127,6 +129,18 @@ export class KvStorage implements WritableStorage {
       mem.createSnapshot(meta.snapMeta.index, meta.snapMeta.confState, snapData);
     }
     const s = new KvStorage(kv, prefix, meta, mem);
+    // The torn run's parts go before anything is written at its start again: a shorter run
+    // there would otherwise be read back with the stale parts appended.
+    if (tornFrom !== undefined) {
+      const muts: Mutation[] = [];
+      for await (
+        const r of kv.list({
+          start: [...prefix, "r", meta.epoch, tornFrom],
+          end: [...prefix, "r", meta.epoch, Number.MAX_SAFE_INTEGER],
+        })
+      ) muts.push({ key: r.key, delete: true });
+      await s.#commit(muts);
+    }
     await s.#collectGarbage();
     return s;
   }

@@ -153,9 +153,15 @@ Deno.test("KvStorage: a suffix replaced inside a run, and again inside that, rel
   await s2.compact(3);
   assert.deepEqual(await runStarts(kv2), [4]);
   kv2.close();
-  const s3 = await KvStorage.open(await tmp.open());
+  const kv3 = await tmp.open();
+  const s3 = await KvStorage.open(kv3);
   assert.equal(s3.firstIndex(), 4);
   assert.deepEqual(s3.entries(4, 5, Infinity), [ent(4, 3, "e4")]);
+  // Replacing a whole run: the write deletes and rewrites the same key in one commit.
+  await s3.append([ent(4, 4, "f4"), ent(5, 4, "f5")]);
+  kv3.close();
+  const s4 = await KvStorage.open(await tmp.open());
+  assert.deepEqual(s4.entries(4, 6, Infinity), [ent(4, 4, "f4"), ent(5, 4, "f5")]);
 });
 
 Deno.test("KvStorage: entries of the layout before runs are still read and replaced", async () => {
@@ -195,12 +201,19 @@ Deno.test("KvStorage: a run cut short by a crash ends the log", async () => {
     entries: [ent(1, 1), ent(2, 1)],
     hardState: { term: 1, vote: "a", commit: 2 },
   });
-  // A large write whose second commit never happened: only its first part is stored.
-  const big = new Uint8Array(100_000).fill(7);
-  const run = encodeEntryRun([ent(3, 1, big)]);
-  await kv1.set(["raft", "r", 0, 3, 0], run.subarray(0, 60 * 1024));
+  // A large write of three parts whose last commit never happened: parts 0 and 1 are stored.
+  const run = encodeEntryRun([ent(3, 1, new Uint8Array(150_000).fill(7))]);
+  const part = 60 * 1024;
+  await kv1.set(["raft", "r", 0, 3, 0], run.subarray(0, part));
+  await kv1.set(["raft", "r", 0, 3, 1], run.subarray(part, 2 * part));
   kv1.close();
-  const s2 = await KvStorage.open(await tmp.open());
+  const kv2 = await tmp.open();
+  const s2 = await KvStorage.open(kv2);
   assert.equal(s2.lastIndex(), 2);
   assert.deepEqual(s2.initialState().hardState, { term: 1, vote: "a", commit: 2 });
+  // The log goes on from 3 with a smaller run: the torn parts must not be read back with it.
+  await s2.append([ent(3, 2, "new3")]);
+  kv2.close();
+  const s3 = await KvStorage.open(await tmp.open());
+  assert.deepEqual(s3.entries(1, 4, Infinity), [ent(1, 1), ent(2, 1), ent(3, 2, "new3")]);
 });
