@@ -16,9 +16,36 @@ export interface Envelope {
   payload: Uint8Array;
 }
 
+/**
+ * The last proposer id seen, encoded and decoded: a node seals only its own id, and a log holds
+ * long stretches by one leader, so one cached pair saves a UTF-8 conversion per entry.
+ */
+let cachedId = "";
+let cachedIdBytes = new Uint8Array();
+
+function idBytes(proposer: string): Uint8Array {
+  if (proposer !== cachedId) {
+    cachedIdBytes = enc.encode(proposer);
+    cachedId = proposer;
+  }
+  return cachedIdBytes;
+}
+
+function idString(bytes: Uint8Array): string {
+  const c = cachedIdBytes;
+  if (bytes.byteLength === c.byteLength) {
+    let same = true;
+    for (let i = 0; i < c.byteLength && same; i++) same = bytes[i] === c[i];
+    if (same) return cachedId;
+  }
+  cachedIdBytes = bytes.slice();
+  cachedId = dec.decode(bytes);
+  return cachedId;
+}
+
 /** Wraps `payload` for the log. */
 export function sealEnvelope(proposer: string, seq: number, payload: Uint8Array): Uint8Array {
-  const id = enc.encode(proposer);
+  const id = idBytes(proposer);
   if (id.byteLength > 255) throw new RangeError("proposer id longer than 255 bytes");
   const out = new Uint8Array(1 + 1 + id.byteLength + 8 + payload.byteLength);
   const view = new DataView(out.buffer);
@@ -41,7 +68,7 @@ export function openEnvelope(data: Uint8Array): Envelope | undefined {
   const idLen = data[1];
   const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
   return {
-    proposer: dec.decode(data.subarray(2, 2 + idLen)),
+    proposer: idString(data.subarray(2, 2 + idLen)),
     seq: view.getFloat64(2 + idLen),
     payload: data.subarray(10 + idLen),
   };

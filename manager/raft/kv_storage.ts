@@ -7,16 +7,31 @@
  * ```
  * meta                      {epoch, snapGen, snapChunks, snapMeta, compactIndex, compactTerm}
  * hs                        encoded HardState
- * e, epoch, index, part     encoded Entry, split in parts of CHUNK_BYTES
+ * r, epoch, start, part     a run: consecutive entries from `start`, written together by one
+ *                           persist (codec encodeEntryRun), split in parts of CHUNK_BYTES
+ * e, epoch, index, part     one encoded Entry (the layout before runs; read, and collected)
  * s, gen, chunk             snapshot data chunks of generation `gen`
  * ```
+ * One run per persist makes a write cost one row, not one per entry. Runs may overlap: a write
+ * that replaces a conflicting suffix from index i deletes every run starting at or after i, and
+ * the run that straddles i keeps its stale tail, which the new run (starting later) overrides.
+ * So runs in start order are runs in write order, and loading them by appending each in turn
+ * (an append truncates what follows its first index) rebuilds the log. A run whose parts are
+ * incomplete (a crash between two commits of one large write) is the last one written: loading
+ * stops there; nothing it held was acknowledged, since the hard state is written last.
  * Installing a snapshot from the leader replaces the whole log: it starts a new `epoch`, so
  * flipping `meta` is the single atomic step and entries of older epochs are garbage (collected
  * right after, and again at open if a crash interrupted it). Compaction records `compactIndex`
  * in `meta` first, then deletes; entries at or below it are ignored when loading.
  * @module
  */
-import { decodeEntry, decodeHardState, encodeEntry, encodeHardState } from "./core/codec.ts";
+import {
+  decodeEntry,
+  decodeEntryRun,
+  decodeHardState,
+  encodeEntryRun,
+  encodeHardState,
+} from "./core/codec.ts";
 import { MemoryStorage } from "./core/memory_storage.ts";
 import { CompactedError, SnapshotOutOfDateError } from "./core/errors.ts";
 import type { InitialState, WritableStorage } from "./core/storage.ts";
@@ -28,6 +43,8 @@ const CHUNK_BYTES = 60 * 1024;
 /** Limits of one atomic commit, well inside Deno KV's (1000 mutations, 800 KiB). */
 const MAX_MUTATIONS = 500;
 const MAX_BATCH_BYTES = 640 * 1024;
+/** Encoded size past which a write's entries go in several runs (each within one commit). */
+const RUN_BYTES = 240 * 1024;
 
 interface Meta {
   epoch: number;
@@ -88,27 +105,42 @@ export class KvStorage implements WritableStorage {
     }
     const hs = await kv.get<Uint8Array>([...prefix, "hs"]);
     if (hs.value) mem.setHardState(decodeHardState(hs.value));
-    // Entries of the current epoch above the compaction point, reassembled from their parts.
+    // Entries of the current epoch above the compaction point, reassembled from their parts:
+    // first those of the layout before runs (all written before any run), then the runs.
     const floor = meta.compactIndex;
     const ents: Entry[] = [];
-    let parts: Uint8Array[] = [];
-    let partsIndex = -1;
-    const flush = () => {
-      if (parts.length > 0 && partsIndex > floor) ents.push(decodeEntry(concat(parts)));
-      parts = [];
-    };
-    for await (const r of kv.list<Uint8Array>({ prefix: [...prefix, "e", meta.epoch] })) {
-      const index = r.key[r.key.length - 2] as number;
-      if (index !== partsIndex) flush();
-      partsIndex = index;
-      parts.push(r.value);
+    for await (const parts of chunkGroups(kv, [...prefix, "e", meta.epoch])) {
+      if (parts.index > floor) ents.push(decodeEntry(concat(parts.values)));
     }
-    flush();
     if (ents.length > 0) mem.append(ents);
+    let tornFrom: number | undefined;
+    for await (const parts of chunkGroups(kv, [...prefix, "r", meta.epoch])) {
+      let run: Entry[];
+      try {
+        run = decodeEntryRun(concat(parts.values));
+      } catch {
+        tornFrom = parts.index; // cut short by a crash: the last write, never acknowledged
+        break;
+      }
+      const live = run.filter((e) => e.index > floor);
+      if (live.length > 0) mem.append(live);
+    }
     if (meta.snapMeta.index > meta.compactIndex) {
       mem.createSnapshot(meta.snapMeta.index, meta.snapMeta.confState, snapData);
     }
     const s = new KvStorage(kv, prefix, meta, mem);
+    // The torn run's parts go before anything is written at its start again: a shorter run
+    // there would otherwise be read back with the stale parts appended.
+    if (tornFrom !== undefined) {
+      const muts: Mutation[] = [];
+      for await (
+        const r of kv.list({
+          start: [...prefix, "r", meta.epoch, tornFrom],
+          end: [...prefix, "r", meta.epoch, Number.MAX_SAFE_INTEGER],
+        })
+      ) muts.push({ key: r.key, delete: true });
+      await s.#commit(muts);
+    }
     await s.#collectGarbage();
     return s;
   }
@@ -162,25 +194,34 @@ export class KvStorage implements WritableStorage {
     const fresh = this.#freshEntries(w.entries);
     if (fresh.length > 0) {
       const first = fresh[0].index;
-      // Truncation of a conflicting suffix (only after a leader change): delete the stale tail.
+      // Truncation of a conflicting suffix (only after a leader change): delete the runs (and
+      // old-layout entries) from `first` on; a run straddling `first` is overridden on load.
       if (first <= this.#mem.lastIndex()) {
-        for await (
-          const r of this.#kv.list({
-            start: [...this.#p, "e", this.#meta.epoch, first],
-            end: [...this.#p, "e", this.#meta.epoch, Number.MAX_SAFE_INTEGER],
-          })
-        ) muts.push({ key: r.key, delete: true });
+        for (const ns of ["r", "e"]) {
+          for await (
+            const r of this.#kv.list({
+              start: [...this.#p, ns, this.#meta.epoch, first],
+              end: [...this.#p, ns, this.#meta.epoch, Number.MAX_SAFE_INTEGER],
+            })
+          ) muts.push({ key: r.key, delete: true });
+        }
       }
-      for (const e of fresh) {
-        const bytes = encodeEntry(e);
-        for (let off = 0, part = 0; off < bytes.byteLength; off += CHUNK_BYTES, part++) {
-          const chunk = bytes.subarray(off, off + CHUNK_BYTES);
+      for (let i = 0; i < fresh.length;) {
+        let j = i;
+        let bytes = 0;
+        while (j < fresh.length && (j === i || bytes + fresh[j].data.byteLength <= RUN_BYTES)) {
+          bytes += fresh[j++].data.byteLength;
+        }
+        const run = encodeEntryRun(fresh.slice(i, j));
+        for (let off = 0, part = 0; off < run.byteLength; off += CHUNK_BYTES, part++) {
+          const chunk = run.subarray(off, off + CHUNK_BYTES);
           muts.push({
-            key: [...this.#p, "e", this.#meta.epoch, e.index, part],
+            key: [...this.#p, "r", this.#meta.epoch, fresh[i].index, part],
             value: chunk,
             size: chunk.byteLength,
           });
         }
+        i = j;
       }
     }
     if (w.hardState) {
@@ -274,6 +315,25 @@ export class KvStorage implements WritableStorage {
         muts.push({ key: r.key, delete: true });
       } else if (epoch === m.epoch) break; // keys sort by epoch then index: the rest is live
     }
+    // A run holds live entries up to the next run's start - 1: it is garbage once the next run
+    // starts at or below compactIndex + 1 (the last run is kept: nothing follows it).
+    let prev: Deno.KvKey[] = [];
+    let prevStart = -1;
+    for await (const r of this.#kv.list({ prefix: [...this.#p, "r"] }, { batchSize: 100 })) {
+      const epoch = r.key[this.#p.length + 1] as number;
+      const start = r.key[this.#p.length + 2] as number;
+      if (epoch !== m.epoch) {
+        muts.push({ key: r.key, delete: true });
+        continue;
+      }
+      if (start !== prevStart) {
+        if (start > m.compactIndex + 1) break;
+        for (const key of prev) muts.push({ key, delete: true });
+        prev = [];
+        prevStart = start;
+      }
+      prev.push(r.key);
+    }
     for await (const r of this.#kv.list({ prefix: [...this.#p, "s"] })) {
       if (r.key[this.#p.length + 1] !== m.snapGen) muts.push({ key: r.key, delete: true });
     }
@@ -305,6 +365,21 @@ export class KvStorage implements WritableStorage {
 async function commitOrThrow(op: Deno.AtomicOperation): Promise<void> {
   const res = await op.commit();
   if (!res.ok) throw new Error("raft storage: Deno KV atomic commit failed");
+}
+
+/** The values under `prefix` grouped by the key's second-to-last part (index or run start). */
+async function* chunkGroups(
+  kv: Deno.Kv,
+  prefix: Deno.KvKey,
+): AsyncGenerator<{ index: number; values: Uint8Array[] }> {
+  let cur: { index: number; values: Uint8Array[] } | undefined;
+  for await (const r of kv.list<Uint8Array>({ prefix })) {
+    const index = r.key[r.key.length - 2] as number;
+    if (cur && cur.index !== index) yield cur;
+    if (!cur || cur.index !== index) cur = { index, values: [] };
+    cur.values.push(r.value);
+  }
+  if (cur) yield cur;
 }
 
 async function readChunks(kv: Deno.Kv, prefix: Deno.KvKey, count: number): Promise<Uint8Array> {

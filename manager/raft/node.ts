@@ -14,6 +14,7 @@ import type { WritableStorage } from "./core/storage.ts";
 import type { ConfChange, Entry, HardState, Snapshot } from "./core/types.ts";
 import type { Status } from "./core/status.ts";
 import { openEnvelope, sealEnvelope } from "./envelope.ts";
+import { type Expiry, ExpiryQueue } from "./expiry_queue.ts";
 import { splitEarlyMessages } from "./parallel_append.ts";
 import { packSnapshot, type StateMachine, unpackSnapshot } from "./state_machine.ts";
 import {
@@ -83,7 +84,7 @@ export interface RaftNodeOptions {
 interface Waiter {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
-  timer: ReturnType<typeof setTimeout>;
+  expiry: Expiry;
 }
 
 /** One manager's Raft node. */
@@ -114,6 +115,8 @@ export class RaftNode {
   #hard: HardState;
   /** Proposals waiting for the loop's next pass, which hands them to the core together. */
   #queued: { seq: number; data: Uint8Array; bytes: number }[] = [];
+  /** Timeouts of the calls waiting in #proposals and #reads (one timer for all). */
+  readonly #expiries: ExpiryQueue;
 
   constructor(opts: RaftNodeOptions) {
     this.id = opts.id;
@@ -131,6 +134,7 @@ export class RaftNode {
       parallelLeaderAppend: opts.parallelLeaderAppend ?? true,
       onError: opts.onError ?? (() => {}),
     };
+    this.#expiries = new ExpiryQueue(this.#o.requestTimeoutMs);
     // Restore the application and member addresses from the latest snapshot; committed entries
     // after it are re-applied by the core on start.
     this.#hard = opts.storage.initialState().hardState;
@@ -195,6 +199,7 @@ export class RaftNode {
     this.#proposals.clear();
     this.#reads.clear();
     this.#readsAtIndex = [];
+    this.#expiries.clear();
   }
 
   /** Delivers encoded messages received from the transport. */
@@ -348,7 +353,7 @@ export class RaftNode {
 
   #wait<K>(map: Map<K, Waiter>, key: K, what: string): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const expiry = this.#expiries.add(() => {
         map.delete(key);
         reject(
           new DeadlineExceededError(
@@ -357,13 +362,13 @@ export class RaftNode {
             }); its outcome is unknown`,
           ),
         );
-      }, this.#o.requestTimeoutMs);
-      map.set(key, { resolve, reject, timer });
+      });
+      map.set(key, { resolve, reject, expiry });
     });
   }
 
   #settle(w: Waiter, err: unknown, value?: unknown): void {
-    clearTimeout(w.timer);
+    w.expiry.cancel();
     if (err === undefined) w.resolve(value);
     else w.reject(err);
   }

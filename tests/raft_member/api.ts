@@ -83,12 +83,16 @@ export function memberApi(
   };
 
   return async (req) => {
-    const url = new URL(req.url);
+    // The path by hand: a full URL parse per request is a measurable part of a put's CPU.
+    const pathStart = req.url.indexOf("/", req.url.indexOf("//") + 2);
+    const q = req.url.indexOf("?", pathStart);
+    const pathname = q < 0 ? req.url.slice(pathStart) : req.url.slice(pathStart, q);
+    const searchParams = new URLSearchParams(q < 0 ? "" : req.url.slice(q + 1));
     try {
-      if (url.pathname.startsWith("/put") && !url.searchParams.has("forward")) {
+      if (pathname.startsWith("/put") && !searchParams.has("forward")) {
         node.assertLeader();
       }
-      switch (`${req.method} ${url.pathname}`) {
+      switch (`${req.method} ${pathname}`) {
         case "POST /put": {
           const body = await req.json();
           const t0 = performance.now();
@@ -114,7 +118,7 @@ export function memberApi(
           });
         }
         case "GET /get": {
-          const k = url.searchParams.get("k");
+          const k = searchParams.get("k");
           if (!k) throw new ValidationError("k", "query parameter is required");
           await node.read();
           return Response.json({ k, v: sm.data.get(k) ?? null });
@@ -152,7 +156,7 @@ export function memberApi(
           return Response.json({});
         }
         default:
-          return Response.json({ error: `no route ${req.method} ${url.pathname}` }, {
+          return Response.json({ error: `no route ${req.method} ${pathname}` }, {
             status: 404,
           });
       }

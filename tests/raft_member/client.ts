@@ -1,10 +1,12 @@
 /**
  * HTTP client of a Raft test member's API (./api.ts). Calls never throw for a member that is
  * down or refuses: they return an outcome, because tests and benchmarks kill members on purpose.
- * `fetch` keeps connections alive, so a steady client reuses one TCP connection per in-flight call.
+ * Connections are kept alive (./http1_pool.ts), so a steady client reuses one TCP connection per
+ * in-flight call; {@link MemberClient.close} closes them.
  * @module
  */
 import type { ApiError, MemberStatus } from "./api.ts";
+import { headerValue, Http1Pool } from "./http1_pool.ts";
 
 /** The outcome of one call: the body on 2xx, else the HTTP status (0 = no answer) and error. */
 export type Outcome<T> =
@@ -21,7 +23,18 @@ export interface PutResult {
 
 /** Calls one member's client API at `baseUrl`. */
 export class MemberClient {
-  constructor(readonly baseUrl: string, readonly timeoutMs = 8_000) {}
+  readonly #pool: Http1Pool;
+
+  /** `baseUrl` is `http://HOST:PORT`. */
+  constructor(readonly baseUrl: string, readonly timeoutMs = 8_000) {
+    const url = new URL(baseUrl);
+    this.#pool = new Http1Pool(url.hostname, Number(url.port || 80));
+  }
+
+  /** Closes the kept-alive connections; later calls answer `unreachable`. */
+  close(): void {
+    this.#pool.close();
+  }
 
   /**
    * Proposes `k = v`; ok once applied on the member (the previous value is returned). Followers
@@ -64,26 +77,26 @@ export class MemberClient {
   }
 
   async #call<T>(method: string, path: string, body?: unknown): Promise<Outcome<T>> {
-    let res: Response;
+    let res;
     try {
-      res = await fetch(this.baseUrl + path, {
+      res = await this.#pool.request(
         method,
-        headers: body === undefined ? undefined : { "content-type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
+        path,
+        body === undefined ? undefined : JSON.stringify(body),
+        this.timeoutMs,
+      );
     } catch (err) {
       return { ok: false, status: 0, code: "unreachable", leader: "", error: String(err) };
     }
     let json: unknown;
     try {
-      json = await res.json();
+      json = JSON.parse(res.body);
     } catch (err) {
       return { ok: false, status: res.status, code: "bad_body", leader: "", error: String(err) };
     }
-    if (res.ok) {
+    if (res.status >= 200 && res.status < 300) {
       // Server-Timing (`raft;dur=MS`) tells the time the member spent, without HTTP.
-      const timing = /dur=([\d.]+)/.exec(res.headers.get("server-timing") ?? "");
+      const timing = /dur=([\d.]+)/.exec(headerValue(res.headers, "server-timing") ?? "");
       return { ok: true, value: json as T, serverMs: timing ? Number(timing[1]) : undefined };
     }
     const e = json as Partial<ApiError>;

@@ -147,7 +147,11 @@ export class MemberProcess implements AsyncDisposable {
     try {
       this.#child.kill(signal);
     } catch { /* already exited */ }
-    return await this.exited;
+    try {
+      return await this.exited;
+    } finally {
+      this.client.close();
+    }
   }
 
   /** SIGTERM, then SIGKILL if it has not exited within `graceMs`. */
@@ -164,6 +168,7 @@ export class MemberProcess implements AsyncDisposable {
       return await this.exited;
     } finally {
       clearTimeout(timer);
+      this.client.close();
     }
   }
 

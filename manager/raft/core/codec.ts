@@ -271,6 +271,29 @@ export function decodeEntry(buf: Uint8Array): Entry {
   return readEntry(new ByteReader(buf));
 }
 
+/**
+ * Encodes consecutive entries as one record (persistent storage writes a Ready's entries as one
+ * value: one row per write instead of one per entry).
+ */
+export function encodeEntryRun(ents: readonly Entry[]): Uint8Array {
+  let size = 8;
+  for (const e of ents) size += 24 + e.data.byteLength;
+  const w = new ByteWriter(size);
+  w.uvarint(ents.length);
+  for (const e of ents) writeEntry(w, e);
+  return w.finish();
+}
+
+/** Decodes a record of {@link encodeEntryRun}; throws ValidationError when it is cut short. */
+export function decodeEntryRun(buf: Uint8Array): Entry[] {
+  const r = new ByteReader(buf);
+  const n = r.uvarint();
+  const out: Entry[] = [];
+  for (let i = 0; i < n; i++) out.push(readEntry(r));
+  if (!r.done()) throw new ValidationError("entries", "trailing bytes after the last entry");
+  return out;
+}
+
 /** Encodes snapshot metadata (for persistent storage records). */
 export function encodeSnapshotMeta(m: SnapshotMeta): Uint8Array {
   const w = new ByteWriter(64);

@@ -3,12 +3,14 @@ import fc from "fast-check";
 import {
   decodeConfChange,
   decodeEntry,
+  decodeEntryRun,
   decodeHardState,
   decodeMessage,
   decodeMessages,
   decodeSnapshotMeta,
   encodeConfChange,
   encodeEntry,
+  encodeEntryRun,
   encodeHardState,
   encodeMessage,
   encodeMessages,
@@ -121,6 +123,11 @@ Deno.test("codec: conf changes, entries, snapshot metadata and hard states round
   assert.deepEqual(decodeConfChange(encodeConfChange(cc)), cc);
   const e = ent(7, 2, "payload", "confChange");
   assert.deepEqual(decodeEntry(encodeEntry(e)), e);
+  const run = [ent(8, 2, "a"), ent(9, 3, "", "normal"), ent(10, 3, "c", "confChange")];
+  assert.deepEqual(decodeEntryRun(encodeEntryRun(run)), run);
+  assert.deepEqual(decodeEntryRun(encodeEntryRun([])), []);
+  const whole = encodeEntryRun(run);
+  assert.throws(() => decodeEntryRun(whole.subarray(0, whole.byteLength - 1)), /truncated/);
   assert.deepEqual(decodeSnapshotMeta(encodeSnapshotMeta(meta)), meta);
   const hs = { term: 5, vote: "b", commit: 99 };
   assert.deepEqual(decodeHardState(encodeHardState(hs)), hs);

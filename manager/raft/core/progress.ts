@@ -30,6 +30,8 @@ export interface SnapshotTransfer {
 export class Progress {
   /** Highest index known replicated on the peer. */
   match = 0;
+  /** Highest commit index sent to the follower (in a MsgApp or heartbeat). */
+  sentCommit = 0;
   /** Next index to send. Invariant: match < next. */
   next: number;
   state: ProgressState = "probe";

@@ -14,7 +14,7 @@ import { ProposalDroppedError } from "./errors.ts";
 import { entriesSizeBytes } from "./log_util.ts";
 import type { Message, MsgPreVote, MsgReadIndex, MsgVote } from "./messages.ts";
 import { randomInt } from "./prng.ts";
-import { bcastAppend, bcastHeartbeat, maybeCommit } from "./raft_replication.ts";
+import { bcastAppend, bcastHeartbeat, maybeCommit, maybeSendAppend } from "./raft_replication.ts";
 import { RaftLog } from "./raft_log.ts";
 import { ReadOnly } from "./read_only.ts";
 import type { SnapshotReceive } from "./raft_snapshot.ts";
@@ -49,6 +49,12 @@ export class Raft {
   readonly tracker: ProgressTracker;
   /** Outbox, drained by each Ready. */
   msgs: Message[] = [];
+  /**
+   * Leader: the commit index advanced on an acknowledgement and the followers have not been told
+   * yet. Told when the next Ready is collected ({@link flushCommit}), so a MsgApp with new entries
+   * queued meanwhile carries it and no empty MsgApp is needed.
+   */
+  commitUntold = false;
   /** Confirmed reads, drained by each Ready. */
   readStates: ReadState[] = [];
   /** Whether this node is a learner in its own configuration. */
@@ -227,6 +233,26 @@ export class Raft {
   /** Appends a message to the outbox. */
   send(m: Message): void {
     this.msgs.push(m);
+  }
+
+  /**
+   * Leader: tells followers the commit index that advanced since the last Ready (see
+   * {@link commitUntold}), with an empty MsgApp to each that no MsgApp told yet, except one with
+   * MsgApps in flight: its next MsgApp carries the commit, and the acknowledgement that empties
+   * its window flags the commit again if none did. Followers thus learn the commit without a
+   * message of its own while entries stream to them, and within a Ready when they go quiet.
+   */
+  flushCommit(): void {
+    if (!this.commitUntold) return;
+    this.commitUntold = false;
+    if (this.role !== "leader") return;
+    const committed = this.log.committed;
+    for (const id of this.tracker.members) {
+      const pr = this.tracker.progress.get(id);
+      if (id === this.id || !pr || pr.sentCommit >= committed) continue;
+      if (pr.state === "replicate" && pr.inflights.count > 0) continue;
+      maybeSendAppend(this, id, true);
+    }
   }
 
   /**

@@ -168,6 +168,7 @@ export class RaftCore {
   /** Whether ready() would return something to do. */
   hasReady(): boolean {
     const r = this.#r;
+    if (r.commitUntold && r.role === "leader") return true;
     const soft = r.softState();
     if (soft.lead !== this.#prevSoft.lead || soft.role !== this.#prevSoft.role) return true;
     if (!hardStateEqual(r.hardState(), this.#prevHard)) return true;
@@ -178,6 +179,7 @@ export class RaftCore {
   /** Collects the work for the shell; see {@link Ready} for the order to handle it in. */
   ready(): Ready {
     const r = this.#r;
+    r.flushCommit();
     const soft = r.softState();
     const hard = r.hardState();
     const softChanged = soft.lead !== this.#prevSoft.lead || soft.role !== this.#prevSoft.role;

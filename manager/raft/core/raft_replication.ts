@@ -60,6 +60,7 @@ export function maybeSendAppend(r: Raft, to: NodeId, sendIfEmpty: boolean): bool
       pr.probeSent = true;
     }
   }
+  if (r.log.committed > pr.sentCommit) pr.sentCommit = r.log.committed;
   r.send({
     type: "MsgApp",
     from: r.id,
@@ -89,6 +90,7 @@ export function bcastAppend(r: Raft, opts: { onlyIfNew?: boolean } = {}): void {
 export function sendHeartbeat(r: Raft, to: NodeId, context: string): void {
   const pr = r.tracker.progress.get(to);
   const commit = Math.min(pr?.match ?? 0, r.log.committed);
+  if (pr && commit > pr.sentCommit) pr.sentCommit = commit;
   r.send({ type: "MsgHeartbeat", from: r.id, to, term: r.term, commit, context });
 }
 

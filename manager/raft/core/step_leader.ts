@@ -112,10 +112,15 @@ function handleAppendResponse(r: Raft, pr: Progress, m: MsgAppResp): void {
       pr.inflights.freeLE(m.index);
       break;
   }
-  if (maybeCommit(r)) bcastAppend(r);
+  // A new commit index reaches the followers when the Ready is collected (Raft.flushCommit):
+  // riding on the MsgApp of proposals made meanwhile, or in an empty one.
+  if (maybeCommit(r)) r.commitUntold = true;
   else if (oldPaused) sendAppend(r, m.from);
   // Fill the window: send what is ready without waiting for the next proposal.
   while (maybeSendAppend(r, m.from, false));
+  // A follower not told the commit yet, whose window this acknowledgement emptied, is told at
+  // the next Ready (Raft.flushCommit skips followers with MsgApps in flight).
+  if (pr.sentCommit < r.log.committed) r.commitUntold = true;
   if (m.from === r.leadTransferee && pr.match === r.log.lastIndex()) sendTimeoutNow(r, m.from);
 }
 
