@@ -36,7 +36,10 @@ async function run(ctx: BenchContext): Promise<void> {
   const load = await Deno.readTextFile("/proc/loadavg").catch(() => "?");
   ctx.log(`load average before the run: ${load.trim()}`);
 
-  await using cluster = await ProcessCluster.create(["m1", "m2", "m3"], { tickMs: 50 });
+  // Mutual TLS between members, as managers run Raft; WARREN_RAFT_MEMBER_TLS=0 measures plain TCP.
+  const tls = Deno.env.get("WARREN_RAFT_MEMBER_TLS") !== "0";
+  ctx.log(`members talk over ${tls ? "mutual TLS" : "plain TCP"}`);
+  await using cluster = await ProcessCluster.create(["m1", "m2", "m3"], { tickMs: 50, tls });
   await cluster.form();
   let leader = await cluster.leader();
   ctx.log(`cluster formed; leader ${leader.id}`);

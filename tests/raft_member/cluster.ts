@@ -53,8 +53,8 @@ export interface ClusterOptions {
   denoFlags?: Record<string, string[]>;
   /**
    * Raft over mutual TLS (a cluster CA and a manager certificate per member), as managers run
-   * it. Default: the environment variable `WARREN_RAFT_MEMBER_TLS=1` (so `deno task bench raft`
-   * can measure either), else plain TCP.
+   * it. Default: the environment variable `WARREN_RAFT_MEMBER_TLS=1`, else plain TCP (the raft
+   * bench passes its own choice: TLS unless `WARREN_RAFT_MEMBER_TLS=0`).
    */
   tls?: boolean;
 }
