@@ -41,17 +41,19 @@ export function reconcileGlobal(
   for (const nodeId of eligible) {
     const list = byNode.get(nodeId) ?? [];
     const live = list.filter(isLive);
-    for (const extra of live.slice(1)) {
-      // An older version beside a current one is the rolling updater's (start-first keeps it
-      // until the new task runs).
-      if (
-        runsCurrentSpec(service, live[0]!.specVersion) &&
-        !runsCurrentSpec(service, extra.specVersion)
-      ) continue;
+    // The node's task is the newest one running the current spec (after a rollback that may
+    // be the older one), else the newest. A task of another version beside a current one is
+    // the rolling updater's to retire (start-first keeps it until the new task runs).
+    const current = live.find((t) => runsCurrentSpec(service, t.specVersion)) ?? live[0];
+    const currentIsUpToDate = current !== undefined &&
+      runsCurrentSpec(service, current.specVersion);
+    for (const extra of live) {
+      if (extra === current) continue;
+      if (currentIsUpToDate && !runsCurrentSpec(service, extra.specVersion)) continue;
       out.desired.push({ taskId: extra.id, desiredState: "shutdown", reason: "one task per node" });
     }
     superviseSlot(out, {
-      current: live[0],
+      current,
       history: list,
       policy: service.spec.restartPolicy,
       fresh: { serviceId: service.id, nodeId, specVersion: service.specVersion },

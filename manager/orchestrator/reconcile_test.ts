@@ -280,6 +280,20 @@ Deno.test("update: a global service rolls node by node; start-first keeps the ol
     eligible,
   );
   assert.deepEqual(retire.actions.desired.map((d) => d.taskId), ["o-n1"]);
+  // A rollback (v3 = v1's spec) mid start-first: the older v1 task is the node's current one,
+  // the v2 task is the updater's to retire; neither is stopped as "one task per node".
+  const rolled = { ...sf, specVersion: 3, sameSpecVersion: 1 };
+  const mixed = [task("new-n1", { nodeId: "n1", version: 2, at: now }), old[0]!];
+  assert.deepEqual(reconcileGlobal(rolled, mixed, new Set(["n1"]), now).desired, []);
+  const back = reconcileUpdate(
+    { ...rolled, updateStatus: { state: "rollback_started", message: "", startedAt: now } },
+    mixed,
+    { lastBatchAt: 0 },
+    now,
+    new Set(["n1"]),
+  );
+  assert.deepEqual(back.actions.desired.map((d) => d.taskId), ["new-n1"]);
+  assert.deepEqual(back.actions.create, []);
   // Two tasks of the same version on one node are still one too many: the older goes.
   const twins = [
     task("x", { nodeId: "n1", version: 2, at: 2 }),

@@ -112,18 +112,21 @@ export function reconcileUpdate(
       }
     }
     if (old.length > 0) {
-      if (current && cfg.order === "start-first") {
-        // The new task runs: retire the old one(s).
-        if (current.status.state === "running") {
+      if (current) {
+        // start-first keeps the old task(s) until the new one runs. Otherwise an old task
+        // beside a current one (a rollback that restored the version of the older task, mid
+        // start-first update) goes at once.
+        const startFirst = cfg.order === "start-first";
+        if (!startFirst || current.status.state === "running") {
           for (const o of old) {
             out.actions.desired.push({
               taskId: o.id,
               desiredState: "shutdown",
-              reason: "updated (start-first)",
+              reason: startFirst ? "updated (start-first)" : "replaced by a current task",
             });
           }
         }
-      } else if (!current) {
+      } else {
         outdatedSlots.push(slot);
       }
     }

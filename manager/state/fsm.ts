@@ -182,7 +182,11 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           previousSpec: prev.spec,
           specVersion: prev.specVersion + 1,
           // The restored spec is the one of the version before: its tasks stay as they are.
-          sameSpecVersion: prev.specVersion - 1,
+          // Not after a version that changed no spec (a secret's new data, a forced update):
+          // the older tasks may hold data the rollback cannot bring back.
+          ...(sameSpec(prev.previousSpec, prev.spec)
+            ? {}
+            : { sameSpecVersion: prev.specVersion - 1 }),
           updateStatus: {
             state: "rollback_started",
             message: "rollback requested",
@@ -371,4 +375,9 @@ function mustGet<T>(map: Map<string, T>, id: string, kind: string): T {
 
 function names(services: Service[]): string {
   return services.map((sv) => `"${sv.spec.name}"`).join(", ");
+}
+
+/** Whether two specs are the same (the FSM's objects keep one key order, so JSON compares). */
+function sameSpec(a: Service["spec"], b: Service["spec"]): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

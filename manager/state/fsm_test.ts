@@ -42,6 +42,11 @@ Deno.test("fsm: create, update, scale and rollback a service keep versions and n
   assert.equal(sv.sameSpecVersion, 1, "tasks of version 1 run the restored spec");
   applyCommand(s, { kind: "service.update", at, id: "web", spec: v2, expectedSpecVersion: 3 });
   assert.equal(s.services.get("web")!.sameSpecVersion, undefined, "a new spec clears it");
+  // A version that changed no spec (here a forced update): its rollback keeps no older tasks.
+  const forced = s.services.get("web")!.spec;
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: structuredClone(forced) });
+  applyCommand(s, { kind: "service.rollback", at, id: "web" });
+  assert.equal(s.services.get("web")!.sameSpecVersion, undefined);
   assert.throws(
     () =>
       applyCommand(s, { kind: "service.update", at, id: "web", spec: v2, expectedSpecVersion: 2 }),
