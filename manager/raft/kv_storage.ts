@@ -43,7 +43,10 @@ const CHUNK_BYTES = 60 * 1024;
 /** Limits of one atomic commit, well inside Deno KV's (1000 mutations, 800 KiB). */
 const MAX_MUTATIONS = 500;
 const MAX_BATCH_BYTES = 640 * 1024;
-/** Encoded size past which a write's entries go in several runs (each within one commit). */
+/**
+ * Encoded size past which a write's entries go in several runs (a run may still straddle two
+ * commits, or exceed this with one large entry: a crash then leaves a torn last run).
+ */
 const RUN_BYTES = 240 * 1024;
 
 interface Meta {
@@ -115,12 +118,18 @@ export class KvStorage implements WritableStorage {
     if (ents.length > 0) mem.append(ents);
     let tornFrom: number | undefined;
     for await (const parts of chunkGroups(kv, [...prefix, "r", meta.epoch])) {
+      if (tornFrom !== undefined) {
+        // Only the last run can be cut short by a crash: anything else is corruption.
+        throw new Error(
+          `raft storage: the log run at ${tornFrom} does not decode and later runs exist`,
+        );
+      }
       let run: Entry[];
       try {
         run = decodeEntryRun(concat(parts.values));
       } catch {
         tornFrom = parts.index; // cut short by a crash: the last write, never acknowledged
-        break;
+        continue;
       }
       const live = run.filter((e) => e.index > floor);
       if (live.length > 0) mem.append(live);
@@ -196,14 +205,19 @@ export class KvStorage implements WritableStorage {
       const first = fresh[0].index;
       // Truncation of a conflicting suffix (only after a leader change): delete the runs (and
       // old-layout entries) from `first` on; a run straddling `first` is overridden on load.
+      // Newest first: a crash between two commits of a large truncation then leaves the log as
+      // it was after an earlier write (a valid log), never older runs with a gap filled by a
+      // stale tail.
       if (first <= this.#mem.lastIndex()) {
         for (const ns of ["r", "e"]) {
+          const keys: Deno.KvKey[] = [];
           for await (
             const r of this.#kv.list({
               start: [...this.#p, ns, this.#meta.epoch, first],
               end: [...this.#p, ns, this.#meta.epoch, Number.MAX_SAFE_INTEGER],
             })
-          ) muts.push({ key: r.key, delete: true });
+          ) keys.push(r.key);
+          for (const key of keys.reverse()) muts.push({ key, delete: true });
         }
       }
       for (let i = 0; i < fresh.length;) {

@@ -217,3 +217,60 @@ Deno.test("KvStorage: a run cut short by a crash ends the log", async () => {
   const s3 = await KvStorage.open(await tmp.open());
   assert.deepEqual(s3.entries(1, 4, Infinity), [ent(1, 1), ent(2, 1), ent(3, 2, "new3")]);
 });
+
+Deno.test("KvStorage: a run that does not decode with later runs after it is corruption", async () => {
+  await using tmp = await tempKv();
+  const kv1 = await tmp.open();
+  const s1 = await KvStorage.open(kv1);
+  await s1.persist({ entries: [ent(1, 1)], hardState: { term: 1, vote: "a", commit: 1 } });
+  await s1.persist({ entries: [ent(2, 1)], hardState: undefined });
+  await kv1.set(["raft", "r", 0, 1, 0], new Uint8Array([5, 1])); // garbage in the first run
+  kv1.close();
+  await assert.rejects(KvStorage.open(await tmp.open()), /does not decode and later runs exist/);
+});
+
+Deno.test("KvStorage: a crash inside a large truncation leaves a log the node had", async () => {
+  await using tmp = await tempKv();
+  const kv1 = await tmp.open();
+  const s1 = await KvStorage.open(kv1);
+  // Run A = 1..1000 (term 1); run B = 5..7 (term 2) replaces A's tail; then 693 single-entry
+  // runs 8..700 (term 2): more runs than one commit deletes.
+  await s1.persist({
+    entries: Array.from({ length: 1000 }, (_, i) => ent(i + 1, 1)),
+    hardState: { term: 1, vote: "a", commit: 2 },
+  });
+  await s1.append([ent(5, 2), ent(6, 2), ent(7, 2)]);
+  for (let i = 8; i <= 700; i++) await s1.append([ent(i, 2)]);
+  kv1.close();
+  // Reopened on a KV whose second atomic commit "crashes": the truncation at 3 gets only its
+  // first commit (500 of its 694 deletes) done.
+  const kv2 = await tmp.open();
+  let commits = 0;
+  const crashing = new Proxy(kv2, {
+    get(target, prop) {
+      if (prop !== "atomic") {
+        const v = Reflect.get(target, prop);
+        return typeof v === "function" ? v.bind(target) : v;
+      }
+      return () => {
+        const op = target.atomic();
+        const commit = op.commit.bind(op);
+        op.commit = () => {
+          if (++commits > 1) return Promise.reject(new Error("crash"));
+          return commit();
+        };
+        return op;
+      };
+    },
+  });
+  const s1b = await KvStorage.open(crashing);
+  commits = 0;
+  await assert.rejects(s1b.append([ent(3, 3)]), /crash/);
+  kv2.close();
+  const s2 = await KvStorage.open(await tmp.open());
+  // The log as it was after an earlier write: 1..4 of A, 5..7 of B, 8..200 single runs.
+  const log = s2.entries(1, s2.lastIndex() + 1, Infinity);
+  assert.equal(s2.lastIndex(), 200);
+  assert.deepEqual(log.slice(0, 4).map((e) => e.term), [1, 1, 1, 1]);
+  assert.ok(log.slice(4).every((e) => e.term === 2), "no term-1 entry after a term-2 one");
+});
