@@ -61,6 +61,8 @@ interface Stream {
   } | undefined;
   push: (m: AssignmentsMessage) => void;
   end: (err?: Error) => void;
+  /** The send in progress: sends to one stream run one at a time (see Dispatcher.#send). */
+  sending?: Promise<unknown>;
 }
 
 /** The views every node shares, as of one store index. */
@@ -352,8 +354,19 @@ export class Dispatcher {
     return this.#shared;
   }
 
-  /** Sends what changed for the stream's node (everything when `complete`). @returns whether a message was sent */
-  async #send(st: Stream, complete: boolean): Promise<boolean> {
+  /**
+   * Sends what changed for the stream's node (everything when `complete`), after any send to
+   * the same stream in progress: each diff starts from what the previous one sent, and a send
+   * awaiting secrets cannot be overtaken by a later one whose older view would land last.
+   * @returns whether a message was sent
+   */
+  #send(st: Stream, complete: boolean): Promise<boolean> {
+    const run = (st.sending ?? Promise.resolve()).then(() => this.#sendNow(st, complete));
+    st.sending = run.catch(() => {});
+    return run;
+  }
+
+  async #sendNow(st: Stream, complete: boolean): Promise<boolean> {
     const s = this.#ctx.store.state;
     const view = nodeView(s, st.nodeId);
     const { peers, endpoints } = this.#cluster();
