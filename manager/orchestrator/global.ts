@@ -10,6 +10,19 @@ import { type Actions, noActions } from "./actions.ts";
 import { superviseSlot } from "./restart.ts";
 import { isLive } from "./replicated.ts";
 
+/** Tasks with a node, by node, newest first in each list (the global counterpart of bySlot). */
+export function byNode(tasks: readonly Task[]): Map<string, Task[]> {
+  const m = new Map<string, Task[]>();
+  for (const t of tasks) {
+    if (t.nodeId === undefined) continue;
+    const list = m.get(t.nodeId);
+    if (list) list.push(t);
+    else m.set(t.nodeId, [t]);
+  }
+  for (const list of m.values()) list.sort((a, b) => b.createdAt - a.createdAt);
+  return m;
+}
+
 /** Decides creates and stops so that every node in `eligible` runs exactly one task. */
 export function reconcileGlobal(
   service: Service,
@@ -18,15 +31,8 @@ export function reconcileGlobal(
   now: number,
 ): Actions {
   const out = noActions();
-  const byNode = new Map<string, Task[]>();
-  for (const t of tasks) {
-    if (t.nodeId === undefined) continue;
-    const list = byNode.get(t.nodeId);
-    if (list) list.push(t);
-    else byNode.set(t.nodeId, [t]);
-  }
-  for (const list of byNode.values()) list.sort((a, b) => b.createdAt - a.createdAt);
-  for (const [nodeId, list] of byNode) {
+  const grouped = byNode(tasks);
+  for (const [nodeId, list] of grouped) {
     if (eligible.has(nodeId)) continue;
     for (const t of list) {
       if (isLive(t)) {
@@ -39,7 +45,7 @@ export function reconcileGlobal(
     }
   }
   for (const nodeId of eligible) {
-    const list = byNode.get(nodeId) ?? [];
+    const list = grouped.get(nodeId) ?? [];
     const live = list.filter(isLive);
     // The node's task is the newest one running the current spec (after a rollback that may
     // be the older one), else the newest. A task of another version beside a current one is

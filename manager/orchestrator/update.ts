@@ -14,6 +14,7 @@ import {
 } from "../../proto/schema/mod.ts";
 import { type Actions, type NewTask, noActions } from "./actions.ts";
 import { bySlot, isLive } from "./replicated.ts";
+import { byNode } from "./global.ts";
 
 /** The updater's verdict for one pass. */
 export interface UpdateStep {
@@ -43,16 +44,8 @@ interface Units {
 function unitsOf(service: Service, tasks: readonly Task[], eligible?: ReadonlySet<string>): Units {
   const specVersion = service.specVersion;
   if (service.spec.mode === "global") {
-    const groups = new Map<number | string, Task[]>();
-    for (const t of tasks) {
-      if (t.nodeId === undefined || !eligible?.has(t.nodeId)) continue;
-      const list = groups.get(t.nodeId);
-      if (list) list.push(t);
-      else groups.set(t.nodeId, [t]);
-    }
-    for (const list of groups.values()) list.sort((a, b) => b.createdAt - a.createdAt);
     return {
-      groups,
+      groups: byNode(tasks.filter((t) => t.nodeId !== undefined && eligible?.has(t.nodeId))),
       total: Math.max(1, eligible?.size ?? 0),
       fresh: (nodeId) => ({ serviceId: service.id, nodeId: String(nodeId), specVersion }),
     };
