@@ -9,10 +9,22 @@
  * Time is always injected (`now`, ms since the epoch) so issuing and checking are deterministic.
  * @module
  */
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import type * as X509 from "@peculiar/x509";
+import { certDer, certValidity, derToPem, pemToDer } from "../../net/grpc/pem.ts";
+import { x509Lib } from "./x509_lib.ts";
 import { UnauthenticatedError, ValidationError } from "../../proto/errors.ts";
-import { type RandomBytes, randomBytes, sha256Hex, toHex } from "./_encoding.ts";
+import { type RandomBytes, randomBytes, sha256Hex } from "./_encoding.ts";
+import {
+  buildCertificate,
+  buildCsr,
+  type CertificateView,
+  encodeName,
+  Ext,
+  keyId,
+  nameField,
+  readCertificate,
+  readCsr,
+} from "./x509_der.ts";
 
 /** What a certificate lets its holder do; carried in the subject's OU. */
 export type NodeRole = "manager" | "worker" | "admin";
@@ -56,7 +68,6 @@ export interface CertInfo {
 }
 
 const ALG = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
-const SIGNING = { name: "ECDSA", hash: "SHA-256" } as const;
 /** Certificates start this long before `now`, so peers with slightly slow clocks accept them. */
 const BACKDATE_MS = 5 * 60_000;
 
@@ -68,14 +79,14 @@ export async function generateKeyPair(): Promise<CryptoKeyPair> {
 /** Exports a private key as a PKCS#8 PEM (`-----BEGIN PRIVATE KEY-----`). */
 export async function exportKeyPem(privateKey: CryptoKey): Promise<string> {
   const der = await crypto.subtle.exportKey("pkcs8", privateKey);
-  return x509.PemConverter.encode(der, "PRIVATE KEY");
+  return derToPem(der, "PRIVATE KEY");
 }
 
 /** Imports a PKCS#8 PEM private key and recovers its public half (from the JWK's x/y). */
 export async function importKeyPairPem(keyPem: string): Promise<CryptoKeyPair> {
   let privateKey: CryptoKey;
   try {
-    const der = x509.PemConverter.decodeFirst(keyPem);
+    const der = pemToDer(keyPem, "PRIVATE KEY");
     privateKey = await crypto.subtle.importKey("pkcs8", der, ALG, true, ["sign"]);
   } catch (err) {
     throw new ValidationError("keyPem", "is not a PKCS#8 ECDSA P-256 private key", { cause: err });
@@ -98,25 +109,23 @@ export interface CreateRootCaOptions {
 /** Creates a self-signed root CA, subject `CN=warren-ca-<clusterId>, O=<clusterId>`. */
 export async function createRootCa(opts: CreateRootCaOptions): Promise<RootCa> {
   const keys = await generateKeyPair();
-  const name = `CN=warren-ca-${opts.clusterId}, O=${opts.clusterId}`;
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(opts.rand),
-    name,
-    notBefore: new Date(opts.now - BACKDATE_MS),
-    notAfter: new Date(opts.now + opts.lifetimeMs),
-    keys,
-    signingAlgorithm: SIGNING,
+  const spki = new Uint8Array(await crypto.subtle.exportKey("spki", keys.publicKey));
+  const name = encodeName([["CN", `warren-ca-${opts.clusterId}`], ["O", opts.clusterId]]);
+  const cert = await buildCertificate({
+    serial: serial(opts.rand),
+    issuer: name,
+    subject: name,
+    notBefore: opts.now - BACKDATE_MS,
+    notAfter: opts.now + opts.lifetimeMs,
+    spki,
     extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign |
-          x509.KeyUsageFlags.digitalSignature,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+      Ext.basicConstraints(true),
+      Ext.keyUsage(true),
+      Ext.subjectKeyId(await keyId(spki)),
     ],
+    signingKey: keys.privateKey,
   });
-  return { certPem: cert.toString("pem"), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: derToPem(cert, "CERTIFICATE"), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 /**
@@ -124,7 +133,13 @@ export async function createRootCa(opts: CreateRootCaOptions): Promise<RootCa> {
  * CA a manager presents before it trusts it.
  */
 export async function caDigest(certPem: string): Promise<string> {
-  return await sha256Hex(new Uint8Array(readCert(certPem, "caPem").rawData));
+  let der: Uint8Array<ArrayBuffer>;
+  try {
+    der = certDer(certPem);
+  } catch (err) {
+    throw new ValidationError("caPem", "is not a PEM X.509 certificate", { cause: err });
+  }
+  return await sha256Hex(der);
 }
 
 /** Options of {@link createCsr}. */
@@ -136,12 +151,8 @@ export interface CreateCsrOptions {
 
 /** A PKCS#10 certificate signing request (PEM) for `keyPair`. */
 export async function createCsr(opts: CreateCsrOptions): Promise<string> {
-  const csr = await x509.Pkcs10CertificateRequestGenerator.create({
-    name: `CN=${opts.commonName ?? "warren-node"}`,
-    keys: opts.keyPair,
-    signingAlgorithm: SIGNING,
-  });
-  return csr.toString("pem");
+  const subject = encodeName([["CN", opts.commonName ?? "warren-node"]]);
+  return derToPem(await buildCsr(subject, opts.keyPair), "CERTIFICATE REQUEST");
 }
 
 /** Options of {@link signCsr}. */
@@ -173,52 +184,54 @@ export async function signCsr(opts: SignCsrOptions): Promise<string> {
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(opts.nodeId)) {
     throw new ValidationError("nodeId", "must be 1-64 letters, digits, '.', '_' or '-'");
   }
-  let csr: x509.Pkcs10CertificateRequest;
+  let csr: { spki: Uint8Array; valid: boolean };
   try {
-    csr = new x509.Pkcs10CertificateRequest(opts.csrPem);
+    csr = await readCsr(pemToDer(opts.csrPem, "CERTIFICATE REQUEST"));
   } catch (err) {
-    throw new ValidationError("csrPem", "is not a PEM certificate signing request", { cause: err });
+    throw new ValidationError(
+      "csrPem",
+      "is not a PEM certificate signing request (ECDSA P-256, SHA-256)",
+      {
+        cause: err,
+      },
+    );
   }
-  if (!await csr.verify()) {
-    throw new ValidationError("csrPem", "signature does not match its public key");
+  if (!csr.valid) throw new ValidationError("csrPem", "signature does not match its public key");
+  let ca: CertificateView;
+  let caNotAfter: number;
+  try {
+    ca = readCertificate(certDer(opts.ca.certPem));
+    caNotAfter = certValidity(opts.ca.certPem).notAfter;
+  } catch (err) {
+    throw new ValidationError("ca.certPem", "is not a PEM X.509 certificate", { cause: err });
   }
-  const caCert = readCert(opts.ca.certPem, "ca.certPem");
   const caKeys = await importKeyPairPem(opts.ca.keyPem);
-  const clusterId = caCert.subjectName.getField("O")[0] ?? "";
+  const clusterId = nameField(ca.subject, "O");
   const base = opts.role === "manager" ? [opts.nodeId, MANAGER_SAN] : [opts.nodeId];
-  const names = [...new Set([...base, ...opts.sans])].map((v): x509.JsonGeneralName => ({
-    type: isIp(v) ? "ip" : "dns",
-    value: v,
-  }));
-  const notAfter = Math.min(opts.now + opts.lifetimeMs, caCert.notAfter.getTime());
-  const publicKey = await csr.publicKey.export(ALG, ["verify"]);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(opts.rand),
-    subject: `CN=${opts.nodeId}, OU=${opts.role}, O=${clusterId}`,
-    issuer: caCert.subjectName,
-    notBefore: new Date(opts.now - BACKDATE_MS),
-    notAfter: new Date(notAfter),
-    publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: SIGNING,
+  const cert = await buildCertificate({
+    serial: serial(opts.rand),
+    issuer: ca.subject.der,
+    subject: encodeName([["CN", opts.nodeId], ["OU", opts.role], ["O", clusterId]]),
+    notBefore: opts.now - BACKDATE_MS,
+    notAfter: Math.min(opts.now + opts.lifetimeMs, caNotAfter),
+    spki: csr.spki,
     extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([
-        x509.ExtendedKeyUsage.serverAuth,
-        x509.ExtendedKeyUsage.clientAuth,
-      ]),
-      new x509.SubjectAlternativeNameExtension(names),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert),
+      Ext.basicConstraints(false),
+      Ext.keyUsage(false),
+      Ext.serverAndClientAuth(),
+      Ext.subjectAltName([...new Set([...base, ...opts.sans])]),
+      Ext.subjectKeyId(await keyId(csr.spki)),
+      Ext.authorityKeyId(ca.subjectKeyId ?? await keyId(ca.spki)),
     ],
+    signingKey: caKeys.privateKey,
   });
-  return cert.toString("pem");
+  return derToPem(cert, "CERTIFICATE");
 }
 
 /** Reads the identity and validity of a node certificate (no signature check: see verifyCert). */
-export function parseCert(certPem: string): CertInfo {
-  return describe(readCert(certPem, "certPem"));
+export async function parseCert(certPem: string): Promise<CertInfo> {
+  const x509 = await x509Lib();
+  return describe(x509, readCert(x509, certPem, "certPem"));
 }
 
 /**
@@ -226,8 +239,9 @@ export function parseCert(certPem: string): CertInfo {
  * says. Throws UnauthenticatedError naming the reason (foreign CA, not yet valid, expired, no role).
  */
 export async function verifyCert(certPem: string, caPem: string, now: number): Promise<CertInfo> {
-  const cert = readCert(certPem, "certPem");
-  const ca = readCert(caPem, "caPem");
+  const x509 = await x509Lib();
+  const cert = readCert(x509, certPem, "certPem");
+  const ca = readCert(x509, caPem, "caPem");
   const subject = cert.subjectName.getField("CN")[0] ?? cert.subject;
   if (cert.issuer !== ca.subject || !await cert.verify({ publicKey: ca, signatureOnly: true })) {
     throw new UnauthenticatedError(
@@ -251,7 +265,7 @@ export async function verifyCert(certPem: string, caPem: string, now: number): P
     );
   }
   try {
-    return describe(cert);
+    return describe(x509, cert);
   } catch (err) {
     throw new UnauthenticatedError(`certificate of ${subject} carries no Warren identity`, {
       cause: err,
@@ -259,7 +273,7 @@ export async function verifyCert(certPem: string, caPem: string, now: number): P
   }
 }
 
-function describe(cert: x509.X509Certificate): CertInfo {
+function describe(x509: typeof X509, cert: X509.X509Certificate): CertInfo {
   const nodeId = cert.subjectName.getField("CN")[0] ?? "";
   const role = cert.subjectName.getField("OU")[0] ?? "";
   if (!nodeId) throw new ValidationError("certPem", "subject has no CN (node ID)");
@@ -281,7 +295,7 @@ function describe(cert: x509.X509Certificate): CertInfo {
   };
 }
 
-function readCert(pem: string, field: string): x509.X509Certificate {
+function readCert(x509: typeof X509, pem: string, field: string): X509.X509Certificate {
   try {
     return new x509.X509Certificate(pem);
   } catch (err) {
@@ -290,14 +304,10 @@ function readCert(pem: string, field: string): x509.X509Certificate {
 }
 
 /** A positive 128-bit serial (high bit cleared so DER does not need a sign byte). */
-function serial(rand?: RandomBytes): string {
+function serial(rand?: RandomBytes): Uint8Array {
   const bytes = randomBytes(16, rand);
   bytes[0] = (bytes[0] & 0x7f) | 0x01;
-  return toHex(bytes);
-}
-
-function isIp(v: string): boolean {
-  return /^\d{1,3}(\.\d{1,3}){3}$/.test(v) || (v.includes(":") && /^[0-9a-fA-F:.]+$/.test(v));
+  return bytes;
 }
 
 function iso(ms: number): string {

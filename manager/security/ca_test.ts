@@ -56,7 +56,7 @@ Deno.test("ca: root CA is self-signed ECDSA P-256 with the cluster in its subjec
 Deno.test("ca: node certificate carries node ID, role, cluster, SANs and both EKUs", async () => {
   const ca = await createRootCa({ clusterId: "c1", lifetimeMs: 10 * HOUR, now: NOW });
   const pem = await issue(ca, { nodeId: "abc123", role: "manager" });
-  const info = parseCert(pem);
+  const info = await parseCert(pem);
   assert.equal(info.nodeId, "abc123");
   assert.equal(info.role, "manager");
   assert.equal(info.clusterId, "c1");
@@ -75,7 +75,7 @@ Deno.test("ca: node certificate carries node ID, role, cluster, SANs and both EK
     .filter((n) => n.type === "ip").map((n) => n.value);
   assert.deepEqual(ips, ["10.1.2.3", "::1"]);
   // Workers are not managers: no well-known manager name in their certificate.
-  assert.ok(!parseCert(await issue(ca, { role: "worker" })).sans.includes(MANAGER_SAN));
+  assert.ok(!(await parseCert(await issue(ca, { role: "worker" }))).sans.includes(MANAGER_SAN));
   assert.equal(MANAGER_SAN, MANAGER_SERVER_NAME);
 });
 
@@ -92,7 +92,7 @@ Deno.test("ca: identity comes from the CA's caller, never from the CSR subject",
     sans: [],
     now: NOW,
   });
-  assert.equal(parseCert(pem).nodeId, "n7");
+  assert.equal((await parseCert(pem)).nodeId, "n7");
   // The certificate is for the CSR's key.
   const certKey = await new x509.X509Certificate(pem).publicKey.export();
   assert.deepEqual(
@@ -103,7 +103,7 @@ Deno.test("ca: identity comes from the CA's caller, never from the CSR subject",
 
 Deno.test("ca: certificates never outlive the CA", async () => {
   const ca = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: NOW });
-  const info = parseCert(await issue(ca, { life: 100 * HOUR }));
+  const info = await parseCert(await issue(ca, { life: 100 * HOUR }));
   assert.equal(info.notAfter, NOW + HOUR);
 });
 

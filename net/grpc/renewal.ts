@@ -4,8 +4,7 @@
  * it up for new connections without a restart). Failures retry with backoff.
  * @module
  */
-import "reflect-metadata";
-import { X509Certificate } from "@peculiar/x509";
+import { certValidity } from "./pem.ts";
 import { renewAt, type TlsIdentity, type TlsMaterial } from "./tls.ts";
 
 /** Options of {@link startRenewal}. */
@@ -29,8 +28,8 @@ export function startRenewal(o: RenewalOptions): () => void {
   let stopped = false;
   const schedule = () => {
     if (stopped) return;
-    const cert = new X509Certificate(o.identity.current.certPem!);
-    const at = renewAt(cert.notBefore.getTime(), cert.notAfter.getTime());
+    const { notBefore, notAfter } = certValidity(o.identity.current.certPem!);
+    const at = renewAt(notBefore, notAfter);
     timer = setTimeout(run, Math.max(0, Math.min(at - now(), 2 ** 31 - 1)));
   };
   const run = async () => {
@@ -38,7 +37,7 @@ export function startRenewal(o: RenewalOptions): () => void {
       const m = await o.renew();
       await o.persist?.(m);
       await o.identity.update(m);
-      o.onRenewed?.(new X509Certificate(m.certPem).notAfter);
+      o.onRenewed?.(new Date(certValidity(m.certPem).notAfter));
       schedule();
     } catch (err) {
       o.onError?.(err);

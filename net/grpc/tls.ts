@@ -16,11 +16,11 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import "reflect-metadata";
-import * as x509 from "@peculiar/x509";
+import { X509Certificate } from "node:crypto";
 import { experimental } from "@grpc/grpc-js";
 import type { ChannelCredentials, ChannelOptions, ServerCredentials } from "@grpc/grpc-js";
 import { ValidationError } from "../../proto/errors.ts";
+import { pemToDer } from "./pem.ts";
 
 export {
   type AuthContext,
@@ -134,13 +134,14 @@ export async function checkTlsMaterial(m: TlsMaterial): Promise<void> {
     return;
   }
   const cert = parsePem(m.certPem, "certPem");
-  if (cert.issuer !== ca.subject || !await cert.verify({ publicKey: ca, signatureOnly: true })) {
-    throw new ValidationError("certPem", `was not issued by the CA in caPem (${ca.subject})`);
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+    const subject = ca.subject.replaceAll("\n", ", ");
+    throw new ValidationError("certPem", `was not issued by the CA in caPem (${subject})`);
   }
-  const certJwk = await crypto.subtle.exportKey("jwk", await cert.publicKey.export());
+  const certJwk = cert.publicKey.export({ format: "jwk" }) as JsonWebKey;
   let keyJwk: JsonWebKey;
   try {
-    const der = x509.PemConverter.decodeFirst(m.keyPem);
+    const der = pemToDer(m.keyPem, "PRIVATE KEY");
     const params = { name: "ECDSA", namedCurve: certJwk.crv ?? "" };
     keyJwk = await crypto.subtle.exportKey(
       "jwk",
@@ -156,9 +157,9 @@ export async function checkTlsMaterial(m: TlsMaterial): Promise<void> {
   }
 }
 
-function parsePem(pem: string, field: string): x509.X509Certificate {
+function parsePem(pem: string, field: string): X509Certificate {
   try {
-    return new x509.X509Certificate(pem);
+    return new X509Certificate(pem);
   } catch (err) {
     throw new ValidationError(field, "is not a PEM X.509 certificate", { cause: err });
   }
