@@ -7,6 +7,7 @@
  *          + <dataDir>/net/resolv.conf (nameserver = gateway)
  *  attachTask(t)  ─▶ netns + CNI ADD (host-mode ports through portmap) ─▶ {netnsPath, ip, resolvConfPath}
  *  apply(msg)     ─▶ endpoints (complete / upserts + removals) ─▶ syncServices + DNS records
+ *                    + 127.0.0.1 listeners for the ingress TCP ports (LoopbackForwarder)
  *  drainTask(t)   ─▶ t's IP out of VIPs + DNS now ─▶ wait drainDelayMs (other nodes catch up)
  *  detachTask(t)  ─▶ CNI DEL + netns delete
  *  close          ─▶ resolver, nat chains, task networks, bridge, portmap chains if unused
@@ -22,6 +23,7 @@ import { DnsServer } from "../dns/server.ts";
 import type { Upstream } from "../dns/upstreams.ts";
 import type { FirewallBackend } from "../host/firewall_backend.ts";
 import { hostPortMappings, removeEmptyPortmapChains } from "../ports/host_ports.ts";
+import { LoopbackForwarder } from "../ports/loopback_forwarder.ts";
 import { ServiceProxy } from "../vip/service_proxy.ts";
 
 /** Options of {@link NodeNetwork.open}. */
@@ -72,6 +74,8 @@ export class NodeNetwork {
   readonly proxy: ServiceProxy;
   readonly dns: DnsServer;
   readonly resolvConfPath: string;
+  /** Serves the ingress ports on 127.0.0.1 too (the nat rules cannot). */
+  readonly loopback: LoopbackForwarder;
   readonly #endpoints = new Map<string, ServiceEndpoint>();
   /** Task ID → IP of local tasks being stopped: kept out of VIPs and DNS until detached. */
   readonly #draining = new Map<string, string>();
@@ -92,6 +96,7 @@ export class NodeNetwork {
     this.resolvConfPath = resolvConfPath;
     this.#drainDelayMs = o.drainDelayMs ?? DEFAULT_DRAIN_DELAY_MS;
     this.#log = logger("net", { node: o.nodeId });
+    this.loopback = new LoopbackForwarder({ target: tasks.gateway, log: this.#log });
   }
 
   /** Sets the data plane up; on failure removes what it made. */
@@ -199,6 +204,9 @@ export class NodeNetwork {
     );
     this.dns.setEndpoints(all);
     await this.proxy.syncServices(all);
+    this.loopback.sync(
+      this.proxy.plan.filter((p) => p.protocol === "tcp").flatMap((p) => p.ingressPorts),
+    );
   }
 
   /** Removes everything this node added: resolver, chains, task networks, bridge. Idempotent. */
@@ -211,6 +219,7 @@ export class NodeNetwork {
   async close(opts: { keepTasks?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.loopback.close();
     await this.dns.close();
     if (opts.keepTasks && (await this.tasks.list().catch(() => [])).length > 0) return;
     await this.proxy.close();

@@ -11,8 +11,8 @@
  * conntrack and never be un-DNATed. So **remote tasks see the ingress node's address**, as in
  * Swarm's routing mesh; use `mode=host` where the client address matters.
  *
- * Local processes reaching `<node address>:8080` are handled too (OUTPUT), but not 127.0.0.1
- * (that would need `route_localnet`).
+ * Local processes reaching `<node address>:8080` are handled too (OUTPUT); 127.0.0.1:8080 is
+ * relayed in user space by loopback_forwarder.ts (in the kernel it would need `route_localnet`).
  * @module
  */
 import { INGRESS_MARK, type ServicePortPlan } from "../vip/service_plan.ts";

@@ -9,8 +9,8 @@
  * - during a scale-down, none of 200 requests through the VIP fails, every host drops the task
  *   from the VIP within 2 s and before its container dies (the worker drains before stopping);
  * - the published port (`--publish 8080:80`, routing mesh) answers on the host that runs no
- *   replica, from outside, from another host and from the host itself (its 127.0.0.1 is not
- *   served: see net/node/README.md);
+ *   replica, from outside, from another host and from the host itself, at its own address and
+ *   at 127.0.0.1 (a userspace relay: see net/node/README.md);
  * - a killed task leaves the VIP of every host within 2 s;
  * - removing the services and stopping the daemons leaves no link, route, iptables/nft rule or
  *   namespace on any host.
@@ -324,9 +324,11 @@ Deno.test("e2e: a service across three hosts: VIP, DNS, routing mesh, drain, cle
       web.map((t) => `web.${t.slot}`).sort(),
       "pages of both remaining replicas",
     );
-    // From another host, and from a process on the idle host itself (OUTPUT path).
+    // From another host, and from a process on the idle host itself (OUTPUT path), also at
+    // 127.0.0.1 (the loopback relay).
     const other = netns.hosts.find((h) => h !== idle)!;
-    for (const [from, addr] of [[other, idle!.address], [idle!, idle!.address]] as const) {
+    const clients = [[other, idle!.address], [idle!, idle!.address], [idle!, "127.0.0.1"]] as const;
+    for (const [from, addr] of clients) {
       const page = await httpGetVia(from, addr, PUBLISHED);
       ok(page.includes("warren-test-http"), `${from.name} → ${addr}:${PUBLISHED}: ${page}`);
     }
