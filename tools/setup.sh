@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(containerd runc golang-github-containerd-containerd-dev containernetworking-plugins
-  wireguard-tools wireguard-go iptables nftables iproute2 busybox-static docker-registry
+  wireguard-tools wireguard-go iptables nftables conntrack iproute2 busybox-static docker-registry
   protobuf-compiler golang-github-containerd-cgroups-dev perl)
 missing=()
 for pkg in "${pkgs[@]}"; do

@@ -26,6 +26,8 @@ import {
 } from "./iptables_rules.ts";
 import { nftScript } from "./nft_rules.ts";
 import { planServices, type ServicePortPlan } from "./service_plan.ts";
+import { flushUdpFlows, removedUdpBackends } from "./udp_flows.ts";
+import { logger } from "../../proto/log.ts";
 
 /** Options of {@link ServiceProxy.open}. */
 export interface ServiceProxyOptions {
@@ -166,7 +168,10 @@ export class ServiceProxy {
       if (filterText) await iptablesRestore(filterText);
       this.#appliedFilter = nextFilter;
     }
+    const gone = removedUdpBackends(this.#plan, plan);
     this.#plan = plan;
+    // After the rules: a datagram that arrives between the two is balanced by the new ones.
+    if (gone.length > 0) await flushUdpFlows(gone, logger("net"));
   }
 
   /** This node's nat chains present in the kernel (rules unknown). */

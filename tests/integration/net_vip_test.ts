@@ -5,6 +5,7 @@
  * backend balances too, and closing leaves no chain, jump, link, netns or lease behind.
  */
 import assert from "node:assert/strict";
+import dgram from "node:dgram";
 import { TaskNetworks } from "../../net/cni/task_network.ts";
 import { ServiceProxy } from "../../net/vip/service_proxy.ts";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
@@ -70,6 +71,52 @@ async function threeTasks(nets: TaskNetworks, stack: AsyncDisposableStack) {
     tasks.push({ name, ...t });
   }
   return tasks;
+}
+
+const UDP_RESPONDER = new URL("./_udp_responder.ts", import.meta.url).pathname;
+
+/** A UDP responder (see _udp_responder.ts) in `netns`, answering `reply`. */
+async function startUdpResponder(netns: string, port: number, reply: string) {
+  const child = new Deno.Command("ip", {
+    args: ["netns", "exec", netns, Deno.execPath(), "run", "-A", UDP_RESPONDER, reply, `${port}`],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  for (let out = ""; !out.includes("ready");) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`UDP responder ${reply} exited before it was ready`);
+    out += value;
+  }
+  return {
+    async [Symbol.asyncDispose]() {
+      child.kill("SIGKILL");
+      await child.status;
+      await reader.cancel().catch(() => {});
+    },
+  };
+}
+
+/** A UDP client socket on one fixed source port: `ask` sends and returns the reply. */
+async function udpClient() {
+  const sock = dgram.createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "0.0.0.0", r));
+  const ask = (ip: string, port: number) =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sock.off("message", onMessage);
+        reject(new Error(`no UDP answer from ${ip}:${port} in 2 s`));
+      }, 2_000);
+      const onMessage = (msg: Uint8Array) => {
+        clearTimeout(timer);
+        sock.off("message", onMessage);
+        resolve(new TextDecoder().decode(msg));
+      };
+      sock.on("message", onMessage);
+      sock.send("who?", port, ip);
+    });
+  return { ask, [Symbol.dispose]: () => sock.close() };
 }
 
 if (env) {
@@ -143,6 +190,43 @@ if (env) {
       // dnsrr: no VIP rules at all.
       await proxy.syncServices([{ ...endpoint(vip, [tasks[0]!.ip]), endpointMode: "dnsrr" }]);
       assert.equal(proxy.plan.length, 0);
+    } finally {
+      await proxy.close();
+      await nets.close();
+    }
+    assert.deepEqual(await snapshot(`${dataDir}/cni/ipam`), before);
+    await Deno.remove(dataDir, { recursive: true });
+  });
+
+  Deno.test("VIP over UDP: a task that leaves stops getting a client's datagrams at once", async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "warren-net-vip-" });
+    const before = await snapshot(`${dataDir}/cni/ipam`);
+    const nodeId = `node-${randomSuffix()}`;
+    const opts = { nodeId, subnet: "10.240.11.0/24", clusterCidr: "10.240.0.0/16", dataDir };
+    const nets = await TaskNetworks.open(opts);
+    const proxy = await ServiceProxy.open(opts);
+    const udp = (vip: string, taskIps: string[]): ServiceEndpoint => ({
+      ...endpoint(vip, taskIps),
+      ports: [{ protocol: "udp", target: 53, publishMode: "ingress" }],
+    });
+    try {
+      await using stack = new AsyncDisposableStack();
+      const tasks = [];
+      for (const name of ["u1", "u2"]) {
+        const t = await nets.createTaskNetwork(`dns.${name}`);
+        stack.use(await startUdpResponder(t.netnsName, 53, name));
+        tasks.push({ name, ...t });
+      }
+      const vip = "10.96.0.30";
+      await proxy.syncServices([udp(vip, tasks.map((t) => t.ip))]);
+      using client = await udpClient();
+      // One source port: conntrack keeps the flow on the task it picked first.
+      const first = await client.ask(vip, 53);
+      for (let i = 0; i < 5; i++) assert.equal(await client.ask(vip, 53), first);
+      // That task leaves (it still runs, so a stale flow would still get its answer).
+      await proxy.syncServices([udp(vip, tasks.filter((t) => t.name !== first).map((t) => t.ip))]);
+      const other = tasks.find((t) => t.name !== first)!.name;
+      for (let i = 0; i < 5; i++) assert.equal(await client.ask(vip, 53), other);
     } finally {
       await proxy.close();
       await nets.close();

@@ -1,0 +1,28 @@
+import assert from "node:assert/strict";
+import type { ServicePortPlan } from "./service_plan.ts";
+import { removedUdpBackends } from "./udp_flows.ts";
+
+const port = (key: string, protocol: "tcp" | "udp", ips: string[]): ServicePortPlan => ({
+  key,
+  serviceName: key,
+  protocol,
+  vip: "10.96.0.1",
+  vipPort: 53,
+  ingressPorts: [],
+  backends: ips.map((ip) => ({ ip, port: 53 })),
+});
+
+Deno.test("removedUdpBackends: UDP task IPs that no longer back their port, once each", () => {
+  const prev = [
+    port("a/udp/53", "udp", ["10.0.0.2", "10.0.0.3", "10.0.0.4"]),
+    port("a/tcp/53", "tcp", ["10.0.0.2", "10.0.0.5"]),
+    port("b/udp/514", "udp", ["10.0.0.9"]),
+  ];
+  const next = [
+    port("a/udp/53", "udp", ["10.0.0.3"]),
+    port("a/tcp/53", "tcp", []), // TCP removals never flush
+  ];
+  assert.deepEqual(removedUdpBackends(prev, next), ["10.0.0.2", "10.0.0.4", "10.0.0.9"]);
+  assert.deepEqual(removedUdpBackends(next, next), []);
+  assert.deepEqual(removedUdpBackends([], prev), []);
+});
