@@ -19,7 +19,7 @@ import { RaftNode } from "./raft/node.ts";
 import { Store } from "./state/store.ts";
 import { type ApiContext, randomId, write } from "./api/context.ts";
 import { apiServices } from "./api/grpc.ts";
-import { restApp, type RouteHook } from "./api/rest.ts";
+import { restApp, restHandler, type RouteHook } from "./api/rest.ts";
 import { openGuard, tlsGuard } from "./api/authz.ts";
 import { managerPeers, rotateJoinToken } from "./api/membership.ts";
 import { secretsForWorker } from "./api/secrets.ts";
@@ -272,7 +272,7 @@ export class Manager {
       const ac = new AbortController();
       const httpServer = Deno.serve(
         { hostname: httpHost, port: Number(httpPortStr), signal: ac.signal, onListen: () => {} },
-        app.fetch,
+        restHandler(app),
       );
       closers.push(async () => {
         ac.abort();

@@ -29,7 +29,7 @@ export function addDaemonFlags<C extends Command>(cmd: C): C {
     .option("--raft-addr <host:port>", "Raft listen address", `0.0.0.0:${DEFAULT_PORTS.raft}`)
     .option(
       "--http-addr <host:port>",
-      "REST, /health and /metrics listen address",
+      "REST (answers loopback clients only), /health, /ready and /metrics listen address",
       `0.0.0.0:${DEFAULT_PORTS.http}`,
     )
     .option(

@@ -1,6 +1,6 @@
 /**
- * REST on Hono, mirroring the gRPC resources as JSON (`/v1/services`, `/v1/nodes`, ...), plus
- * `/health`, `/ready` and `/metrics`. Same handlers as gRPC; errors map to HTTP in
+ * REST on Hono, mirroring the gRPC resources as JSON (`/v1/services`, `/v1/nodes`, ...), for
+ * clients on loopback only (see {@link restHandler}), plus `/health`, `/ready` and `/metrics`. Same handlers as gRPC; errors map to HTTP in
  * net/http/status.ts; bodies are validated with the zod schemas (400 names the field).
  * @module
  */
@@ -18,7 +18,7 @@ import {
   VolumeCreateRequestSchema,
   WatchRequestSchema,
 } from "../../proto/schema/mod.ts";
-import { ValidationError } from "../../proto/errors.ts";
+import { PermissionDeniedError, ValidationError } from "../../proto/errors.ts";
 import { toHttpError } from "../../net/http/status.ts";
 import type { Registry } from "../../net/http/metrics.ts";
 import type { ApiContext } from "./context.ts";
@@ -28,6 +28,40 @@ import { listTasks } from "./tasks.ts";
 import * as volumes from "./volumes.ts";
 import { watchEvents } from "./events.ts";
 import { clusterInfo } from "./cluster.ts";
+
+/**
+ * The REST resources (`/v1/...`) answer only clients on loopback. The gRPC API authenticates every
+ * caller by its client certificate; this port has no such check, so from other hosts it offers only
+ * what carries no authority: `/health`, `/ready` and `/metrics` (Prometheus scrapes it). Local
+ * tools get the JSON API, as Docker's daemon socket is local by default; remote administration
+ * goes through the CLI (mutual TLS) or an SSH tunnel.
+ */
+export function restHandler(
+  app: Hono,
+): (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> {
+  return (req, info) => {
+    const path = new URL(req.url).pathname;
+    if (path.startsWith("/v1/") || path === "/v1") {
+      const addr = info.remoteAddr as Deno.NetAddr;
+      if (!isLoopback(addr.hostname)) {
+        const { status, body } = toHttpError(
+          new PermissionDeniedError(
+            `the REST API (/v1) answers only on loopback; from ${addr.hostname} use the gRPC API ` +
+              "(the warren CLI, mutual TLS) or an SSH tunnel",
+          ),
+        );
+        return Response.json(body, { status });
+      }
+    }
+    return app.fetch(req);
+  };
+}
+
+/** Whether `host` is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x). */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "::1" || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
 
 /** Most committed-but-unapplied entries a manager may have and still report ready. */
 const READY_MAX_LAG = 100;
