@@ -34,7 +34,6 @@ import {
 } from "./security/mod.ts";
 import type { ClusterSecurity } from "./state/commands.ts";
 import type { EncryptedData } from "../proto/schema/mod.ts";
-import { FailedPreconditionError } from "../proto/errors.ts";
 
 /** Lifetimes: the CA outlives everything; node certificates renew at 50-80% of theirs. */
 export const CA_LIFETIME_MS = 20 * 365 * 86_400_000;
@@ -146,6 +145,21 @@ export class ClusterKeys {
     });
   }
 
+  /** Seals the autolock unlock key (every manager needs it to lock its own KEK file). */
+  sealUnlockKey(unlockKey: string): Promise<EncryptedData> {
+    return encryptSecret(enc.encode(unlockKey), {
+      dataKey: this.currentDataKey,
+      aad: "warren-unlock-key",
+    });
+  }
+
+  /** Opens the sealed unlock key. */
+  async openUnlockKey(e: EncryptedData): Promise<string> {
+    return dec.decode(
+      await decryptSecret(e, { dataKeys: this.dataKeys, aad: "warren-unlock-key" }),
+    );
+  }
+
   /** Opens a sealed join token. */
   async openToken(e: EncryptedData, role: string): Promise<string> {
     return dec.decode(
@@ -157,23 +171,4 @@ export class ClusterKeys {
 /** Path of a manager's KEK file. */
 export function kekPath(dataDir: string): string {
   return join(dataDir, "cluster.key");
-}
-
-/** Writes the KEK (0600). */
-export async function writeKek(dataDir: string, raw: Uint8Array): Promise<void> {
-  await Deno.writeFile(kekPath(dataDir), raw, { mode: 0o600 });
-}
-
-/** Reads the KEK; a clear error when it is missing. */
-export async function readKek(dataDir: string): Promise<Uint8Array<ArrayBuffer>> {
-  try {
-    return new Uint8Array(await Deno.readFile(kekPath(dataDir)));
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) {
-      throw new FailedPreconditionError(
-        `${kekPath(dataDir)} is missing: this manager cannot open the cluster's keys`,
-      );
-    }
-    throw err;
-  }
 }

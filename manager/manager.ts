@@ -28,7 +28,9 @@ import { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.ts";
 import { workerService } from "./dispatcher/grpc.ts";
 import { Orchestrator, type OrchestratorOptions } from "./orchestrator/orchestrator.ts";
 import { promoteCaughtUpLearners } from "./raft_membership.ts";
-import { ClusterKeys, type KeyAndCert, readKek, writeKek } from "./cluster_keys.ts";
+import { ClusterKeys, type KeyAndCert } from "./cluster_keys.ts";
+import { keepKekFile } from "./kek_file_keeper.ts";
+import { LocalKek } from "./local_kek.ts";
 import type { ClusterSecurity } from "./state/commands.ts";
 import { readTlsFiles, writeTlsFiles } from "./tls_files.ts";
 import { hostName, hostPlatform, hostResources } from "./host_info.ts";
@@ -152,7 +154,8 @@ export class Manager {
     };
     try {
       await Deno.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
-      const prepared = await prepareIdentity(opts);
+      const localKek = new LocalKek(opts.dataDir);
+      const prepared = await prepareIdentity(opts, localKek);
       const { identity, fresh } = prepared;
       const tls = opts.insecure ? undefined : new TlsIdentity(await readTlsFiles(opts.dataDir));
       const kv = await Deno.openKv(join(opts.dataDir, "raft.kv"));
@@ -211,7 +214,7 @@ export class Manager {
       raft.start();
       closers.push(() => raft.stop());
 
-      const keys = clusterKeysLoader(opts.dataDir, identity.clusterId, store, prepared.keys);
+      const keys = clusterKeysLoader(localKek, identity.clusterId, store, prepared.keys);
       const metrics = new Registry();
       const ctx: ApiContext = {
         store,
@@ -221,6 +224,17 @@ export class Manager {
         nodeId: identity.nodeId,
         version: VERSION,
         keys,
+      };
+      const keeper = keepKekFile({ store, keys, kek: localKek, log });
+      closers.push(keeper.stop);
+      ctx.localKek = {
+        locked: () => localKek.locked(),
+        unlock: async (unlockKey) => {
+          await localKek.unlock(unlockKey);
+          log.info("unlocked");
+          await keeper.sync();
+        },
+        sync: keeper.sync,
       };
       const m = registerManagerMetrics(metrics, ctx);
       ctx.observeCommit = (ms) => m.commitLatency.observe(ms);
@@ -423,6 +437,7 @@ export class Manager {
 /** Works out this manager's identity, writing keys and certificates for init and join. */
 async function prepareIdentity(
   opts: ManagerOptions,
+  localKek: LocalKek,
 ): Promise<{ identity: Identity; fresh: boolean; keys?: ClusterKeys; security?: ClusterSecurity }> {
   const existing = await readIdentity(opts.dataDir);
   if (existing) return { identity: existing, fresh: false };
@@ -437,7 +452,7 @@ async function prepareIdentity(
       now,
     });
     await writeTlsFiles(opts.dataDir, { caPem: keys.ca.certPem, ...own });
-    await writeKek(opts.dataDir, keys.kekRaw);
+    await localKek.write(keys.kekRaw);
     return { identity, fresh: true, keys, security };
   }
   if (opts.join) {
@@ -451,7 +466,7 @@ async function prepareIdentity(
       certPem: r.certificatePem,
       keyPem: opts.join.keyPem,
     });
-    await writeKek(opts.dataDir, decodeBase64(r.clusterKey));
+    await localKek.write(new Uint8Array(decodeBase64(r.clusterKey)));
     return {
       identity: { nodeId: r.nodeId, clusterId: r.cluster.id, role: "manager" },
       fresh: true,
@@ -464,7 +479,7 @@ async function prepareIdentity(
 
 /** Opens the cluster keys once the replicated state has them (cached; retried on failure). */
 function clusterKeysLoader(
-  dataDir: string,
+  localKek: LocalKek,
   clusterId: string,
   store: Store,
   known: ClusterKeys | undefined,
@@ -476,7 +491,7 @@ function clusterKeysLoader(
       if (!security) {
         throw new UnavailableError("this manager has not caught up with the cluster's keys yet");
       }
-      return await ClusterKeys.open(clusterId, security, await readKek(dataDir));
+      return await ClusterKeys.open(clusterId, security, await localKek.get());
     })().catch((err) => {
       loading = undefined;
       throw err;

@@ -65,6 +65,26 @@ export const apiCodecs = {
     (t): w.JoinToken => ({ role: E.NodeRole.toWire(t.role), token: t.token }),
     (x: w.JoinToken) => compact({ role: E.NodeRole.fromWire(x.role), token: str(x.token) }),
   ),
+  UpdateAutolockRequest: codec(
+    d.UpdateAutolockRequestSchema,
+    (r): w.UpdateAutolockRequest => ({ autolock: r.autolock, rotate: r.rotate }),
+    (x: w.UpdateAutolockRequest) => ({ autolock: x.autolock, rotate: x.rotate }),
+  ),
+  GetUnlockKeyRequest: codec(
+    d.GetUnlockKeyRequestSchema,
+    (): w.GetUnlockKeyRequest => ({}),
+    () => ({}),
+  ),
+  UnlockKey: codec(
+    d.UnlockKeySchema,
+    (k): w.UnlockKey => ({ autolock: k.autolock, unlockKey: k.unlockKey ?? "" }),
+    (x: w.UnlockKey) => compact({ autolock: x.autolock, unlockKey: str(x.unlockKey) }),
+  ),
+  UnlockRequest: codec(
+    d.UnlockRequestSchema,
+    (r): w.UnlockRequest => ({ unlockKey: r.unlockKey }),
+    (x: w.UnlockRequest) => ({ unlockKey: x.unlockKey }),
+  ),
   JoinRequest: codec(
     d.JoinRequestSchema,
     (r): w.JoinRequest => ({
@@ -144,6 +164,7 @@ export const apiCodecs = {
     (x: w.LeaveRequest) => compact({ nodeId: str(x.nodeId), force: x.force }),
   ),
   LeaveResponse: empty<w.LeaveResponse>(),
+  UnlockResponse: empty<w.UnlockResponse>(),
   // NodeService
   ListNodesRequest: codec(
     d.ListNodesRequestSchema,

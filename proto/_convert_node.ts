@@ -155,6 +155,8 @@ export const encCluster = (c: d.ClusterInfo): w.ClusterInfo => ({
   workers: c.workers,
   version: c.version,
   cidrs: encCidrs(c.cidrs),
+  autolock: c.autolock,
+  locked: c.locked,
 });
 export const decCluster = (x: w.ClusterInfo | undefined): Raw | undefined =>
   x && compact({
@@ -166,4 +168,6 @@ export const decCluster = (x: w.ClusterInfo | undefined): Raw | undefined =>
     workers: x.workers,
     version: str(x.version),
     cidrs: decCidrs(x.cidrs),
+    autolock: x.autolock,
+    locked: x.locked,
   });

@@ -230,6 +230,10 @@ const samples: { [K in MessageName]: unknown[] } = {
   ClusterCidrs: [{}, cluster.cidrs],
   ClusterInfo: [cluster],
   GetClusterInfoRequest: [{}, { stale: true }],
+  UpdateAutolockRequest: [{ autolock: false }, { autolock: true, rotate: true }],
+  GetUnlockKeyRequest: [{}],
+  UnlockKey: [{ autolock: false }, { autolock: true, unlockKey: `WRNKEY-${"a2".repeat(26)}` }],
+  UnlockRequest: [{ unlockKey: `WRNKEY-${"z7".repeat(26)}` }],
   GetJoinTokenRequest: [{ role: "worker" }, { role: "manager", rotate: true }],
   JoinToken: [{ role: "worker", token: "SWMTKN-1-abc" }],
   JoinRequest: [
@@ -277,6 +281,7 @@ const samples: { [K in MessageName]: unknown[] } = {
   }],
   UpdateSecretRequest: [{ id: "db-password", data: "aHVudGVyMg==", labels: { team: "db" } }],
   LeaveResponse: [{}],
+  UnlockResponse: [{}],
   ListNodesRequest: [{}, { stale: true, role: "manager" }],
   ListNodesResponse: [{ nodes: [], index: 0 }, { nodes: [node, minimalNode], index: 42 }],
   InspectNodeRequest: [{ id: "node-1" }, { id: "worker-1", stale: true }],
@@ -496,6 +501,10 @@ function parseInput(name: MessageName, input: unknown): unknown {
 }
 
 const SCHEMA_OF: { [K in MessageName]: { parse(v: unknown): unknown } } = {
+  UpdateAutolockRequest: d.UpdateAutolockRequestSchema,
+  GetUnlockKeyRequest: d.GetUnlockKeyRequestSchema,
+  UnlockKey: d.UnlockKeySchema,
+  UnlockRequest: d.UnlockRequestSchema,
   Resources: d.ResourcesSchema,
   ResourceAmounts: d.ResourceAmountsSchema,
   ManagerPeer: d.ManagerPeerSchema,
@@ -540,6 +549,7 @@ const SCHEMA_OF: { [K in MessageName]: { parse(v: unknown): unknown } } = {
   CertificateResponse: d.CertificateResponseSchema,
   UpdateSecretRequest: d.SecretUpdateRequestSchema,
   LeaveResponse: d.EmptyResponseSchema,
+  UnlockResponse: d.EmptyResponseSchema,
   ListNodesRequest: d.ListNodesRequestSchema,
   ListNodesResponse: d.ListNodesResponseSchema,
   InspectNodeRequest: d.InspectRequestSchema,

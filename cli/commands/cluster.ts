@@ -1,10 +1,12 @@
 /**
- * `warren cluster info` and `warren cluster join-token worker|manager [--rotate]`. The daemon
+ * `warren cluster info`, `warren cluster join-token worker|manager [--rotate]`, and autolock:
+ * `cluster update --autolock true|false`, `cluster unlock-key [--rotate]`, `cluster unlock`. The daemon
  * commands add `cluster init` to this group (cli/daemon/).
  * @module
  */
 import { Argument, type Command } from "commander";
-import type { ClusterInfo, NodeRole } from "../../proto/schema/mod.ts";
+import type { ClusterInfo, NodeRole, UnlockKey } from "../../proto/schema/mod.ts";
+import { ValidationError } from "../../proto/errors.ts";
 import { renderKeyValues, renderObject } from "../output/format.ts";
 import { formatAgo } from "../output/human.ts";
 import {
@@ -31,6 +33,7 @@ export function clusterInfoLines(info: ClusterInfo, nowMs: number): string {
     ["Cluster CIDR", info.cidrs.clusterCidr],
     ["Service CIDR", info.cidrs.serviceCidr],
     ["Node subnet", `/${info.cidrs.nodeSubnetBits}`],
+    ["Autolock", info.autolock ? (info.locked ? "on (this manager is LOCKED)" : "on") : "off"],
   ]);
 }
 
@@ -74,5 +77,83 @@ export function clusterCommand(ctx: CliContext = defaultContext()): Command {
         );
       }
     });
+  addClientFlags(
+    group.command("update").description("change cluster-wide settings"),
+    { quiet: true },
+  )
+    .requiredOption(
+      "--autolock <on>",
+      "true: managers keep the cluster key on disk only under an unlock key; false: plain",
+    )
+    .action(async (o: ClientFlags & { autolock: string }) => {
+      if (o.autolock !== "true" && o.autolock !== "false") {
+        throw new ValidationError("autolock", `must be true or false, got "${o.autolock}"`);
+      }
+      const key = await withClient(ctx, o, (c) => c.cluster.updateAutolock(o.autolock === "true"));
+      printUnlockKey(ctx, o, key, "Autolock is on.");
+    });
+  addClientFlags(
+    group.command("unlock-key").description("print (or rotate) the autolock unlock key"),
+    { quiet: true },
+  )
+    .option("--rotate", "replace the key; running managers rewrap their key file with the new one")
+    .action(async (o: ClientFlags & { rotate?: boolean }) => {
+      const key = await withClient(
+        ctx,
+        o,
+        (c) => o.rotate ? c.cluster.updateAutolock(true, true) : c.cluster.unlockKey(),
+      );
+      printUnlockKey(ctx, o, key, o.rotate ? "Rotated the unlock key." : "Unlock key:");
+    });
+  addClientFlags(
+    group.command("unlock").description(
+      "unlock a manager that restarted with autolock on (key from --key-file or stdin)",
+    ),
+  )
+    .option("--key-file <file>", "read the unlock key from this file instead of stdin")
+    .action(async (o: ClientFlags & { keyFile?: string }) => {
+      const key = new TextDecoder().decode(
+        o.keyFile ? await Deno.readFile(o.keyFile) : await ctx.io.readStdin(),
+      ).trim();
+      if (!key) {
+        throw new ValidationError("unlockKey", "is empty: pipe it on stdin or use --key-file");
+      }
+      const managers = await withClient(ctx, o, async (c) => {
+        if (c.managers.length !== 1) {
+          throw new ValidationError(
+            "manager",
+            `unlock acts on one manager: name it with --manager (configured: ${
+              c.managers.join(", ")
+            })`,
+          );
+        }
+        await c.cluster.unlock(key);
+        return c.managers;
+      });
+      ctx.io.out(`manager ${managers[0]} unlocked`);
+    });
   return group;
+}
+
+function printUnlockKey(
+  ctx: CliContext,
+  o: ClientFlags,
+  key: UnlockKey,
+  heading: string,
+): void {
+  if (!key.autolock) ctx.io.out(o.quiet ? "" : "Autolock is off.");
+  else if (o.quiet) ctx.io.out(key.unlockKey ?? "");
+  else if (o.output !== "table") ctx.io.out(renderObject(key, o.output));
+  else {
+    ctx.io.out(
+      [
+        heading,
+        "",
+        `    ${key.unlockKey}`,
+        "",
+        "Keep it somewhere safe: a manager that restarts stays locked until",
+        "'warren cluster unlock --manager ADDR' gets this key on stdin.",
+      ].join("\n"),
+    );
+  }
 }

@@ -20,6 +20,7 @@ type InitFlags = DaemonFlags & {
   nodeSubnetBits: string;
   managerOnly?: boolean;
   containerdSocket?: string;
+  autolock?: boolean;
 };
 
 /** The `init` subcommand of `cluster`. */
@@ -33,6 +34,10 @@ export function clusterInitCommand(): Command {
     .option("--service-cidr <cidr>", "address range for service VIPs", "10.96.0.0/16")
     .option("--node-subnet-bits <n>", "prefix length of each node's task subnet", "24")
     .option("--manager-only", "do not run a worker on this node")
+    .option(
+      "--autolock",
+      "keep the cluster key on managers' disks only under an unlock key (printed once here)",
+    )
     .option(
       "--containerd-socket <path>",
       "containerd to use (default: the host's, else Warren starts its own)",
@@ -60,12 +65,18 @@ export function clusterInitCommand(): Command {
     });
     const stops: (() => Promise<void>)[] = [() => mgr.stop(), await writePidFile(o.dataDir)];
     try {
-      const admin = await mgr.issueAdminCertificate("admin");
-      const configPath = await writeAdminConfig({
+      // A manager restarted under autolock cannot sign until unlocked: keep the CLI config.
+      const locked = await mgr.ctx.localKek?.locked();
+      const configPath = locked ? undefined : await writeAdminConfig({
         clusterId: mgr.identity.clusterId,
         managers: [mgr.apiAddress],
-        ...admin,
+        ...(await mgr.issueAdminCertificate("admin")),
       });
+      let unlockKey: string | undefined;
+      if (o.autolock && !locked) {
+        const { updateAutolock } = await import("../../manager/api/autolock.ts");
+        unlockKey = (await updateAutolock(mgr.ctx, { autolock: true, rotate: false })).unlockKey;
+      }
       if (!o.managerOnly) {
         // Loaded only when this manager also runs tasks (see worker_start.ts).
         const [{ containerdFor }, { startNodeNetworking }, { startWorker }] = await Promise.all([
@@ -101,9 +112,21 @@ export function clusterInitCommand(): Command {
           o.managerOnly ? "" : " (also running tasks)"
         }`,
       );
-      console.log(
-        `CLI credentials in ${configPath}; add nodes with 'warren cluster join-token worker'`,
-      );
+      if (configPath) {
+        console.log(
+          `CLI credentials in ${configPath}; add nodes with 'warren cluster join-token worker'`,
+        );
+      }
+      if (unlockKey) {
+        console.log(
+          `autolock is on; unlock key (keep it safe, it is needed after every restart):\n\n    ${unlockKey}\n`,
+        );
+      }
+      if (locked) {
+        console.log(
+          `this manager is LOCKED (autolock): unlock it with 'warren cluster unlock --manager ${mgr.apiAddress}' (the key on stdin)`,
+        );
+      }
     } catch (err) {
       for (const s of stops) await s().catch(() => {});
       throw err;

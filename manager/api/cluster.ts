@@ -27,5 +27,7 @@ export async function clusterInfo(ctx: ApiContext, stale: boolean): Promise<Clus
     workers,
     version: ctx.version,
     cidrs: s.cluster.cidrs,
+    autolock: s.cluster.security?.unlockKey !== undefined,
+    locked: (await ctx.localKek?.locked().catch(() => false)) ?? false,
   };
 }

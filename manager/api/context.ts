@@ -26,6 +26,17 @@ export interface ApiContext {
   observeCommit?: (ms: number) => void;
   /** The cluster's keys (CA, data keys), once this manager can open them. */
   keys: () => Promise<ClusterKeys>;
+  /** This manager's own key-encryption key under autolock (absent in some tests). */
+  localKek?: LocalKekControl;
+}
+
+/** Whether this manager's key-encryption key is locked, and unlocking it (autolock). */
+export interface LocalKekControl {
+  locked(): Promise<boolean>;
+  /** Throws UnauthenticatedError for a wrong key, FailedPreconditionError when not locked. */
+  unlock(unlockKey: string): Promise<void>;
+  /** Brings the key file in line with the applied autolock setting (resolves when written). */
+  sync(): Promise<void>;
 }
 
 /** Options of {@link write}. */

@@ -25,6 +25,7 @@ import { watchEvents } from "./events.ts";
 import { clusterInfo } from "./cluster.ts";
 import * as secrets from "./secrets.ts";
 import * as membership from "./membership.ts";
+import * as autolock from "./autolock.ts";
 import { type Guard, openGuard } from "./authz.ts";
 import { logsExecServices } from "./logs_exec.ts";
 import type { CallWithAuth } from "../../net/grpc/tls.ts";
@@ -85,6 +86,21 @@ export function apiServices(
             );
           },
         ),
+        updateAutolock: u(
+          "ClusterService/UpdateAutolock",
+          async (r: wire.UpdateAutolockRequest) =>
+            codecs.UnlockKey.toWire(
+              await autolock.updateAutolock(ctx, codecs.UpdateAutolockRequest.fromWire(r)),
+            ),
+        ),
+        getUnlockKey: u(
+          "ClusterService/GetUnlockKey",
+          async () => codecs.UnlockKey.toWire(await autolock.getUnlockKey(ctx)),
+        ),
+        unlock: u("ClusterService/Unlock", async (r: wire.UnlockRequest) => {
+          await autolock.unlockManager(ctx, codecs.UnlockRequest.fromWire(r).unlockKey);
+          return {};
+        }),
         issueCertificate: u(
           "ClusterService/IssueCertificate",
           async (r: wire.IssueCertificateRequest) => {

@@ -58,3 +58,4 @@ export {
   type WrappedKey,
 } from "./secret_box.ts";
 export type { RandomBytes } from "./_encoding.ts";
+export { type KekFile, lockKek, parseKekFile, unlockKek } from "./kek_file.ts";

@@ -1,9 +1,9 @@
 /**
  * Secrets at rest: envelope encryption.
  *
- *   unlock key (user-held, --autolock) --HKDF--> KEK ─┐
- *   or random KEK stored on each manager ─────────────┤ AES-KW
- *                                                      v
+ *   random KEK stored on each manager (under autolock: wrapped by a key the ──┐ AES-KW
+ *   user-held unlock key derives with HKDF, kek_file.ts)                       │
+ *                                                                              v
  *   cluster DATA key (random AES-256, replicated only wrapped) --AES-256-GCM--> secret ciphertext
  *
  * The data key is random (never derived from a node ID or anything guessable) and appears in

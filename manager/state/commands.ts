@@ -53,6 +53,11 @@ export const ClusterSecuritySchema = z.object({
   caKey: EncryptedDataSchema,
   /** Data keys (newest last), each wrapped by the KEK. */
   dataKeys: z.array(WrappedKeySchema).min(1).max(64),
+  /**
+   * Autolock: the unlock key, sealed under the data key (every manager needs it to lock its own
+   * copy of the KEK on disk). Absent: autolock is off.
+   */
+  unlockKey: EncryptedDataSchema.optional(),
 });
 /** The replicated CA and keys. */
 export type ClusterSecurity = z.infer<typeof ClusterSecuritySchema>;
@@ -82,6 +87,8 @@ export type TaskChange = z.infer<typeof TaskChangeSchema>;
 export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("cluster.init"), at, cluster: ClusterRecordSchema }),
   z.object({ kind: z.literal("token.set"), at, token: StoredTokenSchema }),
+  /** Autolock on (with the sealed unlock key) or off (without). */
+  z.object({ kind: z.literal("cluster.autolock"), at, unlockKey: EncryptedDataSchema.optional() }),
   z.object({ kind: z.literal("node.register"), at, node: NodeSchema }),
   z.object({ kind: z.literal("node.update"), at, id: IdSchema, update: NodeUpdateSchema }),
   z.object({ kind: z.literal("node.status"), at, id: IdSchema, status: NodeStatusSchema }),

@@ -54,6 +54,18 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
     case "token.set":
       s.tokens = { ...s.tokens, [cmd.token.role]: cmd.token };
       return { result: undefined, changes: [] };
+    case "cluster.autolock": {
+      const security = s.cluster?.security;
+      if (!s.cluster || !security) {
+        throw new FailedPreconditionError("the cluster has no keys yet: autolock cannot change");
+      }
+      const { unlockKey: _old, ...rest } = security;
+      s.cluster = {
+        ...s.cluster,
+        security: cmd.unlockKey ? { ...rest, unlockKey: cmd.unlockKey } : rest,
+      };
+      return { result: undefined, changes: [] };
+    }
     case "node.register": {
       const prev = s.nodes.get(cmd.node.id);
       // A node that registers again (restart, new address) keeps what operators set on it.

@@ -400,3 +400,26 @@ Deno.test("fsm: VIPs stay the lowest free ones through creates, mode changes and
     { numRuns: 300 },
   );
 });
+
+Deno.test("fsm: cluster.autolock sets and clears the sealed unlock key; needs the cluster's keys", () => {
+  const sealed = { keyId: "dk-1", nonce: "AAAAAAAAAAAAAAAA", ciphertext: "AAAA" };
+  assert.throws(
+    () => applyCommand(emptyState(), { kind: "cluster.autolock", at, unlockKey: sealed }),
+    FailedPreconditionError,
+  );
+  const security = {
+    caCertPem: "-----BEGIN CERTIFICATE-----",
+    caKey: sealed,
+    dataKeys: [{ keyId: "dk-1", kekId: "k1", wrapped: "AAAA" }],
+  };
+  const cluster = { id: "c1", name: "c", createdAt: at, cidrs: {}, security };
+  const s = run([{ kind: "cluster.init", at, cluster } as Command]);
+  run([{ kind: "cluster.autolock", at, unlockKey: sealed }], s);
+  assert.deepEqual(s.cluster?.security?.unlockKey, sealed);
+  assert.deepEqual(s.cluster?.security?.dataKeys, security.dataKeys);
+  const back = fromSnapshot(JSON.parse(JSON.stringify(toSnapshot(s))));
+  assert.deepEqual(back.cluster?.security?.unlockKey, sealed);
+  run([{ kind: "cluster.autolock", at }], s);
+  assert.equal(s.cluster?.security?.unlockKey, undefined);
+  assert.equal("unlockKey" in (s.cluster?.security ?? {}), false);
+});

@@ -44,6 +44,7 @@ export class Store implements StateMachine {
   readonly #maxQueue: number;
   readonly #watchers = new Set<Watcher>();
   readonly #appliedListeners = new Set<(index: number, changes: Change[]) => void>();
+  readonly #clusterListeners = new Set<() => void>();
 
   constructor(opts: StoreOptions = {}) {
     this.#maxHistory = opts.historyEvents ?? 50_000;
@@ -64,7 +65,9 @@ export class Store implements StateMachine {
   apply(command: Uint8Array, index: number): unknown {
     this.#index = index;
     const cmd = decodeCommand(command);
+    const cluster = this.#state.cluster;
     const { result, changes } = applyCommand(this.#state, cmd);
+    if (this.#state.cluster !== cluster) { for (const fn of this.#clusterListeners) fn(); }
     if (changes.length > 0) {
       const events = changes.map((c) => toEvent(c, index, cmd.at));
       this.#record(events);
@@ -87,6 +90,16 @@ export class Store implements StateMachine {
     for (const w of this.#watchers) {
       this.#fail(w, new UnavailableError("state was replaced by a snapshot; list and watch again"));
     }
+    for (const fn of this.#clusterListeners) fn();
+  }
+
+  /**
+   * Calls `fn` after the cluster record (settings, keys) changed: by a command or a snapshot.
+   * Such commands record no object change, so {@link Store.onApplied} does not see them.
+   */
+  onClusterChange(fn: () => void): () => void {
+    this.#clusterListeners.add(fn);
+    return () => this.#clusterListeners.delete(fn);
   }
 
   /** Calls `fn` after each applied command that changed objects (orchestrators mark dirty). */

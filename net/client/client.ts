@@ -101,6 +101,25 @@ export class WarrenClient implements Disposable {
       );
       return decode(codecs.JoinToken, res, "token");
     },
+    /** Turns autolock on or off (`rotate`: a new unlock key); the unlock key when on. */
+    updateAutolock: async (autolock: boolean, rotate = false): Promise<d.UnlockKey> => {
+      const req = d.parseOrThrow(d.UpdateAutolockRequestSchema, { autolock, rotate });
+      const res = await this.#pool.unary(
+        w.ClusterServiceService.updateAutolock,
+        codecs.UpdateAutolockRequest.toWire(req),
+      );
+      return decode(codecs.UnlockKey, res, "unlockKey");
+    },
+    /** The current unlock key (FAILED_PRECONDITION when autolock is off). */
+    unlockKey: async (): Promise<d.UnlockKey> => {
+      const res = await this.#pool.unary(w.ClusterServiceService.getUnlockKey, {});
+      return decode(codecs.UnlockKey, res, "unlockKey");
+    },
+    /** Unlocks the manager this client talks to (give it exactly one manager address). */
+    unlock: async (unlockKey: string): Promise<void> => {
+      const req = d.parseOrThrow(d.UnlockRequestSchema, { unlockKey: unlockKey.trim() });
+      await this.#pool.unary(w.ClusterServiceService.unlock, codecs.UnlockRequest.toWire(req));
+    },
   };
 
   /** NodeService. */

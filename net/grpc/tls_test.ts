@@ -94,6 +94,15 @@ const clusterStub: w.ClusterServiceServer = {
   issueCertificate(_call, cb) {
     cb({ code: 12, details: "not part of this stub" });
   },
+  updateAutolock(_call, cb) {
+    cb(null, w.UnlockKey.fromPartial({}));
+  },
+  getUnlockKey(_call, cb) {
+    cb(null, w.UnlockKey.fromPartial({}));
+  },
+  unlock(_call, cb) {
+    cb(null, {});
+  },
 };
 
 async function serve(

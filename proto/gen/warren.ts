@@ -524,7 +524,34 @@ export interface ClusterInfo {
   managers: number;
   workers: number;
   version: string;
-  cidrs?: ClusterCidrs | undefined;
+  cidrs?:
+    | ClusterCidrs
+    | undefined;
+  /** Autolock is on: managers keep the cluster key on disk only under the unlock key. */
+  autolock: boolean;
+  /** The answering manager is locked (restarted with autolock on, not unlocked yet). */
+  locked: boolean;
+}
+
+export interface UpdateAutolockRequest {
+  autolock: boolean;
+  rotate: boolean;
+}
+
+export interface GetUnlockKeyRequest {
+}
+
+export interface UnlockKey {
+  autolock: boolean;
+  /** Empty when autolock is off. */
+  unlockKey: string;
+}
+
+export interface UnlockRequest {
+  unlockKey: string;
+}
+
+export interface UnlockResponse {
 }
 
 export interface GetClusterInfoRequest {
@@ -4802,7 +4829,18 @@ export const ClusterCidrs: MessageFns<ClusterCidrs> = {
 };
 
 function createBaseClusterInfo(): ClusterInfo {
-  return { id: "", name: "", createdAt: 0, raft: undefined, managers: 0, workers: 0, version: "", cidrs: undefined };
+  return {
+    id: "",
+    name: "",
+    createdAt: 0,
+    raft: undefined,
+    managers: 0,
+    workers: 0,
+    version: "",
+    cidrs: undefined,
+    autolock: false,
+    locked: false,
+  };
 }
 
 export const ClusterInfo: MessageFns<ClusterInfo> = {
@@ -4830,6 +4868,12 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
     }
     if (message.cidrs !== undefined) {
       ClusterCidrs.encode(message.cidrs, writer.uint32(66).fork()).join();
+    }
+    if (message.autolock !== false) {
+      writer.uint32(72).bool(message.autolock);
+    }
+    if (message.locked !== false) {
+      writer.uint32(80).bool(message.locked);
     }
     return writer;
   },
@@ -4911,6 +4955,22 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
             message.cidrs = ClusterCidrs.decode(reader, reader.uint32());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.autolock = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.locked = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4940,6 +5000,283 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
     message.cidrs = (object.cidrs !== undefined && object.cidrs !== null)
       ? ClusterCidrs.fromPartial(object.cidrs)
       : undefined;
+    message.autolock = object.autolock ?? false;
+    message.locked = object.locked ?? false;
+    return message;
+  },
+};
+
+function createBaseUpdateAutolockRequest(): UpdateAutolockRequest {
+  return { autolock: false, rotate: false };
+}
+
+export const UpdateAutolockRequest: MessageFns<UpdateAutolockRequest> = {
+  encode(message: UpdateAutolockRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.autolock !== false) {
+      writer.uint32(8).bool(message.autolock);
+    }
+    if (message.rotate !== false) {
+      writer.uint32(16).bool(message.rotate);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UpdateAutolockRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUpdateAutolockRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.autolock = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.rotate = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UpdateAutolockRequest>, I>>(base?: I): UpdateAutolockRequest {
+    return UpdateAutolockRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UpdateAutolockRequest>, I>>(object: I): UpdateAutolockRequest {
+    const message = createBaseUpdateAutolockRequest();
+    message.autolock = object.autolock ?? false;
+    message.rotate = object.rotate ?? false;
+    return message;
+  },
+};
+
+function createBaseGetUnlockKeyRequest(): GetUnlockKeyRequest {
+  return {};
+}
+
+export const GetUnlockKeyRequest: MessageFns<GetUnlockKeyRequest> = {
+  encode(_: GetUnlockKeyRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetUnlockKeyRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetUnlockKeyRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<GetUnlockKeyRequest>, I>>(base?: I): GetUnlockKeyRequest {
+    return GetUnlockKeyRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<GetUnlockKeyRequest>, I>>(_: I): GetUnlockKeyRequest {
+    const message = createBaseGetUnlockKeyRequest();
+    return message;
+  },
+};
+
+function createBaseUnlockKey(): UnlockKey {
+  return { autolock: false, unlockKey: "" };
+}
+
+export const UnlockKey: MessageFns<UnlockKey> = {
+  encode(message: UnlockKey, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.autolock !== false) {
+      writer.uint32(8).bool(message.autolock);
+    }
+    if (message.unlockKey !== "") {
+      writer.uint32(18).string(message.unlockKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlockKey {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlockKey();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.autolock = reader.bool();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UnlockKey>, I>>(base?: I): UnlockKey {
+    return UnlockKey.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnlockKey>, I>>(object: I): UnlockKey {
+    const message = createBaseUnlockKey();
+    message.autolock = object.autolock ?? false;
+    message.unlockKey = object.unlockKey ?? "";
+    return message;
+  },
+};
+
+function createBaseUnlockRequest(): UnlockRequest {
+  return { unlockKey: "" };
+}
+
+export const UnlockRequest: MessageFns<UnlockRequest> = {
+  encode(message: UnlockRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unlockKey !== "") {
+      writer.uint32(10).string(message.unlockKey);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlockRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlockRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UnlockRequest>, I>>(base?: I): UnlockRequest {
+    return UnlockRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnlockRequest>, I>>(object: I): UnlockRequest {
+    const message = createBaseUnlockRequest();
+    message.unlockKey = object.unlockKey ?? "";
+    return message;
+  },
+};
+
+function createBaseUnlockResponse(): UnlockResponse {
+  return {};
+}
+
+export const UnlockResponse: MessageFns<UnlockResponse> = {
+  encode(_: UnlockResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnlockResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnlockResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<UnlockResponse>, I>>(base?: I): UnlockResponse {
+    return UnlockResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<UnlockResponse>, I>>(_: I): UnlockResponse {
+    const message = createBaseUnlockResponse();
     return message;
   },
 };
@@ -10978,6 +11315,37 @@ export const ClusterServiceService = {
     responseSerialize: (value: CertificateResponse): Buffer => Buffer.from(CertificateResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CertificateResponse => CertificateResponse.decode(value),
   },
+  /** Turns autolock on or off (`rotate`: a new unlock key); returns the unlock key when on. */
+  updateAutolock: {
+    path: "/warren.v1.ClusterService/UpdateAutolock" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UpdateAutolockRequest): Buffer =>
+      Buffer.from(UpdateAutolockRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UpdateAutolockRequest => UpdateAutolockRequest.decode(value),
+    responseSerialize: (value: UnlockKey): Buffer => Buffer.from(UnlockKey.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlockKey => UnlockKey.decode(value),
+  },
+  /** The current unlock key (FAILED_PRECONDITION when autolock is off). */
+  getUnlockKey: {
+    path: "/warren.v1.ClusterService/GetUnlockKey" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: GetUnlockKeyRequest): Buffer => Buffer.from(GetUnlockKeyRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): GetUnlockKeyRequest => GetUnlockKeyRequest.decode(value),
+    responseSerialize: (value: UnlockKey): Buffer => Buffer.from(UnlockKey.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlockKey => UnlockKey.decode(value),
+  },
+  /** Unlocks the answering manager (not forwarded: address the locked manager itself). */
+  unlock: {
+    path: "/warren.v1.ClusterService/Unlock" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: UnlockRequest): Buffer => Buffer.from(UnlockRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): UnlockRequest => UnlockRequest.decode(value),
+    responseSerialize: (value: UnlockResponse): Buffer => Buffer.from(UnlockResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): UnlockResponse => UnlockResponse.decode(value),
+  },
 } as const;
 
 export interface ClusterServiceServer extends UntypedServiceImplementation {
@@ -10995,6 +11363,12 @@ export interface ClusterServiceServer extends UntypedServiceImplementation {
   renewCertificate: handleUnaryCall<RenewCertificateRequest, CertificateResponse>;
   /** Issues a certificate for another admin client (admins only). */
   issueCertificate: handleUnaryCall<IssueCertificateRequest, CertificateResponse>;
+  /** Turns autolock on or off (`rotate`: a new unlock key); returns the unlock key when on. */
+  updateAutolock: handleUnaryCall<UpdateAutolockRequest, UnlockKey>;
+  /** The current unlock key (FAILED_PRECONDITION when autolock is off). */
+  getUnlockKey: handleUnaryCall<GetUnlockKeyRequest, UnlockKey>;
+  /** Unlocks the answering manager (not forwarded: address the locked manager itself). */
+  unlock: handleUnaryCall<UnlockRequest, UnlockResponse>;
 }
 
 export interface ClusterServiceClient extends Client {
@@ -11092,6 +11466,54 @@ export interface ClusterServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CertificateResponse) => void,
+  ): ClientUnaryCall;
+  /** Turns autolock on or off (`rotate`: a new unlock key); returns the unlock key when on. */
+  updateAutolock(
+    request: UpdateAutolockRequest,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  updateAutolock(
+    request: UpdateAutolockRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  updateAutolock(
+    request: UpdateAutolockRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  /** The current unlock key (FAILED_PRECONDITION when autolock is off). */
+  getUnlockKey(
+    request: GetUnlockKeyRequest,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  getUnlockKey(
+    request: GetUnlockKeyRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  getUnlockKey(
+    request: GetUnlockKeyRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlockKey) => void,
+  ): ClientUnaryCall;
+  /** Unlocks the answering manager (not forwarded: address the locked manager itself). */
+  unlock(
+    request: UnlockRequest,
+    callback: (error: ServiceError | null, response: UnlockResponse) => void,
+  ): ClientUnaryCall;
+  unlock(
+    request: UnlockRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: UnlockResponse) => void,
+  ): ClientUnaryCall;
+  unlock(
+    request: UnlockRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: UnlockResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -63,6 +63,10 @@ export const ClusterInfoSchema = z.object({
   version: z.string().min(1).max(64),
   /** Address plan. */
   cidrs: ClusterCidrsSchema.prefault({}),
+  /** Autolock is on: managers keep the cluster key on disk only under the unlock key. */
+  autolock: z.boolean().default(false),
+  /** The answering manager is locked (restarted with autolock on, not unlocked yet). */
+  locked: z.boolean().default(false),
 });
 /** Cluster information. */
 export type ClusterInfo = z.infer<typeof ClusterInfoSchema>;

@@ -68,6 +68,29 @@ export const JoinTokenSchema = z.object({
   /** The token. */
   token: z.string().min(1).max(512),
 });
+/** The form of an unlock key: `WRNKEY-` and 52 base32 characters (32 random bytes). */
+export const UnlockKeyTextSchema = z.string().regex(
+  /^WRNKEY-[a-z2-7]{52}$/,
+  "must be an unlock key as `warren cluster unlock-key` prints it (WRNKEY-...)",
+);
+/** ClusterService.UpdateAutolock request. */
+export const UpdateAutolockRequestSchema = z.object({
+  /** Turn autolock on (true) or off (false). */
+  autolock: z.boolean(),
+  /** With autolock on: replace the unlock key (the old one stops unlocking). */
+  rotate: z.boolean().default(false),
+});
+/** ClusterService.GetUnlockKey request. */
+export const GetUnlockKeyRequestSchema = z.object({});
+/** The cluster's unlock key, when autolock is on. */
+export const UnlockKeySchema = z.object({
+  autolock: z.boolean(),
+  /** Absent when autolock is off. */
+  unlockKey: UnlockKeyTextSchema.optional(),
+});
+/** ClusterService.Unlock request. */
+export const UnlockRequestSchema = z.object({ unlockKey: UnlockKeyTextSchema });
+
 /** ClusterService.Join request, sent by a new node. */
 export const JoinRequestSchema = z.object({
   /** Join token (decides the role). */
@@ -197,6 +220,12 @@ export const ListVolumesResponseSchema = z.object({
 
 /** GetClusterInfo request. */
 export type GetClusterInfoRequest = z.infer<typeof GetClusterInfoRequestSchema>;
+/** UpdateAutolock request. */
+export type UpdateAutolockRequest = z.infer<typeof UpdateAutolockRequestSchema>;
+/** An unlock key answer. */
+export type UnlockKey = z.infer<typeof UnlockKeySchema>;
+/** Unlock request. */
+export type UnlockRequest = z.infer<typeof UnlockRequestSchema>;
 /** GetJoinToken request. */
 export type GetJoinTokenRequest = z.infer<typeof GetJoinTokenRequestSchema>;
 /** A join token. */

@@ -1,0 +1,94 @@
+/**
+ * Autolock against a real manager process (`warren cluster init --manager-only --autolock`):
+ * the unlock key is printed once; cluster.key on disk is locked; a restarted manager is locked
+ * (secrets refused with a clear message) until `warren cluster unlock` gets the key on stdin; a
+ * wrong key is refused; rotating rewraps the file; turning autolock off makes it plain again and
+ * a restart needs no key.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { cli, daemonFlags, kill, managerProc, startDaemon } from "./_cluster_procs.ts";
+import { generateUnlockKey, parseKekFile } from "../../manager/security/mod.ts";
+
+const KEY = /WRNKEY-[a-z2-7]{52}/;
+
+Deno.test("autolock: locked after a restart until unlocked; rotate; off again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-autolock-" });
+  const env = { WARREN_CONFIG: join(dir, "cli", "config.json"), NO_COLOR: "1" };
+  const m = managerProc("m1", dir);
+  const keyFile = join(m.dataDir, "cluster.key");
+  const start = (extra: string[], marker: RegExp) =>
+    startDaemon(
+      m,
+      env,
+      ["cluster", "init", "--manager-only", ...extra, ...daemonFlags(m)],
+      marker,
+    );
+  const ok = async (args: string[], stdin?: string) => {
+    const r = await cli(env, [...args, "--manager", m.api], stdin);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r.stdout;
+  };
+  try {
+    await start(["--autolock"], KEY);
+    const key = m.log.join("").match(KEY)![0];
+    assert.ok(parseKekFile(await Deno.readFile(keyFile)).locked, "cluster.key is locked");
+    assert.match(await ok(["cluster", "info"]), /Autolock:\s+on\n/);
+    assert.equal((await ok(["cluster", "unlock-key", "-q"])).trim(), key);
+    await ok(["secret", "create", "s1", "--from-literal", "one"]);
+
+    // Restart: locked. Key operations fail clearly, reads still work.
+    await kill(m, "SIGTERM");
+    m.log = [];
+    await start([], /LOCKED/);
+    assert.match(await ok(["cluster", "info"]), /this manager is LOCKED/);
+    const refused = await cli(env, ["secret", "create", "s2", "--from-literal", "two"]);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /this manager is locked/);
+    await ok(["secret", "ls"]);
+
+    const wrong = await cli(env, ["cluster", "unlock", "--manager", m.api], generateUnlockKey());
+    assert.notEqual(wrong.code, 0);
+    assert.match(wrong.stderr, /not the unlock key/);
+    const garbage = await cli(env, ["cluster", "unlock", "--manager", m.api], "hunter2\n");
+    assert.notEqual(garbage.code, 0);
+    assert.match(garbage.stderr, /unlockKey/);
+    assert.match(await ok(["cluster", "unlock"], `${key}\n`), /unlocked/);
+    await ok(["secret", "create", "s2", "--from-literal", "two"]);
+    const again = await cli(env, ["cluster", "unlock", "--manager", m.api], key);
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /not locked/);
+
+    // Rotate: the file is rewrapped under the new key.
+    const before = parseKekFile(await Deno.readFile(keyFile));
+    const rotated = (await ok(["cluster", "unlock-key", "--rotate", "-q"])).trim();
+    assert.match(rotated, KEY);
+    assert.notEqual(rotated, key);
+    const rewrapped = async () => {
+      const f = parseKekFile(await Deno.readFile(keyFile));
+      return f.locked && before.locked && f.unlockKekId !== before.unlockKekId;
+    };
+    for (let i = 0; i < 100 && !(await rewrapped()); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.ok(await rewrapped(), "cluster.key rewrapped with the rotated key");
+
+    // Off: plain again, and a restart needs nothing.
+    assert.match(await ok(["cluster", "update", "--autolock", "false"]), /Autolock is off/);
+    for (let i = 0; i < 100 && (await Deno.readFile(keyFile)).length !== 32; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal((await Deno.readFile(keyFile)).length, 32);
+    await kill(m, "SIGTERM");
+    m.log = [];
+    await start([], /cluster \S+ running/);
+    assert.ok(!m.log.join("").includes("LOCKED"));
+    await ok(["secret", "create", "s3", "--from-literal", "three"]);
+    const bad = await cli(env, ["cluster", "update", "--autolock", "maybe", "--manager", m.api]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /autolock: must be true or false/);
+  } finally {
+    await kill(m, "SIGTERM").catch(() => kill(m));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
