@@ -7,7 +7,7 @@
 import type { Store } from "../state/store.ts";
 import type { RaftNode } from "../raft/node.ts";
 import { type Command, encodeCommand, encodeValidatedCommand } from "../state/commands.ts";
-import { NotFoundError } from "../../proto/errors.ts";
+import { NotFoundError, UnavailableError } from "../../proto/errors.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ClusterKeys } from "../cluster_keys.ts";
 
@@ -98,19 +98,28 @@ const ELECTION_WAIT_MS = 3000;
 
 /**
  * Waits (bounded) until some manager leads: a write that arrives during an election (a few
- * hundred milliseconds with the default timeouts) then succeeds instead of failing.
+ * hundred milliseconds with the default timeouts) then succeeds instead of failing. Still no
+ * leader after that: UnavailableError naming the likely cause, a lost quorum.
  */
 function leaderKnown(ctx: ApiContext): Promise<void> {
   if (ctx.raft.leader.leaderId !== "") return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ELECTION_WAIT_MS);
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      const voters = ctx.raft.status().config.voters.length;
+      reject(
+        new UnavailableError(
+          `no quorum: no manager has been leader for ${ELECTION_WAIT_MS} ms; a majority ` +
+            `(${Math.floor(voters / 2) + 1} of ${voters}) of the managers must be up and ` +
+            "reachable for changes to be accepted",
+        ),
+      );
+    }, ELECTION_WAIT_MS);
     const off = ctx.raft.onLeaderChange((l) => {
-      if (l.leaderId !== "") done();
-    });
-    function done() {
+      if (l.leaderId === "") return;
       clearTimeout(timer);
       off();
       resolve();
-    }
+    });
   });
 }

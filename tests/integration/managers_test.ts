@@ -1,8 +1,10 @@
 /**
  * Three managers as separate processes on loopback, formed with join tokens over mutual TLS:
  * writes through a follower, reads from another manager, the leader killed (-9) in the middle of
- * a stream of writes loses no acknowledged write, the killed manager catches up after restart,
- * and the new leader issues a certificate to a newly joining worker.
+ * a stream of writes loses no acknowledged write, events read on a survivor across the leader
+ * change resume from an index without gaps or duplicates, the killed manager catches up after
+ * restart, the new leader issues a certificate to a newly joining worker, a manager leaves, and
+ * without quorum a write is refused as unavailable with a clear message.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -143,6 +145,41 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     // Every acknowledged write is there; the killed manager restarts from disk and catches up.
     const names = new Set((await c.services.list()).services.map((s) => s.spec.name));
     for (const n of acked) assert.ok(names.has(n), `acknowledged write ${n} lost`);
+
+    // Events from before the stream of writes, read on a survivor across the leader change:
+    // every acknowledged create once, indexes increasing; resuming from the middle gives exactly
+    // the same tail (no gap, no duplicate).
+    using cs = await adminClient(configPath, [survivor.api]);
+    const creates = async (fromIndex: number, untilIndex: number | undefined) => {
+      const out: { index: number; name: string; action: string }[] = [];
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 30_000);
+      try {
+        for await (
+          const e of cs.events.watch({ fromIndex, kinds: ["service"], signal: ac.signal })
+        ) {
+          if (e.kind !== "service") continue;
+          out.push({ index: e.index, name: e.service.spec.name, action: e.action });
+          const seen = new Set(out.map((x) => x.name));
+          if (untilIndex !== undefined ? e.index >= untilIndex : acked.every((n) => seen.has(n))) {
+            break;
+          }
+        }
+      } finally {
+        clearTimeout(timer);
+        ac.abort();
+      }
+      return out;
+    };
+    const all = await creates(info.raft.index + 1, undefined);
+    for (let i = 1; i < all.length; i++) assert.ok(all[i]!.index > all[i - 1]!.index, "ordered");
+    for (const n of acked) {
+      const n1 = all.filter((e) => e.name === n && e.action === "create").length;
+      assert.equal(n1, 1, `create event of ${n} seen ${n1} times`);
+    }
+    const mid = all[Math.floor(all.length / 2)]!.index;
+    const resumed = await creates(mid + 1, all[all.length - 1]!.index);
+    assert.deepEqual(resumed, all.filter((e) => e.index > mid), "resumed stream = the tail");
     await startDaemon(
       leader,
       env,
@@ -184,6 +221,24 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       stayer.api,
     ]);
     assert.equal(after.code, 0, after.stderr);
+
+    // No quorum: with one of the two voters gone, a write is refused as unavailable, clearly.
+    await kill(ms.find((m) => m !== stayer && m !== leaving)!);
+    await until(async () => {
+      const r = await fetch(`http://${stayer.http}/ready`);
+      return !(await r.json()).leader;
+    }, "the last manager to lose its leader");
+    const refused = await cli(env, [
+      "service",
+      "create",
+      "no-quorum",
+      "--image",
+      "registry.local/a:1",
+      "--manager",
+      stayer.api,
+    ]);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /no quorum: .*a majority \(2 of 2\) of the managers/);
   } finally {
     for (const m of ms) await kill(m);
     await Deno.remove(dir, { recursive: true }).catch(() => {});
