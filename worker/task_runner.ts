@@ -500,8 +500,8 @@ export class TaskRunner {
     if (prior === "unhealthy") {
       // Recorded unhealthy but still running: the worker stopped before it could stop the
       // container. Finish that now rather than waiting for a change that would never come.
-      this.#unhealthy = this.#status.error ?? this.#status.message;
-      if (!this.#unhealthy.startsWith("unhealthy")) this.#unhealthy = "unhealthy";
+      const recorded = this.#status.message;
+      this.#unhealthy = recorded.startsWith("unhealthy") ? recorded : "unhealthy";
       return;
     }
     let initial: HealthState = initialHealth(now);
