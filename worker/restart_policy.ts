@@ -6,27 +6,35 @@
  */
 import type { RestartPolicy } from "../proto/schema/mod.ts";
 
-/** What to do with a container that exited. */
+/**
+ * Why a container stopped without being asked to: its exit code, or `unhealthy` when the worker
+ * stopped it because its health check failed (a failure whatever code it then exited with, as in
+ * Docker Swarm).
+ */
+export type StopCause = number | "unhealthy";
+
+/** What to do with a container that stopped. */
 export type RestartDecision =
   | { restart: true; delayMs: number; attempt: number; reason: string }
   | { restart: false; reason: string };
 
 /**
- * Decides whether a container that exited with `exitCode` is restarted, per `policy`:
- * `none` never, `on-failure` only after a non-zero exit, `any` always; at most `maxAttempts`
+ * Decides whether a container that stopped (`cause`: its exit code, or `unhealthy`) is restarted,
+ * per `policy`: `none` never, `on-failure` only after a non-zero exit or a failed health check,
+ * `any` always; at most `maxAttempts`
  * restarts (0 = unlimited) among `history` within the last `windowMs` (0 = ever).
  * @param history times (ms) of earlier restarts of this task, any order
  */
 export function decideRestart(
   policy: RestartPolicy,
-  exitCode: number,
+  cause: StopCause,
   history: readonly number[],
   nowMs: number,
 ): RestartDecision {
   if (policy.condition === "none") {
     return { restart: false, reason: "restart policy condition is none" };
   }
-  if (policy.condition === "on-failure" && exitCode === 0) {
+  if (policy.condition === "on-failure" && cause === 0) {
     return { restart: false, reason: "exited with code 0 and the restart condition is on-failure" };
   }
   const counted = policy.windowMs > 0
@@ -43,7 +51,9 @@ export function decideRestart(
     restart: true,
     delayMs: policy.delayMs,
     attempt: counted + 1,
-    reason: `exited with code ${exitCode}; restart condition is ${policy.condition}`,
+    reason: `${
+      cause === "unhealthy" ? "unhealthy" : `exited with code ${cause}`
+    }; restart condition is ${policy.condition}`,
   };
 }
 

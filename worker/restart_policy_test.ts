@@ -17,6 +17,19 @@ Deno.test("restart policy: conditions none, on-failure and any", () => {
   });
 });
 
+Deno.test("restart policy: a container stopped as unhealthy is a failure", () => {
+  const d = decideRestart(policy({ condition: "on-failure", delayMs: 10 }), "unhealthy", [], 0);
+  assert.deepEqual(d, {
+    restart: true,
+    delayMs: 10,
+    attempt: 1,
+    reason: "unhealthy; restart condition is on-failure",
+  });
+  assert.equal(decideRestart(policy({ condition: "none" }), "unhealthy", [], 0).restart, false);
+  const p = policy({ condition: "any", maxAttempts: 1 });
+  assert.equal(decideRestart(p, "unhealthy", [5], 9).restart, false, "counted against max");
+});
+
 Deno.test("restart policy: max attempts count within the window only", () => {
   const p = policy({ condition: "any", maxAttempts: 2, windowMs: 10_000 });
   assert.equal(decideRestart(p, 1, [1_000], 5_000).restart, true);

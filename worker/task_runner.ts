@@ -6,10 +6,15 @@
  * assigned ─▶ accepted ─▶ preparing ─▶ starting ─▶ running ─▶ complete | failed
  *                          (pull,       (prepare,     │
  *                           volumes,     start)       ├─ desired shutdown ─▶ stop ─▶ shutdown
- *                           secrets)                  └─ exit while no manager is reachable:
- *      any non-terminal state ─ desired shutdown ─▶ shutdown       restart locally per policy
- *      preparing fails ─▶ rejected; starting fails ─▶ failed       (state stays running)
+ *                           secrets)                  ├─ unhealthy ─▶ stop ─▶ failed
+ *                                                     └─ exit (or unhealthy) while no manager is
+ *      any non-terminal state ─ desired shutdown ─▶ shutdown   reachable: restart locally per
+ *      preparing fails ─▶ rejected; starting fails ─▶ failed   policy (state stays running)
  * ```
+ *
+ * An unhealthy task is not left running: as in Docker Swarm, the worker drains and stops its
+ * container (stop signal and grace period) and reports it `failed` ("unhealthy: <last probe
+ * error>"), and the orchestrator's restart policy replaces it like a task that exited non-zero.
  *
  * Every step is idempotent against the runtime (a starting task whose container already exists
  * is not created twice), so a restarted worker resumes a task from its recorded state and
@@ -34,7 +39,7 @@ import { containerConfig, type ResolvedTaskInputs } from "./container_config.ts"
 import { HealthMonitor } from "./health_monitor.ts";
 import { type HealthState, initialHealth } from "./health_state.ts";
 import { makeProbe, type Probe, type ProbeTarget } from "./probes.ts";
-import { decideRestart, pruneHistory } from "./restart_policy.ts";
+import { decideRestart, pruneHistory, type StopCause } from "./restart_policy.ts";
 
 /** What the worker does for a task before its container exists. */
 export interface TaskHooks {
@@ -92,6 +97,8 @@ export class TaskRunner {
   #version = 0;
   #wakeCtl = new AbortController();
   #health: HealthMonitor | undefined;
+  /** Set when the health check turned unhealthy: the error the task fails with. */
+  #unhealthy: string | undefined;
   #loop: Promise<void> | undefined;
   readonly #log: Logger;
 
@@ -184,6 +191,7 @@ export class TaskRunner {
         await this.#start();
         return true;
       case "running":
+        if (this.#unhealthy !== undefined) return await this.#stopUnhealthy(this.#unhealthy);
         return await this.#supervise();
     }
     return false;
@@ -356,9 +364,10 @@ export class TaskRunner {
     return { signal: this.#a.spec.stopSignal, gracePeriodMs: this.#a.spec.stopGracePeriodMs };
   }
 
-  /** Waits for the container to exit or the desired state to change. */
+  /** Waits for the container to exit, the desired state to change or the task to turn unhealthy. */
   async #supervise(): Promise<boolean> {
     if (!this.#health) this.#startHealth(this.#status.health);
+    if (this.#unhealthy !== undefined) return true;
     const wake = this.#wakeCtl.signal;
     const waitCtl = new AbortController();
     const onWake = () => waitCtl.abort(new Error("woken"));
@@ -376,45 +385,88 @@ export class TaskRunner {
     } finally {
       wake.removeEventListener("abort", onWake);
     }
-    return await this.#onExit(exit);
+    return await this.#stopped(exit.exitCode, exit.exitCode);
   }
 
-  async #onExit(exit: ExitInfo): Promise<boolean> {
+  /**
+   * Stops the container of a task whose health check failed. It is drained first unless it
+   * is about to be restarted locally (the task keeps its ID and its place in the VIPs then).
+   */
+  async #stopUnhealthy(error: string): Promise<boolean> {
     this.#stopHealth();
-    const code = exit.exitCode;
+    const { clock, runtime } = this.#env;
+    const restartsLocally = !this.#env.isConnected() &&
+      decideRestart(this.#a.spec.restartPolicy, "unhealthy", this.#restarts, clock.now()).restart;
+    if (!restartsLocally) await this.#drain();
+    let exit: ExitInfo | undefined;
+    try {
+      exit = await runtime.stop(this.id, this.#stopOptions());
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) {
+        this.#log.warn("stopping the unhealthy container failed", { err });
+      }
+    }
+    this.#unhealthy = undefined;
+    return await this.#stopped("unhealthy", exit?.exitCode, error);
+  }
+
+  /**
+   * A container stopped while its task was meant to run: it exited (`cause` is its exit code)
+   * or the worker stopped it as unhealthy. Without a manager the restart policy applies here;
+   * with one the task ends and the orchestrator decides.
+   * @param unhealthyError the failed health check, when `cause` is `unhealthy`
+   */
+  async #stopped(
+    cause: StopCause,
+    exitCode: number | undefined,
+    unhealthyError?: string,
+  ): Promise<boolean> {
+    this.#stopHealth();
+    const code = exitCode !== undefined ? { exitCode } : {};
     if (isTerminal(this.desiredState)) {
-      this.#move("shutdown", { message: "shut down", exitCode: code });
+      this.#move("shutdown", { message: "shut down", ...code });
       return true;
     }
+    const what = cause === "unhealthy"
+      ? (unhealthyError ?? "unhealthy")
+      : `exited with code ${cause}`;
     let why = "";
     if (!this.#env.isConnected()) {
       const { clock } = this.#env;
       const policy = this.#a.spec.restartPolicy;
-      const d = decideRestart(policy, code, this.#restarts, clock.now());
+      const d = decideRestart(policy, cause, this.#restarts, clock.now());
       if (d.restart) {
         this.#annotate({
           message:
-            `exited with code ${code}; no manager reachable: restarting locally in ${d.delayMs} ms (attempt ${d.attempt})`,
-          exitCode: code,
+            `${what}; no manager reachable: restarting locally in ${d.delayMs} ms (attempt ${d.attempt})`,
+          ...code,
         });
         await sleep(clock, d.delayMs, this.#wakeCtl.signal);
         if (this.#detached || isTerminal(this.desiredState)) return true;
-        if (!this.#env.isConnected()) return await this.#restartLocally(code, d.attempt);
+        if (!this.#env.isConnected()) {
+          const after = cause === "unhealthy" ? "turning unhealthy" : `exit code ${cause}`;
+          return await this.#restartLocally(after, exitCode, d.attempt);
+        }
         why = "; a manager is reachable again, which replaces the task";
       } else {
         why = `; not restarted locally: ${d.reason}`;
       }
     }
-    if (code === 0) {
+    if (cause === 0) {
       this.#move("complete", { message: `exited with code 0${why}`, exitCode: 0 });
     } else {
-      const error = `exited with code ${code}${why}`;
-      this.#move("failed", { message: error, error, exitCode: code });
+      const error = `${what}${why}`;
+      this.#move("failed", { message: error, error, ...code });
     }
     return true;
   }
 
-  async #restartLocally(previousCode: number, attempt: number): Promise<boolean> {
+  /** @param after why the container stopped, for the message */
+  async #restartLocally(
+    after: string,
+    previousCode: number | undefined,
+    attempt: number,
+  ): Promise<boolean> {
     const { runtime, clock } = this.#env;
     this.#restarts = pruneHistory(this.#a.spec.restartPolicy, [
       ...this.#restarts,
@@ -424,8 +476,8 @@ export class TaskRunner {
       await runtime.remove(this.id);
       const st = await this.#createAndStart();
       this.#annotate({
-        message: `restarted locally after exit code ${previousCode} (attempt ${attempt})`,
-        exitCode: previousCode,
+        message: `restarted locally after ${after} (attempt ${attempt})`,
+        ...(previousCode !== undefined ? { exitCode: previousCode } : {}),
         health: this.#a.spec.healthCheck ? "starting" : "none",
         ...(st.ip ? { ip: st.ip } : {}),
       });
@@ -445,8 +497,15 @@ export class TaskRunner {
     this.#stopHealth();
     const { clock, runtime, hooks } = this.#env;
     const now = clock.now();
+    if (prior === "unhealthy") {
+      // Recorded unhealthy but still running: the worker stopped before it could stop the
+      // container. Finish that now rather than waiting for a change that would never come.
+      const recorded = this.#status.message;
+      this.#unhealthy = recorded.startsWith("unhealthy") ? recorded : "unhealthy";
+      return;
+    }
     let initial: HealthState = initialHealth(now);
-    if (prior === "healthy" || prior === "unhealthy") {
+    if (prior === "healthy") {
       // A re-adopted container keeps its health; its start period is long over.
       initial = { health: prior, failures: 0, startedAtMs: now - check.startPeriodMs };
     } else if (this.#status.health !== "starting") {
@@ -464,13 +523,18 @@ export class TaskRunner {
       clock,
       initial,
       onChange: (health, st) => {
-        if (isTerminal(this.#status.state)) return;
-        this.#annotate({
-          health,
-          message: health === "unhealthy"
-            ? `unhealthy: ${st.lastError ?? "health check failed"}`
-            : this.#status.message,
-        });
+        if (isTerminal(this.#status.state) || this.#unhealthy !== undefined) return;
+        if (health !== "unhealthy") {
+          this.#annotate({ health });
+          return;
+        }
+        // Report the health at once; the step loop then stops the container and fails the
+        // task (the stop can take the whole grace period).
+        const error = `unhealthy: ${st.lastError ?? "health check failed"}`;
+        this.#annotate({ health, message: error });
+        this.#unhealthy = error;
+        this.#stopHealth();
+        this.#wake();
       },
     });
     this.#health.start();

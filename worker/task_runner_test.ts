@@ -306,20 +306,32 @@ Deno.test("task runner: a task recorded as starting resumes without creating a s
   assert.equal(runtime.calls.get("start"), 1);
 });
 
-Deno.test("task runner: health is starting until the first success, then follows the checks", async () => {
-  const h = harness(fresh(assignment({
-    healthCheck: {
-      type: "exec",
-      exec: { command: ["true"] },
-      intervalMs: 1_000,
-      retries: 2,
-      startPeriodMs: 0,
-    },
-  })));
-  h.probeResults.push({ ok: false, error: "not yet" }, { ok: true }, { ok: false, error: "a" }, {
-    ok: false,
-    error: "b",
-  });
+/** An exec health check (probes come from the harness's `probeResults`, default success). */
+function healthCheck(check: { retries?: number; startPeriodMs?: number } = {}) {
+  return {
+    type: "exec" as const,
+    exec: { command: ["true"] },
+    intervalMs: 1_000,
+    retries: check.retries ?? 2,
+    startPeriodMs: check.startPeriodMs ?? 0,
+  };
+}
+
+const fail = (error: string) => ({ ok: false as const, error });
+
+Deno.test("task runner: health is starting until the first success; unhealthy stops and fails the task", async () => {
+  const drained: string[] = [];
+  const h = harness(
+    fresh(assignment({
+      image: IMAGES.stubborn, // exits 2 on SIGINT
+      stopSignal: "SIGINT",
+      stopGracePeriodMs: 2_000,
+      restartPolicy: { condition: "any" },
+      healthCheck: healthCheck(),
+    })),
+    { drainNetwork: (a) => Promise.resolve(void drained.push(a.task.id)) },
+  );
+  h.probeResults.push(fail("not yet"), { ok: true }, fail("a"), fail("b"));
   void h.runner.run();
   await until(() => h.runner.status.state === "running", "running", h.clock);
   assert.equal(h.runner.status.health, "starting");
@@ -331,8 +343,131 @@ Deno.test("task runner: health is starting until the first success, then follows
   await h.clock.advance(1_000);
   await until(() => h.probeResults.length === 1, "probe", h.clock);
   assert.equal(h.runner.status.health, "healthy", "one failure of two allowed");
+  assert.equal(h.runner.status.state, "running");
   await h.clock.advance(1_000);
-  await until(() => h.runner.status.health === "unhealthy", "unhealthy", h.clock);
-  assert.match(h.runner.status.message, /unhealthy: b/);
-  assert.equal(h.runner.status.state, "running", "the orchestrator replaces unhealthy tasks");
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.equal(h.runner.status.health, "unhealthy");
+  assert.equal(h.runner.status.error, "unhealthy: b");
+  assert.equal(h.runner.status.message, "unhealthy: b");
+  assert.equal(h.runner.status.exitCode, 2, "stopped with the spec's stop signal");
+  assert.deepEqual(drained, [h.runner.id], "out of service traffic before the stop");
+  assert.equal(h.runtime.calls.get("stop"), 1);
+  assert.equal(h.runtime.calls.get("start"), 1, "connected: the orchestrator replaces it");
+  assert.ok(
+    h.seen.some((s) => s.state === "running" && s.health === "unhealthy"),
+    "unhealthy is reported while the container stops",
+  );
+});
+
+Deno.test("task runner: an unhealthy container gets its stop grace period before SIGKILL", async () => {
+  const h = harness(fresh(assignment({
+    image: IMAGES.stubborn, // ignores SIGTERM
+    stopGracePeriodMs: 5_000,
+    healthCheck: healthCheck({ retries: 1 }),
+  })));
+  h.probeResults.push(fail("connection refused"));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  await h.clock.advance(1_000);
+  await until(() => h.runtime.calls.get("stop") === 1, "stop", h.clock);
+  assert.equal(h.runner.status.health, "unhealthy");
+  await h.clock.advance(4_999);
+  assert.equal(h.runner.status.state, "running", "still within the grace period");
+  await h.clock.advance(1);
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.equal(h.runner.status.exitCode, 137);
+  assert.equal(h.runner.status.error, "unhealthy: connection refused");
+});
+
+Deno.test("task runner: a task that never passes its check fails once start period and retries are over", async () => {
+  const h = harness(fresh(assignment({
+    healthCheck: healthCheck({ retries: 3, startPeriodMs: 5_000 }),
+  })));
+  for (let i = 0; i < 20; i++) h.probeResults.push(fail(`refused ${i + 1}`));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  for (let t = 1; t <= 6; t++) {
+    await h.clock.advance(1_000);
+    await until(() => h.probeResults.length === 20 - t, `probe ${t}`, h.clock);
+  }
+  // Probes at 1..4 s fall in the start period; 5 and 6 s are counted failures 1 and 2 (of 3).
+  assert.equal(h.runner.status.state, "running");
+  assert.equal(h.runner.status.health, "starting");
+  await h.clock.advance(1_000);
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.equal(h.runner.status.health, "unhealthy");
+  assert.equal(h.runner.status.error, "unhealthy: refused 7");
+});
+
+Deno.test("task runner: a success before retries run out resets the failure count", async () => {
+  const h = harness(fresh(assignment({ healthCheck: healthCheck({ retries: 2 }) })));
+  h.probeResults.push({ ok: true }, fail("a"), { ok: true }, fail("b"), { ok: true }, fail("c"));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  for (let t = 1; t <= 6; t++) {
+    await h.clock.advance(1_000);
+    await until(() => h.probeResults.length === 6 - t, `probe ${t}`, h.clock);
+  }
+  assert.equal(h.runner.status.state, "running", "never two failures in a row");
+  assert.equal(h.runner.status.health, "healthy");
+  h.probeResults.push(fail("d"));
+  await h.clock.advance(1_000);
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.equal(h.runner.status.error, "unhealthy: d", "c and d: two in a row");
+});
+
+Deno.test("task runner: without a manager, an unhealthy task restarts locally per policy", async () => {
+  const drained: string[] = [];
+  const h = harness(
+    fresh(assignment({
+      restartPolicy: { condition: "on-failure", delayMs: 1_000, maxAttempts: 1 },
+      healthCheck: healthCheck({ retries: 1 }),
+    })),
+    { connected: false, drainNetwork: (a) => Promise.resolve(void drained.push(a.task.id)) },
+  );
+  h.probeResults.push(fail("refused"));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  await h.clock.advance(1_000);
+  await until(() => /restarting locally/.test(h.runner.status.message), "restart", h.clock);
+  assert.match(h.runner.status.message, /^unhealthy: refused; no manager reachable/);
+  assert.equal(h.runtime.calls.get("stop"), 1, "the unhealthy container was stopped");
+  assert.equal(h.runner.status.state, "running", "state stays running across local restarts");
+  assert.deepEqual(drained, [], "the task keeps its place in the VIPs");
+  await h.clock.advance(1_000);
+  await until(() => h.runtime.calls.get("start") === 2, "restarted", h.clock);
+  await until(() => /restarted locally/.test(h.runner.status.message), "message", h.clock);
+  assert.equal(h.runner.status.message, "restarted locally after turning unhealthy (attempt 1)");
+  assert.equal(h.runner.status.health, "starting", "the new container starts its checks over");
+  assert.equal(h.runner.restartCount, 1);
+
+  // Healthy, then unhealthy again: max attempts reached, so it fails (drained, nothing restarts).
+  h.probeResults.push({ ok: true }, fail("refused again"));
+  await h.clock.advance(1_000);
+  await until(() => h.runner.status.health === "healthy", "healthy", h.clock);
+  await h.clock.advance(1_000);
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.match(
+    h.runner.status.error!,
+    /^unhealthy: refused again; not restarted locally: gave up after 1 restart attempts/,
+  );
+  assert.deepEqual(drained, [h.runner.id]);
+  assert.equal(h.runtime.calls.get("start"), 2);
+});
+
+Deno.test("task runner: a re-adopted task recorded as unhealthy is stopped and failed", async () => {
+  const { runtime, clock } = fakeRuntime();
+  const a = assignment({ healthCheck: healthCheck() });
+  const h1 = harness(fresh(a), { runtime, clock });
+  void h1.runner.run();
+  await until(() => h1.runner.status.state === "running", "running", clock);
+  await h1.runner.detach(); // the worker went down just as the check failed
+  const record = h1.runner.record;
+  record.status = { ...record.status, health: "unhealthy", message: "unhealthy: refused" };
+
+  const h2 = harness(record, { runtime, clock });
+  void h2.runner.run();
+  await until(() => h2.runner.status.state === "failed", "failed", clock);
+  assert.equal(h2.runner.status.error, "unhealthy: refused");
+  assert.equal((await runtime.inspect(a.task.id)).state, "stopped");
 });
