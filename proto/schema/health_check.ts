@@ -1,7 +1,8 @@
 /**
  * Health checks a worker runs against a task: an HTTP GET, a TCP connect, or a command executed
  * inside the container. A task is `unhealthy` after `retries` consecutive failures once its start
- * period is over; failures during the start period do not count.
+ * period is over; failures during the start period do not count. An unhealthy task is stopped and
+ * reported failed, so the service's restart policy replaces it (as in Docker Swarm).
  */
 import { z } from "zod";
 import { durationMs, HOUR_MS } from "./common.ts";
