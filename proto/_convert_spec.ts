@@ -172,6 +172,7 @@ export const encSpec = (s: d.ServiceSpec): w.ServiceSpec => ({
   readOnlyRootfs: s.readOnlyRootfs,
   disconnectGraceMs: s.disconnectGraceMs,
   labels: { ...s.labels },
+  registryAuthSecret: s.registryAuthSecret,
 });
 export const decSpec = (x: w.ServiceSpec | undefined): Raw | undefined =>
   x && compact({
@@ -203,4 +204,5 @@ export const decSpec = (x: w.ServiceSpec | undefined): Raw | undefined =>
     readOnlyRootfs: x.readOnlyRootfs,
     disconnectGraceMs: x.disconnectGraceMs,
     labels: { ...x.labels },
+    registryAuthSecret: x.registryAuthSecret,
   });

@@ -63,6 +63,7 @@ const fullSpec = d.ServiceSpecSchema.parse({
   workdir: "/srv",
   user: "1000:1000",
   hostname: "web-host",
+  registryAuthSecret: "registry-login",
   replicas: 0,
   resources: {
     limits: { nanoCpus: 1e9, memoryBytes: 2 ** 30 },

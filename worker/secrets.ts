@@ -33,6 +33,13 @@ export class SecretCache {
     return [...this.#byId.values()].some((s) => s.name === name);
   }
 
+  /** The data of secret `name`. @throws NotFoundError when it was not sent to this node */
+  data(name: string): Uint8Array {
+    const s = [...this.#byId.values()].find((x) => x.name === name);
+    if (!s) throw new NotFoundError("secret", name);
+    return s.data;
+  }
+
   /**
    * The files of a task's secret references, owned by `uid`/`gid` (the task's numeric user, so
    * a non-root process can read them). @throws NotFoundError when one was not sent to this node

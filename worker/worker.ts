@@ -26,6 +26,7 @@ import { LocalState } from "./local_state.ts";
 import type { Probe, ProbeTarget } from "./probes.ts";
 import { planReconcile } from "./reconcile.ts";
 import { SecretCache } from "./secrets.ts";
+import { parseRegistryAuth } from "./registry_auth.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 import { LocalVolumes } from "./volumes.ts";
 
@@ -396,7 +397,10 @@ export class Worker {
     const key = `${ifMissing ? "local" : "registry"} ${image}`;
     let p = this.#pulls.get(key);
     if (!p) {
-      const credentials = this.#o.credentials?.(image);
+      // The service's own login (a secret sent with its tasks), else the node's.
+      const credentials = a.spec.registryAuthSecret
+        ? parseRegistryAuth(this.secrets.data(a.spec.registryAuthSecret), a.spec.registryAuthSecret)
+        : this.#o.credentials?.(image);
       p = this.runtime.pull(image, { ...(credentials ? { credentials } : {}), ifMissing })
         .then(() => {});
       this.#pulls.set(key, p);

@@ -72,6 +72,8 @@ export interface ServiceFlags {
   hostname?: string;
   entrypoint?: string;
   readOnly?: boolean;
+  registryAuthSecret?: string;
+  registryAuthSecretRm?: boolean;
 }
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -136,7 +138,12 @@ export function addServiceSpecFlags(cmd: Command, opts: { update: boolean }): Co
     .option("--hostname <name>", "container host name")
     .option("--entrypoint <command>", "replace the image's entrypoint (words split on spaces)")
     .option("--read-only", "mount the root file system read-only")
-    .option("--no-read-only", "mount the root file system read-write");
+    .option("--no-read-only", "mount the root file system read-write")
+    .option(
+      "--registry-auth-secret <secret>",
+      "secret with the registry login for the image (user:password or JSON)",
+    );
+  if (opts.update) cmd.option("--registry-auth-secret-rm", "pull the image without a login");
   return cmd;
 }
 
@@ -167,6 +174,8 @@ export function applyServiceFlags(
   if (f.user !== undefined) s.user = f.user;
   if (f.hostname !== undefined) s.hostname = f.hostname;
   if (f.readOnly !== undefined) s.readOnlyRootfs = f.readOnly;
+  if (f.registryAuthSecret !== undefined) s.registryAuthSecret = f.registryAuthSecret;
+  if (f.registryAuthSecretRm) delete s.registryAuthSecret;
   if (f.stopSignal !== undefined) s.stopSignal = f.stopSignal;
   if (f.endpointMode !== undefined) s.endpointMode = f.endpointMode as d.EndpointMode;
   if (f.maxReplicasPerNode !== undefined) {
@@ -418,6 +427,7 @@ const FIELD_FLAGS: readonly [RegExp, string][] = [
   [/^spec\.workdir\b/, "--workdir"],
   [/^spec\.user\b/, "--user"],
   [/^spec\.hostname\b/, "--hostname"],
+  [/^spec\.registryAuthSecret\b/, "--registry-auth-secret"],
   [/^spec\.command\b/, "--entrypoint"],
   [/^spec\.args\b/, "COMMAND"],
   [/^spec\.labels\b/, "--label"],

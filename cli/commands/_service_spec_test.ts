@@ -206,3 +206,16 @@ Deno.test("service flags: choices are usage errors from commander", () => {
     /Allowed choices are none, on-failure, any/,
   );
 });
+
+Deno.test("service flags: --registry-auth-secret sets the login secret; update can remove it", () => {
+  const spec = create("web", ["--image=reg.example/web:1", "--registry-auth-secret=reg-login"]);
+  assert.equal(spec.registryAuthSecret, "reg-login");
+  const { f } = flags(["--registry-auth-secret-rm"], true);
+  const updated = finishServiceSpec(applyServiceFlags(spec, f));
+  assert.equal(updated.registryAuthSecret, undefined);
+  rejects(
+    () => create("web", ["--image=web:1", "--registry-auth-secret=Not_A_Name"]),
+    "--registry-auth-secret",
+    /spec\.registryAuthSecret/,
+  );
+});

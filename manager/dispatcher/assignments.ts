@@ -42,6 +42,7 @@ export function nodeView(s: ClusterState, nodeId: string): NodeView {
       sig: `${t.desiredState}/${t.specVersion}/${sv.updatedAt}`,
     });
     for (const ref of spec.secrets) view.secretNames.add(ref.secret);
+    if (spec.registryAuthSecret) view.secretNames.add(spec.registryAuthSecret);
     for (const m of spec.mounts) {
       if (m.type !== "volume" || !m.source) continue;
       const volId = s.volumeIdByName.get(m.source);

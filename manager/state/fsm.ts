@@ -276,7 +276,8 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
     case "secret.delete": {
       const prev = mustGet(s.secrets, cmd.id, "secret");
       const users = [...s.services.values()].filter((sv) =>
-        sv.spec.secrets.some((r) => r.secret === prev.name)
+        sv.spec.secrets.some((r) => r.secret === prev.name) ||
+        sv.spec.registryAuthSecret === prev.name
       );
       if (users.length > 0) {
         throw new FailedPreconditionError(

@@ -411,6 +411,8 @@ export interface ServiceSpec {
   readOnlyRootfs: boolean;
   disconnectGraceMs?: number | undefined;
   labels: { [key: string]: string };
+  /** Name of a secret with the registry login for the image (see ServiceSpec in the zod schema). */
+  registryAuthSecret?: string | undefined;
 }
 
 export interface ServiceSpec_LabelsEntry {
@@ -3157,6 +3159,7 @@ function createBaseServiceSpec(): ServiceSpec {
     readOnlyRootfs: false,
     disconnectGraceMs: undefined,
     labels: {},
+    registryAuthSecret: undefined,
   };
 }
 
@@ -3246,6 +3249,9 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       ServiceSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(226).fork()).join();
     });
+    if (message.registryAuthSecret !== undefined) {
+      writer.uint32(234).string(message.registryAuthSecret);
+    }
     return writer;
   },
 
@@ -3489,6 +3495,14 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
             }
             continue;
           }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.registryAuthSecret = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3554,6 +3568,7 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
       },
       {},
     );
+    message.registryAuthSecret = object.registryAuthSecret ?? undefined;
     return message;
   },
 };

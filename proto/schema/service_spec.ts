@@ -101,6 +101,12 @@ const ServiceSpecObject = z.strictObject({
   endpointMode: EndpointModeSchema.default("vip"),
   /** Secret files under /run/secrets. */
   secrets: SecretRefsSchema,
+  /**
+   * Name of a secret holding the login for the image's registry: JSON
+   * `{"username": "...", "password": "..."}` (what `warren login` + `--with-registry-auth` store)
+   * or `username:password`. Sent only to nodes that run the service's tasks, like other secrets.
+   */
+  registryAuthSecret: DnsLabelSchema.optional(),
   /** Volumes, bind mounts and tmpfs. */
   mounts: MountsSchema,
   /** Health check; the image's HEALTHCHECK is not used. */
