@@ -115,7 +115,7 @@ export interface SecretFile {
   data: Uint8Array;
   /** File mode; default 0o400. */
   mode?: number;
-  /** Owner inside the container; default 0 (root). */
+  /** Owner inside the container; default the container's user (uid and primary gid). */
   uid?: number;
   gid?: number;
 }
@@ -143,7 +143,10 @@ export interface ContainerConfig {
   /** `KEY=value` entries, added to and overriding the image's. */
   env?: string[];
   cwd?: string;
-  /** Numeric `uid[:gid]` or `root`. */
+  /**
+   * `user[:group]`, each a name (looked up in the image's /etc/passwd and /etc/group) or a
+   * number; default the image's user, else root.
+   */
   user?: string;
   hostname?: string;
   /** Labels on the container; {@link Labels.taskId} is added. */
@@ -232,6 +235,7 @@ export interface ExecOptions {
   /** `KEY=value`, added to the container's env. */
   env?: string[];
   cwd?: string;
+  /** `user[:group]` as in {@link ContainerConfig.user}; default the container's. */
   user?: string;
 }
 

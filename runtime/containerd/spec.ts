@@ -5,6 +5,7 @@
  */
 import { ValidationError } from "../../proto/errors.ts";
 import type { OciImageConfig } from "./oci.ts";
+import type { ProcessUser } from "./user.ts";
 
 /** containerd's type URL for a runtime spec carried as JSON in a protobuf Any. */
 export const SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
@@ -64,7 +65,7 @@ export interface BindMount {
 export interface SpecInput {
   /** Container ID: default hostname (first 12 chars) and last element of the cgroup path. */
   id: string;
-  /** Image config supplying default entrypoint, cmd, env, working dir and user. */
+  /** Image config supplying default entrypoint, cmd, env and working dir. */
   image?: OciImageConfig;
   /** Replaces the image entrypoint (and then the image cmd is not used). */
   entrypoint?: string[];
@@ -74,8 +75,11 @@ export interface SpecInput {
   env?: string[];
   /** Working directory; image's or `/`. */
   cwd?: string;
-  /** `uid[:gid]` numeric, or `root`; image's or root. */
-  user?: string;
+  /**
+   * The process identity, resolved from the task's or the image's `User` against the rootfs's
+   * /etc/passwd and /etc/group with `resolveUser` (user.ts); default root.
+   */
+  user?: ProcessUser;
   hostname?: string;
   /** Mount the root filesystem read-only. */
   readonlyRootfs?: boolean;
@@ -167,17 +171,6 @@ function normalizeCap(cap: string, field: string): string {
   return c;
 }
 
-/** Parses `uid[:gid]` (numeric) or `root`. Names other than root need /etc/passwd: not supported. */
-export function parseUser(user: string): { uid: number; gid: number } {
-  if (user === "" || user === "root") return { uid: 0, gid: 0 };
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) {
-    throw new ValidationError("user", `"${user}" must be numeric uid[:gid] or "root"`);
-  }
-  const uid = Number(m[1]);
-  return { uid, gid: m[2] !== undefined ? Number(m[2]) : uid };
-}
-
 /** Merges `KEY=value` lists; later entries override earlier ones with the same key. */
 export function mergeEnv(...lists: (readonly string[] | null | undefined)[]): string[] {
   const byKey = new Map<string, string>();
@@ -259,7 +252,7 @@ export function buildSpec(input: SpecInput): RuntimeSpec {
     ociVersion: "1.0.2",
     process: {
       terminal: false,
-      user: parseUser(input.user ?? img?.User ?? ""),
+      user: input.user ?? { uid: 0, gid: 0 },
       args,
       env,
       cwd: input.cwd ?? (img?.WorkingDir || "/"),
