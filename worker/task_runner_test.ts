@@ -201,14 +201,23 @@ Deno.test("task runner: shutdown before start creates no container", async () =>
   assert.equal(h.runtime.calls.get("prepare"), undefined);
 });
 
-Deno.test("task runner: secrets reach the container with mode 0400", async () => {
-  const h = harness(fresh(assignment({ secrets: [{ secret: "db-pass", target: "pw" }] })));
+Deno.test("task runner: secrets reach the container with their reference's mode", async () => {
+  const h = harness(fresh(assignment({
+    secrets: [{ secret: "db-pass", target: "pw" }, {
+      secret: "db-pass",
+      target: "pw-private",
+      mode: 0o400,
+    }],
+  })));
   void h.runner.run();
   await until(() => h.runner.status.state === "running", "running", h.clock);
   const r = await h.runtime.exec(h.runner.id, { cmd: ["cat", "/run/secrets/pw"] });
   assert.equal(r.stdout, "hunter2");
-  const mode = await h.runtime.exec(h.runner.id, { cmd: ["stat", "-c", "%a", "/run/secrets/pw"] });
-  assert.equal(mode.stdout.trim(), "400");
+  const mode = (file: string) =>
+    h.runtime.exec(h.runner.id, { cmd: ["stat", "-c", "%a", `/run/secrets/${file}`] })
+      .then((x) => x.stdout.trim());
+  assert.equal(await mode("pw"), "444", "the spec's default");
+  assert.equal(await mode("pw-private"), "400");
   await h.runner.remove();
   assert.equal(h.runtime.hostHasSecrets(h.runner.id), false, "secrets go with the task");
 });

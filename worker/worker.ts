@@ -21,7 +21,6 @@ import {
 import { type Logger, logger } from "../proto/log.ts";
 import { Labels, type NetworkMode, type RegistryAuth, type Runtime } from "../runtime/runtime.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { numericOwner } from "./container_config.ts";
 import { LocalState } from "./local_state.ts";
 import type { Probe, ProbeTarget } from "./probes.ts";
 import { planReconcile } from "./reconcile.ts";
@@ -372,7 +371,7 @@ export class Worker {
     return {
       pull: (a) => this.#pull(a),
       mounts: (a) => this.volumes.resolve(a.spec.mounts),
-      secrets: (a) => this.secrets.files(a.spec.secrets, numericOwner(a.spec.user)),
+      secrets: (a) => this.secrets.files(a.spec.secrets),
       attachNetwork: (a) => network.attach(a),
       detachNetwork: (id) => network.detach(id),
       ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
