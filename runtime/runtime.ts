@@ -97,13 +97,28 @@ export type NetworkMode =
   | { mode: "netns"; path: string };
 
 /** A host directory bind-mounted into the container (a volume). */
-export interface VolumeMount {
+export interface BindVolumeMount {
+  type?: "bind";
   /** Absolute host path; must exist. */
   source: string;
   /** Absolute path inside the container. */
   destination: string;
   readonly?: boolean;
 }
+
+/**
+ * A new, empty in-memory file system (tmpfs, mode 1777, nosuid, nodev) at `destination`; its
+ * contents go with the container.
+ */
+export interface TmpfsVolumeMount {
+  type: "tmpfs";
+  /** Absolute path inside the container. */
+  destination: string;
+  readonly?: boolean;
+}
+
+/** A mount of a container besides its rootfs: a host directory or a tmpfs. */
+export type VolumeMount = BindVolumeMount | TmpfsVolumeMount;
 
 /**
  * A secret file, visible at `/run/secrets/<name>` while the container runs. Secrets live only in

@@ -56,7 +56,15 @@ export type SpecNetwork =
 
 /** An extra bind mount. */
 export interface BindMount {
+  type?: "bind";
   source: string;
+  destination: string;
+  readonly?: boolean;
+}
+
+/** An extra tmpfs mount: empty, in memory, mode 1777, nosuid and nodev. */
+export interface TmpfsMount {
+  type: "tmpfs";
   destination: string;
   readonly?: boolean;
 }
@@ -85,8 +93,8 @@ export interface SpecInput {
   readonlyRootfs?: boolean;
   /** Default `none`: a new, empty network namespace. */
   network?: SpecNetwork;
-  /** Extra bind mounts, after the defaults. */
-  mounts?: BindMount[];
+  /** Extra bind and tmpfs mounts, after the defaults. */
+  mounts?: (BindMount | TmpfsMount)[];
   /** CPU limit in CPUs (e.g. 0.5), enforced by CFS quota. */
   cpus?: number;
   /** Relative CPU weight (cgroup v1 shares, default 1024). */
@@ -239,6 +247,16 @@ export function buildSpec(input: SpecInput): RuntimeSpec {
   for (const [i, m] of (input.mounts ?? []).entries()) {
     if (!m.destination.startsWith("/")) {
       throw new ValidationError(`mounts[${i}].destination`, `"${m.destination}" must be absolute`);
+    }
+    if (m.type === "tmpfs") {
+      // Docker's defaults for a tmpfs mount, minus noexec: scratch space may hold programs.
+      mounts.push({
+        destination: m.destination,
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "nodev", "mode=1777", m.readonly ? "ro" : "rw"],
+      });
+      continue;
     }
     mounts.push({
       destination: m.destination,

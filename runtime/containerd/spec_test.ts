@@ -83,7 +83,10 @@ Deno.test("buildSpec: limits, capabilities, read-only root, extra mounts", () =>
     capAdd: ["net_admin"],
     capDrop: ["CAP_NET_RAW"],
     readonlyRootfs: true,
-    mounts: [{ source: "/host/data", destination: "/data", readonly: true }],
+    mounts: [
+      { type: "tmpfs", destination: "/scratch" },
+      { source: "/host/data", destination: "/data", readonly: true },
+    ],
   });
   assert.deepEqual(s.linux.resources.cpu, { shares: 512, quota: 50_000, period: 100_000 });
   assert.deepEqual(s.linux.resources.memory, { limit: 64 * 1024 * 1024 });
@@ -91,6 +94,12 @@ Deno.test("buildSpec: limits, capabilities, read-only root, extra mounts", () =>
   assert.ok(s.process.capabilities.effective.includes("CAP_NET_ADMIN"));
   assert.ok(!s.process.capabilities.effective.includes("CAP_NET_RAW"));
   assert.equal(s.root.readonly, true);
+  assert.deepEqual(s.mounts.at(-2), {
+    destination: "/scratch",
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "nodev", "mode=1777", "rw"],
+  });
   assert.deepEqual(s.mounts.at(-1), {
     destination: "/data",
     type: "bind",
