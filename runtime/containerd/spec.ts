@@ -276,7 +276,10 @@ export function buildSpec(input: SpecInput): RuntimeSpec {
       cwd: input.cwd ?? (img?.WorkingDir || "/"),
       capabilities: { bounding: capList, effective: capList, permitted: capList },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
+      // Docker's default. With it set, setuid-root programs of the image (su, sudo, older ping)
+      // stop working for a non-root USER, which images resolve to now (user.ts); the default
+      // capability set is what bounds a container's privileges.
+      noNewPrivileges: false,
     },
     root: { path: "rootfs", readonly: input.readonlyRootfs ?? false },
     hostname: input.hostname ?? input.id.slice(0, 12),

@@ -27,6 +27,7 @@ Deno.test("buildSpec: image defaults fill the process", () => {
   assert.equal(s.linux.cgroupsPath, "/warren/0123456789abcdef");
   assert.deepEqual(s.process.capabilities.bounding, [...DEFAULT_CAPABILITIES]);
   assert.equal(s.root.readonly, false);
+  assert.equal(s.process.noNewPrivileges, false, "Docker's default: setuid programs work");
   assert.deepEqual(s.mounts.map((m) => m.destination), [
     "/proc",
     "/dev",
