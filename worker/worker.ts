@@ -27,6 +27,7 @@ import { planReconcile } from "./reconcile.ts";
 import { SecretCache } from "./secrets.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 import { LocalVolumes } from "./volumes.ts";
+import { TaskEtcFiles } from "./etc_files.ts";
 
 /** An image reference pinned to a content digest: what it names can never change. */
 const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
@@ -103,6 +104,7 @@ export class Worker {
   readonly volumes: LocalVolumes;
   readonly secrets = new SecretCache();
   readonly #o: WorkerOptions;
+  readonly #etcFiles: TaskEtcFiles;
   readonly #state: LocalState;
   readonly #runners = new Map<string, TaskRunner>();
   readonly #removing = new Set<Promise<void>>();
@@ -124,6 +126,7 @@ export class Worker {
     this.clock = o.clock ?? systemClock;
     this.dataDir = o.dataDir;
     this.volumes = new LocalVolumes(o.dataDir);
+    this.#etcFiles = new TaskEtcFiles(o.dataDir);
     this.#state = state;
     this.#log = logger("worker", { node: o.nodeId });
   }
@@ -151,6 +154,7 @@ export class Worker {
       this.#log.info("removing a container this worker no longer owns", { container: c.id });
       await this.runtime.remove(c.id);
     }
+    await this.#etcFiles.prune(known);
     const running = new Set(containers.filter((c) => c.state === "running").map((c) => c.id));
     for (const r of records) {
       if (r.status.state === "running" && running.has(r.assignment.task.id)) {
@@ -376,6 +380,8 @@ export class Worker {
       detachNetwork: (id) => network.detach(id),
       ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
       logPath: (id) => join(this.dataDir, "logs", `${id}.log`),
+      etcFiles: (id, input) => this.#etcFiles.write(id, input),
+      removeEtcFiles: (id) => this.#etcFiles.remove(id),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),
     };
   }
