@@ -7,7 +7,8 @@
  * - an explicit group (name or gid) replaces the primary gid; an unknown group name is an error;
  * - without an explicit group, a user found in /etc/passwd also gets the groups that list it as
  *   a member in /etc/group (supplementary gids), root included;
- * - an empty user means root.
+ * - an empty user means root, and so does `root` in an image without a root entry (a scratch
+ *   image has no /etc/passwd; Docker refuses the name there, Warren always accepted it).
  *
  * Pure: the caller reads the two files from the container's rootfs (see rootfs_etc.ts).
  */
@@ -84,12 +85,13 @@ export function resolveUser(user: string, etc: EtcFiles, image = "the image"): P
   const parts = user.split(":");
   if (parts.length > 2) throw fail(`"${user}" must be user[:group]`);
   const userPart = parts[0] === "" ? "0" : parts[0];
+  const passwd = parsePasswd(etc.passwd ?? "");
+  const uidArg = parseId(userPart) ??
+    (userPart === "root" && !passwd.some((p) => p.name === "root") ? 0 : undefined);
   const groupPart = parts[1];
   if (groupPart === "") throw fail(`"${user}" has an empty group`);
 
-  const uidArg = parseId(userPart);
   if (uidArg === undefined && NUMERIC.test(userPart)) throw fail(`uid ${userPart} is too large`);
-  const passwd = parsePasswd(etc.passwd ?? "");
   const entry = passwd.find((p) => uidArg === undefined ? p.name === userPart : p.uid === uidArg);
   if (!entry && uidArg === undefined) {
     throw fail(

@@ -34,6 +34,7 @@ Deno.test("resolveUser: empty means root, which gets its groups too (as Docker d
   assert.deepEqual(resolveUser("", etc), { uid: 0, gid: 0, additionalGids: [10] });
   assert.deepEqual(resolveUser("root", etc), { uid: 0, gid: 0, additionalGids: [10] });
   assert.deepEqual(resolveUser("", {}), { uid: 0, gid: 0 });
+  assert.deepEqual(resolveUser("root", {}), { uid: 0, gid: 0 }, "scratch images: no passwd");
 });
 
 Deno.test("resolveUser: a known numeric uid is looked up like its name", () => {
