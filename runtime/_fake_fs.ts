@@ -3,10 +3,12 @@
  * (`echo`, `cat`, `stat -c %a`, `tee`, `ls`, `true`, `false`), with busybox's output and exit codes,
  * so the conformance suite can use the same commands against the fake and a real container.
  *
- * A container sees three kinds of storage: its own rootfs (copied from the image's files),
+ * A container sees four kinds of storage: its own rootfs (copied from the image's files),
  * bind-mounted host directories (the fake "host" map, shared by the runtime's containers so a
- * volume outlives a container), and the read-only secrets at /run/secrets.
+ * volume outlives a container), tmpfs mounts (empty, private to the container), and the
+ * read-only secrets at /run/secrets.
  */
+import type { VolumeMount } from "./runtime.ts";
 
 /** One file. */
 export interface FakeFile {
@@ -19,6 +21,8 @@ interface Mount {
   destination: string;
   /** Host path prefix for binds; undefined for the secrets tmpfs. */
   source?: string;
+  /** The files of a tmpfs mount. */
+  tmpfs?: Map<string, FakeFile>;
   readonly: boolean;
 }
 
@@ -37,7 +41,7 @@ export class FakeContainerFs {
     rootfs: Map<string, FakeFile>;
     host: Map<string, FakeFile>;
     secrets: Map<string, FakeFile>;
-    binds: { source: string; destination: string; readonly?: boolean }[];
+    mounts: readonly VolumeMount[];
     readonlyRoot: boolean;
   }) {
     this.#rootfs = input.rootfs;
@@ -45,11 +49,19 @@ export class FakeContainerFs {
     this.#secrets = input.secrets;
     this.#readonlyRoot = input.readonlyRoot;
     this.#mounts = [
-      ...input.binds.map((b) => ({
-        destination: trimSlash(b.destination),
-        source: trimSlash(b.source),
-        readonly: b.readonly ?? false,
-      })),
+      ...input.mounts.map((m): Mount =>
+        m.type === "tmpfs"
+          ? {
+            destination: trimSlash(m.destination),
+            tmpfs: new Map(),
+            readonly: m.readonly ?? false,
+          }
+          : {
+            destination: trimSlash(m.destination),
+            source: trimSlash(m.source),
+            readonly: m.readonly ?? false,
+          }
+      ),
       { destination: "/run/secrets", readonly: true },
     ].sort((a, b) => b.destination.length - a.destination.length); // longest prefix wins
   }
@@ -59,6 +71,7 @@ export class FakeContainerFs {
     for (const m of this.#mounts) {
       if (p === m.destination || p.startsWith(`${m.destination}/`)) {
         const rest = p.slice(m.destination.length);
+        if (m.tmpfs) return { store: m.tmpfs, key: rest.replace(/^\//, ""), readonly: m.readonly };
         if (m.source === undefined) {
           return { store: this.#secrets, key: rest.replace(/^\//, ""), readonly: true };
         }

@@ -93,7 +93,7 @@ export class FakeProcess {
       rootfs,
       host: input.hostFs,
       secrets: this.secrets,
-      binds: config.mounts ?? [],
+      mounts: config.mounts ?? [],
       readonlyRoot: config.readonlyRootfs ?? false,
     });
     this.exited = new Promise((resolve) => this.#resolveExit = resolve);

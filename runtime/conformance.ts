@@ -296,6 +296,27 @@ const CASES: Record<string, Case> = {
     assert.equal(r.stdout, "generation-1\n");
   },
 
+  "a tmpfs mount starts empty, is writable, and belongs to its container alone": async (rt, h) => {
+    const mounts = [{ type: "tmpfs" as const, destination: "/scratch" }];
+    const first = await h.create(h.opts.images.server, { mounts });
+    await rt.start(first);
+    const w = await rt.exec(first, { cmd: ["tee", "/scratch/state.txt"], stdin: "in memory\n" });
+    assert.equal(w.exitCode, 0, w.stderr);
+    assert.equal(
+      (await rt.exec(first, { cmd: ["cat", "/scratch/state.txt"] })).stdout,
+      "in memory\n",
+    );
+    const second = await h.create(h.opts.images.server, {
+      mounts: [{ ...mounts[0], readonly: true }],
+    });
+    await rt.start(second);
+    const ls = await rt.exec(second, { cmd: ["ls", "/scratch"] });
+    assert.equal(ls.exitCode, 0, ls.stderr);
+    assert.equal(ls.stdout, "", "another container's tmpfs is empty");
+    const ro = await rt.exec(second, { cmd: ["tee", "/scratch/x"], stdin: "x" });
+    assert.notEqual(ro.exitCode, 0, "a read-only tmpfs refuses writes");
+  },
+
   "errors are typed": async (rt, h) => {
     await assert.rejects(rt.inspect(uniqueId("missing")), NotFoundError);
     await assert.rejects(rt.start(uniqueId("missing")), NotFoundError);

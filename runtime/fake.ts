@@ -221,7 +221,7 @@ export class FakeRuntime implements Runtime {
         throw new ValidationError("memoryBytesMax", `${config.memoryBytesMax} is below 4 MiB`);
       }
       for (const [i, m] of (config.mounts ?? []).entries()) {
-        if (!m.destination.startsWith("/") || !m.source.startsWith("/")) {
+        if (!m.destination.startsWith("/") || (m.type !== "tmpfs" && !m.source.startsWith("/"))) {
           throw new ValidationError(`mounts[${i}]`, "source and destination must be absolute");
         }
       }

@@ -97,13 +97,28 @@ export type NetworkMode =
   | { mode: "netns"; path: string };
 
 /** A host directory bind-mounted into the container (a volume). */
-export interface VolumeMount {
+export interface BindVolumeMount {
+  type?: "bind";
   /** Absolute host path; must exist. */
   source: string;
   /** Absolute path inside the container. */
   destination: string;
   readonly?: boolean;
 }
+
+/**
+ * A new, empty in-memory file system (tmpfs, mode 1777, nosuid, nodev) at `destination`; its
+ * contents go with the container.
+ */
+export interface TmpfsVolumeMount {
+  type: "tmpfs";
+  /** Absolute path inside the container. */
+  destination: string;
+  readonly?: boolean;
+}
+
+/** A mount of a container besides its rootfs: a host directory or a tmpfs. */
+export type VolumeMount = BindVolumeMount | TmpfsVolumeMount;
 
 /**
  * A secret file, visible at `/run/secrets/<name>` while the container runs. Secrets live only in
@@ -115,7 +130,7 @@ export interface SecretFile {
   data: Uint8Array;
   /** File mode; default 0o400. */
   mode?: number;
-  /** Owner inside the container; default 0 (root). */
+  /** Owner inside the container; default the container's user (uid and primary gid). */
   uid?: number;
   gid?: number;
 }
@@ -143,7 +158,10 @@ export interface ContainerConfig {
   /** `KEY=value` entries, added to and overriding the image's. */
   env?: string[];
   cwd?: string;
-  /** Numeric `uid[:gid]` or `root`. */
+  /**
+   * `user[:group]`, each a name (looked up in the image's /etc/passwd and /etc/group) or a
+   * number; default the image's user, else root.
+   */
   user?: string;
   hostname?: string;
   /** Labels on the container; {@link Labels.taskId} is added. */
@@ -232,6 +250,7 @@ export interface ExecOptions {
   /** `KEY=value`, added to the container's env. */
   env?: string[];
   cwd?: string;
+  /** `user[:group]` as in {@link ContainerConfig.user}; default the container's. */
   user?: string;
 }
 

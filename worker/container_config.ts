@@ -60,16 +60,6 @@ export function containerConfig(a: Assignment, r: ResolvedTaskInputs): Container
   };
 }
 
-/** Numeric owner of `user` (`uid[:gid]`), for secret files; empty for names. */
-export function numericOwner(user: string | undefined): { uid?: number; gid?: number } {
-  if (!user) return {};
-  const [u, g] = user.split(":");
-  const out: { uid?: number; gid?: number } = {};
-  if (/^\d+$/.test(u ?? "")) out.uid = Number(u);
-  if (g !== undefined && /^\d+$/.test(g)) out.gid = Number(g);
-  return out;
-}
-
 /** A task name made a valid host name label sequence (`web.1` stays `web.1`). */
 function hostnameOf(name: string): string {
   return name.toLowerCase().replace(/[^a-z0-9.-]/g, "-").slice(0, 63).replace(/^-+|-+$/g, "") ||

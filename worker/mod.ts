@@ -17,7 +17,7 @@ export { makeProbe, type Probe, type ProbeResult, type ProbeTarget } from "./pro
 export { startWorkerNode, type WorkerNode, type WorkerNodeOptions } from "./node.ts";
 export { planReconcile, type ReconcilePlan } from "./reconcile.ts";
 export { decideRestart, type RestartDecision, type StopCause } from "./restart_policy.ts";
-export { SECRET_FILE_MODE, SecretCache } from "./secrets.ts";
+export { SecretCache } from "./secrets.ts";
 export { StatusReporter, type StatusReporterOptions } from "./status_reporter.ts";
 export { type RunnerEnv, type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 export { LocalVolumes } from "./volumes.ts";

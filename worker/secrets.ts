@@ -1,16 +1,15 @@
 /**
  * Secret data for the tasks of this node, as the managers send it in assignment messages. Held
  * in memory only (never in the worker's local state); the runtime puts the files on a tmpfs
- * (mode 0400) that goes away with the container.
+ * that goes away with the container, with the mode each reference asks for (default 0444) and
+ * owned by the container's effective user (the task's or the image's, resolved by the runtime
+ * against the image's /etc/passwd), so a non-root process can read them.
  * @module
  */
 import type { SecretData, SecretRef } from "../proto/schema/mod.ts";
 import { decodeBase64 } from "../proto/schema/mod.ts";
 import { NotFoundError } from "../proto/errors.ts";
 import type { SecretFile } from "../runtime/runtime.ts";
-
-/** Mode of secret files: readable by their owner only. */
-export const SECRET_FILE_MODE = 0o400;
 
 /** The secrets this node may use, by name. */
 export class SecretCache {
@@ -41,14 +40,15 @@ export class SecretCache {
   }
 
   /**
-   * The files of a task's secret references, owned by `uid`/`gid` (the task's numeric user, so
-   * a non-root process can read them). @throws NotFoundError when one was not sent to this node
+   * The files of a task's secret references, with each reference's mode. No owner is given:
+   * the runtime makes them the container's user's.
+   * @throws NotFoundError when one was not sent to this node
    */
-  files(refs: readonly SecretRef[], owner: { uid?: number; gid?: number } = {}): SecretFile[] {
+  files(refs: readonly SecretRef[]): SecretFile[] {
     return refs.map((ref) => {
       const s = [...this.#byId.values()].find((x) => x.name === ref.secret);
       if (!s) throw new NotFoundError("secret", ref.secret);
-      return { name: ref.target, data: s.data, mode: SECRET_FILE_MODE, ...owner };
+      return { name: ref.target, data: s.data, mode: ref.mode };
     });
   }
 

@@ -33,7 +33,13 @@ import {
 } from "../proto/schema/mod.ts";
 import { NotFoundError } from "../proto/errors.ts";
 import type { Logger } from "../proto/log.ts";
-import type { ContainerStatus, ExitInfo, NetworkMode, Runtime } from "../runtime/runtime.ts";
+import type {
+  BindVolumeMount,
+  ContainerStatus,
+  ExitInfo,
+  NetworkMode,
+  Runtime,
+} from "../runtime/runtime.ts";
 import { type Clock, sleep } from "./clock.ts";
 import { containerConfig, type ResolvedTaskInputs } from "./container_config.ts";
 import { HealthMonitor } from "./health_monitor.ts";
@@ -59,6 +65,13 @@ export interface TaskHooks {
   drainNetwork?(a: Assignment): Promise<void>;
   /** The host file the container's output goes to. */
   logPath(taskId: string): string;
+  /** Writes the task's /etc/hostname and /etc/hosts (etc_files.ts); their read-only mounts. */
+  etcFiles?(
+    taskId: string,
+    input: { hostname: string; ip?: string; network: NetworkMode },
+  ): Promise<BindVolumeMount[]>;
+  /** Removes what {@link etcFiles} wrote. Idempotent. */
+  removeEtcFiles?(taskId: string): Promise<void>;
   /** The health probe of a check; defaults to probes.ts. */
   probe?(check: NonNullable<Assignment["spec"]["healthCheck"]>, target: ProbeTarget): Probe;
 }
@@ -236,6 +249,7 @@ export class TaskRunner {
       if (!(err instanceof NotFoundError)) this.#log.warn("cannot stop container", { err });
     }
     await runtime.remove(this.id);
+    await this.#env.hooks.removeEtcFiles?.(this.id);
     await this.#env.hooks.detachNetwork(this.id);
   }
 
@@ -322,6 +336,16 @@ export class TaskRunner {
         network: net.network,
         logPath: hooks.logPath(this.id),
       });
+      const etc = await hooks.etcFiles?.(this.id, {
+        hostname: cfg.hostname!,
+        ...(net.ip ? { ip: net.ip } : {}),
+        network: net.network,
+      }) ?? [];
+      // A mount of the spec at the same path wins, as in Docker.
+      cfg.mounts = [
+        ...cfg.mounts!,
+        ...etc.filter((e) => !mounts.some((m) => m.destination === e.destination)),
+      ];
       await runtime.prepare(cfg);
       await runtime.start(this.id);
       return { adopted: false, ...(net.ip ? { ip: net.ip } : {}) };

@@ -6,7 +6,7 @@ import type { NetworkMode } from "../runtime/runtime.ts";
 import { assignment, fakeRuntime, IMAGES, until, withDesired } from "./_test_util.ts";
 import type { ProbeResult } from "./probes.ts";
 import { SecretCache } from "./secrets.ts";
-import { type TaskRecord, TaskRunner } from "./task_runner.ts";
+import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 
 interface Harness {
   runner: TaskRunner;
@@ -24,6 +24,7 @@ function harness(
     clock?: ManualClock;
     connected?: boolean;
     drainNetwork?: (a: Assignment) => Promise<void>;
+    hooks?: Partial<TaskHooks>;
   } = {},
 ): Harness {
   const made = opts.runtime && opts.clock
@@ -56,6 +57,7 @@ function harness(
       ...(opts.drainNetwork ? { drainNetwork: opts.drainNetwork } : {}),
       logPath: (id) => `/tmp/${id}.log`,
       probe: () => () => Promise.resolve(probeResults.shift() ?? { ok: true }),
+      ...opts.hooks,
     },
   }, record);
   return { runner, runtime, clock, seen, connected, probeResults };
@@ -201,16 +203,57 @@ Deno.test("task runner: shutdown before start creates no container", async () =>
   assert.equal(h.runtime.calls.get("prepare"), undefined);
 });
 
-Deno.test("task runner: secrets reach the container with mode 0400", async () => {
-  const h = harness(fresh(assignment({ secrets: [{ secret: "db-pass", target: "pw" }] })));
+Deno.test("task runner: secrets reach the container with their reference's mode", async () => {
+  const h = harness(fresh(assignment({
+    secrets: [{ secret: "db-pass", target: "pw" }, {
+      secret: "db-pass",
+      target: "pw-private",
+      mode: 0o400,
+    }],
+  })));
   void h.runner.run();
   await until(() => h.runner.status.state === "running", "running", h.clock);
   const r = await h.runtime.exec(h.runner.id, { cmd: ["cat", "/run/secrets/pw"] });
   assert.equal(r.stdout, "hunter2");
-  const mode = await h.runtime.exec(h.runner.id, { cmd: ["stat", "-c", "%a", "/run/secrets/pw"] });
-  assert.equal(mode.stdout.trim(), "400");
+  const mode = (file: string) =>
+    h.runtime.exec(h.runner.id, { cmd: ["stat", "-c", "%a", `/run/secrets/${file}`] })
+      .then((x) => x.stdout.trim());
+  assert.equal(await mode("pw"), "444", "the spec's default");
+  assert.equal(await mode("pw-private"), "400");
   await h.runner.remove();
   assert.equal(h.runtime.hostHasSecrets(h.runner.id), false, "secrets go with the task");
+});
+
+Deno.test("task runner: /etc/hostname and /etc/hosts are written for the task, mounted, removed with it", async () => {
+  const calls: string[] = [];
+  const enc = new TextEncoder();
+  const { runtime, clock } = fakeRuntime();
+  const h = harness(fresh(assignment()), {
+    runtime,
+    clock,
+    hooks: {
+      etcFiles: (id, input) => {
+        calls.push(`write ${id} ${input.hostname} ${input.ip} ${input.network.mode}`);
+        // The fake runtime's binds read its in-memory host file system.
+        runtime.hostFs.set(`/data/${id}/hosts`, {
+          data: enc.encode(`${input.ip}\t${input.hostname}\n`),
+          mode: 0o644,
+        });
+        return Promise.resolve([
+          { source: `/data/${id}/hosts`, destination: "/etc/hosts", readonly: true },
+        ]);
+      },
+      removeEtcFiles: (id) => Promise.resolve(void calls.push(`remove ${id}`)),
+    },
+  });
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  const id = h.runner.id;
+  assert.deepEqual(calls, [`write ${id} web.1 10.0.0.7 none`]);
+  const hosts = await h.runtime.exec(id, { cmd: ["cat", "/etc/hosts"] });
+  assert.equal(hosts.stdout, "10.0.0.7\tweb.1\n");
+  await h.runner.remove();
+  assert.deepEqual(calls.at(-1), `remove ${id}`);
 });
 
 Deno.test("task runner: without a manager, restarts locally per policy up to max attempts", async () => {

@@ -1,7 +1,8 @@
 /**
  * The `local` volume driver: a named volume is the directory `<dataDir>/volumes/<name>`, created
  * on first use and never removed with a task, so its data survives container restarts and task
- * replacement on the same node. Bind mounts pass through (their host path must exist).
+ * replacement on the same node. Bind mounts pass through (their host path must exist); tmpfs
+ * mounts are the runtime's (a new in-memory file system per container).
  * @module
  */
 import { join } from "node:path";
@@ -46,7 +47,7 @@ export class LocalVolumes {
 
   /**
    * The runtime mounts of a task's spec mounts: volumes created on first use, bind sources
-   * checked. tmpfs mounts are refused: the runtime interface has no tmpfs mount.
+   * checked, tmpfs mounts passed on.
    */
   async resolve(mounts: readonly Mount[]): Promise<VolumeMount[]> {
     const out: VolumeMount[] = [];
@@ -67,10 +68,7 @@ export class LocalVolumes {
         }
         out.push({ source: m.source!, destination: m.target, readonly: m.readOnly });
       } else {
-        throw new ValidationError(
-          `mounts[${i}].type`,
-          "tmpfs mounts are not supported by this worker's runtime",
-        );
+        out.push({ type: "tmpfs", destination: m.target, readonly: m.readOnly });
       }
     }
     return out;

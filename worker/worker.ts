@@ -21,7 +21,6 @@ import {
 import { type Logger, logger } from "../proto/log.ts";
 import { Labels, type NetworkMode, type RegistryAuth, type Runtime } from "../runtime/runtime.ts";
 import { type Clock, systemClock } from "./clock.ts";
-import { numericOwner } from "./container_config.ts";
 import { LocalState } from "./local_state.ts";
 import type { Probe, ProbeTarget } from "./probes.ts";
 import { planReconcile } from "./reconcile.ts";
@@ -29,6 +28,7 @@ import { SecretCache } from "./secrets.ts";
 import { parseRegistryAuth } from "./registry_auth.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 import { LocalVolumes } from "./volumes.ts";
+import { TaskEtcFiles } from "./etc_files.ts";
 
 /** An image reference pinned to a content digest: what it names can never change. */
 const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
@@ -105,6 +105,7 @@ export class Worker {
   readonly volumes: LocalVolumes;
   readonly secrets = new SecretCache();
   readonly #o: WorkerOptions;
+  readonly #etcFiles: TaskEtcFiles;
   readonly #state: LocalState;
   readonly #runners = new Map<string, TaskRunner>();
   readonly #removing = new Set<Promise<void>>();
@@ -126,6 +127,7 @@ export class Worker {
     this.clock = o.clock ?? systemClock;
     this.dataDir = o.dataDir;
     this.volumes = new LocalVolumes(o.dataDir);
+    this.#etcFiles = new TaskEtcFiles(o.dataDir);
     this.#state = state;
     this.#log = logger("worker", { node: o.nodeId });
   }
@@ -153,6 +155,7 @@ export class Worker {
       this.#log.info("removing a container this worker no longer owns", { container: c.id });
       await this.runtime.remove(c.id);
     }
+    await this.#etcFiles.prune(known);
     const running = new Set(containers.filter((c) => c.state === "running").map((c) => c.id));
     for (const r of records) {
       if (r.status.state === "running" && running.has(r.assignment.task.id)) {
@@ -373,11 +376,13 @@ export class Worker {
     return {
       pull: (a) => this.#pull(a),
       mounts: (a) => this.volumes.resolve(a.spec.mounts),
-      secrets: (a) => this.secrets.files(a.spec.secrets, numericOwner(a.spec.user)),
+      secrets: (a) => this.secrets.files(a.spec.secrets),
       attachNetwork: (a) => network.attach(a),
       detachNetwork: (id) => network.detach(id),
       ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
       logPath: (id) => join(this.dataDir, "logs", `${id}.log`),
+      etcFiles: (id, input) => this.#etcFiles.write(id, input),
+      removeEtcFiles: (id) => this.#etcFiles.remove(id),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),
     };
   }

@@ -144,7 +144,7 @@ export function addLogsExecCommands(
     .option("-t, --tty", "allocate a terminal")
     .option("-e, --env <KEY=VALUE>", "set an environment variable (repeatable)", collect)
     .option("-w, --workdir <dir>", "working directory inside the container")
-    .option("-u, --user <user>", "user (numeric uid[:gid] or root)")
+    .option("-u, --user <user>", "user[:group], names or numeric IDs (default the task's)")
     .action(async (task: string, command: string[], o: ExecFlags) => {
       if (command.length === 0) throw new ValidationError("command", "give a command after --");
       const term = terminal();

@@ -16,7 +16,8 @@ import { FailedPreconditionError } from "../../proto/errors.ts";
 import type { ExecOptions, ExecResult, ExecSession, Signal } from "../runtime.ts";
 import { signalNumber } from "../runtime.ts";
 import { type ContainerdClient, isContainerdCode } from "./client.ts";
-import { mergeEnv, parseUser, type RuntimeSpec } from "./spec.ts";
+import { mergeEnv, type RuntimeSpec } from "./spec.ts";
+import type { ProcessUser } from "./user.ts";
 
 /** Type URL of an OCI process spec carried as JSON in an Any. */
 export const PROCESS_SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Process";
@@ -37,7 +38,9 @@ async function unblock(path: string, pendingIs: "read" | "write"): Promise<void>
 }
 
 /** Options of {@link startExec}. */
-export interface StartExecInput extends ExecOptions {
+export interface StartExecInput extends Omit<ExecOptions, "user"> {
+  /** The process identity, resolved by the caller (user.ts); default the container's. */
+  user?: ProcessUser;
   /** Directory for the fifos (created, and removed when the process is done). */
   fifoDir: string;
 }
@@ -58,7 +61,7 @@ export async function startExec(
     args: input.cmd,
     env: mergeEnv(spec.process.env, input.env),
     cwd: input.cwd ?? spec.process.cwd,
-    user: input.user !== undefined ? parseUser(input.user) : spec.process.user,
+    user: input.user ?? spec.process.user,
   };
   const dir = `${input.fifoDir}/${execId}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });

@@ -39,6 +39,7 @@ export {
   type RuntimeSpec,
   type SpecInput,
   type SpecNetwork,
+  type TmpfsMount,
 } from "./spec.ts";
 export { ContainerdRuntime, type ContainerdRuntimeOptions, RuntimeLabels } from "./runtime.ts";
 export { ContainerdSupervisor, type ContainerdSupervisorOptions } from "./supervisor.ts";

@@ -44,13 +44,15 @@ import { ContainerdClient, isContainerdCode } from "./client.ts";
 import { createContainer, removeContainer, startTask, stopTask, waitTask } from "./container.ts";
 import { subscribeEvents } from "./events.ts";
 import { runExec, startExec } from "./exec.ts";
-import { LocalImageCache, resolveLocalImage } from "./images.ts";
+import { type LocalImage, LocalImageCache, resolveLocalImage } from "./images.ts";
 import { installLogDriver, logDriverUri } from "./log_driver.ts";
 import { readLogs } from "./logs.ts";
 import { hostPlatform } from "./oci.ts";
 import { pullImage } from "./pull.ts";
 import { mountSecrets, SECRETS_DESTINATION, unmountSecrets } from "./secrets.ts";
 import { buildSpec } from "./spec.ts";
+import { type EtcFiles, type ProcessUser, resolveUser } from "./user.ts";
+import { readImageEtc } from "./rootfs_etc.ts";
 import { taskStats } from "./stats.ts";
 import { DEFAULT_SNAPSHOTTER } from "./unpack.ts";
 import {
@@ -68,6 +70,9 @@ export const RuntimeLabels = {
   logMaxFiles: "warren.runtime.log-max-files",
   stopSignal: "warren.runtime.stop-signal",
 } as const;
+
+/** Images whose /etc/passwd and /etc/group are kept (they never change for a chain ID). */
+const ETC_CACHE_MAX = 64;
 
 /** Options of {@link ContainerdRuntime}. */
 export interface ContainerdRuntimeOptions {
@@ -96,6 +101,7 @@ export class ContainerdRuntime implements Runtime {
   readonly #platform: Platform;
   readonly #snapshotter: string;
   readonly #images = new LocalImageCache();
+  readonly #etc = new Map<string, Promise<EtcFiles>>();
   #driver?: Promise<string>;
 
   constructor(options: ContainerdRuntimeOptions) {
@@ -137,6 +143,32 @@ export class ContainerdRuntime implements Runtime {
       if (isContainerdCode(err, "not_found")) throw new NotFoundError("container", id);
       throw err;
     }
+  }
+
+  /** The image's /etc/passwd and /etc/group, read once per unpacked image. */
+  #imageEtc(image: LocalImage): Promise<EtcFiles> {
+    const key = `${image.snapshotter} ${image.chainId}`;
+    let p = this.#etc.get(key);
+    if (!p) {
+      p = readImageEtc(this.client, image.snapshotter, image.chainId);
+      this.#etc.set(key, p);
+      p.catch(() => this.#etc.delete(key));
+      if (this.#etc.size > ETC_CACHE_MAX) this.#etc.delete(this.#etc.keys().next().value!);
+    }
+    return p;
+  }
+
+  /** Resolves `user` (default the image's `User`) against the image's passwd and group files. */
+  async #resolveUser(image: LocalImage, ref: string, user?: string): Promise<ProcessUser> {
+    let etc: EtcFiles;
+    try {
+      etc = await this.#imageEtc(image);
+    } catch (err) {
+      // The image's unpacked layers may have been removed behind our back: look again next time.
+      if (isContainerdCode(err, "not_found")) this.#images.forget(image.digest);
+      throw err;
+    }
+    return resolveUser(user ?? image.config.config?.User ?? "", etc, ref);
   }
 
   async pull(ref: string, options: PullOptions = {}): Promise<ImageInfo> {
@@ -181,6 +213,7 @@ export class ContainerdRuntime implements Runtime {
       snapshotter: this.#snapshotter,
       cache: this.#images,
     });
+    const user = await this.#resolveUser(image, config.image, config.user);
     const secretsDir = this.secretsDir(id);
     const withSecrets = (config.secrets?.length ?? 0) > 0;
     // Secrets are mounted at a path named by the ID: refuse a duplicate before touching it.
@@ -191,7 +224,8 @@ export class ContainerdRuntime implements Runtime {
     }
     const mounts = [...(config.mounts ?? [])];
     if (withSecrets) {
-      await mountSecrets(secretsDir, config.secrets!);
+      // Owned by the container's user unless a secret says otherwise, so it can read them.
+      await mountSecrets(secretsDir, config.secrets!, { uid: user.uid, gid: user.gid });
       mounts.push({ source: secretsDir, destination: SECRETS_DESTINATION, readonly: true });
     }
     try {
@@ -202,7 +236,7 @@ export class ContainerdRuntime implements Runtime {
         command: config.command,
         env: config.env,
         cwd: config.cwd,
-        user: config.user,
+        user,
         hostname: config.hostname,
         readonlyRootfs: config.readonlyRootfs,
         network: config.network,
@@ -368,14 +402,38 @@ export class ContainerdRuntime implements Runtime {
     }
   }
 
+  /** Exec options for containerd: the user resolved against the container's image. */
+  async #execInput(id: string, options: ExecOptions) {
+    const container = await this.#container(id);
+    const { user, ...rest } = options;
+    let resolved: ProcessUser | undefined;
+    if (user !== undefined) {
+      const image = await resolveLocalImage(this.client, container.image, {
+        platform: this.#platform,
+        snapshotter: container.snapshotter || this.#snapshotter,
+        cache: this.#images,
+      }).catch((err) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+      // Without the image (removed since) only numeric users resolve, as with no /etc/passwd.
+      resolved = image
+        ? await this.#resolveUser(image, container.image, user)
+        : resolveUser(user, {}, container.image);
+    }
+    return {
+      ...rest,
+      ...(resolved ? { user: resolved } : {}),
+      fifoDir: `${this.#opts.dataDir}/exec`,
+    };
+  }
+
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {
-    await this.#labels(id);
-    return await runExec(this.client, id, { ...options, fifoDir: `${this.#opts.dataDir}/exec` });
+    return await runExec(this.client, id, await this.#execInput(id, options));
   }
 
   async execStream(id: string, options: ExecOptions): Promise<ExecSession> {
-    await this.#labels(id);
-    return await startExec(this.client, id, { ...options, fifoDir: `${this.#opts.dataDir}/exec` });
+    return await startExec(this.client, id, await this.#execInput(id, options));
   }
 
   async stats(id: string): Promise<ContainerStats> {

@@ -12,19 +12,11 @@
  * tmpfs has the files in place before the first instruction runs, lives in RAM (never on a disk),
  * and `unmountSecrets` frees it, so nothing is left on the host after remove.
  */
-import { WarrenError } from "../../proto/errors.ts";
 import type { SecretFile } from "../runtime.ts";
+import { runCommand as run } from "./_command.ts";
 
 /** Where secrets appear inside the container. */
 export const SECRETS_DESTINATION = "/run/secrets";
-
-async function run(cmd: string, args: string[]): Promise<void> {
-  const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
-  if (!out.success) {
-    const msg = new TextDecoder().decode(out.stderr).trim();
-    throw new WarrenError("internal", `${cmd} ${args.join(" ")} failed: ${msg}`);
-  }
-}
 
 /** True when `dir` is a mount point (listed in /proc/self/mountinfo). */
 export async function isMountPoint(dir: string): Promise<boolean> {
@@ -35,10 +27,15 @@ export async function isMountPoint(dir: string): Promise<boolean> {
 }
 
 /**
- * Mounts a tmpfs at `dir`, writes `secrets` into it and makes it read-only. On failure the
- * tmpfs is unmounted again.
+ * Mounts a tmpfs at `dir`, writes `secrets` into it and makes it read-only. A file without its
+ * own uid/gid is owned by `owner` (the container's user; default root). On failure the tmpfs is
+ * unmounted again.
  */
-export async function mountSecrets(dir: string, secrets: readonly SecretFile[]): Promise<void> {
+export async function mountSecrets(
+  dir: string,
+  secrets: readonly SecretFile[],
+  owner: { uid: number; gid: number } = { uid: 0, gid: 0 },
+): Promise<void> {
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const total = secrets.reduce((n, s) => n + s.data.byteLength + 4096, 0);
   const sizeBytes = Math.ceil((total + 64 * 1024) / 4096) * 4096;
@@ -55,7 +52,7 @@ export async function mountSecrets(dir: string, secrets: readonly SecretFile[]):
     for (const s of secrets) {
       const path = `${dir}/${s.name}`;
       await Deno.writeFile(path, s.data, { mode: 0o600, createNew: true });
-      await Deno.chown(path, s.uid ?? 0, s.gid ?? 0);
+      await Deno.chown(path, s.uid ?? owner.uid, s.gid ?? owner.gid);
       await Deno.chmod(path, s.mode ?? 0o400); // explicit: the umask does not apply
     }
     await run("mount", ["-o", "remount,ro", dir]);

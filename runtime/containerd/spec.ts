@@ -5,6 +5,7 @@
  */
 import { ValidationError } from "../../proto/errors.ts";
 import type { OciImageConfig } from "./oci.ts";
+import type { ProcessUser } from "./user.ts";
 
 /** containerd's type URL for a runtime spec carried as JSON in a protobuf Any. */
 export const SPEC_TYPE_URL = "types.containerd.io/opencontainers/runtime-spec/1/Spec";
@@ -55,7 +56,15 @@ export type SpecNetwork =
 
 /** An extra bind mount. */
 export interface BindMount {
+  type?: "bind";
   source: string;
+  destination: string;
+  readonly?: boolean;
+}
+
+/** An extra tmpfs mount: empty, in memory, mode 1777, nosuid and nodev. */
+export interface TmpfsMount {
+  type: "tmpfs";
   destination: string;
   readonly?: boolean;
 }
@@ -64,7 +73,7 @@ export interface BindMount {
 export interface SpecInput {
   /** Container ID: default hostname (first 12 chars) and last element of the cgroup path. */
   id: string;
-  /** Image config supplying default entrypoint, cmd, env, working dir and user. */
+  /** Image config supplying default entrypoint, cmd, env and working dir. */
   image?: OciImageConfig;
   /** Replaces the image entrypoint (and then the image cmd is not used). */
   entrypoint?: string[];
@@ -74,15 +83,18 @@ export interface SpecInput {
   env?: string[];
   /** Working directory; image's or `/`. */
   cwd?: string;
-  /** `uid[:gid]` numeric, or `root`; image's or root. */
-  user?: string;
+  /**
+   * The process identity, resolved from the task's or the image's `User` against the rootfs's
+   * /etc/passwd and /etc/group with `resolveUser` (user.ts); default root.
+   */
+  user?: ProcessUser;
   hostname?: string;
   /** Mount the root filesystem read-only. */
   readonlyRootfs?: boolean;
   /** Default `none`: a new, empty network namespace. */
   network?: SpecNetwork;
-  /** Extra bind mounts, after the defaults. */
-  mounts?: BindMount[];
+  /** Extra bind and tmpfs mounts, after the defaults. */
+  mounts?: (BindMount | TmpfsMount)[];
   /** CPU limit in CPUs (e.g. 0.5), enforced by CFS quota. */
   cpus?: number;
   /** Relative CPU weight (cgroup v1 shares, default 1024). */
@@ -167,17 +179,6 @@ function normalizeCap(cap: string, field: string): string {
   return c;
 }
 
-/** Parses `uid[:gid]` (numeric) or `root`. Names other than root need /etc/passwd: not supported. */
-export function parseUser(user: string): { uid: number; gid: number } {
-  if (user === "" || user === "root") return { uid: 0, gid: 0 };
-  const m = /^(\d+)(?::(\d+))?$/.exec(user);
-  if (!m) {
-    throw new ValidationError("user", `"${user}" must be numeric uid[:gid] or "root"`);
-  }
-  const uid = Number(m[1]);
-  return { uid, gid: m[2] !== undefined ? Number(m[2]) : uid };
-}
-
 /** Merges `KEY=value` lists; later entries override earlier ones with the same key. */
 export function mergeEnv(...lists: (readonly string[] | null | undefined)[]): string[] {
   const byKey = new Map<string, string>();
@@ -247,6 +248,16 @@ export function buildSpec(input: SpecInput): RuntimeSpec {
     if (!m.destination.startsWith("/")) {
       throw new ValidationError(`mounts[${i}].destination`, `"${m.destination}" must be absolute`);
     }
+    if (m.type === "tmpfs") {
+      // Docker's defaults for a tmpfs mount, minus noexec: scratch space may hold programs.
+      mounts.push({
+        destination: m.destination,
+        type: "tmpfs",
+        source: "tmpfs",
+        options: ["nosuid", "nodev", "mode=1777", m.readonly ? "ro" : "rw"],
+      });
+      continue;
+    }
     mounts.push({
       destination: m.destination,
       type: "bind",
@@ -259,13 +270,16 @@ export function buildSpec(input: SpecInput): RuntimeSpec {
     ociVersion: "1.0.2",
     process: {
       terminal: false,
-      user: parseUser(input.user ?? img?.User ?? ""),
+      user: input.user ?? { uid: 0, gid: 0 },
       args,
       env,
       cwd: input.cwd ?? (img?.WorkingDir || "/"),
       capabilities: { bounding: capList, effective: capList, permitted: capList },
       rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
+      // Docker's default. With it set, setuid-root programs of the image (su, sudo, older ping)
+      // stop working for a non-root USER, which images resolve to now (user.ts); the default
+      // capability set is what bounds a container's privileges.
+      noNewPrivileges: false,
     },
     root: { path: "rootfs", readonly: input.readonlyRootfs ?? false },
     hostname: input.hostname ?? input.id.slice(0, 12),

@@ -1,14 +1,7 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../../proto/errors.ts";
 import type { OciImageConfig } from "./oci.ts";
-import {
-  buildSpec,
-  DEFAULT_CAPABILITIES,
-  mergeEnv,
-  parseUser,
-  SPEC_TYPE_URL,
-  specToAny,
-} from "./spec.ts";
+import { buildSpec, DEFAULT_CAPABILITIES, mergeEnv, SPEC_TYPE_URL, specToAny } from "./spec.ts";
 
 const image: OciImageConfig = {
   architecture: "amd64",
@@ -28,11 +21,13 @@ Deno.test("buildSpec: image defaults fill the process", () => {
   assert.deepEqual(s.process.args, ["/entry", "--default"]);
   assert.deepEqual(s.process.env, ["PATH=/bin", "A=1"]);
   assert.equal(s.process.cwd, "/srv");
-  assert.deepEqual(s.process.user, { uid: 1000, gid: 1001 });
+  // The image's User is resolved by the caller (user.ts): without a resolved user, root.
+  assert.deepEqual(s.process.user, { uid: 0, gid: 0 });
   assert.equal(s.hostname, "0123456789ab");
   assert.equal(s.linux.cgroupsPath, "/warren/0123456789abcdef");
   assert.deepEqual(s.process.capabilities.bounding, [...DEFAULT_CAPABILITIES]);
   assert.equal(s.root.readonly, false);
+  assert.equal(s.process.noNewPrivileges, false, "Docker's default: setuid programs work");
   assert.deepEqual(s.mounts.map((m) => m.destination), [
     "/proc",
     "/dev",
@@ -89,7 +84,10 @@ Deno.test("buildSpec: limits, capabilities, read-only root, extra mounts", () =>
     capAdd: ["net_admin"],
     capDrop: ["CAP_NET_RAW"],
     readonlyRootfs: true,
-    mounts: [{ source: "/host/data", destination: "/data", readonly: true }],
+    mounts: [
+      { type: "tmpfs", destination: "/scratch" },
+      { source: "/host/data", destination: "/data", readonly: true },
+    ],
   });
   assert.deepEqual(s.linux.resources.cpu, { shares: 512, quota: 50_000, period: 100_000 });
   assert.deepEqual(s.linux.resources.memory, { limit: 64 * 1024 * 1024 });
@@ -97,6 +95,12 @@ Deno.test("buildSpec: limits, capabilities, read-only root, extra mounts", () =>
   assert.ok(s.process.capabilities.effective.includes("CAP_NET_ADMIN"));
   assert.ok(!s.process.capabilities.effective.includes("CAP_NET_RAW"));
   assert.equal(s.root.readonly, true);
+  assert.deepEqual(s.mounts.at(-2), {
+    destination: "/scratch",
+    type: "tmpfs",
+    source: "tmpfs",
+    options: ["nosuid", "nodev", "mode=1777", "rw"],
+  });
   assert.deepEqual(s.mounts.at(-1), {
     destination: "/data",
     type: "bind",
@@ -114,11 +118,9 @@ Deno.test("buildSpec: limits, capabilities, read-only root, extra mounts", () =>
   );
 });
 
-Deno.test("parseUser: numeric and root only", () => {
-  assert.deepEqual(parseUser("root"), { uid: 0, gid: 0 });
-  assert.deepEqual(parseUser("42"), { uid: 42, gid: 42 });
-  assert.deepEqual(parseUser("42:7"), { uid: 42, gid: 7 });
-  assert.throws(() => parseUser("nobody"), ValidationError);
+Deno.test("buildSpec: the resolved user, with its supplementary groups, is the process's", () => {
+  const user = { uid: 65534, gid: 65534, additionalGids: [27] };
+  assert.deepEqual(buildSpec({ id: "x", image, user }).process.user, user);
 });
 
 Deno.test("specToAny: JSON under containerd's spec type URL", () => {

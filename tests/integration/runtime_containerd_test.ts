@@ -3,6 +3,8 @@
  * containerd, pulling images built by tests/fixtures/image.ts from real registries (one open,
  * one behind bearer-token auth). Needs root (mounts, runc).
  */
+import assert from "node:assert/strict";
+import { ValidationError } from "../../proto/errors.ts";
 import { runRuntimeConformance } from "../../runtime/conformance.ts";
 import { ContainerdRuntime } from "../../runtime/containerd/runtime.ts";
 import { hostPlatform } from "../../runtime/containerd/oci.ts";
@@ -55,17 +57,18 @@ Deno.test({
       },
     };
     const dataDir = await Deno.makeTempDir({ prefix: "warren-rt-" });
+    const makeRuntime = () =>
+      new ContainerdRuntime({
+        socket: ctd.socket,
+        namespace: ctd.namespace,
+        runcRoot: ctd.runcRoot,
+        cgroupParent: `/${ctd.namespace}`,
+        dataDir,
+      });
     try {
       await runRuntimeConformance(
         "containerd",
-        () =>
-          new ContainerdRuntime({
-            socket: ctd.socket,
-            namespace: ctd.namespace,
-            runcRoot: ctd.runcRoot,
-            cgroupParent: `/${ctd.namespace}`,
-            dataDir,
-          }),
+        makeRuntime,
         t,
         {
           images,
@@ -77,6 +80,43 @@ Deno.test({
           },
         },
       );
+      await t.step("containerd: an image's named USER resolves from its /etc/passwd", async () => {
+        const nobody = (await pushImage(
+          registry,
+          "warren/nobody",
+          "v1",
+          await buildExitImage({ exitCode: 0, sleepMs: 60_000, user: "nobody" }),
+        )).reference;
+        const rt = makeRuntime();
+        const id = `user-${crypto.randomUUID().slice(0, 8)}`;
+        try {
+          await rt.pull(nobody);
+          await rt.prepare({
+            taskId: id,
+            image: nobody,
+            // Mode 0400 and no owner given: owned by the container's user, so it can read it.
+            secrets: [{ name: "token", data: new TextEncoder().encode("t0ken"), mode: 0o400 }],
+          });
+          await rt.start(id);
+          const sh = async (cmd: string, user?: string) => {
+            const r = await rt.exec(id, { cmd: ["sh", "-c", cmd], ...(user ? { user } : {}) });
+            assert.equal(r.exitCode, 0, r.stderr);
+            return r.stdout.trim();
+          };
+          assert.equal(await sh("id -u; id -g"), "65534\n65534");
+          assert.equal(await sh("cat /run/secrets/token"), "t0ken");
+          assert.equal(await sh("stat -c '%u:%g %a' /run/secrets/token"), "65534:65534 400");
+          assert.equal(await sh("id -u; id -g", "root"), "0\n0");
+          assert.equal(await sh("id -u; id -g", "4242"), "4242\n0", "unknown uid: gid 0");
+          await assert.rejects(
+            rt.prepare({ taskId: `${id}-x`, image: nobody, user: "ghost" }),
+            (err) => err instanceof ValidationError && err.field === "user",
+          );
+        } finally {
+          await rt.remove(id).catch(() => {});
+          await rt.close();
+        }
+      });
     } finally {
       await unmountUnder(dataDir);
       await Deno.remove(dataDir, { recursive: true });
