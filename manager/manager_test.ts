@@ -92,6 +92,46 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   );
   const state = await (await fetch(`${base}/v1/services`)).json();
   assert.equal(state.services[0].spec.name, "api");
+  // Every series the issue names: Raft term/index/leader, commit latency, nodes by state,
+  // services, tasks by state, API latency by method.
+  for (
+    const series of [
+      /^warren_raft_term [1-9]\d*$/m,
+      /^warren_raft_commit_index [1-9]\d*$/m,
+      /^warren_raft_has_leader 1$/m,
+      /^warren_raft_commit_latency_ms_count [1-9]\d*$/m,
+      /^warren_nodes\{role="manager",state="[a-z]+"\} 1$/m,
+      /^warren_services 1$/m,
+      /^warren_tasks\{state="[a-z]+"\} [1-9]\d*$/m,
+    ]
+  ) assert.match(metrics, series);
+
+  // Secrets: plaintext in, metadata out; a field-naming 400.
+  r = await post("/v1/secrets", { name: "db-pass", data: btoa("s3cret") });
+  assert.equal(r.status, 201);
+  const created = await r.json();
+  assert.equal(created.name, "db-pass");
+  assert.equal(JSON.stringify(created).includes(btoa("s3cret")), false, "no plaintext back");
+  r = await post("/v1/secrets", { name: "bad", data: "not base64!" });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error.field, "data");
+  const listed = await (await fetch(`${base}/v1/secrets`)).json();
+  assert.deepEqual(listed.secrets.map((x: { name: string }) => x.name), ["db-pass"]);
+  r = await fetch(`${base}/v1/secrets/db-pass`, { method: "DELETE" });
+  assert.equal(r.status, 204);
+  await r.body?.cancel();
+  r = await fetch(`${base}/v1/secrets/db-pass`);
+  assert.equal(r.status, 404);
+  await r.body?.cancel();
+  // Join tokens: read, rotate (a new one).
+  const t1 = await (await fetch(`${base}/v1/cluster/join-tokens/worker`)).json();
+  assert.match(t1.token, /^WRN1-/);
+  r = await post("/v1/cluster/join-tokens/worker/rotate", {});
+  const t2 = await r.json();
+  assert.notEqual(t2.token, t1.token);
+  r = await fetch(`${base}/v1/cluster/join-tokens/admin`);
+  assert.equal(r.status, 400);
+  await r.body?.cancel();
 });
 
 Deno.test("manager: events resume from an index without gaps or duplicates", async () => {

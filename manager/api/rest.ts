@@ -1,5 +1,6 @@
 /**
- * REST on Hono, mirroring the gRPC resources as JSON (`/v1/services`, `/v1/nodes`, ...), for
+ * REST on Hono, mirroring the gRPC resources as JSON (`/v1/services`, `/v1/nodes`, `/v1/secrets`,
+ * `/v1/cluster/join-tokens/:role`, ...), for
  * clients on loopback only (see {@link restHandler}), plus `/health`, `/ready` and `/metrics`. Same handlers as gRPC; errors map to HTTP in
  * net/http/status.ts; bodies are validated with the zod schemas (400 names the field).
  * @module
@@ -14,6 +15,8 @@ import {
   NodeUpdateSchema,
   parseOrThrow,
   ScaleServiceRequestSchema,
+  SecretCreateRequestSchema,
+  SecretUpdateRequestSchema,
   UpdateServiceRequestSchema,
   VolumeCreateRequestSchema,
   WatchRequestSchema,
@@ -28,6 +31,8 @@ import { listTasks } from "./tasks.ts";
 import * as volumes from "./volumes.ts";
 import { watchEvents } from "./events.ts";
 import { clusterInfo } from "./cluster.ts";
+import * as secrets from "./secrets.ts";
+import * as membership from "./membership.ts";
 
 /**
  * The REST resources (`/v1/...`) answer only clients on loopback. The gRPC API authenticates every
@@ -186,6 +191,39 @@ export function restApp(ctx: ApiContext, opts: {
     await volumes.deleteVolume(ctx, idParam(c));
     return c.body(null, 204);
   });
+
+  // Secrets: metadata out, plaintext (base64 `data`) only in.
+  app.get("/v1/secrets", async (c) => c.json(await secrets.listSecrets(ctx, stale(c))));
+  app.post("/v1/secrets", async (c) => {
+    const req = parseOrThrow(SecretCreateRequestSchema, await body(c));
+    return c.json(await secrets.createSecret(ctx, req), 201);
+  });
+  app.get(
+    "/v1/secrets/:id",
+    async (c) => c.json(await secrets.inspectSecret(ctx, idParam(c), stale(c))),
+  );
+  app.put("/v1/secrets/:id", async (c) => {
+    const req = parseOrThrow(SecretUpdateRequestSchema, {
+      ...(await body(c) as object),
+      id: c.req.param("id"),
+    });
+    return c.json(await secrets.updateSecret(ctx, req));
+  });
+  app.delete("/v1/secrets/:id", async (c) => {
+    await secrets.deleteSecret(ctx, idParam(c));
+    return c.body(null, 204);
+  });
+
+  // Join tokens: GET prints, POST .../rotate replaces.
+  const role = (c: Context) => parseOrThrow(NodeRoleSchema, c.req.param("role"), "role");
+  app.get(
+    "/v1/cluster/join-tokens/:role",
+    async (c) => c.json(await membership.getJoinToken(ctx, role(c), false)),
+  );
+  app.post(
+    "/v1/cluster/join-tokens/:role/rotate",
+    async (c) => c.json(await membership.getJoinToken(ctx, role(c), true)),
+  );
 
   // Events as newline-delimited JSON, until the client disconnects.
   app.get("/v1/events", (c) => {
