@@ -47,10 +47,13 @@ import { type HealthState, initialHealth } from "./health_state.ts";
 import { makeProbe, type Probe, type ProbeTarget } from "./probes.ts";
 import { decideRestart, pruneHistory, type StopCause } from "./restart_policy.ts";
 
+/** Least time between two pull progress messages of a task. */
+const PROGRESS_EVERY_MS = 1_000;
+
 /** What the worker does for a task before its container exists. */
 export interface TaskHooks {
-  /** Pulls the task's image. */
-  pull(a: Assignment): Promise<void>;
+  /** Pulls the task's image; `onProgress` gets a line like `pulling web:1: 3.1 of 12.0 MB`. */
+  pull(a: Assignment, onProgress?: (text: string) => void): Promise<void>;
   /** Resolves (and creates) the task's volume and bind mounts. */
   mounts(a: Assignment): Promise<ResolvedTaskInputs["mounts"]>;
   /** The task's secret files. @throws NotFoundError when a secret was not sent to this node */
@@ -284,7 +287,14 @@ export class TaskRunner {
   async #prepare(): Promise<void> {
     const { hooks } = this.#env;
     try {
-      await hooks.pull(this.#a);
+      let shownAt = -Infinity;
+      await hooks.pull(this.#a, (text) => {
+        // At most one progress report a second: each is a status update to the managers.
+        const now = this.#env.clock.now();
+        if (this.#status.state !== "preparing" || now - shownAt < PROGRESS_EVERY_MS) return;
+        shownAt = now;
+        this.#annotate({ message: `preparing: ${text}` });
+      });
       await hooks.mounts(this.#a);
       hooks.secrets(this.#a);
     } catch (err) {

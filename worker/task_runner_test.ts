@@ -514,3 +514,29 @@ Deno.test("task runner: a re-adopted task recorded as unhealthy is stopped and f
   assert.equal(h2.runner.status.error, "unhealthy: refused");
   assert.equal((await runtime.inspect(a.task.id)).state, "stopped");
 });
+
+Deno.test("task runner: pull progress shows in the status message, at most once a second", async () => {
+  const lines = [
+    "pulling a: 1.0 of 9.0 MB",
+    "pulling a: 2.0 of 9.0 MB",
+    "unpacking a: layer 1 of 1",
+  ];
+  const h = harness(fresh(), {
+    hooks: {
+      pull: async (_a, onProgress) => {
+        onProgress?.(lines[0]!);
+        onProgress?.(lines[1]!); // same instant: not shown
+        await h.clock.advance(1_000);
+        onProgress?.(lines[2]!);
+      },
+    },
+  });
+  assert.equal(await h.runner.step(), true); // accepted
+  assert.equal(await h.runner.step(), true); // preparing
+  assert.equal(await h.runner.step(), true); // pulls, then starting
+  const messages = h.seen.map((s) => s.message);
+  assert.ok(messages.includes(`preparing: ${lines[0]}`), messages.join(" | "));
+  assert.ok(!messages.includes(`preparing: ${lines[1]}`), messages.join(" | "));
+  assert.ok(messages.includes(`preparing: ${lines[2]}`), messages.join(" | "));
+  assert.equal(h.runner.status.state, "starting");
+});

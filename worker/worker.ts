@@ -26,6 +26,7 @@ import type { Probe, ProbeTarget } from "./probes.ts";
 import { planReconcile } from "./reconcile.ts";
 import { SecretCache } from "./secrets.ts";
 import { parseRegistryAuth } from "./registry_auth.ts";
+import { PullProgress } from "./pull_progress.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 import { LocalVolumes } from "./volumes.ts";
 import { TaskEtcFiles } from "./etc_files.ts";
@@ -112,6 +113,8 @@ export class Worker {
   readonly #listeners = new Set<(u: TaskStatusUpdate) => void>();
   readonly #messageListeners = new Set<(msg: AssignmentsMessage) => void>();
   readonly #pulls = new Map<string, Promise<void>>();
+  /** Progress listeners of the pull under the same key (tasks sharing it). */
+  readonly #pullListeners = new Map<string, Set<(text: string) => void>>();
   /** `<image> <service>@<specVersion>` pulled successfully, oldest first (bounded). */
   readonly #pulledFor = new Set<string>();
   readonly #log: Logger;
@@ -374,7 +377,7 @@ export class Worker {
   #hooks(): TaskHooks {
     const network = this.#o.network ?? hostNetwork;
     return {
-      pull: (a) => this.#pull(a),
+      pull: (a, onProgress) => this.#pull(a, onProgress),
       mounts: (a) => this.volumes.resolve(a.spec.mounts),
       secrets: (a) => this.secrets.files(a.spec.secrets),
       attachNetwork: (a) => network.attach(a),
@@ -395,22 +398,36 @@ export class Worker {
    * reference that is present already: later tasks take the image from the local store
    * (`ifMissing`), which still pulls if it has gone meanwhile.
    */
-  #pull(a: Assignment): Promise<void> {
+  #pull(a: Assignment, onProgress?: (text: string) => void): Promise<void> {
     const image = a.spec.image;
     const version = `${image} ${a.task.serviceId}@${a.task.specVersion}`;
     const ifMissing = DIGEST_REFERENCE.test(image) || this.#pulledFor.has(version);
     const key = `${ifMissing ? "local" : "registry"} ${image}`;
     let p = this.#pulls.get(key);
+    let listeners = this.#pullListeners.get(key);
     if (!p) {
       // The service's own login (a secret sent with its tasks), else the node's.
       const credentials = a.spec.registryAuthSecret
         ? parseRegistryAuth(this.secrets.data(a.spec.registryAuthSecret), a.spec.registryAuthSecret)
         : this.#o.credentials?.(image);
-      p = this.runtime.pull(image, { ...(credentials ? { credentials } : {}), ifMissing })
-        .then(() => {});
+      const progress = new PullProgress(image);
+      const all = listeners = new Set();
+      this.#pullListeners.set(key, all);
+      p = this.runtime.pull(image, {
+        ...(credentials ? { credentials } : {}),
+        ifMissing,
+        onProgress: (e) => {
+          const text = progress.update(e);
+          if (text) { for (const l of all) l(text); }
+        },
+      }).then(() => {});
       this.#pulls.set(key, p);
-      void p.finally(() => this.#pulls.delete(key)).catch(() => {});
+      void p.finally(() => {
+        this.#pulls.delete(key);
+        this.#pullListeners.delete(key);
+      }).catch(() => {});
     }
+    if (onProgress) listeners?.add(onProgress);
     return p.then(() => {
       this.#pulledFor.delete(version);
       this.#pulledFor.add(version);
