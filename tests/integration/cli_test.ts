@@ -342,6 +342,71 @@ Deno.test({
       ok(await warren(["volume", "rm", "data", ...m]));
     });
 
+    await t.step("secrets, volumes, nodes, join tokens and version", async () => {
+      // Secrets: from a literal and from stdin; never printed back; bad names refused.
+      ok(await warren(["secret", "create", "db-pass", "--from-literal", "s3cret", ...m]));
+      ok(await warren(["secret", "create", "tls-key", ...m], { stdin: "-----KEY-----\n" }));
+      const secrets = ok(await warren(["secret", "ls", ...m]));
+      assert.match(secrets, /db-pass/);
+      assert.match(secrets, /tls-key/);
+      const inspected = ok(await warren(["secret", "inspect", "db-pass", "-o", "json", ...m]));
+      assert.equal(JSON.parse(inspected).name, "db-pass");
+      assert.ok(!inspected.includes("s3cret") && !inspected.includes(btoa("s3cret")));
+      const badName = await warren(["secret", "create", "Bad_Name", "--from-literal", "x", ...m]);
+      assert.equal(badName.code, 1);
+      assert.match(badName.stderr, /name/);
+      const dup = await warren(["secret", "create", "db-pass", "--from-literal", "y", ...m]);
+      assert.equal(dup.code, 1);
+      assert.match(dup.stderr, /already exists/);
+      ok(await warren(["secret", "rm", "db-pass", "tls-key", ...m]));
+      assert.equal(ok(await warren(["secret", "ls", "-q", ...m])).trim(), "");
+
+      // Volumes.
+      ok(await warren(["volume", "create", "cache", ...m]));
+      assert.match(ok(await warren(["volume", "ls", ...m])), /cache/);
+      assert.equal(
+        JSON.parse(ok(await warren(["volume", "inspect", "cache", "-o", "json", ...m]))).name,
+        "cache",
+      );
+      ok(await warren(["volume", "rm", "cache", ...m]));
+      const gone = await warren(["volume", "inspect", "cache", ...m]);
+      assert.equal(gone.code, 1);
+      assert.match(gone.stderr, /not found/);
+
+      // Nodes: labels and availability; a bad value names the flag.
+      const nodeId = ok(await warren(["node", "ls", "-q", ...m])).trim();
+      ok(await warren(["node", "update", nodeId, "--label-add", "zone=edge", ...m]));
+      ok(await warren(["node", "update", nodeId, "--availability", "drain", ...m]));
+      const node = JSON.parse(ok(await warren(["node", "inspect", nodeId, "-o", "json", ...m])));
+      assert.equal(node.labels.zone, "edge");
+      assert.equal(node.availability, "drain");
+      ok(
+        await warren([
+          "node",
+          "update",
+          nodeId,
+          "--availability",
+          "active",
+          "--label-rm",
+          "zone",
+          ...m,
+        ]),
+      );
+      const badAvail = await warren(["node", "update", nodeId, "--availability", "sleepy", ...m]);
+      assert.notEqual(badAvail.code, 0);
+      assert.match(badAvail.stderr, /availability/);
+
+      // Join tokens: the same until rotated.
+      const tok = () => warren(["cluster", "join-token", "worker", "-q", ...m]).then(ok);
+      const t1 = (await tok()).trim();
+      assert.match(t1, /^WRN1-/);
+      assert.equal((await tok()).trim(), t1);
+      ok(await warren(["cluster", "join-token", "worker", "--rotate", ...m]));
+      assert.notEqual((await tok()).trim(), t1);
+
+      assert.match(ok(await warren(["version"])), /\d+\.\d+\.\d+/);
+    });
+
     await t.step("completion scripts come from the live command tree", async () => {
       const bash = ok(await warren(["completion", "bash"]));
       assert.match(bash, /complete -F _warren_complete warren/);
