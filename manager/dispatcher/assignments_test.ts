@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { diffKeyed } from "./assignments.ts";
+import { diffKeyed, nodeView } from "./assignments.ts";
+import { applyCommand } from "../state/fsm.ts";
+import { emptyState } from "../state/fsm_state.ts";
+import type { Command } from "../state/commands.ts";
+import { node, service, task } from "../state/_fixtures_test_util.ts";
 
 const entry = (sig: string) => ({ value: sig, sig });
 
@@ -17,4 +21,35 @@ Deno.test("diffKeyed: a skipped key is treated as absent (a node's own peer entr
     upserts: ["o"],
     removed: ["self"],
   });
+});
+
+Deno.test("nodeView: a node gets only the secrets (and registry login) of its own tasks", () => {
+  const s = emptyState();
+  for (
+    const cmd of [
+      { kind: "node.register", at: 1, node: node("n1") },
+      { kind: "node.register", at: 1, node: node("n2") },
+      {
+        kind: "service.create",
+        at: 1,
+        service: service("db", {
+          secrets: [{ secret: "db-pass" }],
+          registryAuthSecret: "reg-login",
+        }),
+      },
+      { kind: "service.create", at: 1, service: service("web", { secrets: [{ secret: "tls" }] }) },
+    ] as Command[]
+  ) applyCommand(s, cmd);
+  const placed = (id: string, serviceId: string, nodeId: string) => {
+    const t = task(id, serviceId, 1);
+    return { ...t, nodeId, status: { ...t.status, state: "assigned" as const } };
+  };
+  applyCommand(s, {
+    kind: "task.create",
+    at: 1,
+    tasks: [placed("t1", "db", "n1"), placed("t2", "web", "n2")],
+  });
+  assert.deepEqual([...nodeView(s, "n1").secretNames].sort(), ["db-pass", "reg-login"]);
+  assert.deepEqual([...nodeView(s, "n2").secretNames], ["tls"]);
+  assert.deepEqual([...nodeView(s, "n3").secretNames], []);
 });
