@@ -1,12 +1,12 @@
 /**
- * `warren node ls|inspect|update|rm`.
+ * `warren node ls|ps|inspect|update|rm`.
  * @module
  */
 import { type Command, Option } from "commander";
-import { NodeAvailabilitySchema, NodeRoleSchema } from "../../proto/schema/mod.ts";
+import { isTerminal, NodeAvailabilitySchema, NodeRoleSchema } from "../../proto/schema/mod.ts";
 import type { NodeAvailability, NodeRole } from "../../proto/schema/mod.ts";
 import { renderList, renderObject } from "../output/format.ts";
-import { nodeView } from "../output/views.ts";
+import { nodeView, taskView } from "../output/views.ts";
 import {
   addClientFlags,
   type CliContext,
@@ -36,6 +36,34 @@ export function nodeCommand(ctx: CliContext = defaultContext()): Command {
         return { nodes: list.nodes, leaderId: info?.raft.leaderId };
       });
       ctx.io.out(renderList(nodes, nodeView({ leaderId }), { format: o.output, quiet: o.quiet }));
+    });
+  addClientFlags(group.command("ps").description("list the tasks on a node"), { quiet: true })
+    .argument("<node>", "node ID or host name")
+    .option("--history", "include stopped tasks kept as history")
+    .action(async (id: string, o: ClientFlags & { history?: boolean }) => {
+      const { tasks, node, services } = await withClient(ctx, o, async (c) => {
+        const node = await c.nodes.inspect(id);
+        const [list, services] = await Promise.all([
+          c.tasks.list({ nodeId: node.id, history: o.history }),
+          c.services.list().catch(() => ({ services: [] })),
+        ]);
+        return {
+          tasks: list.tasks,
+          node,
+          services: new Map(services.services.map((s) => [s.id, s.spec.name])),
+        };
+      });
+      const sorted = [...tasks].sort((a, b) =>
+        Number(isTerminal(a.status.state)) - Number(isTerminal(b.status.state)) ||
+        (services.get(a.serviceId) ?? "").localeCompare(services.get(b.serviceId) ?? "") ||
+        (a.slot ?? 0) - (b.slot ?? 0) ||
+        b.status.timestamp - a.status.timestamp
+      );
+      const view = taskView(
+        { service: (sid) => services.get(sid), node: () => node.hostname },
+        ctx.now(),
+      );
+      ctx.io.out(renderList(sorted, view, { format: o.output, quiet: o.quiet }));
     });
   addClientFlags(group.command("inspect").description("show nodes in detail"))
     .argument("<node...>", "node IDs or host names")

@@ -392,6 +392,13 @@ Deno.test({
           ...m,
         ]),
       );
+      assert.match(
+        ok(await warren(["node", "ps", nodeId, ...m])),
+        /^ID +NAME +NODE +DESIRED STATE/,
+      );
+      const noNode = await warren(["node", "ps", "nope", ...m]);
+      assert.equal(noNode.code, 1);
+      assert.match(noNode.stderr, /node "nope" not found/);
       const badAvail = await warren(["node", "update", nodeId, "--availability", "sleepy", ...m]);
       assert.notEqual(badAvail.code, 0);
       assert.match(badAvail.stderr, /availability/);
