@@ -252,6 +252,8 @@ export interface ExecOptions {
   cwd?: string;
   /** `user[:group]` as in {@link ContainerConfig.user}; default the container's. */
   user?: string;
+  /** Terminal size the process starts with (tty only); later changes go through resize. */
+  size?: { cols: number; rows: number };
 }
 
 /** Result of a finished {@link Runtime.exec}. */

@@ -174,15 +174,13 @@ export function serveExec(env: RequestEnv, start: ExecStart): TunnelRequest {
         ...(start.env.length > 0 ? { env: start.env } : {}),
         ...(start.workdir !== undefined ? { cwd: start.workdir } : {}),
         ...(start.user !== undefined ? { user: start.user } : {}),
+        ...(start.tty && start.size ? { size: start.size } : {}),
       });
       if (cancelled) {
         await session.kill("SIGKILL").catch(() => {});
         return;
       }
       stdinWriter = session.stdin.getWriter();
-      if (start.tty && start.size) {
-        await session.resize(start.size.cols, start.size.rows).catch(() => {});
-      }
       if (!start.stdin) apply({ streamId: env.streamId, closeStdin: true } as TunnelDown);
       for (const d of pending.splice(0)) apply(d);
       const pump = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {

@@ -62,6 +62,11 @@ export async function startExec(
     env: mergeEnv(spec.process.env, input.env),
     cwd: input.cwd ?? spec.process.cwd,
     user: input.user ?? spec.process.user,
+    // The size the terminal has from the first instruction on (runc sets it on the console it
+    // creates); a resize after the start would race with a program that reads it at once.
+    ...(tty && input.size
+      ? { consoleSize: { width: input.size.cols, height: input.size.rows } }
+      : {}),
   };
   const dir = `${input.fifoDir}/${execId}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });

@@ -107,6 +107,12 @@ Deno.test("logs/exec: a service's logs through the worker tunnel: prefixes, tail
   const one = await cli(m.apiAddress, ["logs", "chat.2", "--tail", "1", "-t"]);
   assert.equal(one.err.length, 1);
   assert.match(one.err[0], /^chat\.2@w1 \| \d{4}-\d\d-\d\dT\S+Z oops from chat\.2$/);
+  // --since: a time after every line keeps none; a duration reaching back keeps all six.
+  const later = new Date(Date.now() + 60_000).toISOString();
+  const none = await cli(m.apiAddress, ["logs", "chat.1", "--since", later]);
+  assert.deepEqual([...none.out, ...none.err], []);
+  const recent = await cli(m.apiAddress, ["logs", "chat.1", "--since", "10m"]);
+  assert.equal([...recent.out, ...recent.err].length, 6, JSON.stringify(recent));
 
   // Following a service picks up a task started later (scale up).
   const follow = new AbortController();
@@ -178,6 +184,41 @@ Deno.test("logs/exec: exec returns output and exit code; a missing task is NOT_F
   assert.equal(code, 7);
   assert.equal(out, "out\nbox.1\n");
   assert.equal(err, "err\n");
+
+  // A terminal: one output stream, the requested size, and a resize delivered as SIGWINCH.
+  let screen = "";
+  const ready = Promise.withResolvers<void>();
+  async function* resizes() {
+    await ready.promise;
+    yield { cols: 120, rows: 40 };
+  }
+  const ttyCode = await c.tasks.exec(
+    {
+      taskId: "box.1",
+      command: [
+        "sh",
+        "-c",
+        "trap 'stty size; exit 0' WINCH; test -t 0 && test -t 1 && stty size; echo err >&2; " +
+        "echo ready; while true; do sleep 0.1; done",
+      ],
+      tty: true,
+      stdin: true,
+      size: { cols: 100, rows: 30 },
+    },
+    {
+      stdin: new ReadableStream({ start() {} }), // a terminal's stdin stays open
+      stdout: (b) => {
+        screen += dec.decode(b);
+        if (screen.includes("ready")) ready.resolve();
+      },
+      stderr: () => assert.fail("a tty has no separate stderr"),
+      resizes: resizes(),
+    },
+  );
+  assert.equal(ttyCode, 0);
+  const lines = screen.split(/\r?\n/).map((l) => l.trim());
+  assert.deepEqual(lines.slice(0, 3), ["30 100", "err", "ready"], JSON.stringify(screen));
+  assert.ok(lines.includes("40 120"), `resized: ${JSON.stringify(screen)}`);
 
   // By task ID, with stdin.
   let echoed = "";
