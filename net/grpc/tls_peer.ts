@@ -35,10 +35,46 @@ export interface CallWithAuth {
 }
 
 /**
+ * Identities already read, by the HTTP/2 session (one per connection) they arrived on. A TLS
+ * connection's client certificate is fixed by its handshake, while grpc-js reads and parses it
+ * again (`getPeerCertificate()`) on every `getAuthContext()`: a few percent of a manager's CPU
+ * when every call is authorized. Entries go with their sessions.
+ */
+const identityBySession = new WeakMap<object, PeerIdentity>();
+
+/**
  * The caller's identity from its verified client certificate. Throws UnauthenticatedError when the
- * connection has none (no certificate, or one the TLS layer did not verify).
+ * connection has none (no certificate, or one the TLS layer did not verify). Read once per
+ * connection and remembered for the connection's later calls.
  */
 export function peerIdentity(call: CallWithAuth): PeerIdentity {
+  const session = http2Session(call);
+  const known = session && identityBySession.get(session);
+  if (known) return known;
+  const peer = readPeerIdentity(call);
+  if (session) identityBySession.set(session, peer);
+  return peer;
+}
+
+/**
+ * The HTTP/2 session of a grpc-js server call (`call.call[.nextCall...].stream.session`), or
+ * undefined when grpc-js internals do not look like that (the caller then reads the certificate
+ * every time: slower, never wrong).
+ */
+function http2Session(call: CallWithAuth): object | undefined {
+  let c = (call as { call?: unknown }).call;
+  for (let depth = 0; depth < 8 && typeof c === "object" && c !== null; depth++) {
+    const stream = (c as { stream?: { session?: unknown } }).stream;
+    if (stream !== undefined) {
+      const session = stream?.session;
+      return typeof session === "object" && session !== null ? session : undefined;
+    }
+    c = (c as { nextCall?: unknown }).nextCall;
+  }
+  return undefined;
+}
+
+function readPeerIdentity(call: CallWithAuth): PeerIdentity {
   const cert = call.getAuthContext().sslPeerCertificate;
   if (!cert) {
     throw new UnauthenticatedError(
@@ -52,7 +88,7 @@ export function peerIdentity(call: CallWithAuth): PeerIdentity {
       `client certificate carries no Warren identity (CN "${nodeId}", OU "${role}")`,
     );
   }
-  return { nodeId, role: role as PeerRole, clusterId: field(cert.subject?.O) };
+  return Object.freeze({ nodeId, role: role as PeerRole, clusterId: field(cert.subject?.O) });
 }
 
 function field(v: string | string[] | undefined): string {

@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import * as grpc from "@grpc/grpc-js";
+import tls from "node:tls";
 import * as w from "../../proto/gen/warren.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { toGrpcError } from "./status.ts";
@@ -170,6 +171,30 @@ Deno.test("tls: a valid client certificate works and the server sees its node ID
   // The server's own node ID is also a valid server name.
   using byId = client(server.address, channelCredentials(worker), "mgr-1");
   assert.equal((await getInfo(byId)).id, "wrk-1");
+});
+
+Deno.test("tls: a connection's certificate is read once, each connection its own", async () => {
+  const { ca, manager } = await cluster();
+  await using server = await serve(manager);
+  const proto = tls.TLSSocket.prototype;
+  const original = proto.getPeerCertificate;
+  let reads = 0;
+  proto.getPeerCertificate = function (this: tls.TLSSocket, ...args: [boolean?]) {
+    // Count the server's reads for calls (clients read the server's certificate too).
+    if (new Error().stack?.includes("getAuthContext")) reads++;
+    return original.apply(this, args as [true]);
+  } as typeof original;
+  try {
+    using w1 = client(server.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
+    using w2 = client(server.address, channelCredentials(await issue(ca, "wrk-2", "worker")));
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await getInfo(w1)).id, "wrk-1");
+      assert.equal((await getInfo(w2)).id, "wrk-2");
+    }
+    assert.equal(reads, 2, `${reads} reads`);
+  } finally {
+    proto.getPeerCertificate = original;
+  }
 });
 
 Deno.test("tls: no client certificate, another CA's or an expired one never reach a handler", async () => {
