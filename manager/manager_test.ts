@@ -5,7 +5,12 @@ import { WarrenClient } from "../net/client/client.ts";
 import * as wire from "../proto/gen/warren.ts";
 import { codecs } from "../proto/convert.ts";
 import { write } from "./api/context.ts";
-import { AlreadyExistsError, NotFoundError, ValidationError } from "../proto/errors.ts";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  NotFoundError,
+  ValidationError,
+} from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
 import type { Event } from "../proto/schema/mod.ts";
 
@@ -325,4 +330,31 @@ Deno.test("manager: secrets are stored encrypted, listed without data, versioned
   const rotated = await c.cluster.joinToken("worker", true);
   assert.notEqual(rotated.token, tokens[0].token);
   assert.equal((await c.cluster.joinToken("worker")).token, rotated.token);
+});
+
+Deno.test("manager: volume rm --force forgives a missing volume but never deletes one in use (Docker's -f)", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  await assert.rejects(() => c.volumes.delete("nope"), NotFoundError);
+  await c.volumes.delete("nope", { force: true });
+  await c.volumes.create({ name: "data" });
+  await c.services.create({
+    name: "db",
+    image: "registry.local/db:1",
+    mounts: [{ type: "volume", source: "data", target: "/data" }],
+  });
+  for (const force of [false, true]) {
+    await assert.rejects(
+      () => c.volumes.delete("data", { force }),
+      (e: unknown) =>
+        e instanceof FailedPreconditionError && /in use by service "db"/.test(e.message),
+    );
+  }
+  const base = `http://127.0.0.1:${m.mgr.httpPort}`;
+  const r = await fetch(`${base}/v1/volumes/nope?force=true`, { method: "DELETE" });
+  assert.equal(r.status, 204);
+  await r.body?.cancel();
+  await c.services.delete("db");
+  await c.volumes.delete("data", { force: true });
+  assert.deepEqual((await c.volumes.list()).volumes, []);
 });

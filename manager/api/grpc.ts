@@ -239,7 +239,7 @@ export function apiServices(
             codecs.Volume.toWire(await volumes.inspectVolume(ctx, id(r.id), r.stale)),
         ),
         delete: u("VolumeService/Delete", async (r: wire.DeleteVolumeRequest) => {
-          await volumes.deleteVolume(ctx, id(r.id));
+          await volumes.deleteVolume(ctx, id(r.id), { force: r.force });
           return {};
         }),
       },

@@ -188,7 +188,7 @@ export function restApp(ctx: ApiContext, opts: {
     async (c) => c.json(await volumes.inspectVolume(ctx, idParam(c), stale(c))),
   );
   app.delete("/v1/volumes/:id", async (c) => {
-    await volumes.deleteVolume(ctx, idParam(c));
+    await volumes.deleteVolume(ctx, idParam(c), { force: c.req.query("force") === "true" });
     return c.body(null, 204);
   });
 

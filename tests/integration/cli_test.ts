@@ -340,6 +340,9 @@ Deno.test({
       assert.match(r.stderr, /service "nope" not found/);
       assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), "");
       ok(await warren(["volume", "rm", "data", ...m]));
+      // Docker's -f: a volume that does not exist is no error.
+      assert.equal((await warren(["volume", "rm", "data", ...m])).code, 1);
+      assert.equal(ok(await warren(["volume", "rm", "-f", "data", ...m])).trim(), "data");
     });
 
     await t.step("secrets, volumes, nodes, join tokens and version", async () => {
