@@ -358,3 +358,32 @@ Deno.test("manager: volume rm --force forgives a missing volume but never delete
   await c.volumes.delete("data", { force: true });
   assert.deepEqual((await c.volumes.list()).volumes, []);
 });
+
+Deno.test("manager: a node's role does not change by a field, and a manager in Raft is not removed behind its back", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const self = m.mgr.identity.nodeId;
+  await assert.rejects(
+    () => c.nodes.update(self, { role: "worker" }),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError &&
+      /changing a node's role is not supported: a manager leaves with 'warren cluster leave'/
+        .test(e.message),
+  );
+  assert.equal((await c.nodes.inspect(self)).role, "manager");
+  // The same role is no change; other fields still apply.
+  const labelled = await c.nodes.update(self, { role: "manager", labelsAdd: { zone: "a" } });
+  assert.equal(labelled.labels.zone, "a");
+  await assert.rejects(
+    () => c.nodes.remove(self),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError && /is a manager and a member of Raft/.test(e.message),
+  );
+  await assert.rejects(
+    () => c.nodes.remove(self, { force: true }),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError && /leader answering this request/.test(e.message),
+  );
+  assert.deepEqual(m.mgr.raft.status().config.voters, [self]);
+  assert.equal((await c.nodes.list()).nodes.length, 1);
+});
