@@ -11,7 +11,14 @@ import { hostName, hostPlatform, hostResources } from "../../manager/host_info.t
 import { parseToken } from "../../manager/security/mod.ts";
 import { VERSION } from "../../proto/version.ts";
 import { ValidationError } from "../../proto/errors.ts";
-import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
+import {
+  addDaemonFlags,
+  addWorkerFlags,
+  advertiseAddress,
+  applyLogFlags,
+  type DaemonFlags,
+  type WorkerFlags,
+} from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
 import { writePidFile } from "./pid_file.ts";
@@ -23,7 +30,7 @@ async function runJoinedWorker(o: Parameters<typeof WorkerJoin.runJoinedWorker>[
   return await runJoinedWorker(o);
 }
 
-type JoinFlags = DaemonFlags & { token?: string; label: string[] };
+type JoinFlags = DaemonFlags & WorkerFlags & { token?: string; label: string[] };
 
 /** The join command under `name` (`join`, or `join` inside `cluster`/`manager`). */
 export function joinCommand(name = "join"): Command {
@@ -38,6 +45,7 @@ export function joinCommand(name = "join"): Command {
       [] as string[],
     );
   addDaemonFlags(cmd);
+  addWorkerFlags(cmd);
   cmd.action(async (managerAddr: string, o: JoinFlags) => {
     applyLogFlags(o);
     const advertise = advertiseAddress(o.advertiseAddr, o.apiAddr);

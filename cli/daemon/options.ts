@@ -1,6 +1,6 @@
 /**
- * Flags shared by the daemon commands (`cluster init`, `join`, `manager start`): listen and
- * advertise addresses, data directory, logging.
+ * Flags shared by the daemon commands (`cluster init`, `join`, `worker start`): listen and
+ * advertise addresses, data directory, logging, and the flags of a node that runs tasks.
  * @module
  */
 import type { Command } from "commander";
@@ -38,6 +38,31 @@ export function addDaemonFlags<C extends Command>(cmd: C): C {
     )
     .option("--log-level <level>", "debug|info|warn|error", "info")
     .option("--log-format <format>", "text|json", "text");
+  return cmd;
+}
+
+/** Parsed flags of a daemon that may run a worker (see {@link addWorkerFlags}). */
+export interface WorkerFlags {
+  containerdSocket?: string;
+  drainOnExit?: boolean;
+  metricsAddr?: string;
+}
+
+/**
+ * Adds the flags of a node that runs tasks to `cmd`: one definition for `cluster init` (its
+ * co-located worker), `join` (a worker token) and `worker start`.
+ */
+export function addWorkerFlags<C extends Command>(cmd: C): C {
+  cmd
+    .option(
+      "--containerd-socket <path>",
+      "containerd to use (default: the host's, else Warren starts its own)",
+    )
+    .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
+    .option(
+      "--metrics-addr <host:port>",
+      "serve the worker's Prometheus /metrics (per-task CPU and memory) here",
+    );
   return cmd;
 }
 

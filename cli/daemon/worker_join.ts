@@ -20,7 +20,7 @@ import { startRenewal } from "../../net/grpc/renewal.ts";
 import { ContainerdSupervisor } from "../../runtime/containerd/supervisor.ts";
 import type { JoinResponse } from "../../proto/schema/mod.ts";
 import { logger } from "../../proto/log.ts";
-import type { DaemonFlags } from "./options.ts";
+import type { DaemonFlags, WorkerFlags } from "./options.ts";
 import { DEFAULT_CONTAINERD_SOCKET, startWorker } from "./worker_start.ts";
 import { renewThroughManagers } from "./renew_client.ts";
 import { waitForShutdown } from "./shutdown.ts";
@@ -28,7 +28,7 @@ import { writePidFile } from "./pid_file.ts";
 
 /** Options of {@link runJoinedWorker}. */
 export interface JoinedWorkerOptions {
-  flags: DaemonFlags & { containerdSocket?: string; drainOnExit?: boolean; metricsAddr?: string };
+  flags: DaemonFlags & WorkerFlags;
   managers: string[];
   join: { response: JoinResponse; keyPem: string } | undefined;
 }

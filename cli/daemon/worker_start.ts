@@ -18,7 +18,13 @@ import type { NetworkHooks } from "../../worker/worker.ts";
 import type { NodeNetworking } from "./node_network.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { VERSION } from "../../proto/version.ts";
-import { advertiseAddress, applyLogFlags, defaultDataDir } from "./options.ts";
+import {
+  addWorkerFlags,
+  advertiseAddress,
+  applyLogFlags,
+  defaultDataDir,
+  type WorkerFlags,
+} from "./options.ts";
 
 /** Default containerd socket. */
 export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
@@ -129,7 +135,7 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
 
 /** The `warren worker start` command. */
 export function workerStartCommand(): Command {
-  return new Command("start")
+  const cmd = new Command("start")
     .description("run this machine as a worker node (foreground, until SIGINT/SIGTERM)")
     .option("--data-dir <dir>", "where this node keeps its state", defaultDataDir())
     .option(
@@ -139,45 +145,34 @@ export function workerStartCommand(): Command {
       [] as string[],
     )
     .option("--advertise-addr <host>", "address other nodes reach this one at")
-    .option(
-      "--containerd-socket <path>",
-      "containerd's socket (default: the host's, else Warren starts its own)",
-    )
-    .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
-    .option(
-      "--metrics-addr <host:port>",
-      "serve this worker's Prometheus /metrics (per-task CPU and memory) here",
-    )
     .option("--log-level <level>", "debug|info|warn|error", "info")
-    .option("--log-format <format>", "text|json", "text")
-    .action(async (f: WorkerStartFlags) => {
-      applyLogFlags({ ...f, apiAddr: "", raftAddr: "", httpAddr: "" });
-      if (f.manager.length === 0) {
-        throw new ValidationError("--manager", "at least one manager address is required");
-      }
-      // The identity and certificate come from 'warren join'; mutual TLS as always.
-      const { runJoinedWorker } = await import("./worker_join.ts");
-      await runJoinedWorker({
-        flags: {
-          ...f,
-          apiAddr: "",
-          raftAddr: "",
-          httpAddr: "",
-          ...(f.containerdSocket ? { containerdSocket: f.containerdSocket } : {}),
-        },
-        managers: f.manager,
-        join: undefined,
-      });
+    .option("--log-format <format>", "text|json", "text");
+  addWorkerFlags(cmd);
+  return cmd.action(async (f: WorkerStartFlags) => {
+    applyLogFlags({ ...f, apiAddr: "", raftAddr: "", httpAddr: "" });
+    if (f.manager.length === 0) {
+      throw new ValidationError("--manager", "at least one manager address is required");
+    }
+    // The identity and certificate come from 'warren join'; mutual TLS as always.
+    const { runJoinedWorker } = await import("./worker_join.ts");
+    await runJoinedWorker({
+      flags: {
+        ...f,
+        apiAddr: "",
+        raftAddr: "",
+        httpAddr: "",
+        ...(f.containerdSocket ? { containerdSocket: f.containerdSocket } : {}),
+      },
+      managers: f.manager,
+      join: undefined,
     });
+  });
 }
 
-interface WorkerStartFlags {
+interface WorkerStartFlags extends WorkerFlags {
   dataDir: string;
   manager: string[];
   advertiseAddr?: string;
-  containerdSocket?: string;
-  drainOnExit?: boolean;
-  metricsAddr?: string;
   logLevel: string;
   logFormat: string;
 }
