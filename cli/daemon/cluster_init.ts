@@ -108,6 +108,7 @@ export function clusterInitCommand(): Command {
           advertiseAddr: mgr.advertiseAddr,
           containerdSocket: containerd.socket,
           ...(o.metricsAddr ? { metricsAddr: o.metricsAddr } : {}),
+          insecureRegistries: o.insecureRegistry,
           credentials: channelCredentials(mgr.tls!),
           channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
         });

@@ -46,6 +46,26 @@ export interface WorkerFlags {
   containerdSocket?: string;
   drainOnExit?: boolean;
   metricsAddr?: string;
+  /** Registries (`host[:port]`) pulled from over plain HTTP. */
+  insecureRegistry: string[];
+}
+
+/**
+ * Checks one `--insecure-registry` value: a registry as image references name it, `host` or
+ * `host:port` (Docker's `insecure-registries`, without its CIDR form), lower-cased.
+ */
+export function parseInsecureRegistry(value: string): string {
+  const v = value.trim().toLowerCase();
+  const hostPort =
+    /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/
+      .exec(v);
+  if (!hostPort || (hostPort[1] !== undefined && Number(hostPort[1]) > 65535)) {
+    throw new ValidationError(
+      "--insecure-registry",
+      `"${value}" must be a registry host or host:port, without a scheme or path`,
+    );
+  }
+  return v;
 }
 
 /**
@@ -62,6 +82,12 @@ export function addWorkerFlags<C extends Command>(cmd: C): C {
     .option(
       "--metrics-addr <host:port>",
       "serve the worker's Prometheus /metrics (per-task CPU and memory) here",
+    )
+    .option(
+      "--insecure-registry <host[:port]>",
+      "pull images from this registry over plain HTTP, e.g. a LAN registry (repeatable; loopback ones always are)",
+      (v: string, acc: string[]) => [...acc, parseInsecureRegistry(v)],
+      [] as string[],
     );
   return cmd;
 }

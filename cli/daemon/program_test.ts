@@ -45,11 +45,12 @@ Deno.test("daemon program: every command that can run a worker takes the same wo
   const workerFlags = (path: string[]) =>
     find(path).options
       .filter((o) =>
-        ["--containerd-socket", "--drain-on-exit", "--metrics-addr"].includes(o.long ?? "")
+        ["--containerd-socket", "--drain-on-exit", "--metrics-addr", "--insecure-registry"]
+          .includes(o.long ?? "")
       )
       .map((o) => `${o.flags}: ${o.description}`);
   const init = workerFlags(["cluster", "init"]);
-  assert.equal(init.length, 3, init.join("\n"));
+  assert.equal(init.length, 4, init.join("\n"));
   for (const path of [["join"], ["cluster", "join"], ["manager", "join"], ["worker", "start"]]) {
     assert.deepEqual(workerFlags(path), init, path.join(" "));
   }

@@ -91,6 +91,7 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       ...(o.flags.advertiseAddr ? { advertiseAddr: o.flags.advertiseAddr } : {}),
       containerdSocket: containerd.socket,
       ...(o.flags.metricsAddr ? { metricsAddr: o.flags.metricsAddr } : {}),
+      insecureRegistries: o.flags.insecureRegistry ?? [],
       credentials: channelCredentials(tls),
       channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
     });

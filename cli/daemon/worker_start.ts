@@ -13,6 +13,7 @@ import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import { readIdentity } from "../../manager/identity.ts";
 import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
+import type { ContainerdRuntimeOptions } from "../../runtime/containerd/runtime.ts";
 import type { WorkerNode } from "../../worker/node.ts";
 import type { NetworkHooks } from "../../worker/worker.ts";
 import type { NodeNetworking } from "./node_network.ts";
@@ -53,6 +54,18 @@ export interface StartWorkerOptions {
   channelOptions?: ChannelOptions;
   /** Serve Prometheus `/metrics` (per-task CPU and memory) on this `host:port`. */
   metricsAddr?: string;
+  /** Registries (`host[:port]`) the containerd runtime pulls from over plain HTTP. */
+  insecureRegistries?: string[];
+}
+
+/** The containerd runtime's options for a worker started with `o`. */
+export function containerdRuntimeOptions(o: StartWorkerOptions): ContainerdRuntimeOptions {
+  return {
+    socket: o.containerdSocket ?? DEFAULT_CONTAINERD_SOCKET,
+    dataDir: join(o.dataDir, "runtime"),
+    ...(o.containerdNamespace ? { namespace: o.containerdNamespace } : {}),
+    ...(o.insecureRegistries?.length ? { insecureRegistries: o.insecureRegistries } : {}),
+  };
 }
 
 /** A started worker and how to stop it. */
@@ -82,11 +95,7 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
     import("../../worker/metrics_http.ts"),
   ]);
   const ownRuntime = o.runtime === undefined;
-  const runtime = o.runtime ?? new ContainerdRuntime({
-    socket: o.containerdSocket ?? DEFAULT_CONTAINERD_SOCKET,
-    dataDir: join(o.dataDir, "runtime"),
-    ...(o.containerdNamespace ? { namespace: o.containerdNamespace } : {}),
-  });
+  const runtime = o.runtime ?? new ContainerdRuntime(containerdRuntimeOptions(o));
   try {
     const node = await startWorkerNode({
       nodeId,
