@@ -1,10 +1,11 @@
 /**
- * `warren worker start`: runs this machine as a worker node in the foreground: a containerd
+ * `warren worker start [MANAGER_ADDR] [--token T]`: runs this machine as a worker node in the
+ * foreground (joining first when given a token, as `warren join` does): a containerd
  * runtime, the worker (tasks, local state, re-adoption) and its manager session. SIGINT/SIGTERM
  * stop it gracefully: no new work, statuses reported, containers left running (re-adopted on the
  * next start) unless `--drain-on-exit`.
  *
- * The node ID comes from `<data-dir>/identity.json` (written by `warren join`) or `--node-id`.
+ * The node ID comes from `<data-dir>/identity.json`, written when the node joined.
  * @module
  */
 import { join } from "node:path";
@@ -19,13 +20,8 @@ import type { NetworkHooks } from "../../worker/worker.ts";
 import type { NodeNetworking } from "./node_network.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { VERSION } from "../../proto/version.ts";
-import {
-  addWorkerFlags,
-  advertiseAddress,
-  applyLogFlags,
-  defaultDataDir,
-  type WorkerFlags,
-} from "./options.ts";
+import { addJoinFlags } from "./join.ts";
+import { addWorkerFlags, advertiseAddress, defaultDataDir, type WorkerFlags } from "./options.ts";
 
 /** Default containerd socket. */
 export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
@@ -142,45 +138,49 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
   }
 }
 
-/** The `warren worker start` command. */
+/**
+ * The `warren worker start` command: the seed's spelling of `warren join` for a worker. With
+ * MANAGER_ADDR and `--token` it joins first; a data directory that already joined restarts its
+ * worker, reconnecting to MANAGER_ADDR and any `--manager`.
+ */
 export function workerStartCommand(): Command {
   const cmd = new Command("start")
-    .description("run this machine as a worker node (foreground, until SIGINT/SIGTERM)")
+    .description(
+      "run this machine as a worker node (foreground, until SIGINT/SIGTERM), joining first with --token",
+    )
+    .argument("[manager]", "API address of any manager, host:port")
     .option("--data-dir <dir>", "where this node keeps its state", defaultDataDir())
     .option(
       "--manager <host:port>",
-      "manager API address (repeat for several)",
+      "another manager API address (repeat for several)",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
     .option("--advertise-addr <host>", "address other nodes reach this one at")
     .option("--log-level <level>", "debug|info|warn|error", "info")
     .option("--log-format <format>", "text|json", "text");
+  addJoinFlags(cmd, "worker join token from 'warren cluster join-token worker': join first");
   addWorkerFlags(cmd);
-  return cmd.action(async (f: WorkerStartFlags) => {
-    applyLogFlags({ ...f, apiAddr: "", raftAddr: "", httpAddr: "" });
-    if (f.manager.length === 0) {
-      throw new ValidationError("--manager", "at least one manager address is required");
+  return cmd.action(async (managerAddr: string | undefined, f: WorkerStartFlags) => {
+    const managers = [...(managerAddr ? [managerAddr] : []), ...f.manager];
+    if (managers.length === 0) {
+      throw new ValidationError("MANAGER_ADDR", "a manager address is required (or --manager)");
     }
-    // The identity and certificate come from 'warren join'; mutual TLS as always.
-    const { runJoinedWorker } = await import("./worker_join.ts");
-    await runJoinedWorker({
-      flags: {
-        ...f,
-        apiAddr: "",
-        raftAddr: "",
-        httpAddr: "",
-        ...(f.containerdSocket ? { containerdSocket: f.containerdSocket } : {}),
-      },
-      managers: f.manager,
-      join: undefined,
-    });
+    // Loaded here: the join flow, like the worker, only when this command runs.
+    const { joinAndRun } = await import("./join.ts");
+    await joinAndRun(
+      managers,
+      { ...f, apiAddr: "0.0.0.0:0", raftAddr: "0.0.0.0:0", httpAddr: "0.0.0.0:0" },
+      { workerOnly: true },
+    );
   });
 }
 
 interface WorkerStartFlags extends WorkerFlags {
   dataDir: string;
   manager: string[];
+  token?: string;
+  label: string[];
   advertiseAddr?: string;
   logLevel: string;
   logFormat: string;
