@@ -17,7 +17,7 @@ import {
   type WorkerFlags,
 } from "./options.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { writePidFile } from "./pid_file.ts";
+import { leaveRequested, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 
 type InitFlags = DaemonFlags & WorkerFlags & {
@@ -66,7 +66,12 @@ export function clusterInitCommand(): Command {
         },
       },
     });
-    const stops: (() => Promise<void>)[] = [() => mgr.stop(), await writePidFile(o.dataDir)];
+    const stops: (() => Promise<void>)[] = [
+      () => mgr.stop(),
+      await writePidFile(o.dataDir, { managers: [mgr.apiAddress] }),
+    ];
+    // Tasks stop with the daemon when asked, or when the node left its cluster.
+    let drain = o.drainOnExit ?? false;
     try {
       // A manager restarted under autolock cannot sign until unlocked: keep the CLI config.
       const locked = await mgr.ctx.localKek?.locked();
@@ -98,7 +103,6 @@ export function clusterInitCommand(): Command {
         });
         // Containers stay up across a restart unless drained: keep their networks so they are
         // re-adopted.
-        const drain = o.drainOnExit ?? false;
         stops.unshift(() => networking.close({ keepTasks: !drain }));
         const w = await startWorker({
           networking,
@@ -154,6 +158,7 @@ export function clusterInitCommand(): Command {
       throw err;
     }
     await waitForShutdown(async () => {
+      if (await leaveRequested(o.dataDir)) drain = true;
       for (const s of stops) {
         await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
       }

@@ -152,7 +152,9 @@ async function runManager(
   console.log(
     `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
   );
-  const removePid = await writePidFile(o.dataDir);
+  const removePid = await writePidFile(o.dataDir, {
+    managers: [mgr.apiAddress, ...(joined?.response.managers.map((m) => m.apiAddress) ?? [])],
+  });
   await waitForShutdown(async () => {
     await mgr.stop();
     await removePid();
