@@ -69,18 +69,35 @@ export async function removeNode(ctx: ApiContext, idOrName: string, force: boole
     }
     // Only the leader knows which managers it hears from.
     if (!ctx.raft.leader.isLeader) throw new NotLeaderError(ctx.raft.leader.leaderId || undefined);
-    let refusal = managerRemovalRefusal(status, n.id);
-    // The leader forgets whom it heard from at every check-quorum round and hears again within
-    // a heartbeat: re-check a too-small majority for a moment before refusing. Never re-check
-    // "still heard from": that would only wait for the moment it is forgotten.
-    for (let i = 0; i < 10 && refusal?.recheck; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      refusal = managerRemovalRefusal(ctx.raft.status(), n.id);
-    }
+    // The leader forgets whom it heard from at every check-quorum round (an election timeout)
+    // and hears again within a heartbeat: judge by what it heard over a little more than one
+    // round, so a running manager is never taken for a down one.
+    const heard = await heardOver(ctx, ROUND_SAMPLES, ROUND_SAMPLE_MS);
+    const refusal = managerRemovalRefusal(heard, n.id);
     if (refusal) throw new FailedPreconditionError(`${what}: ${refusal.reason}`);
     await ctx.raft.removeMember(n.id);
   }
   await write(ctx, { kind: "node.remove", at: ctx.now(), id: n.id, force: force || member });
+}
+
+/**
+ * Samples of the leader's Raft status taken to cover a check-quorum round: 550 ms, more than
+ * the 300 ms election timeout of the default 50 ms tick (6 ticks).
+ */
+const ROUND_SAMPLES = 12;
+const ROUND_SAMPLE_MS = 50;
+
+/** The leader's status with `recentActive` true for every follower heard in any of the samples. */
+async function heardOver(ctx: ApiContext, samples: number, intervalMs: number): Promise<Status> {
+  const first = ctx.raft.status();
+  const progress = structuredClone(first.progress);
+  for (let i = 1; i < samples; i++) {
+    await new Promise((r) => setTimeout(r, intervalMs));
+    for (const [id, p] of Object.entries(ctx.raft.status().progress)) {
+      if (p.recentActive && progress[id]) progress[id].recentActive = true;
+    }
+  }
+  return { ...first, progress };
 }
 
 /**
@@ -93,17 +110,15 @@ export async function removeNode(ctx: ApiContext, idOrName: string, force: boole
 export function managerRemovalRefusal(
   status: Status,
   nodeId: string,
-): { reason: string; recheck: boolean } | undefined {
+): { reason: string } | undefined {
   if (nodeId === status.id) {
     return {
       reason: "it is the leader answering this request: run 'warren cluster leave' on it",
-      recheck: false,
     };
   }
   if (status.progress[nodeId]?.recentActive) {
     return {
       reason: "the leader still hears from it: run 'warren cluster leave' on it, or stop it first",
-      recheck: false,
     };
   }
   const voters = status.config.voters;
@@ -113,7 +128,6 @@ export function managerRemovalRefusal(
     return {
       reason:
         `only ${live.length} of the ${voters.length} managers are reachable, not a majority: removing it would not commit; bring a manager back first`,
-      recheck: true,
     };
   }
   return undefined;

@@ -22,6 +22,7 @@ import {
 import { joinViaManager } from "../../cli/daemon/join_flow.ts";
 import { verifyCert } from "../../manager/security/mod.ts";
 import { VERSION } from "../../proto/version.ts";
+import { readIdentity } from "../../manager/identity.ts";
 
 Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losing acknowledged writes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "warren-3m-" });
@@ -192,6 +193,19 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       await r.body?.cancel();
       return r.status === 200;
     }, "the restarted manager to catch up");
+
+    // A manager's role does not change by a field, nor is it removed while a Raft member.
+    const leavingId = (await readIdentity(ms.find((m) => m !== leader && m !== survivor)!.dataDir))!
+      .nodeId;
+    const demote = await cli(env, ["node", "update", leavingId, "--role", "worker"]);
+    assert.equal(demote.code, 1);
+    assert.match(demote.stderr, /changing a node's role is not supported/);
+    const rm = await cli(env, ["node", "rm", leavingId]);
+    assert.equal(rm.code, 1);
+    assert.match(rm.stderr, /is a manager and a member of Raft: run 'warren cluster leave' on it/);
+    const rmRunning = await cli(env, ["node", "rm", "--force", leavingId]);
+    assert.equal(rmRunning.code, 1, rmRunning.stdout);
+    assert.match(rmRunning.stderr, /still hears from it|leader answering this request/);
 
     // A manager leaves: Raft shrinks to two voters, its daemon stops, the others go on.
     const leaving = ms.find((m) => m !== leader && m !== survivor) ?? leader;
