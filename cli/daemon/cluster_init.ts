@@ -17,7 +17,7 @@ import {
   type WorkerFlags,
 } from "./options.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { leaveRequested, writePidFile } from "./pid_file.ts";
+import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 
 type InitFlags = DaemonFlags & WorkerFlags & {
@@ -68,7 +68,7 @@ export function clusterInitCommand(): Command {
     });
     const stops: (() => Promise<void>)[] = [
       () => mgr.stop(),
-      await writePidFile(o.dataDir, { managers: [mgr.apiAddress] }),
+      await writePidFile(o.dataDir, { managers: managersToRecord(mgr) }),
     ];
     // Tasks stop with the daemon when asked, or when the node left its cluster.
     let drain = o.drainOnExit ?? false;

@@ -21,7 +21,7 @@ import {
 } from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { writePidFile } from "./pid_file.ts";
+import { managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 
 /** The worker side, loaded only by a daemon that runs one (see worker_start.ts). */
@@ -153,7 +153,7 @@ async function runManager(
     `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
   );
   const removePid = await writePidFile(o.dataDir, {
-    managers: [mgr.apiAddress, ...(joined?.response.managers.map((m) => m.apiAddress) ?? [])],
+    managers: managersToRecord(mgr, joined?.response.managers.map((m) => m.apiAddress) ?? []),
   });
   await waitForShutdown(async () => {
     await mgr.stop();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { leaveManagers } from "./leave.ts";
-import { leaveRequested, requestLeave, writePidFile } from "./pid_file.ts";
+import { leaveRequested, managersToRecord, requestLeave, writePidFile } from "./pid_file.ts";
 import { writeCliConfig } from "../config.ts";
 
 Deno.test("cluster leave finds a manager: flag, WARREN_MANAGER, the daemon's record, the CLI config", async () => {
@@ -47,4 +47,27 @@ Deno.test("cluster leave asks the daemon to stop its tasks; a new daemon forgets
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("a manager records the other managers first and its own API last", () => {
+  const node = (id: string, role: string, api?: string) =>
+    [id, { id, role, addresses: api ? { api } : {} }] as const;
+  const mgr = {
+    apiAddress: "10.0.0.1:4240",
+    identity: { nodeId: "m1" },
+    store: {
+      state: {
+        nodes: new Map([
+          node("m1", "manager", "10.0.0.1:4240"),
+          node("w1", "worker"),
+          node("m2", "manager", "10.0.0.2:4240"),
+        ]),
+      },
+    },
+  };
+  assert.deepEqual(managersToRecord(mgr), ["10.0.0.2:4240", "10.0.0.1:4240"]);
+  assert.deepEqual(
+    managersToRecord(mgr, ["10.0.0.3:4240", "10.0.0.1:4240", "10.0.0.2:4240"]),
+    ["10.0.0.2:4240", "10.0.0.3:4240", "10.0.0.1:4240"],
+  );
 });

@@ -33,6 +33,32 @@ export async function writePidFile(
   };
 }
 
+/** What {@link managersToRecord} reads of a running manager. */
+export interface ManagerView {
+  apiAddress: string;
+  identity: { nodeId: string };
+  store: {
+    state: {
+      nodes: ReadonlyMap<string, { id: string; role: string; addresses: { api?: string } }>;
+    };
+  };
+}
+
+/**
+ * The managers a manager's daemon records for `cluster leave`: the other managers it knows
+ * (from its state, and `extra`: those a join answered with) first, its own API last. Asking
+ * another manager first matters when this one leads: a leader that removes itself from Raft
+ * can no longer commit the removal of its node record.
+ */
+export function managersToRecord(mgr: ManagerView, extra: readonly string[] = []): string[] {
+  const others = [...mgr.store.state.nodes.values()]
+    .filter((n) => n.role === "manager" && n.id !== mgr.identity.nodeId && n.addresses.api)
+    .map((n) => n.addresses.api!);
+  return [
+    ...new Set([...others, ...extra.filter((a) => a !== mgr.apiAddress), mgr.apiAddress]),
+  ];
+}
+
 /** The manager API addresses the node's daemon last recorded (empty when none). */
 export async function knownManagers(dataDir: string): Promise<string[]> {
   try {

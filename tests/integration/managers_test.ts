@@ -207,16 +207,15 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     assert.equal(rmRunning.code, 1, rmRunning.stdout);
     assert.match(rmRunning.stderr, /still hears from it|leader answering this request/);
 
-    // A manager leaves: Raft shrinks to two voters, its daemon stops, the others go on.
+    // A manager leaves: Raft shrinks to two voters, its daemon stops, the others go on. It finds
+    // a manager to ask from what its daemon recorded (no --manager, no CLI config).
     const leaving = ms.find((m) => m !== leader && m !== survivor) ?? leader;
     const stayer = ms.find((m) => m !== leaving)!;
-    const left = await cli(env, [
+    const left = await cli({ ...env, WARREN_CONFIG: join(dir, "nonexistent.json") }, [
       "cluster",
       "leave",
       "--data-dir",
       leaving.dataDir,
-      "--manager",
-      stayer.api,
     ]);
     assert.equal(left.code, 0, left.stderr);
     await leaving.child?.status;
