@@ -89,6 +89,22 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   r = await fetch(`${base}/ready`);
   assert.equal(r.status, 200);
   await r.body?.cancel();
+  // The orchestrator creates the service's task after the create commits: wait for it, or the
+  // tasks series below may not be there yet.
+  {
+    using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+    const { tasks, index } = await c.tasks.list({ serviceId: "api" });
+    if (tasks.length === 0) {
+      const ac = new AbortController();
+      const from = index + 1;
+      for await (
+        const _ of c.events.watch({ fromIndex: from, kinds: ["task"], signal: ac.signal })
+      ) {
+        break;
+      }
+      ac.abort();
+    }
+  }
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /warren_raft_is_leader 1/);
   assert.match(
