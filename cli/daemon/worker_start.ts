@@ -20,7 +20,7 @@ import type { NetworkHooks } from "../../worker/worker.ts";
 import type { NodeNetworking } from "./node_network.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { VERSION } from "../../proto/version.ts";
-import { addJoinFlags } from "./join.ts";
+import { addJoinFlags, joinAndRun } from "./join.ts";
 import { addWorkerFlags, advertiseAddress, defaultDataDir, type WorkerFlags } from "./options.ts";
 
 /** Default containerd socket. */
@@ -166,8 +166,6 @@ export function workerStartCommand(): Command {
     if (managers.length === 0) {
       throw new ValidationError("MANAGER_ADDR", "a manager address is required (or --manager)");
     }
-    // Loaded here: the join flow, like the worker, only when this command runs.
-    const { joinAndRun } = await import("./join.ts");
     await joinAndRun(
       managers,
       { ...f, apiAddr: "0.0.0.0:0", raftAddr: "0.0.0.0:0", httpAddr: "0.0.0.0:0" },
