@@ -5,7 +5,12 @@ import { WarrenClient } from "../net/client/client.ts";
 import * as wire from "../proto/gen/warren.ts";
 import { codecs } from "../proto/convert.ts";
 import { write } from "./api/context.ts";
-import { AlreadyExistsError, NotFoundError, ValidationError } from "../proto/errors.ts";
+import {
+  AlreadyExistsError,
+  FailedPreconditionError,
+  NotFoundError,
+  ValidationError,
+} from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
 import type { Event } from "../proto/schema/mod.ts";
 
@@ -84,6 +89,22 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   r = await fetch(`${base}/ready`);
   assert.equal(r.status, 200);
   await r.body?.cancel();
+  // The orchestrator creates the service's task after the create commits: wait for it, or the
+  // tasks series below may not be there yet.
+  {
+    using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+    const { tasks, index } = await c.tasks.list({ serviceId: "api" });
+    if (tasks.length === 0) {
+      const ac = new AbortController();
+      const from = index + 1;
+      for await (
+        const _ of c.events.watch({ fromIndex: from, kinds: ["task"], signal: ac.signal })
+      ) {
+        break;
+      }
+      ac.abort();
+    }
+  }
   const metrics = await (await fetch(`${base}/metrics`)).text();
   assert.match(metrics, /warren_raft_is_leader 1/);
   assert.match(
@@ -325,4 +346,60 @@ Deno.test("manager: secrets are stored encrypted, listed without data, versioned
   const rotated = await c.cluster.joinToken("worker", true);
   assert.notEqual(rotated.token, tokens[0].token);
   assert.equal((await c.cluster.joinToken("worker")).token, rotated.token);
+});
+
+Deno.test("manager: volume rm --force forgives a missing volume but never deletes one in use (Docker's -f)", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  await assert.rejects(() => c.volumes.delete("nope"), NotFoundError);
+  await c.volumes.delete("nope", { force: true });
+  await c.volumes.create({ name: "data" });
+  await c.services.create({
+    name: "db",
+    image: "registry.local/db:1",
+    mounts: [{ type: "volume", source: "data", target: "/data" }],
+  });
+  for (const force of [false, true]) {
+    await assert.rejects(
+      () => c.volumes.delete("data", { force }),
+      (e: unknown) =>
+        e instanceof FailedPreconditionError && /in use by service "db"/.test(e.message),
+    );
+  }
+  const base = `http://127.0.0.1:${m.mgr.httpPort}`;
+  const r = await fetch(`${base}/v1/volumes/nope?force=true`, { method: "DELETE" });
+  assert.equal(r.status, 204);
+  await r.body?.cancel();
+  await c.services.delete("db");
+  await c.volumes.delete("data", { force: true });
+  assert.deepEqual((await c.volumes.list()).volumes, []);
+});
+
+Deno.test("manager: a node's role does not change by a field, and a manager in Raft is not removed behind its back", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const self = m.mgr.identity.nodeId;
+  await assert.rejects(
+    () => c.nodes.update(self, { role: "worker" }),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError &&
+      /changing a node's role is not supported: a manager leaves with 'warren cluster leave'/
+        .test(e.message),
+  );
+  assert.equal((await c.nodes.inspect(self)).role, "manager");
+  // The same role is no change; other fields still apply.
+  const labelled = await c.nodes.update(self, { role: "manager", labelsAdd: { zone: "a" } });
+  assert.equal(labelled.labels.zone, "a");
+  await assert.rejects(
+    () => c.nodes.remove(self),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError && /is a manager and a member of Raft/.test(e.message),
+  );
+  await assert.rejects(
+    () => c.nodes.remove(self, { force: true }),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError && /leader answering this request/.test(e.message),
+  );
+  assert.deepEqual(m.mgr.raft.status().config.voters, [self]);
+  assert.equal((await c.nodes.list()).nodes.length, 1);
 });

@@ -76,14 +76,19 @@ export function nodeCommand(ctx: CliContext = defaultContext()): Command {
       ctx.io.out(renderObject(nodes.length === 1 ? nodes[0] : nodes, o.output));
     });
   addClientFlags(
-    group.command("update").description("change a node's availability, role or labels"),
+    group.command("update").description("change a node's availability or labels"),
   )
     .argument("<node>", "node ID or host name")
     .addOption(
       new Option("--availability <availability>", "active, pause or drain")
         .choices(NodeAvailabilitySchema.options),
     )
-    .addOption(new Option("--role <role>", "promote or demote").choices(NodeRoleSchema.options))
+    .addOption(
+      new Option(
+        "--role <role>",
+        "refused unless unchanged: a manager leaves with 'warren cluster leave' and rejoins with a worker token",
+      ).choices(NodeRoleSchema.options),
+    )
     .addOption(
       new Option("--label-add <k=v>", "add or change a label (repeatable)").argParser(collect),
     )
@@ -111,7 +116,10 @@ export function nodeCommand(ctx: CliContext = defaultContext()): Command {
     });
   addClientFlags(group.command("rm").alias("remove").description("remove nodes from the cluster"))
     .argument("<node...>", "node IDs or host names")
-    .option("-f, --force", "remove even if the node is not down")
+    .option(
+      "-f, --force",
+      "remove even if the node is not down; a manager that is down also leaves Raft (if the others keep a quorum)",
+    )
     .action(async (ids: string[], o: ClientFlags & { force?: boolean }) => {
       await withClient(ctx, o, (c) =>
         forEachReporting(ctx, ids, async (id) => {

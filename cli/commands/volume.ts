@@ -65,7 +65,10 @@ export function volumeCommand(ctx: CliContext = defaultContext()): Command {
     });
   addClientFlags(group.command("rm").alias("remove").description("delete volumes"))
     .argument("<volume...>", "volume IDs or names")
-    .option("-f, --force", "delete even if a service mounts it")
+    .option(
+      "-f, --force",
+      "no error for a volume that does not exist (as in Docker, a volume a service mounts is never deleted)",
+    )
     .action(async (ids: string[], o: ClientFlags & { force?: boolean }) => {
       await withClient(ctx, o, (c) =>
         forEachReporting(ctx, ids, async (id) => {

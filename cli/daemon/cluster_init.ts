@@ -8,18 +8,24 @@
 import { Command } from "commander";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { logger } from "../../proto/log.ts";
-import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
+import {
+  addDaemonFlags,
+  addWorkerFlags,
+  advertiseAddress,
+  applyLogFlags,
+  type DaemonFlags,
+  type WorkerFlags,
+} from "./options.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { writePidFile } from "./pid_file.ts";
+import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 
-type InitFlags = DaemonFlags & {
+type InitFlags = DaemonFlags & WorkerFlags & {
   name: string;
   clusterCidr: string;
   serviceCidr: string;
   nodeSubnetBits: string;
   managerOnly?: boolean;
-  containerdSocket?: string;
   autolock?: boolean;
 };
 
@@ -37,12 +43,9 @@ export function clusterInitCommand(): Command {
     .option(
       "--autolock",
       "keep the cluster key on managers' disks only under an unlock key (printed once here)",
-    )
-    .option(
-      "--containerd-socket <path>",
-      "containerd to use (default: the host's, else Warren starts its own)",
     );
   addDaemonFlags(cmd);
+  addWorkerFlags(cmd);
   cmd.action(async (o: InitFlags) => {
     applyLogFlags(o);
     // Loaded here, not at the top: a worker-only process never needs the manager's code
@@ -63,7 +66,12 @@ export function clusterInitCommand(): Command {
         },
       },
     });
-    const stops: (() => Promise<void>)[] = [() => mgr.stop(), await writePidFile(o.dataDir)];
+    const stops: (() => Promise<void>)[] = [
+      () => mgr.stop(),
+      await writePidFile(o.dataDir, { managers: managersToRecord(mgr) }),
+    ];
+    // Tasks stop with the daemon when asked, or when the node left its cluster.
+    let drain = o.drainOnExit ?? false;
     try {
       // A manager restarted under autolock cannot sign until unlocked: keep the CLI config.
       const locked = await mgr.ctx.localKek?.locked();
@@ -93,8 +101,9 @@ export function clusterInitCommand(): Command {
           clusterCidr: mgr.store.state.cluster!.cidrs.clusterCidr,
           advertiseAddr: mgr.advertiseAddr,
         });
-        // Containers stay up across a restart: keep their networks so they are re-adopted.
-        stops.unshift(() => networking.close({ keepTasks: true }));
+        // Containers stay up across a restart unless drained: keep their networks so they are
+        // re-adopted.
+        stops.unshift(() => networking.close({ keepTasks: !drain }));
         const w = await startWorker({
           networking,
           dataDir: o.dataDir,
@@ -102,10 +111,27 @@ export function clusterInitCommand(): Command {
           nodeId: mgr.identity.nodeId,
           advertiseAddr: mgr.advertiseAddr,
           containerdSocket: containerd.socket,
+          ...(o.metricsAddr ? { metricsAddr: o.metricsAddr } : {}),
+          insecureRegistries: o.insecureRegistry,
           credentials: channelCredentials(mgr.tls!),
           channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
         });
-        stops.unshift(() => w.stop());
+        stops.unshift(() => w.stop({ drain }));
+        // The manager's /metrics also shows this node's tasks (CPU, memory), so one scrape of
+        // a single-node cluster sees everything; --metrics-addr serves them on their own too.
+        const { renderWorkerMetrics } = await import("../../worker/metrics_http.ts");
+        const worker = w.node.worker;
+        const removeSource = mgr.metrics.addSource(async () =>
+          renderWorkerMetrics(await worker.metrics(), worker.tasks(), {
+            nodeId: worker.nodeId,
+            rssBytes: Deno.memoryUsage().rss,
+            links: {
+              managerConnected: () => w.node.agent.connected,
+              tunnelConnected: () => w.node.tunnel.connected,
+            },
+          })
+        );
+        stops.unshift(() => Promise.resolve(removeSource()));
       }
       console.log(
         `cluster ${mgr.identity.clusterId} running; manager ${mgr.identity.nodeId} at ${mgr.apiAddress}${
@@ -132,6 +158,7 @@ export function clusterInitCommand(): Command {
       throw err;
     }
     await waitForShutdown(async () => {
+      if (await leaveRequested(o.dataDir)) drain = true;
       for (const s of stops) {
         await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
       }

@@ -11,10 +11,17 @@ import { hostName, hostPlatform, hostResources } from "../../manager/host_info.t
 import { parseToken } from "../../manager/security/mod.ts";
 import { VERSION } from "../../proto/version.ts";
 import { ValidationError } from "../../proto/errors.ts";
-import { addDaemonFlags, advertiseAddress, applyLogFlags, type DaemonFlags } from "./options.ts";
+import {
+  addDaemonFlags,
+  addWorkerFlags,
+  advertiseAddress,
+  applyLogFlags,
+  type DaemonFlags,
+  type WorkerFlags,
+} from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { writePidFile } from "./pid_file.ts";
+import { managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 
 /** The worker side, loaded only by a daemon that runs one (see worker_start.ts). */
@@ -23,59 +30,97 @@ async function runJoinedWorker(o: Parameters<typeof WorkerJoin.runJoinedWorker>[
   return await runJoinedWorker(o);
 }
 
-type JoinFlags = DaemonFlags & { token?: string; label: string[] };
+/** Flags of `join` (and of `worker start` when it joins). */
+export type JoinFlags = DaemonFlags & WorkerFlags & { token?: string; label: string[] };
 
-/** The join command under `name` (`join`, or `join` inside `cluster`/`manager`). */
-export function joinCommand(name = "join"): Command {
-  const cmd = new Command(name)
-    .description("join a cluster through MANAGER_ADDR (host:port) with a join token, and run")
-    .argument("<manager>", "API address of any manager, host:port")
-    .option("--token <token>", "join token from 'warren cluster join-token worker|manager'")
+/** Adds `--token` and `--label`, as `join` takes them, to `cmd`. */
+export function addJoinFlags<C extends Command>(cmd: C, tokenHelp: string): C {
+  cmd
+    .option("--token <token>", tokenHelp)
     .option(
       "--label <k=v>",
       "node label (repeatable)",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     );
-  addDaemonFlags(cmd);
-  cmd.action(async (managerAddr: string, o: JoinFlags) => {
-    applyLogFlags(o);
-    const advertise = advertiseAddress(o.advertiseAddr, o.apiAddr);
-    const existing = await readIdentity(o.dataDir);
-    if (existing?.role === "manager") return await runManager(o, advertise, undefined);
-    if (existing?.role === "worker") {
-      return await runJoinedWorker({ flags: o, managers: [managerAddr], join: undefined });
-    }
-    if (!o.token) {
-      throw new ValidationError(
-        "--token",
-        "is required to join (get one with 'warren cluster join-token worker')",
-      );
-    }
-    const role = parseToken(o.token).role;
-    const labels = Object.fromEntries(o.label.map((kv) => {
-      const i = kv.indexOf("=");
-      if (i <= 0) throw new ValidationError("--label", `"${kv}" must be key=value`);
-      return [kv.slice(0, i), kv.slice(i + 1)];
-    }));
-    const port = (addr: string) => addr.slice(addr.lastIndexOf(":") + 1);
-    const joined = await joinViaManager(managerAddr, o.token, {
-      hostname: hostName(),
-      addresses: {
-        advertise,
-        ...(role === "manager"
-          ? { api: `${advertise}:${port(o.apiAddr)}`, raft: `${advertise}:${port(o.raftAddr)}` }
-          : {}),
-      },
-      resources: hostResources(),
-      platform: hostPlatform(),
-      labels,
-      version: VERSION,
-    });
-    if (role === "manager") return await runManager(o, advertise, joined);
-    await runJoinedWorker({ flags: o, managers: [managerAddr], join: joined });
-  });
   return cmd;
+}
+
+/** The join command under `name` (`join`, or `join` inside `cluster`/`manager`). */
+export function joinCommand(name = "join"): Command {
+  const cmd = new Command(name)
+    .description("join a cluster through MANAGER_ADDR (host:port) with a join token, and run")
+    .argument("<manager>", "API address of any manager, host:port");
+  addJoinFlags(cmd, "join token from 'warren cluster join-token worker|manager'");
+  addDaemonFlags(cmd);
+  addWorkerFlags(cmd);
+  cmd.action((managerAddr: string, o: JoinFlags) => joinAndRun([managerAddr], o));
+  return cmd;
+}
+
+/**
+ * Joins through the first of `managers` with `o.token` and runs the role the token grants;
+ * a data directory that already joined resumes its role instead. `workerOnly` refuses a manager
+ * token (for `worker start`).
+ */
+export async function joinAndRun(
+  managers: string[],
+  o: JoinFlags,
+  opts: { workerOnly?: boolean } = {},
+): Promise<void> {
+  applyLogFlags(o);
+  const managerAddr = managers[0];
+  const advertise = advertiseAddress(o.advertiseAddr, o.apiAddr);
+  const existing = await readIdentity(o.dataDir);
+  if (existing?.role === "manager" && !opts.workerOnly) {
+    return await runManager(o, advertise, undefined);
+  }
+  if (existing?.role === "manager") {
+    throw new ValidationError(
+      "--data-dir",
+      `${o.dataDir} holds a manager: run it with 'warren join' or 'warren cluster init'`,
+    );
+  }
+  if (existing?.role === "worker") {
+    return await runJoinedWorker({ flags: o, managers, join: undefined });
+  }
+  if (!o.token) {
+    throw new ValidationError(
+      "--token",
+      "is required to join (get one with 'warren cluster join-token worker')",
+    );
+  }
+  const role = parseToken(o.token).role;
+  if (role === "manager" && opts.workerOnly) {
+    throw new ValidationError(
+      "--token",
+      "is a manager token: 'worker start' joins with a worker token; a manager joins with 'warren join' or 'warren manager join'",
+    );
+  }
+  if (!managerAddr) {
+    throw new ValidationError("MANAGER_ADDR", "a manager address is required to join");
+  }
+  const labels = Object.fromEntries(o.label.map((kv) => {
+    const i = kv.indexOf("=");
+    if (i <= 0) throw new ValidationError("--label", `"${kv}" must be key=value`);
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+  const port = (addr: string) => addr.slice(addr.lastIndexOf(":") + 1);
+  const joined = await joinViaManager(managerAddr, o.token, {
+    hostname: hostName(),
+    addresses: {
+      advertise,
+      ...(role === "manager"
+        ? { api: `${advertise}:${port(o.apiAddr)}`, raft: `${advertise}:${port(o.raftAddr)}` }
+        : {}),
+    },
+    resources: hostResources(),
+    platform: hostPlatform(),
+    labels,
+    version: VERSION,
+  });
+  if (role === "manager") return await runManager(o, advertise, joined);
+  await runJoinedWorker({ flags: o, managers, join: joined });
 }
 
 async function runManager(
@@ -107,7 +152,9 @@ async function runManager(
   console.log(
     `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
   );
-  const removePid = await writePidFile(o.dataDir);
+  const removePid = await writePidFile(o.dataDir, {
+    managers: managersToRecord(mgr, joined?.response.managers.map((m) => m.apiAddress) ?? []),
+  });
   await waitForShutdown(async () => {
     await mgr.stop();
     await removePid();

@@ -1,7 +1,7 @@
 /**
  * `warren cluster leave [--force]` on a node: asks the managers to remove this node (a manager
- * leaves Raft first), stops the node's daemon, and removes everything Warren set up on the host
- * (task namespaces, bridge, WireGuard interface, firewall chains). The node authenticates with
+ * leaves Raft first), stops the node's daemon and its tasks, and removes everything Warren set
+ * up on the host (task namespaces, bridge, WireGuard interface, firewall chains). The node authenticates with
  * its own certificate, so a worker needs no admin credentials.
  * @module
  */
@@ -15,7 +15,29 @@ import { readTlsFiles } from "../../manager/tls_files.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { fromGrpcError } from "../../net/grpc/status.ts";
 import { defaultDataDir } from "./options.ts";
-import { runningDaemon } from "./pid_file.ts";
+import { knownManagers, requestLeave, runningDaemon } from "./pid_file.ts";
+import { defaultConfigPath, parseManagerList, processEnv, readCliConfig } from "../config.ts";
+
+/**
+ * The managers `cluster leave` asks, in order: `--manager`, else `WARREN_MANAGER`, else those
+ * the node's daemon recorded in its data directory (a manager's own API first), then those of
+ * the CLI config when it is the same cluster's.
+ */
+export async function leaveManagers(o: {
+  flag?: string;
+  dataDir: string;
+  clusterId: string;
+  env?: (name: string) => string | undefined;
+}): Promise<string[]> {
+  const env = o.env ?? processEnv;
+  const flag = parseManagerList(o.flag ? [o.flag] : []);
+  if (flag.length > 0) return flag;
+  const fromEnv = parseManagerList([env("WARREN_MANAGER") ?? ""], "WARREN_MANAGER");
+  if (fromEnv.length > 0) return fromEnv;
+  const config = await readCliConfig(defaultConfigPath(env)).catch(() => undefined);
+  const fromConfig = config?.clusterId === o.clusterId ? config.managers : [];
+  return [...new Set([...await knownManagers(o.dataDir), ...fromConfig])];
+}
 
 /** The `leave` subcommand of `cluster`. */
 export function leaveCommand(): Command {
@@ -24,17 +46,21 @@ export function leaveCommand(): Command {
     .option("--data-dir <dir>", "the node's data directory", defaultDataDir())
     .option(
       "--manager <host:port>",
-      "a manager to ask (default: this node's own API for a manager, WARREN_MANAGER)",
+      "a manager to ask (default: WARREN_MANAGER, else the managers this node's daemon knows, its own API for a manager, else the CLI config's)",
     )
     .option("--force", "leave even if it costs the managers their quorum")
     .action(async (o: { dataDir: string; manager?: string; force?: boolean }) => {
       const id = await readIdentity(o.dataDir);
       if (!id) throw new FailedPreconditionError(`${o.dataDir} holds no Warren node`);
       const tls = await readTlsFiles(o.dataDir);
-      const managers = [o.manager, Deno.env.get("WARREN_MANAGER")].filter((m): m is string => !!m);
+      const managers = await leaveManagers({
+        ...(o.manager ? { flag: o.manager } : {}),
+        dataDir: o.dataDir,
+        clusterId: id.clusterId,
+      });
       if (managers.length === 0) {
         throw new FailedPreconditionError(
-          "pass --manager HOST:PORT (or set WARREN_MANAGER): which manager should let this node go?",
+          `no manager known for ${o.dataDir}: pass --manager HOST:PORT (or set WARREN_MANAGER): which manager should let this node go?`,
         );
       }
       let lastErr: unknown;
@@ -68,9 +94,18 @@ export function leaveCommand(): Command {
       if (!done) throw lastErr ?? new UnavailableError("no manager answered");
       const pid = await runningDaemon(o.dataDir);
       if (pid !== undefined) {
-        Deno.kill(pid, "SIGTERM");
-        for (let i = 0; i < 300 && await runningDaemon(o.dataDir) !== undefined; i++) {
-          await new Promise((r) => setTimeout(r, 100));
+        // The daemon stops its tasks on the way out (as 'docker swarm leave' does): nothing
+        // would adopt them again, and their networks are about to go.
+        const withdraw = await requestLeave(o.dataDir);
+        try {
+          Deno.kill(pid, "SIGTERM");
+          // Stopping tasks takes their grace periods: wait up to a few minutes.
+          // Watch the process, not its PID file: a worker removes that before it drains.
+          for (let i = 0; i < 1800 && await processAlive(pid); i++) {
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        } finally {
+          await withdraw();
         }
       }
       // Loaded here: this module is part of every daemon's program (daemon/program.ts), and a
@@ -79,4 +114,14 @@ export function leaveCommand(): Command {
       await cleanupNodeNetworking({ nodeId: id.nodeId, dataDir: o.dataDir });
       console.log(`node ${id.nodeId} left cluster ${id.clusterId}`);
     });
+}
+
+/** Whether `pid` still runs (a zombie waiting for its parent has finished). */
+async function processAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }

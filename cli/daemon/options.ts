@@ -1,6 +1,6 @@
 /**
- * Flags shared by the daemon commands (`cluster init`, `join`, `manager start`): listen and
- * advertise addresses, data directory, logging.
+ * Flags shared by the daemon commands (`cluster init`, `join`, `worker start`): listen and
+ * advertise addresses, data directory, logging, and the flags of a node that runs tasks.
  * @module
  */
 import type { Command } from "commander";
@@ -38,6 +38,57 @@ export function addDaemonFlags<C extends Command>(cmd: C): C {
     )
     .option("--log-level <level>", "debug|info|warn|error", "info")
     .option("--log-format <format>", "text|json", "text");
+  return cmd;
+}
+
+/** Parsed flags of a daemon that may run a worker (see {@link addWorkerFlags}). */
+export interface WorkerFlags {
+  containerdSocket?: string;
+  drainOnExit?: boolean;
+  metricsAddr?: string;
+  /** Registries (`host[:port]`) pulled from over plain HTTP. */
+  insecureRegistry: string[];
+}
+
+/**
+ * Checks one `--insecure-registry` value: a registry as image references name it, `host` or
+ * `host:port` (Docker's `insecure-registries`, without its CIDR form), lower-cased.
+ */
+export function parseInsecureRegistry(value: string): string {
+  const v = value.trim().toLowerCase();
+  const hostPort =
+    /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/
+      .exec(v);
+  if (!hostPort || (hostPort[1] !== undefined && Number(hostPort[1]) > 65535)) {
+    throw new ValidationError(
+      "--insecure-registry",
+      `"${value}" must be a registry host or host:port, without a scheme or path`,
+    );
+  }
+  return v;
+}
+
+/**
+ * Adds the flags of a node that runs tasks to `cmd`: one definition for `cluster init` (its
+ * co-located worker), `join` (a worker token) and `worker start`.
+ */
+export function addWorkerFlags<C extends Command>(cmd: C): C {
+  cmd
+    .option(
+      "--containerd-socket <path>",
+      "containerd to use (default: the host's, else Warren starts its own)",
+    )
+    .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
+    .option(
+      "--metrics-addr <host:port>",
+      "serve the worker's Prometheus /metrics (per-task CPU and memory) here",
+    )
+    .option(
+      "--insecure-registry <host[:port]>",
+      "pull images from this registry over plain HTTP, e.g. a LAN registry (repeatable; loopback ones always are)",
+      (v: string, acc: string[]) => [...acc, parseInsecureRegistry(v)],
+      [] as string[],
+    );
   return cmd;
 }
 

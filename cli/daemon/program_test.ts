@@ -34,3 +34,24 @@ Deno.test("daemon program: every daemon start parses in both programs alike", ()
     assert.deepEqual(names(buildDaemonProgram(), path), names(buildProgram(), path));
   }
 });
+
+Deno.test("daemon program: every command that can run a worker takes the same worker flags", () => {
+  const program = buildDaemonProgram();
+  const find = (path: string[]) => {
+    let c = program;
+    for (const w of path) c = c.commands.find((x) => x.name() === w)!;
+    return c;
+  };
+  const workerFlags = (path: string[]) =>
+    find(path).options
+      .filter((o) =>
+        ["--containerd-socket", "--drain-on-exit", "--metrics-addr", "--insecure-registry"]
+          .includes(o.long ?? "")
+      )
+      .map((o) => `${o.flags}: ${o.description}`);
+  const init = workerFlags(["cluster", "init"]);
+  assert.equal(init.length, 4, init.join("\n"));
+  for (const path of [["join"], ["cluster", "join"], ["manager", "join"], ["worker", "start"]]) {
+    assert.deepEqual(workerFlags(path), init, path.join(" "));
+  }
+});

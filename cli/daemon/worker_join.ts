@@ -20,15 +20,15 @@ import { startRenewal } from "../../net/grpc/renewal.ts";
 import { ContainerdSupervisor } from "../../runtime/containerd/supervisor.ts";
 import type { JoinResponse } from "../../proto/schema/mod.ts";
 import { logger } from "../../proto/log.ts";
-import type { DaemonFlags } from "./options.ts";
+import type { DaemonFlags, WorkerFlags } from "./options.ts";
 import { DEFAULT_CONTAINERD_SOCKET, startWorker } from "./worker_start.ts";
 import { renewThroughManagers } from "./renew_client.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { writePidFile } from "./pid_file.ts";
+import { leaveRequested, writePidFile } from "./pid_file.ts";
 
 /** Options of {@link runJoinedWorker}. */
 export interface JoinedWorkerOptions {
-  flags: DaemonFlags & { containerdSocket?: string; drainOnExit?: boolean; metricsAddr?: string };
+  flags: DaemonFlags & WorkerFlags;
   managers: string[];
   join: { response: JoinResponse; keyPem: string } | undefined;
 }
@@ -76,6 +76,7 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
   const containerd = await containerdFor(dataDir, o.flags.containerdSocket);
   const log = logger("worker");
   let networking: NodeNetworking | undefined;
+  let drain = o.flags.drainOnExit ?? false;
   try {
     networking = await startNodeNetworking({
       nodeId: identity.nodeId,
@@ -91,6 +92,7 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       ...(o.flags.advertiseAddr ? { advertiseAddr: o.flags.advertiseAddr } : {}),
       containerdSocket: containerd.socket,
       ...(o.flags.metricsAddr ? { metricsAddr: o.flags.metricsAddr } : {}),
+      insecureRegistries: o.flags.insecureRegistry ?? [],
       credentials: channelCredentials(tls),
       channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
     });
@@ -103,15 +105,17 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       onError: (err) => log.warn("certificate renewal failed; retrying", { err }),
     });
     log.info("worker started", { node: w.node.worker.nodeId, managers });
-    const removePid = await writePidFile(dataDir);
+    const removePid = await writePidFile(dataDir, { managers });
     await waitForShutdown(async () => {
+      // A node that left its cluster stops its tasks: no manager will hand them back.
+      if (await leaveRequested(dataDir)) drain = true;
       await removePid();
       stopRenewal();
-      await w.stop({ drain: o.flags.drainOnExit ?? false });
+      await w.stop({ drain });
     });
   } finally {
     // Containers stay up unless drained: keep their networks so the next start re-adopts them.
-    await networking?.close({ keepTasks: !(o.flags.drainOnExit ?? false) });
+    await networking?.close({ keepTasks: !drain });
     await containerd.stop();
   }
 }

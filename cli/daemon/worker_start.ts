@@ -1,10 +1,11 @@
 /**
- * `warren worker start`: runs this machine as a worker node in the foreground: a containerd
+ * `warren worker start [MANAGER_ADDR] [--token T]`: runs this machine as a worker node in the
+ * foreground (joining first when given a token, as `warren join` does): a containerd
  * runtime, the worker (tasks, local state, re-adoption) and its manager session. SIGINT/SIGTERM
  * stop it gracefully: no new work, statuses reported, containers left running (re-adopted on the
  * next start) unless `--drain-on-exit`.
  *
- * The node ID comes from `<data-dir>/identity.json` (written by `warren join`) or `--node-id`.
+ * The node ID comes from `<data-dir>/identity.json`, written when the node joined.
  * @module
  */
 import { join } from "node:path";
@@ -13,12 +14,14 @@ import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import { readIdentity } from "../../manager/identity.ts";
 import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
 import type { Runtime } from "../../runtime/runtime.ts";
+import type { ContainerdRuntimeOptions } from "../../runtime/containerd/runtime.ts";
 import type { WorkerNode } from "../../worker/node.ts";
 import type { NetworkHooks } from "../../worker/worker.ts";
 import type { NodeNetworking } from "./node_network.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { VERSION } from "../../proto/version.ts";
-import { advertiseAddress, applyLogFlags, defaultDataDir } from "./options.ts";
+import { addJoinFlags, joinAndRun } from "./join.ts";
+import { addWorkerFlags, advertiseAddress, defaultDataDir, type WorkerFlags } from "./options.ts";
 
 /** Default containerd socket. */
 export const DEFAULT_CONTAINERD_SOCKET = "/run/containerd/containerd.sock";
@@ -47,6 +50,18 @@ export interface StartWorkerOptions {
   channelOptions?: ChannelOptions;
   /** Serve Prometheus `/metrics` (per-task CPU and memory) on this `host:port`. */
   metricsAddr?: string;
+  /** Registries (`host[:port]`) the containerd runtime pulls from over plain HTTP. */
+  insecureRegistries?: string[];
+}
+
+/** The containerd runtime's options for a worker started with `o`. */
+export function containerdRuntimeOptions(o: StartWorkerOptions): ContainerdRuntimeOptions {
+  return {
+    socket: o.containerdSocket ?? DEFAULT_CONTAINERD_SOCKET,
+    dataDir: join(o.dataDir, "runtime"),
+    ...(o.containerdNamespace ? { namespace: o.containerdNamespace } : {}),
+    ...(o.insecureRegistries?.length ? { insecureRegistries: o.insecureRegistries } : {}),
+  };
 }
 
 /** A started worker and how to stop it. */
@@ -76,11 +91,7 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
     import("../../worker/metrics_http.ts"),
   ]);
   const ownRuntime = o.runtime === undefined;
-  const runtime = o.runtime ?? new ContainerdRuntime({
-    socket: o.containerdSocket ?? DEFAULT_CONTAINERD_SOCKET,
-    dataDir: join(o.dataDir, "runtime"),
-    ...(o.containerdNamespace ? { namespace: o.containerdNamespace } : {}),
-  });
+  const runtime = o.runtime ?? new ContainerdRuntime(containerdRuntimeOptions(o));
   try {
     const node = await startWorkerNode({
       nodeId,
@@ -127,57 +138,48 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
   }
 }
 
-/** The `warren worker start` command. */
+/**
+ * The `warren worker start` command: the seed's spelling of `warren join` for a worker. With
+ * MANAGER_ADDR and `--token` it joins first; a data directory that already joined restarts its
+ * worker, reconnecting to MANAGER_ADDR and any `--manager`.
+ */
 export function workerStartCommand(): Command {
-  return new Command("start")
-    .description("run this machine as a worker node (foreground, until SIGINT/SIGTERM)")
+  const cmd = new Command("start")
+    .description(
+      "run this machine as a worker node (foreground, until SIGINT/SIGTERM), joining first with --token",
+    )
+    .argument("[manager]", "API address of any manager, host:port")
     .option("--data-dir <dir>", "where this node keeps its state", defaultDataDir())
     .option(
       "--manager <host:port>",
-      "manager API address (repeat for several)",
+      "another manager API address (repeat for several)",
       (v: string, acc: string[]) => [...acc, v],
       [] as string[],
     )
     .option("--advertise-addr <host>", "address other nodes reach this one at")
-    .option(
-      "--containerd-socket <path>",
-      "containerd's socket (default: the host's, else Warren starts its own)",
-    )
-    .option("--drain-on-exit", "stop every task before exiting (default: leave them running)")
-    .option(
-      "--metrics-addr <host:port>",
-      "serve this worker's Prometheus /metrics (per-task CPU and memory) here",
-    )
     .option("--log-level <level>", "debug|info|warn|error", "info")
-    .option("--log-format <format>", "text|json", "text")
-    .action(async (f: WorkerStartFlags) => {
-      applyLogFlags({ ...f, apiAddr: "", raftAddr: "", httpAddr: "" });
-      if (f.manager.length === 0) {
-        throw new ValidationError("--manager", "at least one manager address is required");
-      }
-      // The identity and certificate come from 'warren join'; mutual TLS as always.
-      const { runJoinedWorker } = await import("./worker_join.ts");
-      await runJoinedWorker({
-        flags: {
-          ...f,
-          apiAddr: "",
-          raftAddr: "",
-          httpAddr: "",
-          ...(f.containerdSocket ? { containerdSocket: f.containerdSocket } : {}),
-        },
-        managers: f.manager,
-        join: undefined,
-      });
-    });
+    .option("--log-format <format>", "text|json", "text");
+  addJoinFlags(cmd, "worker join token from 'warren cluster join-token worker': join first");
+  addWorkerFlags(cmd);
+  return cmd.action(async (managerAddr: string | undefined, f: WorkerStartFlags) => {
+    const managers = [...(managerAddr ? [managerAddr] : []), ...f.manager];
+    if (managers.length === 0) {
+      throw new ValidationError("MANAGER_ADDR", "a manager address is required (or --manager)");
+    }
+    await joinAndRun(
+      managers,
+      { ...f, apiAddr: "0.0.0.0:0", raftAddr: "0.0.0.0:0", httpAddr: "0.0.0.0:0" },
+      { workerOnly: true },
+    );
+  });
 }
 
-interface WorkerStartFlags {
+interface WorkerStartFlags extends WorkerFlags {
   dataDir: string;
   manager: string[];
+  token?: string;
+  label: string[];
   advertiseAddr?: string;
-  containerdSocket?: string;
-  drainOnExit?: boolean;
-  metricsAddr?: string;
   logLevel: string;
   logFormat: string;
 }

@@ -7,7 +7,9 @@
 import { codecs } from "../../proto/convert.ts";
 import * as wire from "../../proto/gen/warren.ts";
 import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
-import { PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
+import { NotLeaderError, PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
+import { fromGrpcError } from "../../net/grpc/status.ts";
+import { LeaderChannel } from "./_leader_channel.ts";
 import {
   acceptEncodedResponses,
   type CallObserver,
@@ -46,6 +48,8 @@ export function apiServices(
   // Logs and exec go through the worker tunnels (logs_exec.ts); TLS is on when the guard is.
   const streams = logsExecServices(ctx, { guard, observe, secure: guard !== openGuard });
   const serviceList = new ServiceListEncoder();
+  // Opened on first use: only calls that the leader alone can judge are handed over.
+  const leader = new LeaderChannel(ctx, { secure: guard !== openGuard });
   return [
     streams.tunnel,
     {
@@ -165,7 +169,23 @@ export function apiServices(
           return codecs.Node.toWire(await nodes.updateNode(ctx, req.id, req));
         }),
         remove: u("NodeService/Remove", async (r: wire.RemoveNodeRequest) => {
-          await nodes.removeNode(ctx, id(r.id), r.force);
+          try {
+            await nodes.removeNode(ctx, id(r.id), r.force);
+          } catch (err) {
+            // Taking a manager out of Raft is judged by the leader (nodes.ts): hand it over.
+            if (!(err instanceof NotLeaderError) || !ctx.raft.leader.leaderId) throw err;
+            const m = wire.NodeServiceService.remove;
+            const client = await leader.client();
+            await new Promise<void>((resolve, reject) =>
+              client.makeUnaryRequest(
+                m.path,
+                m.requestSerialize,
+                m.responseDeserialize,
+                r,
+                (e) => e ? reject(fromGrpcError(e)) : resolve(),
+              )
+            );
+          }
           return {};
         }),
       },
@@ -239,7 +259,7 @@ export function apiServices(
             codecs.Volume.toWire(await volumes.inspectVolume(ctx, id(r.id), r.stale)),
         ),
         delete: u("VolumeService/Delete", async (r: wire.DeleteVolumeRequest) => {
-          await volumes.deleteVolume(ctx, id(r.id));
+          await volumes.deleteVolume(ctx, id(r.id), { force: r.force });
           return {};
         }),
       },

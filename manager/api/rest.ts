@@ -114,7 +114,10 @@ export function restApp(ctx: ApiContext, opts: {
   });
   app.get(
     "/metrics",
-    (c) => c.text(opts.metrics.render(), 200, { "content-type": "text/plain; version=0.0.4" }),
+    async (c) =>
+      c.text(await opts.metrics.renderAll(), 200, {
+        "content-type": "text/plain; version=0.0.4",
+      }),
   );
 
   app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
@@ -188,7 +191,7 @@ export function restApp(ctx: ApiContext, opts: {
     async (c) => c.json(await volumes.inspectVolume(ctx, idParam(c), stale(c))),
   );
   app.delete("/v1/volumes/:id", async (c) => {
-    await volumes.deleteVolume(ctx, idParam(c));
+    await volumes.deleteVolume(ctx, idParam(c), { force: c.req.query("force") === "true" });
     return c.body(null, 204);
   });
 

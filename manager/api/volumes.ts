@@ -3,6 +3,7 @@
  * @module
  */
 import type { Volume, VolumeCreateRequest } from "../../proto/schema/mod.ts";
+import { NotFoundError } from "../../proto/errors.ts";
 import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
 
 /** Creates a volume record (the worker creates the directory on first use). */
@@ -35,9 +36,23 @@ export async function inspectVolume(
   return resolve(s.volumes, s.volumeIdByName, idOrName, "volume");
 }
 
-/** Deletes a volume that no service mounts. */
-export async function deleteVolume(ctx: ApiContext, idOrName: string): Promise<void> {
-  const s = await readBarrier(ctx, false);
-  const v = resolve(s.volumes, s.volumeIdByName, idOrName, "volume");
-  await write(ctx, { kind: "volume.delete", at: ctx.now(), id: v.id });
+/**
+ * Deletes a volume that no service mounts. `force` is Docker's `volume rm -f`: a volume that does
+ * not exist (or is deleted meanwhile) is not an error; a volume in use is refused all the same
+ * ("You can't remove a volume that's in use by a container"), because its data lives on one node
+ * and a service mounting it would silently get an empty one elsewhere.
+ */
+export async function deleteVolume(
+  ctx: ApiContext,
+  idOrName: string,
+  opts: { force?: boolean } = {},
+): Promise<void> {
+  try {
+    const s = await readBarrier(ctx, false);
+    const v = resolve(s.volumes, s.volumeIdByName, idOrName, "volume");
+    await write(ctx, { kind: "volume.delete", at: ctx.now(), id: v.id });
+  } catch (err) {
+    if (opts.force && err instanceof NotFoundError) return;
+    throw err;
+  }
 }

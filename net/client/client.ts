@@ -365,7 +365,7 @@ export class WarrenClient implements Disposable {
       );
       return decode(codecs.Volume, res, "volume");
     },
-    /** Deletes a volume; `force` even when a service mounts it. */
+    /** Deletes a volume no service mounts; with `force` a missing volume is no error. */
     delete: async (id: string, opts: { force?: boolean } = {}): Promise<void> => {
       const req = d.parseOrThrow(d.RemoveRequestSchema, { id, force: opts.force });
       await this.#pool.unary(

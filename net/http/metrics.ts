@@ -100,13 +100,31 @@ export class Histogram implements Metric {
 /** A set of metrics rendered together at `/metrics`. */
 export class Registry {
   readonly #metrics: Metric[] = [];
+  readonly #sources: (() => Promise<string>)[] = [];
   /** Adds a metric and returns it. */
   register<M extends Metric>(m: M): M {
     this.#metrics.push(m);
     return m;
   }
-  /** The exposition text. */
+  /**
+   * Adds exposition text sampled at scrape time by `source` (another component's metrics that
+   * are only known asynchronously, e.g. a co-located worker's per-task samples from its
+   * runtime); its metric names must not repeat this registry's. Returns a function removing it.
+   */
+  addSource(source: () => Promise<string>): () => void {
+    this.#sources.push(source);
+    return () => {
+      const i = this.#sources.indexOf(source);
+      if (i >= 0) this.#sources.splice(i, 1);
+    };
+  }
+  /** The exposition text of the registered metrics. */
   render(): string {
     return this.#metrics.map((m) => m.render()).join("\n") + "\n";
+  }
+  /** The registered metrics and every source's text; a failing source is left out. */
+  async renderAll(): Promise<string> {
+    const extra = await Promise.all(this.#sources.map((s) => s().catch(() => "")));
+    return [this.render(), ...extra.filter((t) => t !== "")].join("");
   }
 }

@@ -25,3 +25,16 @@ Deno.test("metrics: counters, gauges and histograms render in Prometheus text fo
   assert.match(text, /warren_latency_ms_bucket\{method="a\\"b",le="\+Inf"\} 2/);
   assert.match(text, /warren_latency_ms_sum\{method="a\\"b"\} 5.5/);
 });
+
+Deno.test("metrics: sources add text sampled at scrape time; a failing one is left out", async () => {
+  const r = new Registry();
+  r.register(new Gauge("a", "A.", () => [{ value: 1 }]));
+  let n = 0;
+  const remove = r.addSource(() => Promise.resolve(`# TYPE b gauge\nb ${++n}\n`));
+  r.addSource(() => Promise.reject(new Error("runtime gone")));
+  assert.equal(await r.renderAll(), "# HELP a A.\n# TYPE a gauge\na 1\n# TYPE b gauge\nb 1\n");
+  assert.match(await r.renderAll(), /^b 2$/m);
+  assert.equal(r.render(), "# HELP a A.\n# TYPE a gauge\na 1\n");
+  remove();
+  assert.equal(await r.renderAll(), r.render());
+});

@@ -892,7 +892,7 @@ export interface InspectVolumeRequest {
 
 export interface DeleteVolumeRequest {
   id: string;
-  /** Delete even if a service mounts it. */
+  /** No error when the volume does not exist (a volume in use is never deleted). */
   force: boolean;
 }
 

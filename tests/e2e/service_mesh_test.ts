@@ -53,6 +53,7 @@ interface TaskJson {
 }
 
 const PUBLISHED = 8080;
+const MAIN = new URL("../../cli/main.ts", import.meta.url).pathname;
 
 async function runningTasks(warren: WarrenCluster, service: string): Promise<TaskJson[]> {
   const all = JSON.parse(await warren.mustCli(["service", "ps", service, "-o", "json"]));
@@ -351,6 +352,36 @@ Deno.test("e2e: a service across three hosts: VIP, DNS, routing mesh, drain, cle
     );
     console.log(`    killed task out of every VIP after ${ms} ms`);
     ok(ms <= 2_000, `the killed task left the VIPs after ${ms} ms`);
+  });
+
+  await t.step("a worker that leaves stops its tasks and cleans up its host", async () => {
+    // A worker with a running task (the one killed above may still be restarting).
+    const [leaving, pids] = await pollUntil(
+      async (): Promise<[WarrenNode, number[]] | undefined> => {
+        for (const n of warren.nodes.slice(1)) {
+          const found: number[] = [];
+          for (const ns of await taskNamespaces(n.nodeId)) {
+            found.push(...await processesInNetns(`/run/netns/${ns}`).catch(() => []));
+          }
+          if (found.length > 0) return [n, found];
+        }
+        return undefined;
+      },
+      20_000,
+      "a worker that runs a task",
+    );
+    // No --manager: the worker's daemon recorded its managers in the data dir.
+    const r = await leaving.host.run(
+      [Deno.execPath(), "run", "-A", MAIN, "cluster", "leave", "--data-dir", leaving.dataDir],
+      { env: { NO_COLOR: "1" }, timeoutMs: 120_000 },
+    );
+    equal(r.code, 0, `${r.stdout}${r.stderr}\n${leaving.log.join("").slice(-2000)}`);
+    equal((await leaving.child.status).code, 0, "its daemon exited cleanly");
+    // As 'docker swarm leave': the tasks stopped with the daemon, not left running unnetworked.
+    for (const pid of pids) ok(await processGone(pid), `task process ${pid} stopped`);
+    deepEqual(await taskNamespaces(leaving.nodeId), [], "its task namespaces are gone");
+    const nodes: NodeJson[] = JSON.parse(await warren.mustCli(["node", "ls", "-o", "json"]));
+    ok(!nodes.some((n) => n.id === leaving.nodeId), "the cluster let it go");
   });
 
   await t.step("removing the services and stopping leaves nothing behind", async () => {

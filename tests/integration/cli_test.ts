@@ -139,6 +139,29 @@ Deno.test({
       assert.equal(ok(await warren(["node", "ls", "-q", ...m])).trim(), info.raft.leaderId);
     });
 
+    await t.step("cluster leave finds the node's manager without --manager", async () => {
+      const dataDir = join(mgr.dir, "data");
+      // The only manager may not leave: the refusal shows it was found and asked.
+      const refused = (r: Run) => {
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stderr, /removing manager \S+ would leave 0 manager\(s\)/);
+      };
+      // From what its daemon recorded in the data dir (no CLI config, no WARREN_MANAGER).
+      refused(
+        await warren(["cluster", "leave", "--data-dir", dataDir], {
+          env: { WARREN_CONFIG: "/nonexistent/warren.json" },
+        }),
+      );
+      // From the CLI config 'cluster init' wrote.
+      const record = join(dataDir, "managers.json");
+      await Deno.rename(record, `${record}.bak`);
+      try {
+        refused(await warren(["cluster", "leave", "--data-dir", dataDir]));
+      } finally {
+        await Deno.rename(`${record}.bak`, record);
+      }
+    });
+
     let webId = "";
     await t.step("service create, ls, inspect, ps", async () => {
       webId = ok(
@@ -340,6 +363,9 @@ Deno.test({
       assert.match(r.stderr, /service "nope" not found/);
       assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), "");
       ok(await warren(["volume", "rm", "data", ...m]));
+      // Docker's -f: a volume that does not exist is no error.
+      assert.equal((await warren(["volume", "rm", "data", ...m])).code, 1);
+      assert.equal(ok(await warren(["volume", "rm", "-f", "data", ...m])).trim(), "data");
     });
 
     await t.step("secrets, volumes, nodes, join tokens and version", async () => {

@@ -3,8 +3,9 @@
  * writes through a follower, reads from another manager, the leader killed (-9) in the middle of
  * a stream of writes loses no acknowledged write, events read on a survivor across the leader
  * change resume from an index without gaps or duplicates, the killed manager catches up after
- * restart, the new leader issues a certificate to a newly joining worker, a manager leaves, and
- * without quorum a write is refused as unavailable with a clear message.
+ * restart, the new leader issues a certificate to a newly joining worker, a manager leaves, one
+ * killed for good is removed from Raft with `node rm --force`, and without quorum a write is
+ * refused as unavailable with a clear message.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -22,6 +23,7 @@ import {
 import { joinViaManager } from "../../cli/daemon/join_flow.ts";
 import { verifyCert } from "../../manager/security/mod.ts";
 import { VERSION } from "../../proto/version.ts";
+import { readIdentity } from "../../manager/identity.ts";
 
 Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losing acknowledged writes", async () => {
   const dir = await Deno.makeTempDir({ prefix: "warren-3m-" });
@@ -193,16 +195,28 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       return r.status === 200;
     }, "the restarted manager to catch up");
 
-    // A manager leaves: Raft shrinks to two voters, its daemon stops, the others go on.
+    // A manager's role does not change by a field, nor is it removed while a Raft member.
+    const leavingId = (await readIdentity(ms.find((m) => m !== leader && m !== survivor)!.dataDir))!
+      .nodeId;
+    const demote = await cli(env, ["node", "update", leavingId, "--role", "worker"]);
+    assert.equal(demote.code, 1);
+    assert.match(demote.stderr, /changing a node's role is not supported/);
+    const rm = await cli(env, ["node", "rm", leavingId]);
+    assert.equal(rm.code, 1);
+    assert.match(rm.stderr, /is a manager and a member of Raft: run 'warren cluster leave' on it/);
+    const rmRunning = await cli(env, ["node", "rm", "--force", leavingId]);
+    assert.equal(rmRunning.code, 1, rmRunning.stdout);
+    assert.match(rmRunning.stderr, /still hears from it|leader answering this request/);
+
+    // A manager leaves: Raft shrinks to two voters, its daemon stops, the others go on. It finds
+    // a manager to ask from what its daemon recorded (no --manager, no CLI config).
     const leaving = ms.find((m) => m !== leader && m !== survivor) ?? leader;
     const stayer = ms.find((m) => m !== leaving)!;
-    const left = await cli(env, [
+    const left = await cli({ ...env, WARREN_CONFIG: join(dir, "nonexistent.json") }, [
       "cluster",
       "leave",
       "--data-dir",
       leaving.dataDir,
-      "--manager",
-      stayer.api,
     ]);
     assert.equal(left.code, 0, left.stderr);
     await leaving.child?.status;
@@ -221,6 +235,40 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       stayer.api,
     ]);
     assert.equal(after.code, 0, after.stderr);
+
+    // A manager gone for good: 'node rm --force' takes it out of Raft too, once the leader no
+    // longer hears from it (asked through any manager: a follower hands the call over).
+    const m4 = managerProc("m4", dir);
+    ms.push(m4);
+    await startDaemon(
+      m4,
+      env,
+      ["join", stayer.api, "--token", token, ...daemonFlags(m4)],
+      /manager \S+ of cluster \S+ running/,
+    );
+    await until(
+      async () => (await gauge(stayer, "warren_raft_voters")) === 3,
+      "m4 to become a voter",
+      90_000,
+    );
+    const m4Id = (await readIdentity(m4.dataDir))!.nodeId;
+    await kill(m4);
+    let rmOut = "";
+    await until(async () => {
+      const r = await cli(env, ["node", "rm", "--force", m4Id, "--manager", stayer.api]);
+      rmOut = r.stderr;
+      return r.code === 0;
+    }, "the leader to let go of the killed manager").catch((err) => {
+      throw new Error(`${err.message}: ${rmOut}`);
+    });
+    await until(
+      async () => (await gauge(stayer, "warren_raft_voters")) === 2,
+      "Raft to shrink to 2 voters again",
+    );
+    const nodes = JSON.parse(
+      (await cli(env, ["node", "ls", "-o", "json", "--manager", stayer.api])).stdout,
+    );
+    assert.ok(!nodes.some((n: { id: string }) => n.id === m4Id), "m4's record is gone");
 
     // No quorum: with one of the two voters gone, a write is refused as unavailable, clearly.
     await kill(ms.find((m) => m !== stayer && m !== leaving)!);

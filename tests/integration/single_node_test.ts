@@ -38,11 +38,19 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
     "--service-cidr",
     `10.${octet + 50}.0.0/16`,
   ];
+  const metricsPort = freePort();
   try {
     await startDaemon(
       m,
       env,
-      ["cluster", "init", ...daemonFlags(m), ...cidrs],
+      [
+        "cluster",
+        "init",
+        ...daemonFlags(m),
+        ...cidrs,
+        "--metrics-addr",
+        `127.0.0.1:${metricsPort}`,
+      ],
       /cluster \S+ running/,
       60_000,
     );
@@ -88,6 +96,13 @@ Deno.test("single node: cluster init runs a service of a real image end to end",
       "the health check to pass",
       30_000,
     );
+    // The co-located worker serves its per-task metrics where --metrics-addr says.
+    const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`).then((r) => r.text());
+    assert.match(metrics, /^warren_task_memory_bytes\{[^}]*service="web"[^}]*\} [1-9]/m);
+    // ... and the co-located manager's /metrics shows them as well.
+    const managerMetrics = await fetch(`http://${m.http}/metrics`).then((r) => r.text());
+    assert.match(managerMetrics, /^warren_raft_is_leader 1$/m);
+    assert.match(managerMetrics, /^warren_task_memory_bytes\{[^}]*service="web"[^}]*\} [1-9]/m);
     // A restart of the daemon re-adopts the running container with its network: same task, same
     // address, still serving (containers are left running by a stop without --drain-on-exit).
     const before = JSON.parse((await cli(env, ["service", "ps", "web", "-o", "json"])).stdout)[0];
