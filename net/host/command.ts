@@ -59,6 +59,10 @@ export async function runCommand(
     const w = child.stdin.getWriter();
     try {
       await w.write(new TextEncoder().encode(opts.stdin));
+    } catch (err) {
+      // The program exited (or closed stdin) without reading it all, e.g. a CNI plugin asked
+      // for VERSION: its exit status and output say what happened, not the pipe.
+      if (!(err instanceof Deno.errors.BrokenPipe)) throw err;
     } finally {
       await w.close().catch(() => {});
     }
