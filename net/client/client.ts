@@ -51,12 +51,15 @@ export interface ManagerStatus {
 }
 
 /**
- * `ServiceService/List` answered straight into domain values (proto/list_decode.ts: one service
- * converted at a time, half the live memory of decoding the whole wire message first).
+ * `ServiceService/List` as bytes; {@link WarrenClient} decodes them after the call, straight into
+ * domain values (proto/list_decode.ts: one service converted at a time). Not in
+ * `responseDeserialize`: decoded there, inside grpc-js's HTTP/2 data handling, a list of 1,000
+ * services survived young GCs (each scavenge 15-45 ms, ~8 MB promoted; tests/bench/README.md),
+ * decoded after the call it does not (~1 ms scavenges).
  */
-const SERVICE_LIST: MethodDef<w.ListServicesRequest, d.ListServicesResponse> = {
+const SERVICE_LIST_BYTES: MethodDef<w.ListServicesRequest, Uint8Array> = {
   ...w.ServiceServiceService.list,
-  responseDeserialize: decodeServiceList,
+  responseDeserialize: (bytes) => bytes,
 };
 
 /** Decodes a response; a manager sending an invalid object is an internal error, not bad input. */
@@ -165,7 +168,19 @@ export class WarrenClient implements Disposable {
     /** Every service, with the Raft index the list reflects. */
     list: async (opts: ReadOptions = {}): Promise<d.ListServicesResponse> => {
       const req = d.parseOrThrow(d.ListRequestSchema, { stale: opts.stale });
-      return await this.#pool.unary(SERVICE_LIST, codecs.ListServicesRequest.toWire(req));
+      const bytes = await this.#pool.unary(
+        SERVICE_LIST_BYTES,
+        codecs.ListServicesRequest.toWire(req),
+      );
+      try {
+        return decodeServiceList(bytes);
+      } catch (err) {
+        throw new WarrenError(
+          "internal",
+          `the manager sent an invalid service list: ${(err as Error).message}`,
+          { cause: err },
+        );
+      }
     },
     /** One service by ID or name. */
     inspect: async (id: string, opts: ReadOptions = {}): Promise<d.Service> => {
