@@ -19,8 +19,13 @@ export const encAmounts = (r: d.ResourceAmounts): w.ResourceAmounts => ({
   nanoCpus: r.nanoCpus,
   memoryBytes: r.memoryBytes,
 });
-export const decAmounts = (x: w.ResourceAmounts | undefined): Raw | undefined =>
-  x && compact({ nanoCpus: x.nanoCpus, memoryBytes: x.memoryBytes });
+export const decAmounts = (x: w.ResourceAmounts | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  if (x.nanoCpus !== undefined) o.nanoCpus = x.nanoCpus;
+  if (x.memoryBytes !== undefined) o.memoryBytes = x.memoryBytes;
+  return o;
+};
 
 export const encPeer = (p: d.ManagerPeer): w.ManagerPeer => ({ ...p });
 export const decPeer = (x: w.ManagerPeer): Raw =>

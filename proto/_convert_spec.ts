@@ -10,8 +10,14 @@ export const encServiceResources = (r: d.ServiceResources): w.ServiceResources =
   limits: encAmounts(r.limits),
   reservations: encAmounts(r.reservations),
 });
-export const decServiceResources = (x: w.ServiceResources | undefined): Raw | undefined =>
-  x && compact({ limits: decAmounts(x.limits), reservations: decAmounts(x.reservations) });
+export const decServiceResources = (x: w.ServiceResources | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  let v: unknown;
+  if ((v = decAmounts(x.limits)) !== undefined) o.limits = v;
+  if ((v = decAmounts(x.reservations)) !== undefined) o.reservations = v;
+  return o;
+};
 
 export const encPreference = (p: d.PlacementPreference): w.PlacementPreference => ({
   spread: p.spread,
@@ -93,13 +99,16 @@ export const encRestart = (r: d.RestartPolicy): w.RestartPolicy => ({
   maxAttempts: r.maxAttempts,
   windowMs: r.windowMs,
 });
-export const decRestart = (x: w.RestartPolicy | undefined): Raw | undefined =>
-  x && compact({
-    condition: E.RestartCondition.fromWire(x.condition),
-    delayMs: x.delayMs,
-    maxAttempts: x.maxAttempts,
-    windowMs: x.windowMs,
-  });
+export const decRestart = (x: w.RestartPolicy | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  let v: unknown;
+  if ((v = E.RestartCondition.fromWire(x.condition)) !== undefined) o.condition = v;
+  if (x.delayMs !== undefined) o.delayMs = x.delayMs;
+  if (x.maxAttempts !== undefined) o.maxAttempts = x.maxAttempts;
+  if (x.windowMs !== undefined) o.windowMs = x.windowMs;
+  return o;
+};
 
 export const encUpdate = (u: d.UpdateConfig): w.UpdateConfig => ({
   parallelism: u.parallelism,
@@ -109,15 +118,18 @@ export const encUpdate = (u: d.UpdateConfig): w.UpdateConfig => ({
   maxFailureRatio: u.maxFailureRatio,
   order: E.UpdateOrder.toWire(u.order),
 });
-export const decUpdate = (x: w.UpdateConfig | undefined): Raw | undefined =>
-  x && compact({
-    parallelism: x.parallelism,
-    delayMs: x.delayMs,
-    failureAction: E.FailureAction.fromWire(x.failureAction),
-    monitorMs: x.monitorMs,
-    maxFailureRatio: x.maxFailureRatio,
-    order: E.UpdateOrder.fromWire(x.order),
-  });
+export const decUpdate = (x: w.UpdateConfig | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  let v: unknown;
+  if (x.parallelism !== undefined) o.parallelism = x.parallelism;
+  if (x.delayMs !== undefined) o.delayMs = x.delayMs;
+  if ((v = E.FailureAction.fromWire(x.failureAction)) !== undefined) o.failureAction = v;
+  if (x.monitorMs !== undefined) o.monitorMs = x.monitorMs;
+  if (x.maxFailureRatio !== undefined) o.maxFailureRatio = x.maxFailureRatio;
+  if ((v = E.UpdateOrder.fromWire(x.order)) !== undefined) o.order = v;
+  return o;
+};
 
 export const encCanaryStep = (s: d.CanaryStep): w.CanaryStep => ({ ...s });
 export const decCanaryStep = (x: w.CanaryStep): Raw =>
@@ -136,12 +148,15 @@ export const encDeployment = (p: d.Deployment): w.Deployment => ({
   canary: p.canary && encCanary(p.canary),
   blueGreen: p.blueGreen && encBlueGreen(p.blueGreen),
 });
-export const decDeployment = (x: w.Deployment | undefined): Raw | undefined =>
-  x && compact({
-    strategy: E.DeploymentStrategy.fromWire(x.strategy),
-    canary: decCanary(x.canary),
-    blueGreen: decBlueGreen(x.blueGreen),
-  });
+export const decDeployment = (x: w.Deployment | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  let v: unknown;
+  if ((v = E.DeploymentStrategy.fromWire(x.strategy)) !== undefined) o.strategy = v;
+  if ((v = decCanary(x.canary)) !== undefined) o.canary = v;
+  if ((v = decBlueGreen(x.blueGreen)) !== undefined) o.blueGreen = v;
+  return o;
+};
 
 export const encSpec = (s: d.ServiceSpec): w.ServiceSpec => ({
   name: s.name,
@@ -174,35 +189,43 @@ export const encSpec = (s: d.ServiceSpec): w.ServiceSpec => ({
   labels: { ...s.labels },
   registryAuthSecret: s.registryAuthSecret,
 });
-export const decSpec = (x: w.ServiceSpec | undefined): Raw | undefined =>
-  x && compact({
-    name: str(x.name),
-    image: str(x.image),
-    command: [...x.command],
-    args: [...x.args],
-    env: [...x.env],
-    workdir: x.workdir,
-    user: x.user,
-    hostname: x.hostname,
-    mode: E.ServiceMode.fromWire(x.mode),
-    replicas: x.replicas,
-    resources: decServiceResources(x.resources),
-    constraints: [...x.constraints],
-    preferences: x.preferences.map(decPreference),
-    maxReplicasPerNode: x.maxReplicasPerNode,
-    ports: x.ports.map(decPort),
-    endpointMode: E.EndpointMode.fromWire(x.endpointMode),
-    secrets: x.secrets.map(decSecretRef),
-    mounts: x.mounts.map(decMount),
-    healthCheck: decHealth(x.healthCheck),
-    restartPolicy: decRestart(x.restartPolicy),
-    updateConfig: decUpdate(x.updateConfig),
-    rollbackConfig: decUpdate(x.rollbackConfig),
-    deployment: decDeployment(x.deployment),
-    stopSignal: x.stopSignal,
-    stopGracePeriodMs: x.stopGracePeriodMs,
-    readOnlyRootfs: x.readOnlyRootfs,
-    disconnectGraceMs: x.disconnectGraceMs,
-    labels: { ...x.labels },
-    registryAuthSecret: x.registryAuthSecret,
-  });
+/**
+ * Built with one named store per defined field, in the order of the fields, instead of through
+ * compact(): the hot decoders of a service list (1,000 services: ~60,000 fields) are written out
+ * like this because compact()'s generic keyed stores cost ~2 ms per list. Same output.
+ */
+export const decSpec = (x: w.ServiceSpec | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  let v: unknown;
+  if ((v = str(x.name)) !== undefined) o.name = v;
+  if ((v = str(x.image)) !== undefined) o.image = v;
+  o.command = [...x.command];
+  o.args = [...x.args];
+  o.env = [...x.env];
+  if (x.workdir !== undefined) o.workdir = x.workdir;
+  if (x.user !== undefined) o.user = x.user;
+  if (x.hostname !== undefined) o.hostname = x.hostname;
+  if ((v = E.ServiceMode.fromWire(x.mode)) !== undefined) o.mode = v;
+  if (x.replicas !== undefined) o.replicas = x.replicas;
+  if ((v = decServiceResources(x.resources)) !== undefined) o.resources = v;
+  o.constraints = [...x.constraints];
+  o.preferences = x.preferences.map(decPreference);
+  if (x.maxReplicasPerNode !== undefined) o.maxReplicasPerNode = x.maxReplicasPerNode;
+  o.ports = x.ports.map(decPort);
+  if ((v = E.EndpointMode.fromWire(x.endpointMode)) !== undefined) o.endpointMode = v;
+  o.secrets = x.secrets.map(decSecretRef);
+  o.mounts = x.mounts.map(decMount);
+  if ((v = decHealth(x.healthCheck)) !== undefined) o.healthCheck = v;
+  if ((v = decRestart(x.restartPolicy)) !== undefined) o.restartPolicy = v;
+  if ((v = decUpdate(x.updateConfig)) !== undefined) o.updateConfig = v;
+  if ((v = decUpdate(x.rollbackConfig)) !== undefined) o.rollbackConfig = v;
+  if ((v = decDeployment(x.deployment)) !== undefined) o.deployment = v;
+  if (x.stopSignal !== undefined) o.stopSignal = x.stopSignal;
+  if (x.stopGracePeriodMs !== undefined) o.stopGracePeriodMs = x.stopGracePeriodMs;
+  if (x.readOnlyRootfs !== undefined) o.readOnlyRootfs = x.readOnlyRootfs;
+  if (x.disconnectGraceMs !== undefined) o.disconnectGraceMs = x.disconnectGraceMs;
+  o.labels = { ...x.labels };
+  if (x.registryAuthSecret !== undefined) o.registryAuthSecret = x.registryAuthSecret;
+  return o;
+};

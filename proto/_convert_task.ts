@@ -25,13 +25,16 @@ export const encUpdateStatus = (u: d.UpdateStatus): w.UpdateStatus => ({
   startedAt: u.startedAt,
   completedAt: u.completedAt,
 });
-export const decUpdateStatus = (x: w.UpdateStatus | undefined): Raw | undefined =>
-  x && compact({
-    state: E.UpdateState.fromWire(x.state),
-    message: x.message,
-    startedAt: x.startedAt,
-    completedAt: x.completedAt,
-  });
+export const decUpdateStatus = (x: w.UpdateStatus | undefined): Raw | undefined => {
+  if (!x) return undefined;
+  const o: Raw = {};
+  let v: unknown;
+  if ((v = E.UpdateState.fromWire(x.state)) !== undefined) o.state = v;
+  if (x.message !== undefined) o.message = x.message;
+  if (x.startedAt !== undefined) o.startedAt = x.startedAt;
+  if (x.completedAt !== undefined) o.completedAt = x.completedAt;
+  return o;
+};
 
 export const encService = (s: d.Service): w.Service => ({
   id: s.id,
@@ -44,18 +47,21 @@ export const encService = (s: d.Service): w.Service => ({
   createdAt: s.createdAt,
   updatedAt: s.updatedAt,
 });
-export const decService = (x: w.Service): Raw =>
-  compact({
-    id: str(x.id),
-    spec: decSpec(x.spec),
-    previousSpec: decSpec(x.previousSpec),
-    specVersion: x.specVersion,
-    sameSpecVersion: x.sameSpecVersion,
-    vip: x.vip,
-    updateStatus: decUpdateStatus(x.updateStatus),
-    createdAt: x.createdAt,
-    updatedAt: x.updatedAt,
-  });
+/** Written out like decSpec (see there): no compact() on the path of service lists. */
+export const decService = (x: w.Service): Raw => {
+  const o: Raw = {};
+  let v: unknown;
+  if ((v = str(x.id)) !== undefined) o.id = v;
+  if ((v = decSpec(x.spec)) !== undefined) o.spec = v;
+  if ((v = decSpec(x.previousSpec)) !== undefined) o.previousSpec = v;
+  if (x.specVersion !== undefined) o.specVersion = x.specVersion;
+  if (x.sameSpecVersion !== undefined) o.sameSpecVersion = x.sameSpecVersion;
+  if (x.vip !== undefined) o.vip = x.vip;
+  if ((v = decUpdateStatus(x.updateStatus)) !== undefined) o.updateStatus = v;
+  if (x.createdAt !== undefined) o.createdAt = x.createdAt;
+  if (x.updatedAt !== undefined) o.updatedAt = x.updatedAt;
+  return o;
+};
 
 export const encTaskStatus = (s: d.TaskStatus): w.TaskStatus => ({
   state: E.TaskState.toWire(s.state),

@@ -76,6 +76,10 @@ export class ManagerPool implements Disposable {
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 2000,
       "grpc.max_receive_message_length": 64 << 20,
+      // A 4 MiB HTTP/2 receive window (default 64 KiB): a list of 1,000 services (~180 KiB)
+      // arrives in one go instead of pausing for WINDOW_UPDATE round trips, each a socket write
+      // here and a wake-up of the manager; measured ~1 ms less per such list.
+      "grpc-node.flow_control_window": 4 << 20,
       ...opts.channelOptions,
     };
     this.#timeoutMs = opts.callTimeoutMs ?? 10_000;

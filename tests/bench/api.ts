@@ -93,8 +93,14 @@ async function run(ctx: BenchContext): Promise<void> {
         throw new Error(`listed ${r.services.length} services, not 1000`);
       }
     }
+    // The samples in call order, for finding periodic stalls (GC) by eye; see README.md.
+    const samplesPath = Deno.env.get("WARREN_BENCH_LIST_SAMPLES");
+    if (samplesPath) await Deno.writeTextFile(samplesPath, lat.map((x) => x.toFixed(2)).join("\n"));
     lat.sort((a, b) => a - b);
-    ctx.log(`list of 1,000: p50 ${pct(lat, 0.5).toFixed(2)} ms`);
+    ctx.log(
+      `list of 1,000: p50 ${pct(lat, 0.5).toFixed(2)} ms, p90 ${pct(lat, 0.9).toFixed(2)} ms, ` +
+        `max ${lat[lat.length - 1].toFixed(2)} ms`,
+    );
     ctx.emit("service_list_p99_ms", Number(pct(lat, 0.99).toFixed(2)), "ms");
 
     await new Promise((r) => setTimeout(r, 2000));
