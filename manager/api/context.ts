@@ -64,7 +64,11 @@ export async function write<T = unknown>(
 
 /** Waits until this manager reflects every write committed before the call, unless stale. */
 export async function readBarrier(ctx: ApiContext, stale: boolean): Promise<ClusterState> {
-  if (!stale) await ctx.raft.read();
+  if (!stale) {
+    // Like a write, a read that arrives during an election waits for it (bounded).
+    await leaderKnown(ctx);
+    await ctx.raft.read();
+  }
   return ctx.store.state as ClusterState;
 }
 
