@@ -41,7 +41,8 @@ const WORKER_PROC = new URL("./_worker_proc.ts", import.meta.url).pathname;
  * (tools/compile.ts), so its RSS is the one a node would see; the environment variable
  * `WARREN_BENCH_WORKER_V8_FLAGS` replaces them (empty: V8's defaults).
  */
-const WORKER_V8_FLAGS = Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS") ?? "--max-semi-space-size=1";
+const WORKER_V8_FLAGS = Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS") ??
+  "--max-semi-space-size=2,--heap-growing-percent=20";
 
 /** Reads VmRSS of `pid` from /proc, in MiB. */
 async function rssMb(pid: number): Promise<number> {
