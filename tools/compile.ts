@@ -15,11 +15,11 @@ const only = Deno.args[0];
 await Deno.mkdir("dist", { recursive: true });
 for (const [target, name] of TARGETS) {
   if (only && only !== target && only !== name) continue;
-  // Small young generation: edge nodes have little memory (see V8_FLAGS in tests/integration/_cluster_procs.ts).
+  // Edge nodes have little memory: see V8_FLAGS in tests/integration/_cluster_procs.ts.
   const args = [
     "compile",
     "-A",
-    "--v8-flags=--max-semi-space-size=1",
+    "--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20",
     "--target",
     target,
     "--output",

@@ -36,10 +36,13 @@ export function nodeView(s: ClusterState, nodeId: string): NodeView {
     const spec = sv.spec;
     view.assignments.set(t.id, {
       value: { task: t, serviceName: spec.name, spec },
-      // What the worker acts on: the desired state and the spec. Not the observed status: the
-      // worker reported it itself, and echoing every report back as an upsert (with the full
-      // spec) multiplied the stream's traffic by the number of status steps.
-      sig: `${t.desiredState}/${t.specVersion}/${sv.updatedAt}`,
+      // What the worker acts on: the desired state and the task's spec version (a task never
+      // changes spec: a new spec makes new tasks). Not the observed status: the worker reported
+      // it itself, and echoing every report back as an upsert (with the full spec) multiplied
+      // the stream's traffic by the number of status steps. Nor the service's updatedAt: a
+      // scale or a rolling update's progress then resent every task of the service, so scaling
+      // up one at a time made the worker decode and validate O(n²) assignments.
+      sig: `${t.desiredState}/${t.specVersion}`,
     });
     for (const ref of spec.secrets) view.secretNames.add(ref.secret);
     if (spec.registryAuthSecret) view.secretNames.add(spec.registryAuthSecret);

@@ -53,3 +53,30 @@ Deno.test("nodeView: a node gets only the secrets (and registry login) of its ow
   assert.deepEqual([...nodeView(s, "n2").secretNames], ["tls"]);
   assert.deepEqual([...nodeView(s, "n3").secretNames], []);
 });
+
+Deno.test("nodeView: a service change that leaves a task as it is does not resend the task", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "node.register", at: 1000, node: node("w1") });
+  applyCommand(s, { kind: "service.create", at: 1000, service: service("web") });
+  const assigned = (id: string, slot: number) => ({
+    ...task(id, "web", slot),
+    nodeId: "w1",
+    status: { state: "assigned" as const, message: "", health: "none" as const, timestamp: 1000 },
+  });
+  applyCommand(s, { kind: "task.create", at: 1000, tasks: [assigned("t1", 1)] });
+  const before = nodeView(s, "w1").assignments;
+  // Scaling (and a rolling update's progress) touch the service, not task t1's definition: a
+  // resend would make the worker decode t1 and its spec again for every step of a scale-up.
+  applyCommand(s, { kind: "service.scale", at: 2000, id: "web", replicas: 2 });
+  applyCommand(s, { kind: "task.create", at: 2000, tasks: [assigned("t2", 2)] });
+  const after = nodeView(s, "w1").assignments;
+  assert.deepEqual(diffKeyed(before, after).upserts.map((a) => a.task.id), ["t2"]);
+  // A new desired state is what the worker acts on: that is sent.
+  applyCommand(s, {
+    kind: "task.update",
+    at: 3000,
+    changes: [{ id: "t1", desiredState: "shutdown" }],
+  });
+  const stopping = diffKeyed(after, nodeView(s, "w1").assignments).upserts;
+  assert.deepEqual(stopping.map((a) => [a.task.id, a.task.desiredState]), [["t1", "shutdown"]]);
+});

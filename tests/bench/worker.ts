@@ -8,8 +8,11 @@
  * - `task_start_ms_p50` / `task_start_ms_p99`: 50 tasks started one at a time (a service scaled
  *   up by one, image cached): the task's `assigned` state → its `running` state;
  * - `converge_s_30`: a 30-replica service created on the one worker → all 30 running;
- * - `worker_rss_mb_20_tasks`: the worker process's VmRSS with 20 tasks running (V8 flags as
- *   the compiled binary's, see {@link WORKER_V8_FLAGS}).
+ * - `worker_rss_mb_20_tasks`: the worker process's VmRSS with 20 tasks running, after a peak of
+ *   50 (V8 flags as the compiled binary's, see {@link WORKER_V8_FLAGS});
+ *   `worker_rss_mb_20_tasks_fresh`: the same on the way up, before any larger peak;
+ * - `worker_cpu_s`: CPU time the worker process used over the whole run (what a V8 flag or a
+ *   change costs in CPU, less noisy than latencies on a shared machine).
  * @module
  */
 import { join } from "node:path";
@@ -38,7 +41,8 @@ const WORKER_PROC = new URL("./_worker_proc.ts", import.meta.url).pathname;
  * (tools/compile.ts), so its RSS is the one a node would see; the environment variable
  * `WARREN_BENCH_WORKER_V8_FLAGS` replaces them (empty: V8's defaults).
  */
-const WORKER_V8_FLAGS = Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS") ?? "--max-semi-space-size=1";
+const WORKER_V8_FLAGS = Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS") ??
+  "--max-semi-space-size=2,--heap-growing-percent=20";
 
 /** Reads VmRSS of `pid` from /proc, in MiB. */
 async function rssMb(pid: number): Promise<number> {
@@ -46,6 +50,54 @@ async function rssMb(pid: number): Promise<number> {
   const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
   if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
   return Number(kb[1]) / 1024;
+}
+
+/**
+ * Where `pid`'s resident memory is, in MiB, from /proc/PID/smaps: anonymous mappings (V8's heap
+ * and other mmap'ed memory), `[heap]` (malloc), the deno executable's pages (code and data run so
+ * far) and other files.
+ */
+async function rssParts(pid: number): Promise<Record<string, number>> {
+  const smaps = await Deno.readTextFile(`/proc/${pid}/smaps`);
+  const kb: Record<string, number> = { anon: 0, malloc: 0, deno: 0, files: 0 };
+  let part = "anon";
+  for (const line of smaps.split("\n")) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const name = head[1]!;
+      part = name === "[heap]"
+        ? "malloc"
+        : name === Deno.execPath()
+        ? "deno"
+        : name.startsWith("/")
+        ? "files"
+        : "anon";
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss) kb[part]! += Number(rss[1]);
+  }
+  return Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, round(v / 1024, 1)]));
+}
+
+/** CPU time (user + system) `pid` has used so far, in seconds. */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerS = 100; // USER_HZ on Linux
+  return (Number(f[11]) + Number(f[12])) / ticksPerS;
+}
+
+/** VmRSS of the worker as a metric, and where it is as a log line. */
+async function emitRss(ctx: BenchContext, pid: number, metric: string): Promise<void> {
+  const [mb, parts] = await Promise.all([rssMb(pid), rssParts(pid)]);
+  ctx.emit(metric, round(mb, 1), "MiB");
+  ctx.log(
+    `${metric}: ${
+      Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(", ")
+    } MiB (from /proc/${pid}/smaps)`,
+  );
 }
 
 /** When each task was first seen (in this process) in each state. */
@@ -207,7 +259,7 @@ async function run(ctx: BenchContext): Promise<void> {
       while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
     })();
     ctx.log(`worker process ${child.pid} ready (V8 flags: ${WORKER_V8_FLAGS || "none"})`);
-    ctx.emit("worker_rss_mb_idle", round(await rssMb(child.pid), 1), "MiB");
+    await emitRss(ctx, child.pid, "worker_rss_mb_idle");
 
     const tasksOf = (serviceId: string) =>
       [...mgr.store.state.tasks.values()].filter((t) => t.serviceId === serviceId);
@@ -246,6 +298,9 @@ async function run(ctx: BenchContext): Promise<void> {
       const seen = clock.seen.get(t.id)!;
       const assigned = seen.get("assigned") ?? seen.get("pending") ?? seen.get("new")!;
       startMs.push(seen.get("running")! - assigned);
+      // 20 tasks before any larger peak: against worker_rss_mb_20_tasks (same count after 50),
+      // it tells what a peak leaves behind from what the tasks themselves cost.
+      if (n === 20) await emitRss(ctx, child.pid, "worker_rss_mb_20_tasks_fresh");
     }
     ctx.log(
       `one at a time, median ms per step: ${steps(tasksOf(svc).map((t) => clock.seen.get(t.id)!))}`,
@@ -267,7 +322,7 @@ async function run(ctx: BenchContext): Promise<void> {
       ctx.signal,
     );
     await new Promise((r) => setTimeout(r, 2_000)); // let stops and removals settle
-    ctx.emit("worker_rss_mb_20_tasks", round(await rssMb(child.pid), 1), "MiB");
+    await emitRss(ctx, child.pid, "worker_rss_mb_20_tasks");
     await removeAll(svc);
 
     // converge: 30 replicas from create to all running.
@@ -289,8 +344,9 @@ async function run(ctx: BenchContext): Promise<void> {
       }`,
     );
     ctx.emit("converge_s_30", round(convergeS, 2), "s");
-    ctx.emit("worker_rss_mb_30_tasks", round(await rssMb(child.pid), 1), "MiB");
+    await emitRss(ctx, child.pid, "worker_rss_mb_30_tasks");
     await removeAll(big);
+    ctx.emit("worker_cpu_s", round(await cpuSeconds(child.pid), 2), "s");
   } finally {
     for (const c of cleanups.reverse()) await c().catch((err) => ctx.log(`cleanup: ${err}`));
   }

@@ -8,8 +8,17 @@ import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../.
 import { WarrenClient } from "../../net/client/client.ts";
 
 const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
-/** The V8 flags `deno task warren` runs daemons with (a small young generation). */
-export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+/**
+ * The V8 flags `deno task warren` runs daemons with (and tools/compile.ts compiles into the
+ * binary), for nodes with little memory. A small young generation (2 MiB semi-spaces: with 1 MiB,
+ * objects living a few hundred ms, such as a gRPC call, were promoted and died in the old one), and
+ * an old generation that grows by at most 20% (or V8's minimum step, 8 MiB) over what a full GC
+ * left alive. V8's default grows it up to 4x on a host with plenty of memory: the worker's heap,
+ * ~20 MiB alive, reached 60 MiB, mostly garbage, before its first full GC. Measured in the
+ * `worker` bench (tests/bench/README.md): worker RSS with 20 tasks 116-120 → 100-108 MiB, worker
+ * CPU over the run +10% or so.
+ */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=2,--heap-growing-percent=20";
 
 /** A free TCP port on 127.0.0.1 (bind :0, read, close). */
 export function freePort(): number {
