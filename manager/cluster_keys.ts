@@ -100,7 +100,10 @@ export class ClusterKeys {
   signNode(
     o: { csrPem: string; nodeId: string; role: NodeRole; sans: string[]; now: number },
   ): Promise<string> {
-    const sans = o.role === "manager" ? [...o.sans, MANAGER_SAN] : o.sans;
+    // Clients verify a manager by MANAGER_SAN: only a manager's certificate may carry it, whatever
+    // host name or address a joining node claims.
+    const claimed = o.sans.filter((n) => n !== MANAGER_SAN);
+    const sans = o.role === "manager" ? [...claimed, MANAGER_SAN] : claimed;
     return signCsr({
       ca: this.ca,
       csrPem: o.csrPem,

@@ -6,6 +6,7 @@
  * FAILED_PRECONDITION until `warren cluster unlock` hands it the unlock key.
  * @module
  */
+import { dirname } from "node:path";
 import { FailedPreconditionError } from "../proto/errors.ts";
 import { kekPath } from "./cluster_keys.ts";
 import { deriveKekFromUnlockKey, lockKek, parseKekFile, unlockKek } from "./security/mod.ts";
@@ -85,10 +86,26 @@ export class LocalKek {
     }
   }
 
-  /** Replaces the file atomically (write a sibling, rename), mode 0600. */
+  /**
+   * Replaces the file atomically and durably, mode 0600: write a sibling and sync it, rename it
+   * over, sync the directory. A crash leaves the old file or the new one, never an empty one
+   * (losing this file loses the manager's access to the cluster's keys).
+   */
   async #replace(bytes: Uint8Array): Promise<void> {
     const tmp = `${this.path}.tmp`;
-    await Deno.writeFile(tmp, bytes, { mode: 0o600 });
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+    try {
+      for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
+      await f.syncData();
+    } finally {
+      f.close();
+    }
     await Deno.rename(tmp, this.path);
+    const dir = await Deno.open(dirname(this.path), { read: true });
+    try {
+      await dir.sync();
+    } finally {
+      dir.close();
+    }
   }
 }

@@ -19,7 +19,7 @@ import { RaftNode } from "./raft/node.ts";
 import { Store } from "./state/store.ts";
 import { type ApiContext, randomId, write } from "./api/context.ts";
 import { apiServices } from "./api/grpc.ts";
-import { restApp, restHandler, type RouteHook } from "./api/rest.ts";
+import { publicRestApp, restApp, restHandler, type RouteHook } from "./api/rest.ts";
 import { openGuard, tlsGuard } from "./api/authz.ts";
 import { managerPeers, rotateJoinToken } from "./api/membership.ts";
 import { secretsForWorker } from "./api/secrets.ts";
@@ -276,17 +276,14 @@ export class Manager {
       });
       closers.push(() => apiServer.stop(500));
 
-      const app = restApp(ctx, {
-        metrics,
-        observe: (route, ms, status) =>
-          m.apiLatency.observe(ms, { method: `REST ${route}`, code: String(status) }),
-        extraRoutes: opts.extraRoutes,
-      });
+      const restObserve = (route: string, ms: number, status: number) =>
+        m.apiLatency.observe(ms, { method: `REST ${route}`, code: String(status) });
+      const app = restApp(ctx, { metrics, observe: restObserve, extraRoutes: opts.extraRoutes });
       const [httpHost, httpPortStr] = splitHostPort(opts.httpAddr, "httpAddr");
       const ac = new AbortController();
       const httpServer = Deno.serve(
         { hostname: httpHost, port: Number(httpPortStr), signal: ac.signal, onListen: () => {} },
-        restHandler(app),
+        restHandler(app, publicRestApp(ctx, { metrics, observe: restObserve })),
       );
       closers.push(async () => {
         ac.abort();

@@ -402,7 +402,9 @@ export class Worker {
     const image = a.spec.image;
     const version = `${image} ${a.task.serviceId}@${a.task.specVersion}`;
     const ifMissing = DIGEST_REFERENCE.test(image) || this.#pulledFor.has(version);
-    const key = `${ifMissing ? "local" : "registry"} ${image}`;
+    // Tasks share a pull only with the same login: a service must not get, through another
+    // service's pull in flight, an image its own credentials (or none) could not fetch.
+    const key = `${ifMissing ? "local" : "registry"} ${image} ${a.spec.registryAuthSecret ?? ""}`;
     let p = this.#pulls.get(key);
     let listeners = this.#pullListeners.get(key);
     if (!p) {

@@ -42,7 +42,7 @@ export function clusterInitCommand(): Command {
     .option("--manager-only", "do not run a worker on this node")
     .option(
       "--autolock",
-      "keep the cluster key on managers' disks only under an unlock key (printed once here)",
+      "keep the cluster key on managers' disks only under an unlock key ('cluster unlock-key')",
     );
   addDaemonFlags(cmd);
   addWorkerFlags(cmd);
@@ -51,6 +51,8 @@ export function clusterInitCommand(): Command {
     // Loaded here, not at the top: a worker-only process never needs the manager's code
     // (Raft, API, HTTP): ~10 MiB of RSS.
     const { Manager } = await import("../../manager/manager.ts");
+    const { readIdentity } = await import("../../manager/identity.ts");
+    const fresh = (await readIdentity(o.dataDir)) === undefined;
     const mgr = await Manager.start({
       dataDir: o.dataDir,
       apiAddr: o.apiAddr,
@@ -80,10 +82,12 @@ export function clusterInitCommand(): Command {
         managers: [mgr.apiAddress],
         ...(await mgr.issueAdminCertificate("admin")),
       });
-      let unlockKey: string | undefined;
-      if (o.autolock && !locked) {
+      // Only when this start creates the cluster: a flag left in a service file must not turn
+      // autolock back on after `cluster update --autolock false`.
+      const autolock = o.autolock && fresh && !locked;
+      if (autolock) {
         const { updateAutolock } = await import("../../manager/api/autolock.ts");
-        unlockKey = (await updateAutolock(mgr.ctx, { autolock: true, rotate: false })).unlockKey;
+        await updateAutolock(mgr.ctx, { autolock: true, rotate: false });
       }
       if (!o.managerOnly) {
         // Loaded only when this manager also runs tasks (see worker_start.ts).
@@ -143,9 +147,12 @@ export function clusterInitCommand(): Command {
           `CLI credentials in ${configPath}; add nodes with 'warren cluster join-token worker'`,
         );
       }
-      if (unlockKey) {
+      if (autolock) {
+        // Not printed here: a daemon's output often ends in a log on the very disk the key
+        // protects. The admin fetches it once, over mutual TLS.
         console.log(
-          `autolock is on; unlock key (keep it safe, it is needed after every restart):\n\n    ${unlockKey}\n`,
+          "autolock is on: print the unlock key with 'warren cluster unlock-key' and keep it " +
+            "safe; a restarted manager needs it",
         );
       }
       if (locked) {

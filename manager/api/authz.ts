@@ -36,6 +36,12 @@ const POLICY: Record<string, readonly PeerRole[] | "public"> = {
   "WorkerService/ReportStatus": ["worker", "manager"],
   // A worker's tunnel for logs and exec (checked again for the node it names).
   "TunnelService/Open": ["worker", "manager"],
+  // Autolock: people hold the unlock key, managers get it sealed through Raft. A manager
+  // certificate (plain on every manager's disk) must not fetch it, or a copied data directory
+  // could unlock itself.
+  "ClusterService/GetUnlockKey": ["admin"],
+  "ClusterService/UpdateAutolock": ["admin"],
+  "ClusterService/Unlock": ["admin"],
 };
 
 /** The guard of a mutual-TLS server. */

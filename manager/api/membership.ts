@@ -90,7 +90,8 @@ export async function joinCluster(ctx: ApiContext, req: JoinRequest): Promise<Jo
     csrPem: req.csrPem,
     nodeId,
     role: parsed.role,
-    sans: [req.addresses.advertise, req.hostname],
+    // Another node's ID as a name would let this certificate pass for that node.
+    sans: [req.addresses.advertise, req.hostname].filter((n) => !s.nodes.has(n)),
     now: at,
   });
   await write(ctx, {
@@ -163,7 +164,11 @@ export async function renewCertificate(
   if (caller.role !== "admin" && !node) {
     throw new UnauthenticatedError(`node ${caller.nodeId} is no longer a member of this cluster`);
   }
-  const sans = node ? [node.addresses.advertise, node.hostname] : [];
+  const sans = node
+    ? [node.addresses.advertise, node.hostname].filter((n) =>
+      n === caller.nodeId || !ctx.store.state.nodes.has(n)
+    )
+    : [];
   const certificatePem = await keys.signNode({
     csrPem,
     nodeId: caller.nodeId,

@@ -35,31 +35,52 @@ import * as secrets from "./secrets.ts";
 import * as membership from "./membership.ts";
 
 /**
- * The REST resources (`/v1/...`) answer only clients on loopback. The gRPC API authenticates every
- * caller by its client certificate; this port has no such check, so from other hosts it offers only
- * what carries no authority: `/health`, `/ready` and `/metrics` (Prometheus scrapes it). Local
- * tools get the JSON API, as Docker's daemon socket is local by default; remote administration
- * goes through the CLI (mutual TLS) or an SSH tunnel.
+ * The REST resources (`/v1/...`) answer only local tools. The gRPC API authenticates every caller
+ * by its client certificate; this port has no such check, so a request gets the full app only
+ * from a loopback address, with a loopback `Host` (no DNS rebinding) and no browser marks
+ * (`Origin`, `Sec-Fetch-Site`: a web page must not drive it). Anything else gets `publicApp`,
+ * which has only what carries no authority: `/health`, `/ready` and `/metrics` (Prometheus
+ * scrapes it). The choice is of the whole app, not of a path: the path a router sees may differ
+ * from the one a URL parser reads (percent-encoding, odd `Host` values). Local tools get the JSON
+ * API, as Docker's daemon socket is local by default; remote administration goes through the CLI
+ * (mutual TLS) or an SSH tunnel.
  */
 export function restHandler(
   app: Hono,
+  publicApp: Hono,
 ): (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> {
   return (req, info) => {
-    const path = new URL(req.url).pathname;
-    if (path.startsWith("/v1/") || path === "/v1") {
-      const addr = info.remoteAddr as Deno.NetAddr;
-      if (!isLoopback(addr.hostname)) {
-        const { status, body } = toHttpError(
-          new PermissionDeniedError(
-            `the REST API (/v1) answers only on loopback; from ${addr.hostname} use the gRPC API ` +
-              "(the warren CLI, mutual TLS) or an SSH tunnel",
-          ),
-        );
-        return Response.json(body, { status });
-      }
-    }
-    return app.fetch(req);
+    const addr = info.remoteAddr as Deno.NetAddr;
+    const h = req.headers;
+    const local = isLoopback(addr.hostname) && loopbackHost(h.get("host")) &&
+      !h.has("origin") && !h.has("sec-fetch-site");
+    return (local ? app : publicApp).fetch(req);
   };
+}
+
+/** The app for clients that are not local tools: health, readiness and metrics only. */
+export function publicRestApp(ctx: ApiContext, opts: PublicRoutesOptions): Hono {
+  const app = new Hono();
+  addPublicRoutes(app, ctx, opts);
+  app.notFound((c) => {
+    const { status, body } = toHttpError(
+      new PermissionDeniedError(
+        "the REST API (/v1) answers only local tools on loopback; from elsewhere use the gRPC " +
+          "API (the warren CLI, mutual TLS) or an SSH tunnel",
+      ),
+    );
+    return c.json(body, status as 403);
+  });
+  return app;
+}
+
+/** Whether a `Host` header names loopback (`localhost`, 127.x, [::1]), with any port. */
+function loopbackHost(host: string | null): boolean {
+  if (host === null) return true; // HTTP/1.0 without Host
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.exec(host);
+  if (!m) return false;
+  const name = m[1]!.toLowerCase();
+  return name === "localhost" || isLoopback(name);
 }
 
 /** Whether `host` is a loopback address (127.0.0.0/8, ::1, or IPv4-mapped 127.x). */
@@ -74,13 +95,14 @@ const READY_MAX_LAG = 100;
 /** Extra routes other layers (secrets, workers) add to the same app. */
 export type RouteHook = (app: Hono) => void;
 
-/** Builds the REST app. `observe` records each request's latency by route. */
-export function restApp(ctx: ApiContext, opts: {
+/** Options of {@link publicRestApp} (and of the public part of {@link restApp}). */
+export interface PublicRoutesOptions {
   metrics: Registry;
   observe?: (route: string, ms: number, status: number) => void;
-  extraRoutes?: RouteHook[];
-}): Hono {
-  const app = new Hono();
+}
+
+/** Error mapping, latency observation, `/health`, `/ready` and `/metrics`. */
+function addPublicRoutes(app: Hono, ctx: ApiContext, opts: PublicRoutesOptions): void {
   app.onError((err, c) => {
     const { status, body } = toHttpError(err);
     return c.json(body, status as 400);
@@ -90,17 +112,6 @@ export function restApp(ctx: ApiContext, opts: {
     await next();
     opts.observe?.(`${c.req.method} ${c.req.routePath}`, performance.now() - t0, c.res.status);
   });
-
-  const stale = (c: Context) => c.req.query("stale") === "true";
-  const idParam = (c: Context) => parseOrThrow(IdSchema, c.req.param("id"), "id");
-  const body = async (c: Context): Promise<unknown> => {
-    try {
-      return await c.req.json();
-    } catch {
-      throw new ValidationError("body", "must be a JSON document");
-    }
-  };
-
   app.get("/health", (c) => c.json({ status: "ok" }));
   app.get("/ready", (c) => {
     const lead = ctx.raft.leader;
@@ -119,6 +130,27 @@ export function restApp(ctx: ApiContext, opts: {
         "content-type": "text/plain; version=0.0.4",
       }),
   );
+}
+
+/** Builds the REST app for local tools. `observe` records each request's latency by route. */
+export function restApp(
+  ctx: ApiContext,
+  opts: PublicRoutesOptions & {
+    extraRoutes?: RouteHook[];
+  },
+): Hono {
+  const app = new Hono();
+  addPublicRoutes(app, ctx, opts);
+
+  const stale = (c: Context) => c.req.query("stale") === "true";
+  const idParam = (c: Context) => parseOrThrow(IdSchema, c.req.param("id"), "id");
+  const body = async (c: Context): Promise<unknown> => {
+    try {
+      return await c.req.json();
+    } catch {
+      throw new ValidationError("body", "must be a JSON document");
+    }
+  };
 
   app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
 

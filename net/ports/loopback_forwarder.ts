@@ -66,8 +66,16 @@ export class LoopbackForwarder {
   async #accept(l: Deno.TcpListener, port: number): Promise<void> {
     try {
       for await (const conn of l) void this.#relay(conn, port);
-    } catch {
-      // Closed by sync() or close().
+    } catch (err) {
+      // Closed by sync() or close() (no longer in the map), or failed (e.g. out of file
+      // descriptors): forget it, so the next sync() listens again.
+      if (this.#listeners.get(port) === l) {
+        this.#listeners.delete(port);
+        try {
+          l.close();
+        } catch { /* already closed */ }
+        this.#o.log?.warn("loopback relay stopped accepting", { port, error: String(err) });
+      }
     }
   }
 

@@ -5,7 +5,8 @@
  * resolvers, syslog, statsd, game and VoIP clients — keeps sending into a removed task, or into
  * nothing, while the rules already point elsewhere. TCP needs nothing: a new connection gets a
  * new entry, and an established one should keep its task. So, like kube-proxy, when a task IP
- * stops backing a UDP service port, its UDP conntrack entries are deleted (`conntrack -D`), and
+ * stops backing a UDP service port, its UDP conntrack entries from that port are deleted
+ * (`conntrack -D`), and
  * the next datagram is balanced afresh.
  * @module
  */
@@ -13,35 +14,46 @@ import type { Logger } from "../../proto/log.ts";
 import { runCommand } from "../host/command.ts";
 import type { ServicePortPlan } from "./service_plan.ts";
 
-/** Task IPs that backed a UDP service port in `prev` and back none in `next` (pure, sorted). */
+/** A task's UDP port that stopped backing a service port. */
+export interface UdpBackend {
+  ip: string;
+  port: number;
+}
+
+/**
+ * Task IP:port pairs that backed a UDP service port in `prev` and back none in `next` (pure,
+ * sorted). Per port: a task that leaves one UDP service port keeps its flows of another.
+ */
 export function removedUdpBackends(
   prev: readonly ServicePortPlan[],
   next: readonly ServicePortPlan[],
-): string[] {
+): UdpBackend[] {
+  const id = (b: { ip: string; port: number }) => `${b.ip}:${b.port}`;
   const still = new Set<string>();
-  for (const p of next) {
-    if (p.protocol === "udp") { for (const b of p.backends) still.add(`${p.key} ${b.ip}`); }
-  }
-  const gone = new Set<string>();
+  for (const p of next) if (p.protocol === "udp") { for (const b of p.backends) still.add(id(b)); }
+  const gone = new Map<string, UdpBackend>();
   for (const p of prev) {
     if (p.protocol !== "udp") continue;
-    for (const b of p.backends) if (!still.has(`${p.key} ${b.ip}`)) gone.add(b.ip);
+    for (const b of p.backends) if (!still.has(id(b))) gone.set(id(b), { ip: b.ip, port: b.port });
   }
-  return [...gone].sort();
+  return [...gone.values()].sort((a, b) => id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
 }
 
 let warned = false;
 
 /**
- * Deletes the UDP conntrack entries whose replies come from `ips` (DNATed flows to those tasks
- * through a VIP or an ingress port). Best effort: without the `conntrack` tool (Debian package
- * `conntrack`) it warns once and does nothing.
+ * Deletes the UDP conntrack entries whose replies come from `backends` (DNATed flows to those
+ * task ports through a VIP or an ingress port). Best effort: without the `conntrack` tool
+ * (Debian package `conntrack`) it warns once and does nothing.
  */
-export async function flushUdpFlows(ips: readonly string[], log?: Logger): Promise<void> {
-  for (const ip of ips) {
+export async function flushUdpFlows(backends: readonly UdpBackend[], log?: Logger): Promise<void> {
+  for (const { ip, port } of backends) {
     try {
       // Exit status 1 with "0 flow entries have been deleted" is the common, fine case.
-      await runCommand(["conntrack", "-D", "-p", "udp", "--reply-src", ip], { check: false });
+      await runCommand(
+        ["conntrack", "-D", "-p", "udp", "--reply-src", ip, "--reply-port-src", `${port}`],
+        { check: false },
+      );
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       if (!warned) {

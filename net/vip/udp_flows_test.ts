@@ -12,7 +12,7 @@ const port = (key: string, protocol: "tcp" | "udp", ips: string[]): ServicePortP
   backends: ips.map((ip) => ({ ip, port: 53 })),
 });
 
-Deno.test("removedUdpBackends: UDP task IPs that no longer back their port, once each", () => {
+Deno.test("removedUdpBackends: UDP task ports that no longer back a service port, once each", () => {
   const prev = [
     port("a/udp/53", "udp", ["10.0.0.2", "10.0.0.3", "10.0.0.4"]),
     port("a/tcp/53", "tcp", ["10.0.0.2", "10.0.0.5"]),
@@ -22,7 +22,17 @@ Deno.test("removedUdpBackends: UDP task IPs that no longer back their port, once
     port("a/udp/53", "udp", ["10.0.0.3"]),
     port("a/tcp/53", "tcp", []), // TCP removals never flush
   ];
-  assert.deepEqual(removedUdpBackends(prev, next), ["10.0.0.2", "10.0.0.4", "10.0.0.9"]);
+  assert.deepEqual(removedUdpBackends(prev, next), [
+    { ip: "10.0.0.2", port: 53 },
+    { ip: "10.0.0.4", port: 53 },
+    { ip: "10.0.0.9", port: 53 },
+  ]);
   assert.deepEqual(removedUdpBackends(next, next), []);
   assert.deepEqual(removedUdpBackends([], prev), []);
+});
+
+Deno.test("removedUdpBackends: a task that still serves the same port elsewhere is kept", () => {
+  const prev = [port("a/udp/53", "udp", ["10.0.0.2"]), port("b/udp/53", "udp", ["10.0.0.2"])];
+  const next = [port("b/udp/53", "udp", ["10.0.0.2"])];
+  assert.deepEqual(removedUdpBackends(prev, next), []);
 });

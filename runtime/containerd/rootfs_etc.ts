@@ -65,12 +65,23 @@ export async function resolveInRoot(root: string, path: string): Promise<string 
   return `${root}/${done.join("/")}`;
 }
 
+/** Largest /etc/passwd or /etc/group read from an image. */
+const MAX_ETC_BYTES = 4 << 20;
+
 async function readInRoot(root: string, path: string): Promise<string | undefined> {
   const host = await resolveInRoot(root, path);
   if (host === undefined) return undefined;
   try {
     const info = await Deno.stat(host);
-    return info.isFile ? await Deno.readTextFile(host) : undefined;
+    if (!info.isFile) return undefined;
+    // An image is untrusted input: a huge /etc/passwd must not fill the worker's memory.
+    if (info.size > MAX_ETC_BYTES) {
+      throw new ValidationError(
+        "user",
+        `${path} in the image is larger than ${MAX_ETC_BYTES} bytes`,
+      );
+    }
+    return await Deno.readTextFile(host);
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) return undefined;
     throw err;
