@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
-import type { Event } from "../proto/schema/mod.ts";
+import type { Event, ServiceSpecInput } from "../proto/schema/mod.ts";
 
 configureLogging({ level: "error" });
 
@@ -338,6 +338,30 @@ Deno.test("manager: secrets are stored encrypted, listed without data, versioned
   assert.equal(v2.version, 2);
   assert.equal((await c.services.inspect("db")).specVersion, 2, "services using the secret roll");
   await assert.rejects(() => c.secrets.delete("db-pass"), /in use by service "db"/);
+  // A secret that does not exist is refused at create and update, naming the field.
+  const before = m.mgr.store.state.services.size;
+  const refused: [Partial<ServiceSpecInput>, string][] = [
+    [{ secrets: [{ secret: "db-pass" }, { secret: "nope" }] }, "spec.secrets[1].secret"],
+    [{ registryAuthSecret: "nope" }, "spec.registryAuthSecret"],
+  ];
+  for (const [spec, field] of refused) {
+    await assert.rejects(
+      () => c.services.create({ name: "x", image: "registry.local/x:1", ...spec }),
+      (e) =>
+        e instanceof ValidationError && e.field === field &&
+        /"nope" does not exist/.test(e.message),
+    );
+  }
+  assert.equal(m.mgr.store.state.services.size, before, "nothing created");
+  await assert.rejects(
+    () =>
+      c.services.update("db", {
+        name: "db",
+        image: "registry.local/db:1",
+        secrets: [{ secret: "nope" }],
+      }),
+    (e) => e instanceof ValidationError && e.field === "spec.secrets[0].secret",
+  );
   const stored = m.mgr.store.state.secrets.get(sec.id)!;
   assert.ok(!JSON.stringify(stored).includes(plaintext));
   const tokens = await Promise.all([c.cluster.joinToken("worker"), c.cluster.joinToken("manager")]);

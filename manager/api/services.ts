@@ -12,10 +12,33 @@ import type { ServiceListEncoder } from "./service_list_encoder.ts";
  * Creates a service from a spec parsed by ServiceSpecSchema (both API faces parse requests
  * before calling): the rest of the command is an ID and timestamps, so it is not parsed again.
  */
-export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
+export async function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
+  await checkSecretsExist(ctx, spec);
   const at = ctx.now();
   const service: Service = { id: ctx.newId(), spec, specVersion: 1, createdAt: at, updatedAt: at };
-  return write<Service>(ctx, { kind: "service.create", at, service }, { validated: true });
+  return await write<Service>(ctx, { kind: "service.create", at, service }, { validated: true });
+}
+
+/**
+ * Refuses a spec that names a secret that does not exist (as Swarm does), instead of accepting
+ * it and failing every task on its node later. Only specs that name secrets pay for the read.
+ */
+async function checkSecretsExist(ctx: ApiContext, spec: ServiceSpec): Promise<void> {
+  const named: [string, string][] = spec.secrets.map((
+    r,
+    i,
+  ) => [`spec.secrets[${i}].secret`, r.secret]);
+  if (spec.registryAuthSecret) named.push(["spec.registryAuthSecret", spec.registryAuthSecret]);
+  if (named.length === 0) return;
+  const s = await readBarrier(ctx, false);
+  for (const [field, name] of named) {
+    if (!s.secretIdByName.has(name)) {
+      throw new ValidationError(
+        field,
+        `secret "${name}" does not exist: create it first with 'warren secret create ${name}'`,
+      );
+    }
+  }
 }
 
 /** Lists services (sorted by name) and the index they reflect. */
@@ -58,6 +81,7 @@ export async function updateService(
   expectedSpecVersion?: number,
 ): Promise<Service> {
   const cur = findService(await readBarrier(ctx, false), idOrName);
+  await checkSecretsExist(ctx, spec);
   if (cur.spec.mode !== spec.mode) {
     throw new ValidationError(
       "spec.mode",
