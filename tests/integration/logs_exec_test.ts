@@ -158,6 +158,28 @@ Deno.test("logs/exec: a service's logs through the worker tunnel: prefixes, tail
   assert.ok(followed.get("job.1")?.includes("stdout:bye"), JSON.stringify([...followed]));
   assert.ok(tookMs < 15_000, `follow ended ${tookMs} ms after start`);
   assert.equal(m.tasksOf(job)[0]?.status.state, "complete");
+
+  // Following one task never hangs: it ends when the worker's tunnel drops (the worker stops;
+  // following a whole service goes on, for the tasks that replace its tasks) ...
+  const dropped = async (opts: { idleTimeoutMs?: number }, cut: () => Promise<void>) => {
+    const t0 = Date.now();
+    let seen = 0;
+    const reading = (async () => {
+      for await (const _ of c.tasks.logs({ taskId: "chat.1", follow: true, ...opts })) seen++;
+    })().then(() => "ended", (err: Error) => `failed: ${err.message}`);
+    await eventually(() => seen > 0, "the follow stream started", 15_000);
+    await cut();
+    const outcome = await reading;
+    return { outcome, ms: Date.now() - t0 };
+  };
+  const byWorker = await dropped({}, () => node.stop());
+  assert.ok(byWorker.ms < 15_000, `ended ${byWorker.ms} ms after the worker stopped`);
+  // ... and when the manager goes away.
+  const node2 = await env.startNode(env.newRuntime());
+  await node2.tunnel.waitConnected();
+  const byManager = await dropped({ idleTimeoutMs: 2_000 }, () => m.stop());
+  assert.match(byManager.outcome, /^failed: /);
+  assert.ok(byManager.ms < 15_000, `ended ${byManager.ms} ms after the manager stopped`);
 });
 
 Deno.test("logs/exec: exec returns output and exit code; a missing task is NOT_FOUND", async () => {
