@@ -35,6 +35,22 @@ Deno.test("sim: 20 seeds (3 and 5 nodes) pass every check", () => {
   }
 });
 
+Deno.test("sim: seeds that once failed pass (regressions)", () => {
+  // 422278016: a follower that already had everything a snapshot covered kept answering its
+  // first chunk with its commit index, which the leader ignored (match did not move): the
+  // leader resent that snapshot forever while the entries after it were compacted.
+  for (const seed of [422278016]) {
+    try {
+      runSimulation({ seed });
+    } catch (err) {
+      if (err instanceof SimFailure) {
+        assert.fail(`${err.message}\n  replay: deno task sim --seed ${seed} -v`);
+      }
+      throw err;
+    }
+  }
+});
+
 Deno.test("sim: a seed replays identically, and another seed differs", () => {
   const a = runSimulation({ seed: 7, steps: 600 });
   const b = runSimulation({ seed: 7, steps: 600 });

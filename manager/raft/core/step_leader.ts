@@ -93,7 +93,15 @@ function handleAppendResponse(r: Raft, pr: Progress, m: MsgAppResp): void {
     return;
   }
   const oldPaused = pr.isPaused();
-  if (!pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === "probe")) return;
+  // A follower in the middle of a snapshot transfer that already has everything the snapshot
+  // covers (it answers the first chunk with its commit index) ends the transfer even when its
+  // match does not move: else the leader would resend that snapshot forever, while the entries
+  // after it may be compacted meanwhile and need a newer one.
+  const covered = pr.state === "snapshot" && pr.pendingSnapshot > 0 &&
+    m.index >= pr.pendingSnapshot;
+  if (
+    !pr.maybeUpdate(m.index) && !(pr.match === m.index && pr.state === "probe") && !covered
+  ) return;
   switch (pr.state) {
     case "probe":
       pr.becomeReplicate();
