@@ -221,10 +221,20 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     assert.equal(left.code, 0, left.stderr);
     await leaving.child?.status;
     leaving.child = undefined;
+    // The leaving manager may have been the leader: the other two elect a new one first.
     await until(
       async () => (await gauge(stayer, "warren_raft_voters")) === 2,
       "Raft to shrink to 2 voters",
-    );
+      60_000,
+    ).catch((err) => {
+      throw new Error(
+        `${err.message} (${stayer.name}: ${
+          ms.map((m) => `${m.name} ${m === leaving ? "left" : "stays"}`).join(", ")
+        }); leave said: ${left.stdout}${left.stderr}\n--- ${stayer.name} log:\n${
+          stayer.log.join("").slice(-4000)
+        }`,
+      );
+    });
     const after = await cli(env, [
       "service",
       "create",
