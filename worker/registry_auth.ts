@@ -6,6 +6,7 @@
  * @module
  */
 import { ValidationError } from "../proto/errors.ts";
+import { decodeBase64 } from "../proto/schema/mod.ts";
 import type { RegistryAuth } from "../runtime/runtime.ts";
 
 /** Parses a registry login secret's data. Throws ValidationError naming the secret. */
@@ -30,7 +31,7 @@ export function parseRegistryAuth(data: Uint8Array, secretName: string): Registr
     }
     if (typeof j.auth !== "string") throw bad("has neither username/password nor auth");
     try {
-      pair = atob(j.auth);
+      pair = new TextDecoder().decode(decodeBase64(j.auth));
     } catch {
       throw bad("has an auth field that is not base64");
     }

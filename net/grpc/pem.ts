@@ -4,6 +4,7 @@
  * @module
  */
 import { X509Certificate } from "node:crypto";
+import { decodeBase64, encodeBase64 } from "../../proto/schema/base64.ts";
 
 /**
  * The DER bytes of the first PEM block labelled `label` in `pem`. Throws a TypeError when there is
@@ -17,20 +18,13 @@ export function pemToDer(pem: string, label: string): Uint8Array<ArrayBuffer> {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(body)) {
     throw new TypeError(`PEM block "${label}" is not base64`);
   }
-  const bin = atob(body);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  return new Uint8Array(decodeBase64(body));
 }
 
 /** A PEM block labelled `label` holding `der` (base64 in 64-character lines). */
 export function derToPem(der: ArrayBuffer | Uint8Array, label: string): string {
   const bytes = der instanceof Uint8Array ? der : new Uint8Array(der);
-  let bin = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  const lines = btoa(bin).match(/.{1,64}/g) ?? [];
+  const lines = encodeBase64(bytes).match(/.{1,64}/g) ?? [];
   return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
 }
 

@@ -35,10 +35,10 @@ const MOUNT_DATA_MAX = 4000;
  */
 export async function resolveInRoot(root: string, path: string): Promise<string | undefined> {
   const done: string[] = [];
-  const todo = path.split("/").filter((c) => c !== "" && c !== ".").reverse();
+  const rest = path.split("/").filter((c) => c !== "" && c !== ".").reverse();
   let hops = 0;
-  while (todo.length > 0) {
-    const c = todo.pop()!;
+  while (rest.length > 0) {
+    const c = rest.pop()!;
     if (c === "..") {
       done.pop();
       continue;
@@ -60,7 +60,7 @@ export async function resolveInRoot(root: string, path: string): Promise<string 
     if (++hops > MAX_SYMLINKS) return undefined; // a loop: ELOOP for a process too
     const target = await Deno.readLink(host);
     if (target.startsWith("/")) done.length = 0;
-    todo.push(...target.split("/").filter((x) => x !== "" && x !== ".").reverse());
+    rest.push(...target.split("/").filter((x) => x !== "" && x !== ".").reverse());
   }
   return `${root}/${done.join("/")}`;
 }
