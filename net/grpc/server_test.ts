@@ -9,6 +9,7 @@ import * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import net from "node:net";
 import { type GrpcServer, startGrpcServer } from "./server.ts";
+import { rawMethod } from "./_echo_service.ts";
 import {
   channelCredentials,
   channelOptionsFor,
@@ -23,20 +24,10 @@ import {
   signCsr,
 } from "../../manager/security/ca.ts";
 
-const raw = (b: Buffer) => b;
-const method = (path: string, responseStream: boolean) => ({
-  path,
-  requestStream: false,
-  responseStream,
-  requestSerialize: raw,
-  requestDeserialize: raw,
-  responseSerialize: raw,
-  responseDeserialize: raw,
-});
 const definition = {
-  slow: method("/test.T/Slow", false),
-  fast: method("/test.T/Fast", false),
-  watch: method("/test.T/Watch", true),
+  slow: rawMethod("/test.T/Slow"),
+  fast: rawMethod("/test.T/Fast"),
+  watch: rawMethod("/test.T/Watch", true),
 };
 
 /** A service whose `slow` call answers when the test says so. */
