@@ -11,6 +11,9 @@
  * - manager_rss_mb_after_load_settled: the same 10 s later. Most of the difference is garbage
  *   (message buffers outside the JS heap) that V8 collects only when its memory reducer runs
  *   a full GC on an idle process, 8 s after activity stops by default.
+ *
+ * The managers and the CLI run from the bundle the shipped binary is compiled from
+ * (`deno task bundle`, tools/compile.ts), not from the sources: what a node runs.
  * @module
  */
 import { join } from "node:path";
@@ -57,7 +60,26 @@ async function rssMb(m: ManagerProc): Promise<number> {
   return kb / 1024;
 }
 
+/** Builds the bundle (`deno task bundle`) and returns its entry point. */
+async function bundle(): Promise<string> {
+  const { success } = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "bundle"],
+    stdout: "null",
+  }).spawn().status;
+  if (!success) throw new Error("deno task bundle failed");
+  return new URL("../../dist/warren/main.js", import.meta.url).pathname;
+}
+
 async function run(ctx: BenchContext): Promise<void> {
+  Deno.env.set("WARREN_ENTRY", await bundle());
+  try {
+    await runFromBundle(ctx);
+  } finally {
+    Deno.env.delete("WARREN_ENTRY");
+  }
+}
+
+async function runFromBundle(ctx: BenchContext): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "warren-bench-api-" });
   const configPath = join(dir, "cli", "config.json");
   const env = { WARREN_CONFIG: configPath, NO_COLOR: "1" };

@@ -1,13 +1,24 @@
 /**
- * Manager processes for integration tests: real `warren` daemons (`deno run cli/main.ts`) on
- * loopback with their own data dirs, fixed free ports, and a private CLI config.
+ * Manager processes for integration tests: real `warren` daemons (`deno run cli/main.ts`, or the
+ * entry point `WARREN_ENTRY` names) on loopback with their own data dirs, fixed free ports, and a
+ * private CLI config.
  * @module
  */
 import { join } from "node:path";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { WarrenClient } from "../../net/client/client.ts";
 
-const CLI = new URL("../../cli/main.ts", import.meta.url).pathname;
+const SOURCE = new URL("../../cli/main.ts", import.meta.url).pathname;
+
+/**
+ * What `warren` runs as: the source by default; `WARREN_ENTRY` names another entry point, such
+ * as the bundle `deno task bundle` writes (the code the shipped binary is compiled from). Read at
+ * each start, so a bench can switch after building one.
+ */
+function entry(): string[] {
+  // --unstable-kv: a bundle outside the project's deno.json does not get its "unstable" list.
+  return ["--unstable-kv", Deno.env.get("WARREN_ENTRY") ?? SOURCE];
+}
 /**
  * The V8 flags `deno task warren` runs daemons with (and tools/compile.ts compiles into the
  * binary), for nodes with little memory. A small young generation (2 MiB semi-spaces: with 1 MiB,
@@ -46,7 +57,7 @@ export async function cli(
   stdin?: string,
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", CLI, ...args],
+    args: ["run", "-A", "--quiet", ...entry(), ...args],
     env,
     stdin: stdin === undefined ? "null" : "piped",
     stdout: "piped",
@@ -72,7 +83,7 @@ export async function startDaemon(
   timeoutMs = 30_000,
 ): Promise<void> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--quiet", V8_FLAGS, CLI, ...args],
+    args: ["run", "-A", "--quiet", V8_FLAGS, ...entry(), ...args],
     env,
     stdin: "null",
     stdout: "piped",
