@@ -2,16 +2,17 @@
  * A gRPC server that hosts the handlers the manager and worker hand to it. Credentials are
  * pluggable: insecure for loopback tests, mutual TLS in clusters (the security layer's job).
  *
- * Stopping sends no HTTP/2 GOAWAY and tears no HTTP/2 session down itself: two Deno bugs sit on
+ * Stopping sends no HTTP/2 GOAWAY and tears no HTTP/2 session down itself: Deno bugs sit on
  * those paths. On Deno 2.9.4 to 2.9.6 a client that receives a GOAWAY after V8 collected its
- * finished calls aborts inside nghttp2 (denoland/deno#36788; server_gone_test.ts; the reason
- * Deno is pinned to 2.9.3). On 2.9.3, grpc-js's forceShutdown (`session.destroy`) now and then
- * closes a file descriptor twice, and the process panics when that number was reused meanwhile
- * (`unexpected error during closedir`): CI hit it once, a stress loop here in 4 of 25 runs, and
- * never in 22 runs that ended the TCP connections instead. So the server answers new calls
- * UNAVAILABLE, lets calls in flight finish within the grace time, then ends each connection
- * with a TCP FIN below TLS and HTTP/2. Clients see the connection drop, which they already
- * treat as a manager going away, and reconnect elsewhere.
+ * finished calls aborts inside nghttp2 (denoland/deno#36788; server_gone_test.ts): grpc-js's own
+ * shutdown says GOAWAY to every client, so a manager that stopped or left could take down the
+ * workers, CLIs and managers connected to it (a stress loop: 6 of 6 processes died; with the
+ * stop below, 0 of 6). On 2.9.3, which has no such crash, `session.destroy` (grpc-js's
+ * forceShutdown) now and then closes a file descriptor twice (`unexpected error during
+ * closedir` panics). So the server answers new calls UNAVAILABLE, lets calls in flight finish
+ * within the grace time, then ends each connection with a TCP FIN below TLS and HTTP/2. Clients
+ * see the connection drop, which they already treat as a manager going away, and reconnect
+ * elsewhere.
  * @module
  */
 import { Server, ServerCredentials } from "@grpc/grpc-js";

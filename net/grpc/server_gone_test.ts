@@ -1,33 +1,26 @@
 /**
- * A gRPC client survives its server going away. Deno 2.9.4 to 2.9.6 abort inside nghttp2
+ * A gRPC client survives a Warren server going away. Deno 2.9.4 to 2.9.6 abort inside nghttp2
  * (`find_stream_on_goaway_func: Assertion 'stream->closed_next == NULL'`, or SIGSEGV) when a
- * client session whose finished streams were garbage-collected receives a GOAWAY or sees its
- * connection close (denoland/deno#36788). In a cluster that meant a manager stopping or leaving
- * could kill the workers, CLIs and managers connected to it; CI saw it as a manager dying during
- * `cluster leave`. Deno is pinned to 2.9.3, where this holds; this test fails on a Deno that
- * brings the crash back (on 2.9.6 about half of the runs crash, so eight in a row all surviving
- * by chance is under 1%).
+ * client session whose finished streams were garbage-collected receives a GOAWAY
+ * (denoland/deno#36788). CI saw it as a manager dying during `cluster leave`: the leaving
+ * manager's grpc-js server said GOAWAY to it. Warren's server stops without one (server.ts);
+ * this test runs that stop against a client that has the crash's preconditions, eight times.
+ * With grpc-js's own `tryShutdown` instead, the client died in about half the runs on 2.9.6.
  */
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import * as grpc from "@grpc/grpc-js";
+import { startGrpcServer } from "./server.ts";
 import { ECHO, echoImplementation } from "./_echo_service.ts";
 
 const FIXTURE = fileURLToPath(new URL("./_gc_client_fixture.ts", import.meta.url));
 
-Deno.test("grpc: a client whose finished calls were collected outlives its server, eight times", async () => {
+Deno.test("grpc: a client whose finished calls were collected outlives a stopping Warren server, eight times", async () => {
   for (let run = 0; run < 8; run++) {
-    // A plain grpc-js server: it stops as containerd or any other gRPC server does, with a
-    // GOAWAY (Warren's own server stops without one; see server.ts).
-    const server = new grpc.Server();
-    server.addService(ECHO, echoImplementation);
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(
-        "127.0.0.1:0",
-        grpc.ServerCredentials.createInsecure(),
-        (err, p) => err ? reject(err) : resolve(p),
-      )
-    );
+    const server = await startGrpcServer({
+      address: "127.0.0.1:0",
+      services: [{ definition: ECHO, implementation: echoImplementation }],
+    });
+    const port = server.port;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "--v8-flags=--expose-gc", FIXTURE, `127.0.0.1:${port}`],
       stdin: "piped",
@@ -41,7 +34,7 @@ Deno.test("grpc: a client whose finished calls were collected outlives its serve
       if (done) break;
       out += value;
     }
-    await new Promise<void>((done) => server.tryShutdown(() => done()));
+    await server.stop(1000);
     await child.stdin.close();
     for (;;) {
       const { value, done } = await lines.read();
