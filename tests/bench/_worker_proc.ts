@@ -5,6 +5,8 @@
  * left for the caller to remove).
  *
  * deno run -A tests/bench/_worker_proc.ts <config JSON>
+ * deno run -A tests/bench/_worker_proc.ts --load-only   (loads the modules and exits: fills Deno's
+ *                                                        code cache for a freshly built bundle)
  * @module
  */
 import { configureLogging } from "../../proto/log.ts";
@@ -21,6 +23,8 @@ export interface WorkerProcConfig {
   namespace: string;
   runcRoot: string;
 }
+
+if (import.meta.main && Deno.args[0] === "--load-only") Deno.exit(0);
 
 if (import.meta.main) {
   configureLogging({ level: "error" });

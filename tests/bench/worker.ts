@@ -8,6 +8,8 @@
  * - `task_start_ms_p50` / `task_start_ms_p99`: 50 tasks started one at a time (a service scaled
  *   up by one, image cached): the task's `assigned` state → its `running` state;
  * - `converge_s_30`: a 30-replica service created on the one worker → all 30 running;
+ *   `runtime_start_s_30`: the floor under it, the same 30 containers started straight through the
+ *   runtime (no manager, no worker);
  * - `worker_rss_mb_20_tasks`: the worker process's VmRSS with 20 tasks running, after a peak of
  *   50 (V8 flags as the compiled binary's, see {@link WORKER_V8_FLAGS});
  *   `worker_rss_mb_20_tasks_fresh`: the same on the way up, before any larger peak;
@@ -36,6 +38,46 @@ import { percentile, round } from "./_stats.ts";
 import type { WorkerProcConfig } from "./_worker_proc.ts";
 
 const WORKER_PROC = new URL("./_worker_proc.ts", import.meta.url).pathname;
+/**
+ * Where the worker process's bundle goes. The worker runs from a bundle built like the one the
+ * `warren` binary is compiled from (`deno task bundle`: minified, split into chunks), so its
+ * memory is what a node would see: Deno keeps each loaded module's source and what it compiled
+ * from it, and the sources' many modules cost ~10 MiB more. `WARREN_BENCH_WORKER_FROM_SOURCE=1`
+ * runs the sources instead.
+ */
+const WORKER_BUNDLE_DIR = new URL("../../dist/bench-worker", import.meta.url).pathname;
+
+/** Builds the worker process's bundle; returns its entry point. */
+async function bundleWorkerProc(): Promise<string> {
+  await Deno.remove(WORKER_BUNDLE_DIR, { recursive: true }).catch(() => {});
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "deno",
+      "--minify",
+      "--code-splitting",
+      "--outdir",
+      WORKER_BUNDLE_DIR,
+      WORKER_PROC,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    throw new Error(`bundling ${WORKER_PROC} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+  const entry = `${WORKER_BUNDLE_DIR}/_worker_proc.js`;
+  // A new bundle has no code cache yet: its first process compiles every module and writes the
+  // cache (~35 MiB more anonymous memory while idle). Load it once, as a node that ran before.
+  const warm = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--unstable-kv", entry, "--load-only"],
+    stdout: "null",
+  }).output();
+  if (!warm.success) throw new Error(`${entry} --load-only failed`);
+  return entry;
+}
 /**
  * The V8 flags of the worker process: those the `warren` binary is compiled with
  * (tools/compile.ts), so its RSS is the one a node would see; the environment variable
@@ -195,6 +237,9 @@ async function run(ctx: BenchContext): Promise<void> {
     )).reference;
     const dir = await Deno.makeTempDir({ prefix: "warren-bench-worker-" });
     cleanups.push(() => Deno.remove(dir, { recursive: true }));
+    const floorS = await runtimeFloor(ctd, image, join(dir, "floor"));
+    ctx.log(`30 containers straight through the runtime: all running after ${floorS} s`);
+    ctx.emit("runtime_start_s_30", floorS, "s");
     const mgr = await startManager(join(dir, "manager"));
     cleanups.push(() => mgr.stop());
     const clock = new TaskClock();
@@ -214,12 +259,16 @@ async function run(ctx: BenchContext): Promise<void> {
       namespace: ctd.namespace,
       runcRoot: ctd.runcRoot,
     };
+    const fromSource = Deno.env.get("WARREN_BENCH_WORKER_FROM_SOURCE") === "1";
+    const entry = fromSource ? WORKER_PROC : await bundleWorkerProc();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "-A",
+        // A bundle outside the project's deno.json does not get its "unstable" list.
+        "--unstable-kv",
         ...(WORKER_V8_FLAGS ? [`--v8-flags=${WORKER_V8_FLAGS}`] : []),
-        WORKER_PROC,
+        entry,
         JSON.stringify(config),
       ],
       stdout: "piped",
@@ -258,7 +307,10 @@ async function run(ctx: BenchContext): Promise<void> {
     void (async () => {
       while (!(await reader.read().catch(() => ({ done: true }))).done) { /* drain */ }
     })();
-    ctx.log(`worker process ${child.pid} ready (V8 flags: ${WORKER_V8_FLAGS || "none"})`);
+    ctx.log(
+      `worker process ${child.pid} ready from ${fromSource ? "the sources" : "a bundle"} ` +
+        `(V8 flags: ${WORKER_V8_FLAGS || "none"})`,
+    );
     await emitRss(ctx, child.pid, "worker_rss_mb_idle");
 
     const tasksOf = (serviceId: string) =>
@@ -323,6 +375,7 @@ async function run(ctx: BenchContext): Promise<void> {
     );
     await new Promise((r) => setTimeout(r, 2_000)); // let stops and removals settle
     await emitRss(ctx, child.pid, "worker_rss_mb_20_tasks");
+
     await removeAll(svc);
 
     // converge: 30 replicas from create to all running.
@@ -349,6 +402,41 @@ async function run(ctx: BenchContext): Promise<void> {
     ctx.emit("worker_cpu_s", round(await cpuSeconds(child.pid), 2), "s");
   } finally {
     for (const c of cleanups.reverse()) await c().catch((err) => ctx.log(`cleanup: ${err}`));
+  }
+}
+
+/**
+ * The floor under `converge_s_30`: the same 30 containers (image, command, host network, log
+ * driver) prepared and started concurrently straight through {@link ContainerdRuntime}, with no
+ * manager, worker or Raft; seconds until the last start returned. Everything is removed after.
+ */
+async function runtimeFloor(
+  ctd: { socket: string; namespace: string; runcRoot: string },
+  image: string,
+  dataDir: string,
+): Promise<number> {
+  const rt = new ContainerdRuntime({
+    socket: ctd.socket,
+    namespace: ctd.namespace,
+    dataDir,
+    runcRoot: ctd.runcRoot,
+    cgroupParent: `/${ctd.namespace}`,
+  });
+  const ids = Array.from({ length: 30 }, (_, i) => `floor-${i}`);
+  try {
+    await rt.pull(image);
+    const t0 = performance.now();
+    await Promise.all(ids.map(async (taskId) => {
+      await rt.prepare({ taskId, image, command: ["sleep", "600"], network: { mode: "host" } });
+      await rt.start(taskId);
+    }));
+    return round((performance.now() - t0) / 1000, 2);
+  } finally {
+    await Promise.all(ids.map(async (id) => {
+      await rt.stop(id, { gracePeriodMs: 0 }).catch(() => {});
+      await rt.remove(id).catch(() => {});
+    }));
+    await rt.close();
   }
 }
 
