@@ -2,6 +2,9 @@
  * Suite "api": the manager API as users hit it, over gRPC with mutual TLS, against real manager
  * processes (`warren cluster init --manager-only`, `warren join`) with Deno KV storage.
  * - service_create_per_s_c1 / _c50: creates per second, 1 manager, 1 and 50 in flight;
+ *   service_create_cpu_ms_client / _manager: CPU time per create one at a time, in this process
+ *   (the client) and in the manager; grpc_call_per_s_c1: stale `ClusterService/GetInfo` calls
+ *   one at a time, the round trip under a create with no work behind it;
  * - service_create_per_s_c50_3m: the same with 3 managers (writes through the leader);
  * - service_list_p99_ms: `ServiceService/List` with 1,000 services;
  * - manager_rss_mb_idle: a started manager's RSS before any load, idle (what a cluster's managers
@@ -24,12 +27,13 @@ import {
   daemonFlags,
   gauge,
   kill,
-  type ManagerProc,
   managerProc,
   startDaemon,
   until,
 } from "../integration/_cluster_procs.ts";
 import type { WarrenClient } from "../../net/client/client.ts";
+import process from "node:process";
+import { cpuSeconds, rssMib } from "./_proc.ts";
 
 const IMAGE = "registry.local/bench:1";
 
@@ -50,14 +54,19 @@ async function createMany(
   return n / ((performance.now() - t0) / 1000);
 }
 
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
+/** CPU time (user + system) this process, the client, has used, in ms. */
+function clientCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
-async function rssMb(m: ManagerProc): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${m.child!.pid}/status`);
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
-  return kb / 1024;
+/** Milliseconds per call, two decimals. */
+function perCall(ms: number, calls: number): number {
+  return Number((ms / calls).toFixed(2));
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))];
 }
 
 /** Builds the bundle (`deno task bundle`) and returns its entry point. */
@@ -94,10 +103,23 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
       /cluster \S+ running/,
     );
     await new Promise((r) => setTimeout(r, 2000));
-    const idleMb = await rssMb(ms[0]);
+    const idleMb = await rssMib(ms[0].child!.pid);
     using one = await adminClient(configPath, [ms[0].api]);
+    const mgrPid = ms[0].child!.pid;
     ctx.log(`1 manager: ${n1} creates one at a time`);
+    const cpu0 = { client: clientCpuMs(), manager: await cpuSeconds(mgrPid) };
     ctx.emit("service_create_per_s_c1", Math.round(await createMany(one, "c1", n1, 1)), "1/s");
+    ctx.emit("service_create_cpu_ms_client", perCall(clientCpuMs() - cpu0.client, n1), "ms");
+    ctx.emit(
+      "service_create_cpu_ms_manager",
+      perCall((await cpuSeconds(mgrPid) - cpu0.manager) * 1000, n1),
+      "ms",
+    );
+    // The floor under a create: the same client and connection, a call with no work behind it.
+    ctx.log(`1 manager: ${n1} stale cluster info calls one at a time`);
+    const t0 = performance.now();
+    for (let i = 0; i < n1; i++) await one.cluster.info({ stale: true });
+    ctx.emit("grpc_call_per_s_c1", Math.round(n1 / ((performance.now() - t0) / 1000)), "1/s");
     ctx.log(`1 manager: ${n50} creates, 50 in flight`);
     ctx.emit("service_create_per_s_c50", Math.round(await createMany(one, "c50", n50, 50)), "1/s");
 
@@ -127,9 +149,9 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
 
     await new Promise((r) => setTimeout(r, 2000));
     ctx.emit("manager_rss_mb_idle", Math.round(idleMb), "MB");
-    ctx.emit("manager_rss_mb_after_load", Math.round(await rssMb(ms[0])), "MB");
+    ctx.emit("manager_rss_mb_after_load", Math.round(await rssMib(ms[0].child!.pid)), "MB");
     await new Promise((r) => setTimeout(r, 10_000));
-    ctx.emit("manager_rss_mb_after_load_settled", Math.round(await rssMb(ms[0])), "MB");
+    ctx.emit("manager_rss_mb_after_load_settled", Math.round(await rssMib(ms[0].child!.pid)), "MB");
 
     // Three managers.
     const tok = await cli(env, ["cluster", "join-token", "manager", "-q"]);

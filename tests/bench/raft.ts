@@ -8,15 +8,8 @@
 import { ProcessCluster } from "../raft_member/cluster.ts";
 import type { BenchContext, BenchSuite } from "./_suite.ts";
 import { percentile, round } from "./_stats.ts";
+import { rssMib } from "./_proc.ts";
 import { failoverRound, type LoadResult, putLoad } from "./_raft_load.ts";
-
-/** Reads VmRSS of `pid` from /proc, in MiB. */
-async function rssMb(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-  if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(kb[1]) / 1024;
-}
 
 function describe(name: string, r: LoadResult): string {
   return `${name}: ${r.acked} acked, ${r.failed} failed, ${r.retries} retried in ${
@@ -86,7 +79,7 @@ async function run(ctx: BenchContext): Promise<void> {
 
   // RSS after the load, before the kills replace the leader process.
   leader = await cluster.leader();
-  ctx.emit("rss_mb", round(await rssMb(cluster.member(leader.id).pid), 1), "MiB");
+  ctx.emit("rss_mb", round(await rssMib(cluster.member(leader.id).pid), 1), "MiB");
 
   const failovers: number[] = [];
   for (let round_ = 1; round_ <= rounds; round_++) {
@@ -102,7 +95,7 @@ async function run(ctx: BenchContext): Promise<void> {
   ctx.emit("failover_ms_max", round(Math.max(...failovers), 1), "ms");
 
   leader = await cluster.leader();
-  ctx.emit("rss_mb_after_failovers", round(await rssMb(cluster.member(leader.id).pid), 1), "MiB");
+  ctx.emit("rss_mb_after_failovers", round(await rssMib(cluster.member(leader.id).pid), 1), "MiB");
 }
 
 /** Registered in ./main.ts as `raft`. */

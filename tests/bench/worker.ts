@@ -35,6 +35,7 @@ import { buildExitImage, pushImage } from "../fixtures/image.ts";
 import { startRegistry } from "../fixtures/registry.ts";
 import type { BenchContext, BenchSuite } from "./_suite.ts";
 import { percentile, round } from "./_stats.ts";
+import { cpuSeconds, rssMib } from "./_proc.ts";
 import type { WorkerProcConfig } from "./_worker_proc.ts";
 
 const WORKER_PROC = new URL("./_worker_proc.ts", import.meta.url).pathname;
@@ -78,6 +79,7 @@ async function bundleWorkerProc(): Promise<string> {
   if (!warm.success) throw new Error(`${entry} --load-only failed`);
   return entry;
 }
+
 /**
  * The V8 flags of the worker process: those the `warren` binary is compiled with
  * (tools/compile.ts), so its RSS is the one a node would see; the environment variable
@@ -85,14 +87,6 @@ async function bundleWorkerProc(): Promise<string> {
  */
 const WORKER_V8_FLAGS = Deno.env.get("WARREN_BENCH_WORKER_V8_FLAGS") ??
   "--max-semi-space-size=2,--heap-growing-percent=20";
-
-/** Reads VmRSS of `pid` from /proc, in MiB. */
-async function rssMb(pid: number): Promise<number> {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
-  const kb = /VmRSS:\s+(\d+)\s+kB/.exec(status);
-  if (!kb) throw new Error(`no VmRSS in /proc/${pid}/status`);
-  return Number(kb[1]) / 1024;
-}
 
 /**
  * Where `pid`'s resident memory is, in MiB, from /proc/PID/smaps: anonymous mappings (V8's heap
@@ -122,18 +116,9 @@ async function rssParts(pid: number): Promise<Record<string, number>> {
   return Object.fromEntries(Object.entries(kb).map(([k, v]) => [k, round(v / 1024, 1)]));
 }
 
-/** CPU time (user + system) `pid` has used so far, in seconds. */
-async function cpuSeconds(pid: number): Promise<number> {
-  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
-  // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticksPerS = 100; // USER_HZ on Linux
-  return (Number(f[11]) + Number(f[12])) / ticksPerS;
-}
-
 /** VmRSS of the worker as a metric, and where it is as a log line. */
 async function emitRss(ctx: BenchContext, pid: number, metric: string): Promise<void> {
-  const [mb, parts] = await Promise.all([rssMb(pid), rssParts(pid)]);
+  const [mb, parts] = await Promise.all([rssMib(pid), rssParts(pid)]);
   ctx.emit(metric, round(mb, 1), "MiB");
   ctx.log(
     `${metric}: ${
