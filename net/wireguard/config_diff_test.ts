@@ -6,7 +6,9 @@ import {
   diffRoutes,
   parseDump,
   parseRoutes,
+  type PeerConfig,
   resolveEndpoint,
+  stalledFirstHandshakes,
   wgSetArgs,
 } from "./config_diff.ts";
 import type { OverlayPeer } from "../../proto/schema/dispatch.ts";
@@ -166,4 +168,39 @@ Deno.test("resolveEndpoint resolves names and keeps IPs", async () => {
   equal(await resolveEndpoint("10.0.0.1:51820", lookup), "10.0.0.1:51820");
   equal(await resolveEndpoint("node-b:51820", lookup), "10.0.0.2:51820");
   equal(await resolveEndpoint("unknown:51820", lookup), "unknown:51820");
+});
+
+Deno.test("stalledFirstHandshakes: the smaller key re-creates new peers with no handshake", () => {
+  const cfg = (key: string, endpoint = "10.0.0.9:51820"): PeerConfig => ({
+    nodeId: `n-${key[0]}`,
+    publicKey: key,
+    endpoint,
+    allowedIps: ["10.240.9.0/24"],
+    keepaliveS: 25,
+  });
+  const dev = (key: string, latestHandshakeS: number): [string, DevicePeer] => [key, {
+    publicKey: key,
+    endpoint: "10.0.0.9:51820",
+    allowedIps: ["10.240.9.0/24"],
+    keepaliveS: 25,
+    latestHandshakeS,
+    rxBytes: 0,
+    txBytes: 0,
+  }];
+  const selfKey = K("M");
+  const desired = [cfg(K("B")), cfg(K("X")), cfg(K("Y")), cfg(K("Z"), ""), cfg(K("W"))];
+  const device = new Map([
+    dev(K("B"), 0), // smaller key than self: the other side re-creates
+    dev(K("X"), 0), // stalled: re-created
+    dev(K("Y"), 1_700_000_000), // handshake done
+    dev(K("Z"), 0), // no endpoint to initiate to
+    dev(K("W"), 0), // not among the peers just added
+  ]);
+  const added = [K("B"), K("X"), K("Y"), K("Z"), K("Q")]; // Q: since removed from the device
+  deepEqual(stalledFirstHandshakes(selfKey, added, device, desired), [cfg(K("X"))]);
+  // From the other side of the same pairs, it is B's turn (B < M).
+  deepEqual(
+    stalledFirstHandshakes(K("B"), [selfKey], new Map([dev(selfKey, 0)]), [cfg(selfKey)]),
+    [cfg(selfKey)],
+  );
 });

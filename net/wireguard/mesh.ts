@@ -8,6 +8,8 @@
  *
  * Updates are serialized; each one converges the device to the newest list, so overlapping
  * calls are safe. If wireguard-go dies, the mesh re-creates the device and re-applies the list.
+ * A second after adding peers, it re-creates those whose first handshake was lost to crossed
+ * initiations (see stalledFirstHandshakes), instead of waiting 5 s for WireGuard's retry.
  * @module
  */
 import { ValidationError } from "../../proto/errors.ts";
@@ -20,9 +22,12 @@ import {
   type DeviceDump,
   diffPeers,
   diffRoutes,
+  FIRST_HANDSHAKE_CHECK_MS,
   parseDump,
   parseRoutes,
+  type PeerConfig,
   resolveEndpoint,
+  stalledFirstHandshakes,
   wgSetArgs,
 } from "./config_diff.ts";
 import { type Device, type DeviceMode, openDevice } from "./device.ts";
@@ -79,6 +84,9 @@ export class Mesh implements AsyncDisposable {
   /** Endpoint this node last configured per key (roaming must not be undone; see diffPeers). */
   #appliedEndpoints = new Map<string, string>();
   #chain: Promise<unknown> = Promise.resolve();
+  /** The peers the last apply configured (resolved endpoints), by key. */
+  #applied = new Map<string, PeerConfig>();
+  readonly #checks = new Set<ReturnType<typeof setTimeout>>();
   #closed = false;
   #restartDelayMs = 500;
 
@@ -213,6 +221,9 @@ export class Mesh implements AsyncDisposable {
     for (const u of changes.upserts) {
       if (u.endpoint !== undefined) this.#appliedEndpoints.set(u.publicKey, u.endpoint);
     }
+    this.#applied = new Map(peers.map((p) => [p.publicKey, p]));
+    const added = changes.upserts.map((u) => u.publicKey).filter((k) => !current.peers.has(k));
+    if (added.length > 0) this.#checkFirstHandshakes(added);
     const routes = parseRoutes(
       await this.#runner.must(["ip", "-4", "-j", "route", "show", "dev", name]),
     );
@@ -231,6 +242,52 @@ export class Mesh implements AsyncDisposable {
         routesDeleted: r.del,
       });
     }
+  }
+
+  /** In {@link FIRST_HANDSHAKE_CHECK_MS}, re-creates the `added` peers whose handshake stalled. */
+  #checkFirstHandshakes(added: string[]): void {
+    const timer = setTimeout(() => {
+      this.#checks.delete(timer);
+      this.#enqueue(async () => {
+        if (this.#closed) return;
+        const stalled = stalledFirstHandshakes(
+          this.publicKey,
+          added,
+          (await this.dump()).peers,
+          [...this.#applied.values()],
+        );
+        if (stalled.length === 0) return;
+        const name = this.#device.name;
+        // Removing drops the peer's handshake state and its 5 s initiation timer; adding it back
+        // (keepalive on) sends a fresh initiation.
+        await this.#runner.must([
+          "wg",
+          "set",
+          name,
+          ...stalled.flatMap((p) => ["peer", p.publicKey, "remove"]),
+        ]);
+        await this.#runner.must([
+          "wg",
+          "set",
+          name,
+          ...wgSetArgs({
+            removed: [],
+            upserts: stalled.map((p) => ({
+              publicKey: p.publicKey,
+              endpoint: p.endpoint,
+              allowedIps: p.allowedIps,
+              keepaliveS: p.keepaliveS,
+            })),
+          }),
+        ]);
+        log.info("overlay handshake restarted", {
+          name,
+          peers: stalled.map((p) => p.nodeId),
+          reason: "no first handshake within 1 s",
+        });
+      }).catch((err) => log.warn("cannot restart an overlay handshake", { err }));
+    }, FIRST_HANDSHAKE_CHECK_MS);
+    this.#checks.add(timer);
   }
 
   /** wireguard-go died: re-create the device, re-apply everything (backoff up to 30 s). */
@@ -264,6 +321,8 @@ export class Mesh implements AsyncDisposable {
   /** Removes the interface (and with it its routes) and stops wireguard-go. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    for (const t of this.#checks) clearTimeout(t);
+    this.#checks.clear();
     await this.#chain;
     await this.#device.close();
   }
