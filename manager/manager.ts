@@ -463,7 +463,9 @@ async function prepareIdentity(
       certPem: r.certificatePem,
       keyPem: opts.join.keyPem,
     });
-    await localKek.write(new Uint8Array(decodeBase64(r.clusterKey)));
+    // Locked from the first write when the cluster runs with autolock (the keeper would lock it
+    // only once this manager caught up; until then the key would sit on disk in plain).
+    await localKek.write(new Uint8Array(decodeBase64(r.clusterKey)), r.unlockKey);
     return {
       identity: { nodeId: r.nodeId, clusterId: r.cluster.id, role: "manager" },
       fresh: true,

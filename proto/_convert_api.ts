@@ -124,6 +124,7 @@ export const apiCodecs = {
       managers: r.managers.map(encPeer),
       subnet: r.subnet,
       ...(r.clusterKey !== undefined ? { clusterKey: d.decodeBase64(r.clusterKey) } : {}),
+      ...(r.unlockKey !== undefined ? { unlockKey: r.unlockKey } : {}),
     }),
     (x: w.JoinResponse) =>
       compact({
@@ -137,6 +138,7 @@ export const apiCodecs = {
         clusterKey: x.clusterKey && x.clusterKey.length > 0
           ? d.encodeBase64(x.clusterKey)
           : undefined,
+        unlockKey: str(x.unlockKey),
       }),
   ),
   RenewCertificateRequest: codec(

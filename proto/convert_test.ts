@@ -274,6 +274,16 @@ const samples: { [K in MessageName]: unknown[] } = {
     cluster,
     managers: [peer],
     subnet: "10.240.5.0/24",
+  }, {
+    nodeId: "node-4",
+    role: "manager",
+    certificatePem: "cert",
+    caCertificatePem: "ca",
+    cluster,
+    managers: [peer],
+    subnet: "10.240.6.0/24",
+    clusterKey: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+    unlockKey: `WRNKEY-${"a2".repeat(26)}`,
   }],
   LeaveRequest: [{ nodeId: "node-3" }, { nodeId: "node-3", force: true }],
   RenewCertificateRequest: [{

@@ -119,6 +119,11 @@ export async function joinCluster(ctx: ApiContext, req: JoinRequest): Promise<Jo
   if (parsed.role === "manager") await ctx.raft.addLearner(nodeId, req.addresses.raft!);
   const subnet = ctx.store.state.nodeSubnets.get(nodeId);
   if (!subnet) throw new UnavailableError(`node ${nodeId} was recorded without a subnet`);
+  // Under autolock, the new manager locks its copy of the cluster key before it touches disk.
+  const sealedUnlockKey = s.cluster?.security?.unlockKey;
+  const unlockKey = parsed.role === "manager" && sealedUnlockKey
+    ? await keys.openUnlockKey(sealedUnlockKey)
+    : undefined;
   return {
     nodeId,
     role: parsed.role,
@@ -128,6 +133,7 @@ export async function joinCluster(ctx: ApiContext, req: JoinRequest): Promise<Jo
     managers: managerPeers(ctx),
     subnet,
     ...(parsed.role === "manager" ? { clusterKey: encodeBase64(keys.kekRaw) } : {}),
+    ...(unlockKey !== undefined ? { unlockKey } : {}),
   };
 }
 

@@ -607,7 +607,14 @@ export interface JoinResponse {
    * Managers only: the cluster's key-encryption key, so the new manager can read the replicated
    * CA key and secrets. Sent only over TLS to a CA pinned by the join token.
    */
-  clusterKey?: Uint8Array | undefined;
+  clusterKey?:
+    | Uint8Array
+    | undefined;
+  /**
+   * Managers only, when autolock is on: the unlock key, so the new manager writes cluster_key
+   * locked from the start (plain, it would sit on disk until the manager caught up).
+   */
+  unlockKey?: string | undefined;
 }
 
 export interface RenewCertificateRequest {
@@ -5753,6 +5760,7 @@ function createBaseJoinResponse(): JoinResponse {
     managers: [],
     subnet: "",
     clusterKey: undefined,
+    unlockKey: undefined,
   };
 }
 
@@ -5781,6 +5789,9 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     }
     if (message.clusterKey !== undefined) {
       writer.uint32(66).bytes(message.clusterKey);
+    }
+    if (message.unlockKey !== undefined) {
+      writer.uint32(74).string(message.unlockKey);
     }
     return writer;
   },
@@ -5862,6 +5873,14 @@ export const JoinResponse: MessageFns<JoinResponse> = {
             message.clusterKey = reader.bytes();
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.unlockKey = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5889,6 +5908,7 @@ export const JoinResponse: MessageFns<JoinResponse> = {
     message.managers = object.managers?.map((e) => ManagerPeer.fromPartial(e)) || [];
     message.subnet = object.subnet ?? "";
     message.clusterKey = object.clusterKey ?? undefined;
+    message.unlockKey = object.unlockKey ?? undefined;
     return message;
   },
 };

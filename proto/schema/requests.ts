@@ -132,6 +132,8 @@ export const JoinResponseSchema = z.object({
   subnet: CidrSchema,
   /** Managers only: the cluster key-encryption key (base64). */
   clusterKey: Base64Schema.max(256).optional(),
+  /** Managers only, while autolock is on: the unlock key, to lock `clusterKey` on disk at once. */
+  unlockKey: UnlockKeyTextSchema.optional(),
 });
 /** ClusterService.RenewCertificate request. */
 export const RenewCertificateRequestSchema = z.object({

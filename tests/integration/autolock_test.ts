@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { cli, daemonFlags, kill, managerProc, startDaemon } from "./_cluster_procs.ts";
-import { generateUnlockKey, parseKekFile } from "../../manager/security/mod.ts";
+import {
+  deriveKekFromUnlockKey,
+  generateUnlockKey,
+  parseKekFile,
+} from "../../manager/security/mod.ts";
+import { joinViaManager } from "../../cli/daemon/join_flow.ts";
+import { VERSION } from "../../proto/version.ts";
 
 const KEY = /WRNKEY-[a-z2-7]{52}/;
 
@@ -94,6 +100,63 @@ Deno.test("autolock: locked after a restart until unlocked; rotate; off again", 
     assert.match(bad.stderr, /autolock: must be true or false/);
   } finally {
     await kill(m, "SIGTERM").catch(() => kill(m));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("autolock: a manager joining a locked cluster writes its cluster.key locked from the start", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-autolock-join-" });
+  const env = { WARREN_CONFIG: join(dir, "cli", "config.json"), NO_COLOR: "1" };
+  const [m1, m2] = [managerProc("m1", dir), managerProc("m2", dir)];
+  const ok = async (args: string[]) => {
+    const r = await cli(env, [...args, "--manager", m1.api]);
+    assert.equal(r.code, 0, `${args.join(" ")}: ${r.stderr}`);
+    return r.stdout.trim();
+  };
+  try {
+    await startDaemon(
+      m1,
+      env,
+      ["cluster", "init", "--manager-only", "--autolock", ...daemonFlags(m1)],
+      /autolock is on/,
+    );
+    const key = await ok(["cluster", "unlock-key", "-q"]);
+    const token = (role: string) => ok(["cluster", "join-token", role, "-q"]);
+    // The answer to a worker carries neither key.
+    const worker = await joinViaManager(m1.api, await token("worker"), {
+      hostname: "probe",
+      addresses: { advertise: "127.0.0.1" },
+      resources: { nanoCpus: 1e9, memoryBytes: 2 ** 30 },
+      platform: { os: "linux", arch: "amd64" },
+      labels: {},
+      version: VERSION,
+    });
+    assert.equal(worker.response.clusterKey, undefined);
+    assert.equal(worker.response.unlockKey, undefined);
+
+    // A real manager joins: its cluster.key is locked under the cluster's unlock key from the
+    // first write, and it serves key operations without being unlocked.
+    await startDaemon(
+      m2,
+      env,
+      ["join", m1.api, "--token", await token("manager"), ...daemonFlags(m2)],
+      /manager \S+ of cluster \S+ running/,
+    );
+    const file = parseKekFile(await Deno.readFile(join(m2.dataDir, "cluster.key")));
+    assert.ok(file.locked, "m2's cluster.key is locked");
+    assert.equal(file.unlockKekId, (await deriveKekFromUnlockKey(key)).kekId);
+    const viaM2 = await cli(env, [
+      "secret",
+      "create",
+      "s1",
+      "--from-literal",
+      "one",
+      "--manager",
+      m2.api,
+    ]);
+    assert.equal(viaM2.code, 0, viaM2.stderr);
+  } finally {
+    for (const m of [m2, m1]) await kill(m, "SIGTERM").catch(() => kill(m));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 });
