@@ -19,6 +19,7 @@ import {
 import { waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
+import { keepManagerConfig } from "./config_managers.ts";
 
 type InitFlags = DaemonFlags & WorkerFlags & {
   name: string;
@@ -82,6 +83,10 @@ export function clusterInitCommand(): Command {
         managers: [mgr.apiAddress],
         ...(await mgr.issueAdminCertificate("admin")),
       });
+      // Managers that join later are added to this machine's CLI config, and those that leave
+      // are dropped from it (a restart under autolock kept the config: keep it current too).
+      const stopConfigSync = keepManagerConfig(configPath, mgr);
+      stops.unshift(() => Promise.resolve(stopConfigSync()));
       // Only when this start creates the cluster: a flag left in a service file must not turn
       // autolock back on after `cluster update --autolock false`.
       const autolock = o.autolock && fresh && !locked;

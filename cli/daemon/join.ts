@@ -23,6 +23,7 @@ import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
 import { managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
+import { keepManagerConfig } from "./config_managers.ts";
 
 /** The worker side, loaded only by a daemon that runs one (see worker_start.ts). */
 async function runJoinedWorker(o: Parameters<typeof WorkerJoin.runJoinedWorker>[0]) {
@@ -139,16 +140,19 @@ async function runManager(
     advertiseAddr: advertise,
     ...(joined ? { join: joined } : {}),
   });
+  let configPath: string | undefined;
   if (joined) {
     const admin = await mgr.issueAdminCertificate("admin").catch(() => undefined);
     if (admin) {
-      await writeAdminConfig({
+      configPath = await writeAdminConfig({
         clusterId: mgr.identity.clusterId,
         managers: [mgr.apiAddress, ...joined.response.managers.map((m) => m.apiAddress)],
         ...admin,
       });
     }
   }
+  // The CLI config follows the cluster's managers as they join and leave (config_managers.ts).
+  const stopConfigSync = keepManagerConfig(configPath, mgr);
   console.log(
     `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
   );
@@ -156,6 +160,7 @@ async function runManager(
     managers: managersToRecord(mgr, joined?.response.managers.map((m) => m.apiAddress) ?? []),
   });
   await waitForShutdown(async () => {
+    stopConfigSync();
     await mgr.stop();
     await removePid();
   });

@@ -235,6 +235,17 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
         }`,
       );
     });
+    // The managers that stay drop the one that left from the CLI config (config_managers.ts).
+    const configManagers = async () =>
+      (JSON.parse(await Deno.readTextFile(configPath)) as { managers: string[] }).managers;
+    await until(
+      async () => !(await configManagers()).includes(leaving.api),
+      "the CLI config to drop the manager that left",
+    );
+    assert.deepEqual(
+      [...(await configManagers())].sort(),
+      ms.filter((m) => m !== leaving).map((m) => m.api).sort(),
+    );
     const after = await cli(env, [
       "service",
       "create",
@@ -261,6 +272,10 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       "m4 to become a voter",
       90_000,
     );
+    await until(
+      async () => (await configManagers()).includes(m4.api),
+      "the CLI config to list the manager that joined",
+    );
     const m4Id = (await readIdentity(m4.dataDir))!.nodeId;
     await kill(m4);
     let rmOut = "";
@@ -279,6 +294,10 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       (await cli(env, ["node", "ls", "-o", "json", "--manager", stayer.api])).stdout,
     );
     assert.ok(!nodes.some((n: { id: string }) => n.id === m4Id), "m4's record is gone");
+    await until(
+      async () => !(await configManagers()).includes(m4.api),
+      "the CLI config to drop the removed manager",
+    );
 
     // No quorum: with one of the two voters gone, a write is refused as unavailable, clearly.
     await kill(ms.find((m) => m !== stayer && m !== leaving)!);
