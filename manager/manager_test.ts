@@ -337,6 +337,21 @@ Deno.test("manager: secrets are stored encrypted, listed without data, versioned
   });
   assert.equal(v2.version, 2);
   assert.equal((await c.services.inspect("db")).specVersion, 2, "services using the secret roll");
+  // unlessSame: the same data and labels make no version and roll nothing; dryRun writes nothing.
+  const enc = (t: string) => new TextEncoder().encode(t);
+  const same = { data: enc(plaintext + "-2"), unlessSame: true };
+  assert.equal((await c.secrets.update("db-pass", { ...same, dryRun: true })).version, 2);
+  assert.equal((await c.secrets.update("db-pass", same)).version, 2);
+  assert.equal((await c.services.inspect("db")).specVersion, 2, "nothing rolled");
+  const would = await c.secrets.update("db-pass", {
+    data: enc(plaintext + "-3"),
+    unlessSame: true,
+    dryRun: true,
+  });
+  assert.equal(would.version, 3);
+  assert.equal((await c.secrets.inspect("db-pass")).version, 2, "a dry run writes nothing");
+  const relabeled = await c.secrets.update("db-pass", { ...same, labels: { team: "db" } });
+  assert.deepEqual([relabeled.version, relabeled.labels], [3, { team: "db" }]);
   await assert.rejects(() => c.secrets.delete("db-pass"), /in use by service "db"/);
   // A secret that does not exist is refused at create and update, naming the field.
   const before = m.mgr.store.state.services.size;

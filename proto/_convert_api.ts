@@ -275,9 +275,17 @@ export const apiCodecs = {
       id: r.id,
       data: d.decodeBase64(r.data),
       labels: { ...r.labels },
+      unlessSame: r.unlessSame,
+      dryRun: r.dryRun,
     }),
     (x: w.UpdateSecretRequest) =>
-      compact({ id: str(x.id), data: d.encodeBase64(x.data), labels: { ...x.labels } }),
+      compact({
+        id: str(x.id),
+        data: d.encodeBase64(x.data),
+        labels: { ...x.labels },
+        unlessSame: x.unlessSame,
+        dryRun: x.dryRun,
+      }),
   ),
   DeleteSecretRequest: byId,
   DeleteSecretResponse: empty<w.DeleteSecretResponse>(),

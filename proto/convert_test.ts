@@ -297,7 +297,10 @@ const samples: { [K in MessageName]: unknown[] } = {
     certificatePem: "-----BEGIN CERTIFICATE-----\nA\n-----END CERTIFICATE-----\n",
     caCertificatePem: "-----BEGIN CERTIFICATE-----\nB\n-----END CERTIFICATE-----\n",
   }],
-  UpdateSecretRequest: [{ id: "db-password", data: "aHVudGVyMg==", labels: { team: "db" } }],
+  UpdateSecretRequest: [
+    { id: "db-password", data: "aHVudGVyMg==", labels: { team: "db" } },
+    { id: "db-password", data: "aHVudGVyMg==", labels: {}, unlessSame: true, dryRun: true },
+  ],
   LeaveResponse: [{}],
   UnlockResponse: [{}],
   ListNodesRequest: [{}, { stale: true, role: "manager" }],

@@ -113,6 +113,11 @@ export interface CurrentState {
   services: readonly d.Service[];
   secrets: readonly d.Secret[];
   volumes: readonly d.Volume[];
+  /**
+   * Secret names whose file data differs from the current version's, as the manager answered
+   * (clients never read secret data back: apply asks with a dry-run update, `unlessSame`).
+   */
+  secretDataChanged?: ReadonlySet<string>;
 }
 
 /** One changed field: its path and the old and new values. */
@@ -185,20 +190,16 @@ export function planApply(current: CurrentState, desired: readonly Desired[]): P
         const have = current.secrets.find((s) => s.name === want.name);
         if (!have) return { ...base, action: "create" };
         const changes = diffValues(have.labels, want.labels, "labels");
-        return changes.length === 0
-          ? {
-            ...base,
-            id: have.id,
-            action: "unchanged",
-            reason: "secret data is write-only and not compared",
-          }
-          : {
-            ...base,
-            id: have.id,
-            changes,
-            action: "update",
-            reason: "the data is sent again as a new version",
-          };
+        if (current.secretDataChanged?.has(want.name)) {
+          changes.unshift({ path: "data", from: "(current)", to: "(from the file)" });
+        }
+        return changes.length === 0 ? { ...base, id: have.id, action: "unchanged" } : {
+          ...base,
+          id: have.id,
+          changes,
+          action: "update",
+          reason: `a new version ${have.version + 1}: services using it roll`,
+        };
       }
       case "Volume": {
         const have = current.volumes.find((v) => v.name === want.name);

@@ -105,7 +105,7 @@ Deno.test("apply: plan creates what is missing, updates what differs, leaves the
   assert.equal(
     formatPlan(plan),
     [
-      "= secret db-pass: unchanged (secret data is write-only and not compared)",
+      "= secret db-pass: unchanged",
       "+ volume data: create",
       "~ service web: update",
       "    replicas: 3 -> 2",
@@ -156,6 +156,28 @@ Deno.test("apply: volumes that differ are conflicts; secrets with new labels are
     ["data", "conflict", [{ path: "nodeId", from: "n1", to: "n2" }]],
   ]);
   assert.match(formatPlan(plan), /0 to create, 1 to update, 0 unchanged, 1 in conflict$/);
+});
+
+Deno.test("apply: a secret whose data the manager found changed is updated", () => {
+  const desired = parseApplyFile("kind: Secret\nname: s\nvalue: x");
+  const current = {
+    services: [],
+    secrets: [{ id: "k1", name: "s", version: 3, labels: {}, createdAt: 1 }],
+    volumes: [],
+  };
+  assert.equal(planApply(current, desired).items[0]!.action, "unchanged");
+  const plan = planApply({ ...current, secretDataChanged: new Set(["s"]) }, desired);
+  assert.deepEqual(plan.items.map((i) => [i.name, i.action, i.id, i.changes]), [
+    ["s", "update", "k1", [{ path: "data", from: "(current)", to: "(from the file)" }]],
+  ]);
+  assert.equal(
+    formatPlan(plan),
+    [
+      "~ secret s: update (a new version 4: services using it roll)",
+      '    data: "(current)" -> "(from the file)"',
+      "0 to create, 1 to update, 0 unchanged",
+    ].join("\n"),
+  );
 });
 
 Deno.test("apply: diffValues reports paths, array elements and length changes", () => {

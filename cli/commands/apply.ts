@@ -96,7 +96,21 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
           has("Secret") ? c.secrets.list().then((r) => r.secrets) : [],
           has("Volume") ? c.volumes.list().then((r) => r.volumes) : [],
         ]);
-        const plan = planApply({ services, secrets, volumes }, desired);
+        // Secret data is never read back: the manager compares it (a dry-run update that
+        // leaves equal data alone), so apply updates exactly the secrets whose data changed.
+        const secretDataChanged = new Set<string>();
+        await Promise.all(desired.map(async (want) => {
+          const have = want.kind === "Secret" && secrets.find((x) => x.name === want.name);
+          if (!have) return;
+          const would = await c.secrets.update(have.id, {
+            data: secretData.get(want.name)!,
+            labels: have.labels,
+            unlessSame: true,
+            dryRun: true,
+          });
+          if (would.version !== have.version) secretDataChanged.add(want.name);
+        }));
+        const plan = planApply({ services, secrets, volumes, secretDataChanged }, desired);
         ctx.io.out(
           o.output === "table" ? formatPlan(plan) : renderObject(planSummary(plan), o.output),
         );
@@ -123,6 +137,7 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
             await c.secrets.update(item.id!, {
               data: secretData.get(want.name)!,
               labels: want.labels,
+              unlessSame: true,
             });
           } else continue;
           ctx.io.err(`${item.kind.toLowerCase()} ${item.name}: ${item.action}d`);

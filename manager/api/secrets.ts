@@ -17,6 +17,19 @@ import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
 
 const meta = ({ encrypted: _, ...m }: StoredSecret): Secret => m;
 
+function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
+}
+
+/** Byte equality in time that depends on the length only, not on where the bytes differ. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
 /** Creates a secret (version 1). */
 export async function createSecret(ctx: ApiContext, req: SecretCreateRequest): Promise<Secret> {
   const keys = await ctx.keys();
@@ -31,12 +44,24 @@ export async function createSecret(ctx: ApiContext, req: SecretCreateRequest): P
   return meta(stored);
 }
 
-/** Replaces a secret's data: a new version, and services using it roll. */
+/**
+ * Replaces a secret's data: a new version, and services using it roll. With `unlessSame`, data
+ * and labels equal to the current version's change nothing (what `apply -f` sends); `dryRun`
+ * only answers with the secret as the update would leave it.
+ */
 export async function updateSecret(ctx: ApiContext, req: SecretUpdateRequest): Promise<Secret> {
   const s = await readBarrier(ctx, false);
   const cur = resolve(s.secrets, s.secretIdByName, req.id, "secret");
   const keys = await ctx.keys();
-  const encrypted = await keys.sealSecret(decodeBase64(req.data), cur);
+  const data = decodeBase64(req.data);
+  if (req.unlessSame && sameLabels(cur.labels, req.labels)) {
+    const plain = await keys.openSecret(cur.encrypted, cur);
+    const same = sameBytes(plain, data);
+    plain.fill(0);
+    if (same) return meta(cur);
+  }
+  if (req.dryRun) return { ...meta(cur), version: cur.version + 1, labels: req.labels };
+  const encrypted = await keys.sealSecret(data, cur);
   return meta(
     await write<StoredSecret>(ctx, {
       kind: "secret.update",

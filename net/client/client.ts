@@ -312,16 +312,24 @@ export class WarrenClient implements Disposable {
     },
     /**
      * Replaces a secret's data (and labels) with a new version; services using it roll to the
-     * new version.
+     * new version. `unlessSame`: no new version when data and labels are the current ones (the
+     * answer's version tells); `dryRun`: change nothing, answer as the update would.
      */
     update: async (
       id: string,
-      opts: { data: Uint8Array; labels?: Record<string, string> },
+      opts: {
+        data: Uint8Array;
+        labels?: Record<string, string>;
+        unlessSame?: boolean;
+        dryRun?: boolean;
+      },
     ): Promise<d.Secret> => {
       const req = d.parseOrThrow(d.SecretUpdateRequestSchema, {
         id,
         data: d.encodeBase64(opts.data),
         labels: opts.labels,
+        unlessSame: opts.unlessSame,
+        dryRun: opts.dryRun,
       });
       const res = await this.#pool.unary(
         w.SecretServiceService.update,

@@ -822,6 +822,16 @@ export interface UpdateSecretRequest {
   /** Plaintext, at most 500 KiB. */
   data: Uint8Array;
   labels: { [key: string]: string };
+  /**
+   * Leave the secret as it is (no new version, no service rolls) when the data and labels are
+   * those of its current version; the answer then carries the current version.
+   */
+  unlessSame: boolean;
+  /**
+   * Change nothing: answer with the secret as this update would leave it (its version tells
+   * whether it would make a new one).
+   */
+  dryRun: boolean;
 }
 
 export interface UpdateSecretRequest_LabelsEntry {
@@ -8090,7 +8100,7 @@ export const ExecOutput: MessageFns<ExecOutput> = {
 };
 
 function createBaseUpdateSecretRequest(): UpdateSecretRequest {
-  return { id: "", data: new Uint8Array(0), labels: {} };
+  return { id: "", data: new Uint8Array(0), labels: {}, unlessSame: false, dryRun: false };
 }
 
 export const UpdateSecretRequest: MessageFns<UpdateSecretRequest> = {
@@ -8104,6 +8114,12 @@ export const UpdateSecretRequest: MessageFns<UpdateSecretRequest> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       UpdateSecretRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
     });
+    if (message.unlessSame !== false) {
+      writer.uint32(32).bool(message.unlessSame);
+    }
+    if (message.dryRun !== false) {
+      writer.uint32(40).bool(message.dryRun);
+    }
     return writer;
   },
 
@@ -8147,6 +8163,22 @@ export const UpdateSecretRequest: MessageFns<UpdateSecretRequest> = {
             }
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.unlessSame = reader.bool();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.dryRun = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -8175,6 +8207,8 @@ export const UpdateSecretRequest: MessageFns<UpdateSecretRequest> = {
       },
       {},
     );
+    message.unlessSame = object.unlessSame ?? false;
+    message.dryRun = object.dryRun ?? false;
     return message;
   },
 };

@@ -82,6 +82,10 @@ export const SecretUpdateRequestSchema = z.object({
   id: IdSchema,
   data: SecretPlaintextSchema,
   labels: LabelsSchema,
+  /** No new version when data and labels are the current version's (services do not roll). */
+  unlessSame: z.boolean().default(false),
+  /** Change nothing; answer with the secret as the update would leave it. */
+  dryRun: z.boolean().default(false),
 });
 /** A secret update. */
 export type SecretUpdateRequest = z.infer<typeof SecretUpdateRequestSchema>;

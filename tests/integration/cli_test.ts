@@ -310,6 +310,28 @@ Deno.test({
       assert.equal(bad.code, 1);
       assert.match(bad.stderr, /doc\[0\]\.kind: must be Service, Secret or Volume/);
       assert.equal(ok(await warren(["volume", "ls", "-q", ...m])).trim().split("\n").length, 1);
+
+      // Secrets: the manager compares the data (clients never read it back), so the same value
+      // changes nothing and a new one makes a new version.
+      const secretDoc = (value: string) => `kind: Secret\nname: apply-s\nvalue: ${value}\n`;
+      const version = async () =>
+        JSON.parse(ok(await warren(["secret", "inspect", "apply-s", "-o", "json", ...m]))).version;
+      ok(await warren(["apply", "-f", "-", ...m], { stdin: secretDoc("one") }));
+      assert.equal(await version(), 1);
+      const same = await warren(["apply", "-f", "-", "--plan", ...m], { stdin: secretDoc("one") });
+      assert.equal(same.code, 0, same.stdout + same.stderr);
+      assert.match(same.stdout, /^= secret apply-s: unchanged$/m);
+      ok(await warren(["apply", "-f", "-", ...m], { stdin: secretDoc("one") }));
+      assert.equal(await version(), 1, "the same data makes no new version");
+      const changed = await warren(["apply", "-f", "-", "--plan", ...m], {
+        stdin: secretDoc("two"),
+      });
+      assert.equal(changed.code, 2, changed.stdout + changed.stderr);
+      assert.match(changed.stdout, /^~ secret apply-s: update \(a new version 2/m);
+      assert.equal(await version(), 1, "--plan changes nothing");
+      ok(await warren(["apply", "-f", "-", ...m], { stdin: secretDoc("two") }));
+      assert.equal(await version(), 2);
+      ok(await warren(["secret", "rm", "apply-s", ...m])); // later steps start with no secrets
     });
 
     await t.step("events stream until interrupted and resume by index", async () => {
