@@ -442,3 +442,20 @@ Deno.test("manager: a node's role does not change by a field, and a manager in R
   assert.deepEqual(m.mgr.raft.status().config.voters, [self]);
   assert.equal((await c.nodes.list()).nodes.length, 1);
 });
+
+Deno.test("manager: admins turning autolock on at once all get the one key that locks", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const answers = await Promise.all([1, 2, 3].map(() => c.cluster.updateAutolock(true)));
+  const keys = new Set(answers.map((a) => a.unlockKey));
+  assert.equal(keys.size, 1, `one key, not ${[...keys].join(", ")}`);
+  assert.equal((await c.cluster.unlockKey()).unlockKey, answers[0]!.unlockKey);
+  // Concurrent rotations: each answer is a key that was current once; the last one holds.
+  const rotated = await Promise.allSettled([1, 2].map(() => c.cluster.updateAutolock(true, true)));
+  const current = (await c.cluster.unlockKey()).unlockKey;
+  const won = rotated.filter((r) => r.status === "fulfilled").map((r) => r.value.unlockKey);
+  assert.ok(won.includes(current), "the current key was handed out");
+  for (const r of rotated) {
+    if (r.status === "rejected") assert.match(String(r.reason), /run it again/);
+  }
+});

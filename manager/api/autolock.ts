@@ -27,11 +27,22 @@ export async function updateAutolock(
   }
   if (sealed && !req.rotate) return { autolock: true, unlockKey: await keys.openUnlockKey(sealed) };
   const unlockKey = generateUnlockKey();
-  await write(ctx, {
-    kind: "cluster.autolock",
-    at: ctx.now(),
-    unlockKey: await keys.sealUnlockKey(unlockKey),
-  });
+  try {
+    await write(ctx, {
+      kind: "cluster.autolock",
+      at: ctx.now(),
+      unlockKey: await keys.sealUnlockKey(unlockKey),
+      replaces: sealed ?? null,
+    });
+  } catch (err) {
+    // Someone else turned autolock on first: theirs is the key, and turning it on again (without
+    // rotate) answers with it. A rotation that lost the race is refused: run it again.
+    if (!(err instanceof FailedPreconditionError) || req.rotate || sealed) throw err;
+    const now = (await readBarrier(ctx, false)).cluster?.security?.unlockKey;
+    if (!now) throw err;
+    await followed(ctx);
+    return { autolock: true, unlockKey: await keys.openUnlockKey(now) };
+  }
   await followed(ctx);
   return { autolock: true, unlockKey };
 }

@@ -87,8 +87,17 @@ export type TaskChange = z.infer<typeof TaskChangeSchema>;
 export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("cluster.init"), at, cluster: ClusterRecordSchema }),
   z.object({ kind: z.literal("token.set"), at, token: StoredTokenSchema }),
-  /** Autolock on (with the sealed unlock key) or off (without). */
-  z.object({ kind: z.literal("cluster.autolock"), at, unlockKey: EncryptedDataSchema.optional() }),
+  /**
+   * Autolock on (with the sealed unlock key) or off (without). `replaces`: the sealed key the
+   * writer saw (null: none); refused when another change came first, so two admins turning it on
+   * at once cannot each walk away with a key (entries from before this field apply as they are).
+   */
+  z.object({
+    kind: z.literal("cluster.autolock"),
+    at,
+    unlockKey: EncryptedDataSchema.optional(),
+    replaces: EncryptedDataSchema.nullable().optional(),
+  }),
   z.object({ kind: z.literal("node.register"), at, node: NodeSchema }),
   z.object({ kind: z.literal("node.update"), at, id: IdSchema, update: NodeUpdateSchema }),
   z.object({ kind: z.literal("node.status"), at, id: IdSchema, status: NodeStatusSchema }),

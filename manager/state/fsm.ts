@@ -8,6 +8,7 @@
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../proto/errors.ts";
 import {
   canTransition,
+  type EncryptedData,
   isTerminal,
   type Node,
   type Service,
@@ -58,6 +59,11 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       const security = s.cluster?.security;
       if (!s.cluster || !security) {
         throw new FailedPreconditionError("the cluster has no keys yet: autolock cannot change");
+      }
+      if (cmd.replaces !== undefined && !sameSealed(cmd.replaces, security.unlockKey)) {
+        throw new FailedPreconditionError(
+          "the unlock key changed while this autolock change was made; run it again",
+        );
       }
       const { unlockKey: _old, ...rest } = security;
       s.cluster = {
@@ -393,4 +399,10 @@ function names(services: Service[]): string {
 /** Whether two specs are the same (the FSM's objects keep one key order, so JSON compares). */
 function sameSpec(a: Service["spec"], b: Service["spec"]): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** Whether two sealed values are the same sealing (nonces are random: one per sealing). */
+function sameSealed(a: EncryptedData | null, b: EncryptedData | undefined): boolean {
+  if (!a || !b) return !a && !b;
+  return a.keyId === b.keyId && a.nonce === b.nonce && a.ciphertext === b.ciphertext;
 }

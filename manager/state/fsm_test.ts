@@ -422,4 +422,18 @@ Deno.test("fsm: cluster.autolock sets and clears the sealed unlock key; needs th
   run([{ kind: "cluster.autolock", at }], s);
   assert.equal(s.cluster?.security?.unlockKey, undefined);
   assert.equal("unlockKey" in (s.cluster?.security ?? {}), false);
+
+  // replaces: applied only over what the writer saw; a stale one changes nothing.
+  const other = { ...sealed, nonce: "BBBBBBBBBBBBBBBB" };
+  run([{ kind: "cluster.autolock", at, unlockKey: sealed, replaces: null }], s);
+  assert.deepEqual(s.cluster?.security?.unlockKey, sealed);
+  for (const replaces of [null, other]) {
+    assert.throws(
+      () => applyCommand(s, { kind: "cluster.autolock", at, unlockKey: other, replaces }),
+      (e) => e instanceof FailedPreconditionError && /unlock key changed/.test(e.message),
+    );
+    assert.deepEqual(s.cluster?.security?.unlockKey, sealed, "unchanged");
+  }
+  run([{ kind: "cluster.autolock", at, unlockKey: other, replaces: sealed }], s);
+  assert.deepEqual(s.cluster?.security?.unlockKey, other);
 });
