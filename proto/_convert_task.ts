@@ -72,6 +72,7 @@ export const encTaskStatus = (s: d.TaskStatus): w.TaskStatus => ({
   ip: s.ip,
   health: E.TaskHealth.toWire(s.health),
   timestamp: s.timestamp,
+  localRestarts: s.localRestarts,
 });
 export const decTaskStatus = (x: w.TaskStatus | undefined): Raw | undefined =>
   x && compact({
@@ -83,6 +84,7 @@ export const decTaskStatus = (x: w.TaskStatus | undefined): Raw | undefined =>
     ip: x.ip,
     health: E.TaskHealth.fromWire(x.health),
     timestamp: x.timestamp,
+    localRestarts: x.localRestarts,
   });
 
 export const encTask = (t: d.Task): w.Task => ({

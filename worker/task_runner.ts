@@ -511,6 +511,8 @@ export class TaskRunner {
       const st = await this.#createAndStart();
       this.#annotate({
         message: `restarted locally after ${after} (attempt ${attempt})`,
+        // Reported with the task's status: the orchestrator counts them as attempts too.
+        localRestarts: this.#restarts.length,
         ...(previousCode !== undefined ? { exitCode: previousCode } : {}),
         health: this.#a.spec.healthCheck ? "starting" : "none",
         ...(st.ip ? { ip: st.ip } : {}),

@@ -275,11 +275,13 @@ Deno.test("task runner: without a manager, restarts locally per policy up to max
     await h.clock.advance(1);
     await until(() => h.runtime.calls.get("start") === attempt + 1, "restarted", h.clock);
     await until(() => /restarted locally/.test(h.runner.status.message), "message", h.clock);
+    assert.equal(h.runner.status.localRestarts, attempt, "reported for the orchestrator's count");
   }
   assert.equal(h.runner.restartCount, 2);
   await h.clock.advance(100);
   await until(() => h.runner.status.state === "failed", "failed", h.clock);
   assert.match(h.runner.status.error!, /gave up after 2 restart attempts/);
+  assert.equal(h.runner.status.localRestarts, 2, "kept in the final status");
   assert.equal(h.runner.status.exitCode, 3);
   assert.equal((await h.runtime.inspect(h.runner.id)).id, h.runner.id, "same container ID");
 });

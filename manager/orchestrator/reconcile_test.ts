@@ -135,6 +135,24 @@ Deno.test("restart: orphaned tasks are always replaced and do not count as attem
   assert.equal(restartDecision(task("a", { state: "failed" }), p, [], now).kind, "retire");
 });
 
+Deno.test("restart: restarts a worker made locally count against max attempts", () => {
+  const p = { condition: "on-failure" as const, delayMs: 0, maxAttempts: 3, windowMs: 0 };
+  const dead = (localRestarts?: number) => {
+    const t = task("a", { state: "failed", ts: now - 10 });
+    return localRestarts === undefined ? t : { ...t, status: { ...t.status, localRestarts } };
+  };
+  assert.equal(restartDecision(dead(), p, [], now).kind, "replace");
+  // 1 + 1 local = 2 attempts: one more is allowed.
+  assert.equal(restartDecision(dead(1), p, [], now).kind, "replace");
+  // 1 + 3 local = 4 > 3: the slot is retired.
+  const d = restartDecision(dead(3), p, [], now);
+  assert.equal(d.kind, "retire");
+  // An earlier task's local restarts count too: 1 + (1 + 1) = 3 attempts, then 4.
+  const earlier = { ...dead(1), id: "b" };
+  assert.equal(restartDecision(dead(), p, [earlier], now).kind, "replace");
+  assert.equal(restartDecision(dead(1), p, [earlier], now).kind, "retire");
+});
+
 Deno.test("global: one task per eligible node; ineligible nodes lose theirs", () => {
   const g = svc({ mode: "global", replicas: undefined });
   const r = reconcileGlobal(

@@ -16,7 +16,8 @@ export type RestartDecision =
 /**
  * Decides for `dead` (observed terminal, desired running). `history` are the slot's earlier
  * tasks (any state). Tasks lost with their node (`orphaned`) are always replaced: that is not a
- * failure of the task, and it does not count as an attempt.
+ * failure of the task, and it does not count as an attempt. Restarts a worker made locally
+ * (`status.localRestarts`) count as attempts.
  */
 export function restartDecision(
   dead: Task,
@@ -33,12 +34,14 @@ export function restartDecision(
   }
   if (policy.maxAttempts > 0) {
     const since = policy.windowMs > 0 ? now - policy.windowMs : -Infinity;
+    // Each ended task is one attempt, plus the restarts its worker made on its own while cut off
+    // from the managers (counted at the task's last status: their own times are not reported).
     const attempts = [dead, ...history].filter((t) =>
       t.status.state !== "orphaned" &&
       (t.status.state === "failed" || t.status.state === "rejected" ||
         t.status.state === "complete") &&
       t.status.timestamp >= since
-    ).length;
+    ).reduce((n, t) => n + 1 + (t.status.localRestarts ?? 0), 0);
     if (attempts > policy.maxAttempts) {
       return {
         kind: "retire",

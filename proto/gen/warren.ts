@@ -449,6 +449,11 @@ export interface TaskStatus {
   ip?: string | undefined;
   health: TaskHealth;
   timestamp: number;
+  /**
+   * Restarts the worker made on its own while no manager was reachable (the task kept its ID):
+   * they count against the restart policy's max attempts.
+   */
+  localRestarts?: number | undefined;
 }
 
 export interface Task {
@@ -3925,6 +3930,7 @@ function createBaseTaskStatus(): TaskStatus {
     ip: undefined,
     health: 0,
     timestamp: 0,
+    localRestarts: undefined,
   };
 }
 
@@ -3953,6 +3959,9 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     }
     if (message.timestamp !== 0) {
       writer.uint32(64).int64(message.timestamp);
+    }
+    if (message.localRestarts !== undefined) {
+      writer.uint32(72).uint32(message.localRestarts);
     }
     return writer;
   },
@@ -4034,6 +4043,14 @@ export const TaskStatus: MessageFns<TaskStatus> = {
             message.timestamp = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.localRestarts = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4059,6 +4076,7 @@ export const TaskStatus: MessageFns<TaskStatus> = {
     message.ip = object.ip ?? undefined;
     message.health = object.health ?? 0;
     message.timestamp = object.timestamp ?? 0;
+    message.localRestarts = object.localRestarts ?? undefined;
     return message;
   },
 };

@@ -30,6 +30,11 @@ export const TaskStatusSchema = z.object({
   health: TaskHealthSchema.default("none"),
   /** When this status was observed (ms since epoch). */
   timestamp: TimestampMsSchema,
+  /**
+   * Restarts the worker made on its own while cut off from the managers (same task ID); they
+   * count against the restart policy's max attempts.
+   */
+  localRestarts: z.number().int().min(0).max(1_000_000).optional(),
 });
 /** Observed task status. */
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;

@@ -58,7 +58,9 @@ Deno.test("worker/containerd: manager unreachable → tasks keep running, a cras
   await node.agent.waitConnected(15_000);
   await eventually(() => m.task(jobId)?.status.state === "failed", "failure reported", 10_000);
   assert.equal(m.task(jobId)!.status.exitCode, 3);
+  // The local restarts reach the manager, whose restart policy counts them: 1 + 2 attempts is
+  // past max attempts 2, so the job is not started again (manager/orchestrator/restart.ts).
+  assert.equal(m.task(jobId)!.status.localRestarts, 2);
   assert.equal(m.task(webId)?.status.state, "running");
-  // (The orchestrator may now replace the failed job: it does not count local restarts.)
   assert.equal((await rt.inspect(webId)).pid, webPid, "reconnect restarted nothing");
 });
