@@ -16,13 +16,8 @@ import {
   MANAGER_SERVER_NAME,
   serverCredentials,
 } from "./tls.ts";
-import {
-  createCsr,
-  createRootCa,
-  exportKeyPem,
-  generateKeyPair,
-  signCsr,
-} from "../../manager/security/ca.ts";
+import { createRootCa } from "../../manager/security/ca.ts";
+import { issueTestCert } from "../../manager/security/_certs_test_util.ts";
 
 const definition = {
   slow: rawMethod("/test.T/Slow"),
@@ -184,21 +179,7 @@ Deno.test("server: stop with nothing in flight returns at once and can be called
 Deno.test("server: over TLS too, stop sends nothing after the last answer", async () => {
   const now = Date.now();
   const ca = await createRootCa({ clusterId: "c1", lifetimeMs: 3_600_000, now });
-  const keyPair = await generateKeyPair();
-  const certPem = await signCsr({
-    ca,
-    csrPem: await createCsr({ keyPair }),
-    nodeId: "m1",
-    role: "manager",
-    lifetimeMs: 3_600_000,
-    sans: ["127.0.0.1"],
-    now,
-  });
-  const material = {
-    caPem: ca.certPem,
-    certPem,
-    keyPem: await exportKeyPem(keyPair.privateKey),
-  };
+  const material = await issueTestCert(ca, "m1", "manager", { now });
   const svc = service();
   const server = await startGrpcServer({
     address: "127.0.0.1:0",

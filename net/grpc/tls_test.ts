@@ -22,38 +22,10 @@ import {
   TlsIdentity,
   type TlsMaterial,
 } from "./tls.ts";
-import {
-  caDigest,
-  createCsr,
-  createRootCa,
-  exportKeyPem,
-  generateKeyPair,
-  type NodeRole,
-  parseCert,
-  type RootCa,
-  signCsr,
-} from "../../manager/security/ca.ts";
+import { caDigest, createRootCa, parseCert } from "../../manager/security/ca.ts";
+import { issueTestCert } from "../../manager/security/_certs_test_util.ts";
 
 const HOUR = 3_600_000;
-
-async function issue(
-  ca: RootCa,
-  nodeId: string,
-  role: NodeRole,
-  opts: { now?: number; lifetimeMs?: number } = {},
-): Promise<TlsMaterial & { certPem: string; keyPem: string }> {
-  const keyPair = await generateKeyPair();
-  const certPem = await signCsr({
-    ca,
-    csrPem: await createCsr({ keyPair }),
-    nodeId,
-    role,
-    lifetimeMs: opts.lifetimeMs ?? HOUR,
-    sans: ["127.0.0.1"],
-    now: opts.now ?? Date.now(),
-  });
-  return { caPem: ca.certPem, certPem, keyPem: await exportKeyPem(keyPair.privateKey) };
-}
 
 /** Counts handler invocations, so a rejected handshake is shown never to reach a handler. */
 const hits = { getInfo: 0 };
@@ -157,13 +129,13 @@ function hasCode(code: grpc.status, message?: RegExp) {
 
 async function cluster() {
   const ca = await createRootCa({ clusterId: "c1", lifetimeMs: 24 * HOUR, now: Date.now() });
-  return { ca, manager: await issue(ca, "mgr-1", "manager") };
+  return { ca, manager: await issueTestCert(ca, "mgr-1", "manager") };
 }
 
 Deno.test("tls: a valid client certificate works and the server sees its node ID and role", async () => {
   const { ca, manager } = await cluster();
   await using server = await serve(manager);
-  const worker = await issue(ca, "wrk-1", "worker");
+  const worker = await issueTestCert(ca, "wrk-1", "worker");
   using c = client(server.address, channelCredentials(worker));
   const info = await getInfo(c);
   assert.equal(info.id, "wrk-1");
@@ -185,8 +157,14 @@ Deno.test("tls: a connection's certificate is read once, each connection its own
     return original.apply(this, args as [true]);
   } as typeof original;
   try {
-    using w1 = client(server.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
-    using w2 = client(server.address, channelCredentials(await issue(ca, "wrk-2", "worker")));
+    using w1 = client(
+      server.address,
+      channelCredentials(await issueTestCert(ca, "wrk-1", "worker")),
+    );
+    using w2 = client(
+      server.address,
+      channelCredentials(await issueTestCert(ca, "wrk-2", "worker")),
+    );
     for (let i = 0; i < 3; i++) {
       assert.equal((await getInfo(w1)).id, "wrk-1");
       assert.equal((await getInfo(w2)).id, "wrk-2");
@@ -206,12 +184,12 @@ Deno.test("tls: no client certificate, another CA's or an expired one never reac
   await assert.rejects(getInfo(none), hasCode(grpc.status.UNAVAILABLE));
 
   const other = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
-  const foreign = await issue(other, "wrk-1", "worker");
+  const foreign = await issueTestCert(other, "wrk-1", "worker");
   using f = client(server.address, channelCredentials({ ...foreign, caPem: ca.certPem }));
   await assert.rejects(getInfo(f), hasCode(grpc.status.UNAVAILABLE));
 
   // Issued two hours ago for one hour: expired an hour ago.
-  const expired = await issue(ca, "wrk-2", "worker", { now: Date.now() - 2 * HOUR });
+  const expired = await issueTestCert(ca, "wrk-2", "worker", { now: Date.now() - 2 * HOUR });
   assert.ok((await parseCert(expired.certPem)).notAfter < Date.now());
   using x = client(server.address, channelCredentials(expired));
   await assert.rejects(getInfo(x), hasCode(grpc.status.UNAVAILABLE));
@@ -222,15 +200,18 @@ Deno.test("tls: no client certificate, another CA's or an expired one never reac
 Deno.test("tls: the client refuses a server whose certificate is from another CA", async () => {
   const { ca } = await cluster();
   const other = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
-  await using impostor = await serve(await issue(other, "mgr-x", "manager"));
-  using c = client(impostor.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
+  await using impostor = await serve(await issueTestCert(other, "mgr-x", "manager"));
+  using c = client(
+    impostor.address,
+    channelCredentials(await issueTestCert(ca, "wrk-1", "worker")),
+  );
   await assert.rejects(getInfo(c), hasCode(grpc.status.UNAVAILABLE));
 });
 
 Deno.test("tls: authorize() turns a worker calling a manager-only method into PERMISSION_DENIED", async () => {
   const { ca, manager } = await cluster();
   await using server = await serve(manager);
-  using wc = client(server.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
+  using wc = client(server.address, channelCredentials(await issueTestCert(ca, "wrk-1", "worker")));
   await assert.rejects(
     unary(wc, "getJoinToken", w.GetJoinTokenRequest.fromPartial({})),
     hasCode(
@@ -238,7 +219,10 @@ Deno.test("tls: authorize() turns a worker calling a manager-only method into PE
       /^role worker may not call ClusterService\/GetJoinToken$/,
     ),
   );
-  using admin = client(server.address, channelCredentials(await issue(ca, "adm-1", "admin")));
+  using admin = client(
+    server.address,
+    channelCredentials(await issueTestCert(ca, "adm-1", "admin")),
+  );
   assert.equal(
     (await unary<unknown, w.JoinToken>(
       admin,
@@ -275,26 +259,29 @@ Deno.test("tls: optional client certificates admit joiners but give them no iden
   );
   // A certificate the TLS layer could not verify yields no identity either.
   const other = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
-  const foreign = await issue(other, "mgr-evil", "manager");
+  const foreign = await issueTestCert(other, "mgr-evil", "manager");
   using f = client(server.address, channelCredentials({ ...foreign, caPem: ca.certPem }));
   await assert.rejects(getInfo(f), hasCode(grpc.status.UNAUTHENTICATED));
-  const expired = await issue(ca, "wrk-2", "manager", { now: Date.now() - 2 * HOUR });
+  const expired = await issueTestCert(ca, "wrk-2", "manager", { now: Date.now() - 2 * HOUR });
   using x = client(server.address, channelCredentials(expired));
   await assert.rejects(getInfo(x), hasCode(grpc.status.UNAUTHENTICATED));
   // A good one does.
-  using good = client(server.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
+  using good = client(
+    server.address,
+    channelCredentials(await issueTestCert(ca, "wrk-1", "worker")),
+  );
   assert.equal((await getInfo(good)).id, "wrk-1");
 });
 
 Deno.test("tls: renewed client certificates are used for new connections without new credentials", async () => {
   const { ca, manager } = await cluster();
   await using server = await serve(manager);
-  const identity = new TlsIdentity(await issue(ca, "node-1", "worker"));
+  const identity = new TlsIdentity(await issueTestCert(ca, "node-1", "worker"));
   const creds = channelCredentials(identity);
   using first = client(server.address, creds);
   assert.equal((await getInfo(first)).name, "worker");
   // Promotion: a new certificate for the same node with the manager role.
-  await identity.update(await issue(ca, "node-1", "manager"));
+  await identity.update(await issueTestCert(ca, "node-1", "manager"));
   using second = client(server.address, creds);
   assert.equal((await getInfo(second)).name, "manager");
   // The connection made before the update keeps the certificate it was made with.
@@ -305,15 +292,18 @@ Deno.test("tls: a running server swaps to a new CA and certificate without resta
   const { ca, manager } = await cluster();
   const identity = new TlsIdentity(manager);
   await using server = await serve(identity);
-  const worker = await issue(ca, "wrk-1", "worker");
+  const worker = await issueTestCert(ca, "wrk-1", "worker");
   using before = client(server.address, channelCredentials(worker));
   assert.equal((await getInfo(before)).id, "wrk-1");
 
   const ca2 = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
-  await identity.update(await issue(ca2, "mgr-1", "manager"));
+  await identity.update(await issueTestCert(ca2, "mgr-1", "manager"));
   using oldTrust = client(server.address, channelCredentials(worker));
   await assert.rejects(getInfo(oldTrust), hasCode(grpc.status.UNAVAILABLE));
-  using newTrust = client(server.address, channelCredentials(await issue(ca2, "wrk-9", "worker")));
+  using newTrust = client(
+    server.address,
+    channelCredentials(await issueTestCert(ca2, "wrk-9", "worker")),
+  );
   assert.equal((await getInfo(newTrust)).id, "wrk-9");
 });
 
@@ -321,7 +311,7 @@ Deno.test("tls: an unusable update is refused and the server keeps its working c
   const { ca, manager } = await cluster();
   const identity = new TlsIdentity(manager);
   await using server = await serve(identity);
-  const other = await issue(ca, "mgr-1", "manager");
+  const other = await issueTestCert(ca, "mgr-1", "manager");
   const foreignCa = await createRootCa({ clusterId: "c1", lifetimeMs: HOUR, now: Date.now() });
   const bad: [TlsMaterial, RegExp][] = [
     [{ ...manager, keyPem: other.keyPem }, /^keyPem: is not the private key of certPem$/],
@@ -336,7 +326,7 @@ Deno.test("tls: an unusable update is refused and the server keeps its working c
     );
   }
   assert.equal(identity.current.certPem, manager.certPem);
-  using c = client(server.address, channelCredentials(await issue(ca, "wrk-1", "worker")));
+  using c = client(server.address, channelCredentials(await issueTestCert(ca, "wrk-1", "worker")));
   assert.equal((await getInfo(c)).id, "wrk-1");
 });
 

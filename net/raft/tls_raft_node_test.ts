@@ -9,32 +9,12 @@ import { TlsIdentity } from "../grpc/tls.ts";
 import { RaftNode } from "../../manager/raft/node.ts";
 import { KvStorage } from "../../manager/raft/kv_storage.ts";
 import { KvStateMachine, put } from "../../manager/raft/_kv_sm_test_util.ts";
-import {
-  createCsr,
-  createRootCa,
-  exportKeyPem,
-  generateKeyPair,
-  type RootCa,
-  signCsr,
-} from "../../manager/security/ca.ts";
+import { createRootCa, type RootCa } from "../../manager/security/ca.ts";
+import { issueTestCert } from "../../manager/security/_certs_test_util.ts";
 import { UnavailableError } from "../../proto/errors.ts";
 
 async function managerIdentity(ca: RootCa, nodeId: string): Promise<TlsIdentity> {
-  const keyPair = await generateKeyPair();
-  const certPem = await signCsr({
-    ca,
-    csrPem: await createCsr({ keyPair }),
-    nodeId,
-    role: "manager",
-    lifetimeMs: 3_600_000,
-    sans: [],
-    now: Date.now(),
-  });
-  return new TlsIdentity({
-    caPem: ca.certPem,
-    certPem,
-    keyPem: await exportKeyPem(keyPair.privateKey),
-  });
+  return new TlsIdentity(await issueTestCert(ca, nodeId, "manager", { sans: [] }));
 }
 
 /** One manager's Raft stack in this process over the TLS transport. */

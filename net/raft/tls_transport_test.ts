@@ -7,29 +7,9 @@ import * as net from "node:net";
 import { startTlsRaftServer, type TlsRaftServer, TlsRaftTransport } from "./tls_transport.ts";
 import { TlsIdentity } from "../grpc/tls.ts";
 import { Inbox, next, numbered, numberOf, recordingLogger } from "./_tls_test_util.ts";
-import {
-  createCsr,
-  createRootCa,
-  exportKeyPem,
-  generateKeyPair,
-  type NodeRole,
-  type RootCa,
-  signCsr,
-} from "../../manager/security/ca.ts";
+import { createRootCa } from "../../manager/security/ca.ts";
+import { issueTestCert } from "../../manager/security/_certs_test_util.ts";
 
-async function issue(ca: RootCa, nodeId: string, role: NodeRole) {
-  const keyPair = await generateKeyPair();
-  const certPem = await signCsr({
-    ca,
-    csrPem: await createCsr({ keyPair }),
-    nodeId,
-    role,
-    lifetimeMs: 3_600_000,
-    sans: ["127.0.0.1"],
-    now: Date.now(),
-  });
-  return { caPem: ca.certPem, certPem, keyPem: await exportKeyPem(keyPair.privateKey) };
-}
 const newCa = (clusterId: string) =>
   createRootCa({ clusterId, lifetimeMs: 3_600_000, now: Date.now() });
 
@@ -105,8 +85,8 @@ Deno.test("tls transport: 10,000 messages arrive in order, one socket write per 
 Deno.test("tls transport: 10,000 messages over mutual TLS, sent over many turns, in order", async () => {
   const ca = await newCa("c1");
   await using p = await pair({
-    serverIdentity: new TlsIdentity(await issue(ca, "m1", "manager")),
-    clientIdentity: new TlsIdentity(await issue(ca, "m2", "manager")),
+    serverIdentity: new TlsIdentity(await issueTestCert(ca, "m1", "manager")),
+    clientIdentity: new TlsIdentity(await issueTestCert(ca, "m2", "manager")),
   });
   for (let i = 0; i < 10_000; i++) {
     p.transport.send("m1", numbered(i));
@@ -178,8 +158,8 @@ Deno.test("tls transport: a wrong cluster or receiver is closed with a logged re
 Deno.test("tls transport: a worker certificate may not send Raft messages", async () => {
   const ca = await newCa("c1");
   await using p = await pair({
-    serverIdentity: new TlsIdentity(await issue(ca, "m1", "manager")),
-    clientIdentity: new TlsIdentity(await issue(ca, "m2", "worker")),
+    serverIdentity: new TlsIdentity(await issueTestCert(ca, "m1", "manager")),
+    clientIdentity: new TlsIdentity(await issueTestCert(ca, "m2", "worker")),
   });
   const lost = p.nextUnreachable();
   p.transport.send("m1", numbered(0));
@@ -193,11 +173,11 @@ Deno.test("tls transport: a worker certificate may not send Raft messages", asyn
 Deno.test("tls transport: a certificate from another CA is refused, either side", async () => {
   const ca = await newCa("c1");
   const other = await newCa("c1");
-  const stranger = await issue(other, "m2", "manager");
+  const stranger = await issueTestCert(other, "m2", "manager");
   {
     // Client from another CA (trusting ours, so only the server can refuse it).
     await using p = await pair({
-      serverIdentity: new TlsIdentity(await issue(ca, "m1", "manager")),
+      serverIdentity: new TlsIdentity(await issueTestCert(ca, "m1", "manager")),
       clientIdentity: new TlsIdentity({ ...stranger, caPem: ca.certPem }),
     });
     const lost = p.nextUnreachable();
@@ -209,8 +189,8 @@ Deno.test("tls transport: a certificate from another CA is refused, either side"
   {
     // Server from another CA: the client refuses it and never sends.
     await using p = await pair({
-      serverIdentity: new TlsIdentity(await issue(other, "m1", "manager")),
-      clientIdentity: new TlsIdentity(await issue(ca, "m2", "manager")),
+      serverIdentity: new TlsIdentity(await issueTestCert(other, "m1", "manager")),
+      clientIdentity: new TlsIdentity(await issueTestCert(ca, "m2", "manager")),
     });
     const lost = p.nextUnreachable();
     p.transport.send("m1", numbered(0));
@@ -265,14 +245,14 @@ Deno.test("tls transport: the queue drops instead of blocking when a peer stops 
 Deno.test("tls transport: renewed certificates are used by new connections, both sides", async () => {
   const ca = await newCa("c1");
   // The server starts with a certificate of the wrong node, the client with a worker one.
-  const serverId = new TlsIdentity(await issue(ca, "m9", "manager"));
-  const clientId = new TlsIdentity(await issue(ca, "m2", "worker"));
+  const serverId = new TlsIdentity(await issueTestCert(ca, "m9", "manager"));
+  const clientId = new TlsIdentity(await issueTestCert(ca, "m2", "worker"));
   await using p = await pair({ serverIdentity: serverId, clientIdentity: clientId });
   let lost = p.nextUnreachable();
   p.transport.send("m1", numbered(0));
   assert.match(await lost, /dialed Raft peer m1, reached m9/);
 
-  await serverId.update(await issue(ca, "m1", "manager"));
+  await serverId.update(await issueTestCert(ca, "m1", "manager"));
   lost = p.nextUnreachable();
   const deadline = Date.now() + 5000;
   const keepSending = async (until: () => boolean) => {
@@ -289,7 +269,7 @@ Deno.test("tls transport: renewed certificates are used by new connections, both
   ]);
 
   // Promoted: the client's next connection presents the manager certificate.
-  await clientId.update(await issue(ca, "m2", "manager"));
+  await clientId.update(await issueTestCert(ca, "m2", "manager"));
   await keepSending(() => p.inbox.messages.length > 0);
   assert.equal(p.inbox.messages[0].from, "m2");
 });
