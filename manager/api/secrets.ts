@@ -14,20 +14,13 @@ import {
   type StoredSecret,
 } from "../../proto/schema/mod.ts";
 import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
+import { constantTimeEqualBytes } from "../security/mod.ts";
 
 const meta = ({ encrypted: _, ...m }: StoredSecret): Secret => m;
 
 function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
   const ka = Object.keys(a);
   return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
-}
-
-/** Byte equality in time that depends on the length only, not on where the bytes differ. */
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
-  return diff === 0;
 }
 
 /** Creates a secret (version 1). */
@@ -56,7 +49,7 @@ export async function updateSecret(ctx: ApiContext, req: SecretUpdateRequest): P
   const data = decodeBase64(req.data);
   if (req.unlessSame && sameLabels(cur.labels, req.labels)) {
     const plain = await keys.openSecret(cur.encrypted, cur);
-    const same = sameBytes(plain, data);
+    const same = constantTimeEqualBytes(plain, data);
     plain.fill(0);
     if (same) return meta(cur);
   }

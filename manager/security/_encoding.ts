@@ -105,3 +105,11 @@ export function constantTimeEqual(a: string, b: string): boolean {
   }
   return diff === 0;
 }
+
+/** {@link constantTimeEqual} for bytes: time depends on the lengths only. */
+export function constantTimeEqualBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   constantTimeEqual,
+  constantTimeEqualBytes,
   fromBase32,
   fromBase64,
   randomBytes,
@@ -55,6 +56,11 @@ Deno.test("encoding: constantTimeEqual", () => {
   assert.equal(constantTimeEqual("abc", "ab"), false);
   assert.equal(constantTimeEqual("", ""), true);
   assert.equal(constantTimeEqual("", "a"), false);
+  const b = (...x: number[]) => new Uint8Array(x);
+  assert.equal(constantTimeEqualBytes(b(1, 2, 3), b(1, 2, 3)), true);
+  assert.equal(constantTimeEqualBytes(b(1, 2, 3), b(1, 2, 4)), false);
+  assert.equal(constantTimeEqualBytes(b(1, 2), b(1, 2, 3)), false);
+  assert.equal(constantTimeEqualBytes(b(), b()), true);
 });
 
 Deno.test("encoding: randomBytes uses the injected source, filled in place or returned", () => {
