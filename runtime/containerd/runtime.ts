@@ -145,12 +145,12 @@ export class ContainerdRuntime implements Runtime {
     }
   }
 
-  /** The image's /etc/passwd and /etc/group, read once per unpacked image. */
-  #imageEtc(image: LocalImage): Promise<EtcFiles> {
-    const key = `${image.snapshotter} ${image.chainId}`;
+  /** An image's /etc/passwd and /etc/group, read once per unpacked image (its top chain ID). */
+  #imageEtc(snapshotter: string, chainId: string): Promise<EtcFiles> {
+    const key = `${snapshotter} ${chainId}`;
     let p = this.#etc.get(key);
     if (!p) {
-      p = readImageEtc(this.client, image.snapshotter, image.chainId);
+      p = readImageEtc(this.client, snapshotter, chainId);
       this.#etc.set(key, p);
       p.catch(() => this.#etc.delete(key));
       if (this.#etc.size > ETC_CACHE_MAX) this.#etc.delete(this.#etc.keys().next().value!);
@@ -162,7 +162,7 @@ export class ContainerdRuntime implements Runtime {
   async #resolveUser(image: LocalImage, ref: string, user?: string): Promise<ProcessUser> {
     let etc: EtcFiles;
     try {
-      etc = await this.#imageEtc(image);
+      etc = await this.#imageEtc(image.snapshotter, image.chainId);
     } catch (err) {
       // The image's unpacked layers may have been removed behind our back: look again next time.
       if (isContainerdCode(err, "not_found")) this.#images.forget(image.digest);
@@ -406,26 +406,31 @@ export class ContainerdRuntime implements Runtime {
   async #execInput(id: string, options: ExecOptions) {
     const container = await this.#container(id);
     const { user, ...rest } = options;
-    let resolved: ProcessUser | undefined;
-    if (user !== undefined) {
-      const image = await resolveLocalImage(this.client, container.image, {
-        platform: this.#platform,
-        snapshotter: container.snapshotter || this.#snapshotter,
-        cache: this.#images,
-      }).catch((err) => {
-        if (err instanceof NotFoundError) return undefined;
-        throw err;
-      });
-      // Without the image (removed since) only numeric users resolve, as with no /etc/passwd.
-      resolved = image
-        ? await this.#resolveUser(image, container.image, user)
-        : resolveUser(user, {}, container.image);
-    }
+    const resolved = user === undefined ? undefined : await this.#execUser(container, user);
     return {
       ...rest,
       ...(resolved ? { user: resolved } : {}),
       fifoDir: `${this.#opts.dataDir}/exec`,
     };
+  }
+
+  /**
+   * Resolves an exec's `user` against the image the container was created from: the parent of
+   * its rootfs snapshot, which stays while the container does. Not the image its record names:
+   * that tag may have moved to another image since (a newer pull), or been removed. Not the
+   * container's own files either: reading them from the host races with a container that swaps
+   * /etc/passwd for a symlink. Without the snapshot only numeric users resolve.
+   */
+  async #execUser(container: Container, user: string): Promise<ProcessUser> {
+    const snapshotter = container.snapshotter || this.#snapshotter;
+    const parent = await this.client.snapshots
+      .stat({ snapshotter, key: container.snapshotKey || container.id })
+      .then((r) => r.info?.parent || undefined, (err) => {
+        if (isContainerdCode(err, "not_found")) return undefined;
+        throw err;
+      });
+    const etc = parent ? await this.#imageEtc(snapshotter, parent) : {};
+    return resolveUser(user, etc, container.image);
   }
 
   async exec(id: string, options: ExecOptions): Promise<ExecResult> {

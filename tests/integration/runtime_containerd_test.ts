@@ -112,6 +112,17 @@ Deno.test({
             rt.prepare({ taskId: `${id}-x`, image: nobody, user: "ghost" }),
             (err) => err instanceof ValidationError && err.field === "user",
           );
+          // An exec's user resolves against the image the container runs, not the image its tag
+          // names now: with the record gone (or the tag moved), a new runtime (no caches) still
+          // finds `nobody` in the container's image.
+          await rt.client.images.delete({ name: nobody, sync: true });
+          const fresh = makeRuntime();
+          try {
+            const r = await fresh.exec(id, { cmd: ["id", "-u"], user: "nobody" });
+            assert.equal(r.stdout.trim(), "65534", r.stderr);
+          } finally {
+            await fresh.close();
+          }
         } finally {
           await rt.remove(id).catch(() => {});
           await rt.close();
