@@ -5,6 +5,7 @@ import { WarrenClient } from "../net/client/client.ts";
 import * as wire from "../proto/gen/warren.ts";
 import { codecs } from "../proto/convert.ts";
 import { write } from "./api/context.ts";
+import { node } from "./state/_fixtures_test_util.ts";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -208,18 +209,11 @@ Deno.test("manager: a worker registers, receives its assignments by stream and r
     kind: "node.register",
     at,
     node: {
-      id: "w1",
+      ...node("w1", at),
       hostname: "edge-1",
-      role: "worker",
-      addresses: { advertise: "127.0.0.1" },
-      labels: {},
       resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
       platform: { os: "linux", arch: "arm64" },
-      availability: "active",
       status: { state: "unknown", message: "", lastHeartbeatAt: 0 },
-      version: "0.1.0",
-      createdAt: at,
-      updatedAt: at,
     },
   });
   using c = new WarrenClient({ managers: [mgr.apiAddress] });

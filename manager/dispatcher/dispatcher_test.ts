@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Manager } from "../manager.ts";
 import { write } from "../api/context.ts";
+import { node } from "../state/_fixtures_test_util.ts";
 import { WarrenClient } from "../../net/client/client.ts";
 import { configureLogging } from "../../proto/log.ts";
 import type { AssignmentsMessage, SecretData, Task } from "../../proto/schema/mod.ts";
@@ -51,18 +52,10 @@ Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later on
       kind: "node.register",
       at,
       node: {
-        id: "w1",
+        ...node("w1", at),
         hostname: "w1",
-        role: "worker",
-        addresses: { advertise: "127.0.0.1" },
-        labels: {},
         resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
-        platform: { os: "linux", arch: "amd64" },
-        availability: "active",
         status: { state: "unknown", message: "", lastHeartbeatAt: 0 },
-        version: "0.1.0",
-        createdAt: at,
-        updatedAt: at,
       },
     });
     await c.secrets.create({ name: "s1", data: new Uint8Array([1]) });
