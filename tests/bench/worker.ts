@@ -33,6 +33,7 @@ import { ContainerdRuntime } from "../../runtime/containerd/runtime.ts";
 import { startContainerd } from "../fixtures/containerd.ts";
 import { buildExitImage, pushImage } from "../fixtures/image.ts";
 import { startRegistry } from "../fixtures/registry.ts";
+import { bundle } from "../../tools/bundle.ts";
 import type { BenchContext, BenchSuite } from "./_suite.ts";
 import { percentile, round } from "./_stats.ts";
 import { cpuSeconds, rssMib } from "./_proc.ts";
@@ -50,25 +51,7 @@ const WORKER_BUNDLE_DIR = new URL("../../dist/bench-worker", import.meta.url).pa
 
 /** Builds the worker process's bundle; returns its entry point. */
 async function bundleWorkerProc(): Promise<string> {
-  await Deno.remove(WORKER_BUNDLE_DIR, { recursive: true }).catch(() => {});
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "deno",
-      "--minify",
-      "--code-splitting",
-      "--outdir",
-      WORKER_BUNDLE_DIR,
-      WORKER_PROC,
-    ],
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (!out.success) {
-    throw new Error(`bundling ${WORKER_PROC} failed: ${new TextDecoder().decode(out.stderr)}`);
-  }
+  await bundle(WORKER_PROC, WORKER_BUNDLE_DIR);
   const entry = `${WORKER_BUNDLE_DIR}/_worker_proc.js`;
   // A new bundle has no code cache yet: its first process compiles every module and writes the
   // cache (~35 MiB more anonymous memory while idle). Load it once, as a node that ran before.
