@@ -175,6 +175,8 @@ export class Agent {
       try {
         const session = await this.#register();
         backoff = min;
+        // A stop during the Register call found no stream to cancel: open none.
+        if (this.#stop.signal.aborted) break;
         await this.#runSession(session);
       } catch (err) {
         if (this.#stop.signal.aborted) break;
@@ -232,6 +234,7 @@ export class Agent {
       codecs.AssignmentsRequest.toWire({ nodeId: this.#worker.nodeId, sessionId: s.id }),
     );
     this.#stream = stream;
+    if (this.#stop.signal.aborted) stream.cancel();
     const ended = new AbortController();
     const heartbeats = this.#heartbeat(s, stream, ended.signal);
     try {

@@ -133,3 +133,36 @@ Deno.test("agent: a report after a quiet spell is committed without waiting for 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("agent: a stop while Register is in flight ends the agent (no session opened after)", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  const dispatcher = m.mgr.dispatcher;
+  const register = dispatcher.register.bind(dispatcher);
+  const { promise: registering, resolve: registered } = Promise.withResolvers<void>();
+  const { promise: gate, resolve: release } = Promise.withResolvers<void>();
+  dispatcher.register = async (req) => {
+    registered();
+    await gate;
+    return await register(req);
+  };
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const n = await node(dir, new FakeRuntime({ images: fakeImages() }), [m.apiAddress]);
+  try {
+    await registering;
+    const stopped = n.stop();
+    release();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const outcome = await Promise.race([
+      stopped.then(() => "stopped"),
+      new Promise((r) => (timer = setTimeout(() => r("still running after 10 s"), 10_000))),
+    ]);
+    clearTimeout(timer);
+    if (outcome !== "stopped") await m.stop(); // ends the stuck session, so the test can end
+    assert.equal(outcome, "stopped");
+    assert.equal(n.agent.connected, false);
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
