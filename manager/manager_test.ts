@@ -13,7 +13,7 @@ import {
   ValidationError,
 } from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
-import type { Event, ServiceSpecInput } from "../proto/schema/mod.ts";
+import { type Event, serviceRevision, type ServiceSpecInput } from "../proto/schema/mod.ts";
 
 configureLogging({ level: "error" });
 
@@ -65,6 +65,35 @@ Deno.test("manager: services through gRPC: create, list, scale, update, rollback
   await c.services.delete("web");
   await assert.rejects(() => c.services.inspect("web"), NotFoundError);
   await assert.rejects(() => c.services.rollback("nope"), NotFoundError);
+});
+
+Deno.test("manager: an update read before a scale fails (gRPC and REST) instead of undoing it", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop(); // no tasks needed
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const read = await c.services.create({ name: "lu", image: "registry.local/lu:1" });
+  await c.services.scale("lu", 5);
+  const expect = { expectedSpecVersion: read.specVersion, expectedRevision: serviceRevision(read) };
+  await assert.rejects(
+    c.services.update("lu", { ...read.spec, env: ["A=1"] }, expect),
+    FailedPreconditionError,
+  );
+  const r = await fetch(
+    `http://127.0.0.1:${m.mgr.httpPort}/v1/services/lu?expected_revision=${expect.expectedRevision}`,
+    {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...read.spec, env: ["A=1"] }),
+    },
+  );
+  assert.equal(r.status, 412);
+  await r.body?.cancel();
+  const now = await c.services.inspect("lu");
+  assert.deepEqual([now.spec.replicas, now.spec.env], [5, []], "the scale stands, no update");
+  const updated = await c.services.update("lu", { ...now.spec, env: ["A=1"] }, {
+    expectedRevision: serviceRevision(now),
+  });
+  assert.deepEqual([updated.spec.replicas, updated.spec.env], [5, ["A=1"]]);
 });
 
 Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and health", async () => {

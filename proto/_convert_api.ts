@@ -223,12 +223,14 @@ export const apiCodecs = {
       id: r.id,
       spec: encSpec(r.spec),
       expectedSpecVersion: r.expectedSpecVersion,
+      expectedRevision: r.expectedRevision,
     }),
     (x: w.UpdateServiceRequest) =>
       compact({
         id: str(x.id),
         spec: decSpec(x.spec),
         expectedSpecVersion: x.expectedSpecVersion,
+        expectedRevision: x.expectedRevision,
       }),
   ),
   ScaleServiceRequest: codec(

@@ -42,6 +42,7 @@ export const encService = (s: d.Service): w.Service => ({
   previousSpec: s.previousSpec && encSpec(s.previousSpec),
   specVersion: s.specVersion,
   sameSpecVersion: s.sameSpecVersion,
+  revision: s.revision,
   vip: s.vip,
   updateStatus: s.updateStatus && encUpdateStatus(s.updateStatus),
   createdAt: s.createdAt,
@@ -56,6 +57,7 @@ export const decService = (x: w.Service): Raw => {
   if ((v = decSpec(x.previousSpec)) !== undefined) o.previousSpec = v;
   if (x.specVersion !== undefined) o.specVersion = x.specVersion;
   if (x.sameSpecVersion !== undefined) o.sameSpecVersion = x.sameSpecVersion;
+  if (x.revision !== undefined) o.revision = x.revision;
   if (x.vip !== undefined) o.vip = x.vip;
   if ((v = decUpdateStatus(x.updateStatus)) !== undefined) o.updateStatus = v;
   if (x.createdAt !== undefined) o.createdAt = x.createdAt;

@@ -138,9 +138,10 @@ export interface PlanItem {
   reason?: string;
   /** The desired object. */
   desired: Desired;
-  /** ID and spec version of the existing object, if any. */
+  /** ID, spec version and revision of the existing object, if any. */
   id?: string;
   specVersion?: number;
+  revision?: number;
 }
 
 /** A plan: its items (secrets, volumes, then services, so references exist first). */
@@ -182,6 +183,7 @@ export function planApply(current: CurrentState, desired: readonly Desired[]): P
           ...base,
           id: have.id,
           specVersion: have.specVersion,
+          revision: d.serviceRevision(have),
           changes,
           action: changes.length === 0 ? "unchanged" : "update",
         };

@@ -132,7 +132,10 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
                 labels: want.labels,
               });}
           } else if (item.action === "update" && want.kind === "Service") {
-            await c.services.update(item.id!, want.spec, { expectedSpecVersion: item.specVersion });
+            await c.services.update(item.id!, want.spec, {
+              expectedSpecVersion: item.specVersion,
+              expectedRevision: item.revision,
+            });
           } else if (item.action === "update" && want.kind === "Secret") {
             await c.secrets.update(item.id!, {
               data: secretData.get(want.name)!,

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { isDeepStrictEqual } from "node:util";
 import { ValidationError } from "../../proto/errors.ts";
-import type { ServiceSpecInput, Task } from "../../proto/schema/mod.ts";
+import { serviceRevision, type ServiceSpecInput, type Task } from "../../proto/schema/mod.ts";
 import { isTerminal } from "../../proto/schema/task_state.ts";
 import { renderList, renderObject } from "../output/format.ts";
 import { serviceView, taskView } from "../output/views.ts";
@@ -139,8 +139,11 @@ export function serviceCommand(ctx: CliContext = defaultContext()): Command {
           ctx.io.out(o.output === "table" ? current.id : renderObject(current, o.output));
           return;
         }
+        // Refused if anything wrote the spec in between, a scale included (its replicas would
+        // otherwise be put back by the count read here).
         const svc = await c.services.update(current.id, spec, {
           expectedSpecVersion: current.specVersion,
+          expectedRevision: serviceRevision(current),
         });
         ctx.io.out(o.output === "table" ? svc.id : renderObject(svc, o.output));
       });

@@ -210,7 +210,7 @@ export function apiServices(
         update: u("ServiceService/Update", async (r: wire.UpdateServiceRequest) => {
           const req = codecs.UpdateServiceRequest.fromWire(r);
           return codecs.Service.toWire(
-            await services.updateService(ctx, req.id, req.spec, req.expectedSpecVersion),
+            await services.updateService(ctx, req.id, req.spec, req),
           );
         }),
         scale: u("ServiceService/Scale", async (r: wire.ScaleServiceRequest) => {

@@ -180,12 +180,14 @@ export function restApp(
   );
   app.put("/v1/services/:id", async (c) => {
     const expected = c.req.query("expected_spec_version");
+    const revision = c.req.query("expected_revision");
     const req = parseOrThrow(UpdateServiceRequestSchema, {
       id: c.req.param("id"),
       spec: await body(c),
       ...(expected === undefined ? {} : { expectedSpecVersion: Number(expected) }),
+      ...(revision === undefined ? {} : { expectedRevision: Number(revision) }),
     });
-    return c.json(await services.updateService(ctx, req.id, req.spec, req.expectedSpecVersion));
+    return c.json(await services.updateService(ctx, req.id, req.spec, req));
   });
   app.post("/v1/services/:id/scale", async (c) => {
     const req = parseOrThrow(ScaleServiceRequestSchema, {

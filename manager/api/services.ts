@@ -15,7 +15,14 @@ import type { ServiceListEncoder } from "./service_list_encoder.ts";
 export async function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
   await checkSecretsExist(ctx, spec);
   const at = ctx.now();
-  const service: Service = { id: ctx.newId(), spec, specVersion: 1, createdAt: at, updatedAt: at };
+  const service: Service = {
+    id: ctx.newId(),
+    spec,
+    specVersion: 1,
+    revision: 1,
+    createdAt: at,
+    updatedAt: at,
+  };
   return await write<Service>(ctx, { kind: "service.create", at, service }, { validated: true });
 }
 
@@ -73,12 +80,18 @@ export async function inspectService(
   return findService(await readBarrier(ctx, stale), idOrName);
 }
 
+/** What an update expects the service to be at (optimistic concurrency); see UpdateServiceRequest. */
+export interface UpdateExpectation {
+  expectedSpecVersion?: number;
+  expectedRevision?: number;
+}
+
 /** Replaces a service's spec (a new spec version; the old one is kept for rollback). */
 export async function updateService(
   ctx: ApiContext,
   idOrName: string,
   spec: ServiceSpec,
-  expectedSpecVersion?: number,
+  expect: UpdateExpectation = {},
 ): Promise<Service> {
   const cur = findService(await readBarrier(ctx, false), idOrName);
   await checkSecretsExist(ctx, spec);
@@ -93,7 +106,8 @@ export async function updateService(
     at: ctx.now(),
     id: cur.id,
     spec,
-    expectedSpecVersion,
+    expectedSpecVersion: expect.expectedSpecVersion,
+    expectedRevision: expect.expectedRevision,
   });
 }
 

@@ -109,6 +109,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     id: IdSchema,
     spec: ServiceSpecSchema,
     expectedSpecVersion: z.number().int().min(0).optional(),
+    expectedRevision: z.number().int().min(0).optional(),
   }),
   z.object({ kind: z.literal("service.scale"), at, id: IdSchema, replicas: z.number().int() }),
   z.object({ kind: z.literal("service.rollback"), at, id: IdSchema }),

@@ -12,6 +12,7 @@ import {
   isTerminal,
   type Node,
   type Service,
+  serviceRevision,
   type StoredSecret,
   type Task,
   type Volume,
@@ -149,6 +150,13 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           `service "${prev.spec.name}" is at spec version ${prev.specVersion}, not ${cmd.expectedSpecVersion}: it changed since you read it`,
         );
       }
+      if (cmd.expectedRevision !== undefined && cmd.expectedRevision !== serviceRevision(prev)) {
+        throw new FailedPreconditionError(
+          `service "${prev.spec.name}" is at revision ${
+            serviceRevision(prev)
+          }, not ${cmd.expectedRevision}: it was updated or scaled since you read it`,
+        );
+      }
       if (cmd.spec.name !== prev.spec.name && s.serviceIdByName.has(cmd.spec.name)) {
         throw new AlreadyExistsError("service", cmd.spec.name);
       }
@@ -162,6 +170,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           spec: cmd.spec,
           previousSpec: prev.spec,
           specVersion: prev.specVersion + 1,
+          revision: serviceRevision(prev) + 1,
           updatedAt: cmd.at,
         }, prev),
         prev,
@@ -175,9 +184,11 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         );
       }
       // Scaling changes no task's definition: no new spec version, rollback target unchanged.
+      // A new revision: an update read before the scale must not put the old count back.
       return putService(s, {
         ...prev,
         spec: { ...prev.spec, replicas: cmd.replicas },
+        revision: serviceRevision(prev) + 1,
         updatedAt: cmd.at,
       }, prev);
     }
@@ -199,6 +210,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           spec: prev.previousSpec,
           previousSpec: prev.spec,
           specVersion: prev.specVersion + 1,
+          revision: serviceRevision(prev) + 1,
           // The restored spec is the one of the version before: its tasks stay as they are.
           // Not after a version that changed no spec (a secret's new data, a forced update):
           // the older tasks may hold data the rollback cannot bring back.
@@ -315,6 +327,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
             ...rest,
             previousSpec: sv.spec,
             specVersion: sv.specVersion + 1,
+            revision: serviceRevision(sv) + 1,
             updatedAt: cmd.at,
           }, sv).changes,
         );

@@ -5,6 +5,7 @@ import { type ClusterState, emptyState, fromSnapshot, toSnapshot } from "./fsm_s
 import type { Command } from "./commands.ts";
 import { node, service, task } from "./_fixtures_test_util.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../proto/errors.ts";
+import { serviceRevision } from "../../proto/schema/mod.ts";
 
 function run(cmds: Command[], s: ClusterState = emptyState()): ClusterState {
   for (const c of cmds) {
@@ -53,6 +54,47 @@ Deno.test("fsm: create, update, scale and rollback a service keep versions and n
     FailedPreconditionError,
   );
   assert.throws(() => applyCommand(s, { kind: "service.delete", at, id: "nope" }), NotFoundError);
+});
+
+Deno.test("fsm: an update read before a scale is refused by its revision, not applied over it", () => {
+  const s = emptyState();
+  // A service written before revisions existed is at its spec version.
+  const { revision: _, ...old } = service("web");
+  applyCommand(s, { kind: "service.create", at, service: old });
+  const read = s.services.get("web")!;
+  assert.equal(serviceRevision(read), 1);
+  // Someone scales between the read and the update: same spec version, a new revision.
+  applyCommand(s, { kind: "service.scale", at, id: "web", replicas: 7 });
+  assert.equal(s.services.get("web")!.specVersion, 1);
+  assert.equal(s.services.get("web")!.revision, 2);
+  const edited = { ...read.spec, env: ["A=1"] }; // replicas as read: 1
+  assert.throws(
+    () =>
+      applyCommand(s, {
+        kind: "service.update",
+        at,
+        id: "web",
+        spec: edited,
+        expectedSpecVersion: read.specVersion,
+        expectedRevision: serviceRevision(read),
+      }),
+    (err) => err instanceof FailedPreconditionError && /updated or scaled since/.test(err.message),
+  );
+  assert.equal(s.services.get("web")!.spec.replicas, 7, "the acknowledged scale stands");
+  // Read again: the update applies and keeps the scaled count; every write moves the revision.
+  const again = s.services.get("web")!;
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "web",
+    spec: { ...again.spec, env: ["A=1"] },
+    expectedRevision: serviceRevision(again),
+  });
+  let sv = s.services.get("web")!;
+  assert.deepEqual([sv.spec.replicas, sv.specVersion, sv.revision], [7, 2, 3]);
+  applyCommand(s, { kind: "service.rollback", at, id: "web" });
+  sv = s.services.get("web")!;
+  assert.deepEqual([sv.specVersion, sv.revision], [3, 4]);
 });
 
 Deno.test("fsm: renaming a service moves its name index", () => {

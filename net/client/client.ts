@@ -216,17 +216,20 @@ export class WarrenClient implements Disposable {
     },
     /**
      * Replaces the spec of a service (complete spec; defaults apply). With
-     * `expectedSpecVersion` the update fails unless the service is still at that version.
+     * `expectedSpecVersion` the update fails unless the service is still at that version, with
+     * `expectedRevision` unless nothing wrote its spec since (a scale included): a
+     * read-modify-write passes the `revision` it read (`d.serviceRevision`).
      */
     update: async (
       id: string,
       spec: d.ServiceSpecInput,
-      opts: { expectedSpecVersion?: number } = {},
+      opts: { expectedSpecVersion?: number; expectedRevision?: number } = {},
     ): Promise<d.Service> => {
       const req = d.parseOrThrow(d.UpdateServiceRequestSchema, {
         id,
         spec,
         expectedSpecVersion: opts.expectedSpecVersion,
+        expectedRevision: opts.expectedRevision,
       });
       const res = await this.#pool.unary(
         w.ServiceServiceService.update,

@@ -437,7 +437,14 @@ export interface Service {
   createdAt: number;
   updatedAt: number;
   /** Set by a rollback: tasks at this version run the same spec as the current one. */
-  sameSpecVersion?: number | undefined;
+  sameSpecVersion?:
+    | number
+    | undefined;
+  /**
+   * Counts every write of the spec: updates, rollbacks and scaling (which keeps spec_version).
+   * Absent on services written before it existed; it then equals spec_version.
+   */
+  revision?: number | undefined;
 }
 
 export interface TaskStatus {
@@ -711,8 +718,18 @@ export interface UpdateServiceRequest {
   spec?:
     | ServiceSpec
     | undefined;
-  /** When set, the update fails with FAILED_PRECONDITION unless the service is at this version. */
-  expectedSpecVersion?: number | undefined;
+  /**
+   * When set, the update fails with FAILED_PRECONDITION unless the service is at this version.
+   * A scale keeps the spec version: read-modify-write clients send expected_revision too.
+   */
+  expectedSpecVersion?:
+    | number
+    | undefined;
+  /**
+   * When set, the update fails with FAILED_PRECONDITION unless the service is at this revision
+   * (Service.revision): no write of the spec, a scale included, came between read and update.
+   */
+  expectedRevision?: number | undefined;
 }
 
 export interface ScaleServiceRequest {
@@ -3764,6 +3781,7 @@ function createBaseService(): Service {
     createdAt: 0,
     updatedAt: 0,
     sameSpecVersion: undefined,
+    revision: undefined,
   };
 }
 
@@ -3795,6 +3813,9 @@ export const Service: MessageFns<Service> = {
     }
     if (message.sameSpecVersion !== undefined) {
       writer.uint32(72).uint64(message.sameSpecVersion);
+    }
+    if (message.revision !== undefined) {
+      writer.uint32(80).uint64(message.revision);
     }
     return writer;
   },
@@ -3884,6 +3905,14 @@ export const Service: MessageFns<Service> = {
             message.sameSpecVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.revision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3916,6 +3945,7 @@ export const Service: MessageFns<Service> = {
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
     message.sameSpecVersion = object.sameSpecVersion ?? undefined;
+    message.revision = object.revision ?? undefined;
     return message;
   },
 };
@@ -6983,7 +7013,7 @@ export const InspectServiceRequest: MessageFns<InspectServiceRequest> = {
 };
 
 function createBaseUpdateServiceRequest(): UpdateServiceRequest {
-  return { id: "", spec: undefined, expectedSpecVersion: undefined };
+  return { id: "", spec: undefined, expectedSpecVersion: undefined, expectedRevision: undefined };
 }
 
 export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
@@ -6996,6 +7026,9 @@ export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
     }
     if (message.expectedSpecVersion !== undefined) {
       writer.uint32(24).uint64(message.expectedSpecVersion);
+    }
+    if (message.expectedRevision !== undefined) {
+      writer.uint32(32).uint64(message.expectedRevision);
     }
     return writer;
   },
@@ -7037,6 +7070,14 @@ export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
             message.expectedSpecVersion = longToNumber(reader.uint64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expectedRevision = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7059,6 +7100,7 @@ export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
       ? ServiceSpec.fromPartial(object.spec)
       : undefined;
     message.expectedSpecVersion = object.expectedSpecVersion ?? undefined;
+    message.expectedRevision = object.expectedRevision ?? undefined;
     return message;
   },
 };

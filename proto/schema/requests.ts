@@ -185,8 +185,13 @@ export const UpdateServiceRequestSchema = z.object({
   id: IdSchema,
   /** The new spec (complete; defaults apply). */
   spec: ServiceSpecSchema,
-  /** Fail unless the service is at this spec version (optimistic concurrency). */
+  /**
+   * Fail unless the service is at this spec version (optimistic concurrency). A scale keeps
+   * the spec version: a read-modify-write of the whole spec sends `expectedRevision` too.
+   */
   expectedSpecVersion: RaftIndexSchema.optional(),
+  /** Fail unless the service is at this revision (`serviceRevision`): nothing wrote its spec. */
+  expectedRevision: RaftIndexSchema.optional(),
 });
 /** ServiceService.Scale request. */
 export const ScaleServiceRequestSchema = z.object({

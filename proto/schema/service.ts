@@ -46,6 +46,13 @@ export const ServiceSchema = z.object({
    * restored. Its tasks run the current spec already and are not replaced.
    */
   sameSpecVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * Counts every write of the spec: updates and rollbacks (with the spec version) and scaling,
+   * which changes `replicas` but keeps the spec version (no task runs a different definition).
+   * What a read-modify-write of the spec checks. Absent on services written before it existed:
+   * read it with {@link serviceRevision}.
+   */
+  revision: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
   /** Virtual IP from the cluster's serviceCidr (endpointMode vip); absent until allocated. */
   vip: z.string().refine(isIpv4, { message: "must be an IPv4 address" }).optional(),
   /** Latest rollout; absent before the first update. */
@@ -57,6 +64,11 @@ export const ServiceSchema = z.object({
 });
 /** A service. */
 export type Service = z.infer<typeof ServiceSchema>;
+
+/** A service's revision; a service written before revisions existed is at its spec version. */
+export function serviceRevision(service: Pick<Service, "specVersion" | "revision">): number {
+  return service.revision ?? service.specVersion;
+}
 
 /**
  * Whether a task recorded at `specVersion` runs the service's current spec: the current version,
