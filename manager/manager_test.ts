@@ -17,9 +17,12 @@ import { type Event, serviceRevision, type ServiceSpecInput } from "../proto/sch
 
 configureLogging({ level: "error" });
 
-async function startManager(): Promise<{ mgr: Manager; dir: string } & AsyncDisposable> {
+async function startManager(
+  extra: Partial<Parameters<typeof Manager.start>[0]> = {},
+): Promise<{ mgr: Manager; dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "warren-mgr-" });
   const mgr = await Manager.start({
+    ...extra,
     dataDir: dir,
     apiAddr: "127.0.0.1:0",
     raftAddr: "127.0.0.1:0",
@@ -65,6 +68,29 @@ Deno.test("manager: services through gRPC: create, list, scale, update, rollback
   await c.services.delete("web");
   await assert.rejects(() => c.services.inspect("web"), NotFoundError);
   await assert.rejects(() => c.services.rollback("nope"), NotFoundError);
+});
+
+Deno.test("manager: a change after a quiet spell is reconciled at once, not at the next tick", async () => {
+  // A tick this long never comes during the test: only the change itself can start the pass.
+  await using m = await startManager({ orchestrator: { tickMs: 60_000 } });
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  // The manager's start-up passes were just now; on its clock a quiet minute has passed since.
+  const now = m.mgr.ctx.now;
+  m.mgr.ctx.now = () => now() + 61_000;
+  const sv = await c.services.create({ name: "quick", image: "registry.local/q:1", replicas: 2 });
+  const { tasks, index } = await c.tasks.list({ serviceId: sv.id });
+  if (tasks.length < 2) {
+    const ac = new AbortController();
+    let seen = tasks.length;
+    const watch = c.events.watch({ fromIndex: index + 1, kinds: ["task"], signal: ac.signal });
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    for await (const e of watch) {
+      if (e.action === "create" && ++seen >= 2) break;
+    }
+    clearTimeout(timer);
+    ac.abort();
+  }
+  assert.equal((await c.tasks.list({ serviceId: sv.id })).tasks.length, 2);
 });
 
 Deno.test("manager: an update read before a scale fails (gRPC and REST) instead of undoing it", async () => {

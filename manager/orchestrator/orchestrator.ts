@@ -1,7 +1,8 @@
 /**
  * The reconcile loops on the leader (after swarmkit): a full pass when this manager becomes
- * leader, then passes over what changed (store events mark services dirty), batched every
- * `tickMs`. Each pass: node health → per-service decisions (replicated, global, restart, rolling
+ * leader, then passes over what changed (store events mark services dirty), at most one every
+ * `tickMs`: a change after a quiet spell starts a pass at once, changes during or soon after a
+ * pass wait for the next slot and are batched into it. Each pass: node health → per-service decisions (replicated, global, restart, rolling
  * update; pure functions) → Raft commands → scheduling of unplaced tasks through the plan
  * applier → task history reaping. This loop is the single writer of placements.
  * @module
@@ -34,7 +35,7 @@ import { placementSnapshot } from "./placement_snapshot.ts";
 
 /** Options of the {@link Orchestrator}. */
 export interface OrchestratorOptions {
-  /** Batching window of reconcile passes. Default 50 ms. */
+  /** Least time between the starts of two reconcile passes (their batching window). Default 50 ms. */
   tickMs?: number;
   /** A node silent for this long is marked down. Default 10 s. */
   nodeDownAfterMs?: number;
@@ -66,6 +67,9 @@ export class Orchestrator {
   #lastReap = 0;
   readonly #pacing = new Map<string, UpdatePacing>();
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** A pass asked for by a change, waiting for its slot. */
+  #kickTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastPassAt = -Infinity;
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(ctx: ApiContext, opts: OrchestratorOptions) {
@@ -84,6 +88,7 @@ export class Orchestrator {
   start(): void {
     this.#unsubscribe.push(this.#ctx.raft.onLeaderChange((l) => this.#setActive(l.isLeader)));
     this.#unsubscribe.push(this.#ctx.store.onApplied((_i, changes) => {
+      this.#kick();
       for (const c of changes) {
         if (c.kind === "service") this.#dirty.add(c.service.id);
         else if (c.kind === "task") {
@@ -108,6 +113,8 @@ export class Orchestrator {
   /** Stops the loop. */
   stop(): void {
     clearInterval(this.#timer);
+    clearTimeout(this.#kickTimer);
+    this.#kickTimer = undefined;
     for (const u of this.#unsubscribe) u();
     this.#active = false;
   }
@@ -126,19 +133,34 @@ export class Orchestrator {
     this.#active = leader;
   }
 
+  /**
+   * Starts a pass for a change as soon as the pass rate allows: at once after a quiet spell
+   * (a created service's tasks need not wait out a tick), else at the next slot. The interval
+   * stays for what time alone makes due (wake-ups, node health, reaping).
+   */
+  #kick(): void {
+    if (!this.#active || this.#kickTimer !== undefined) return;
+    const wait = Math.max(0, this.#lastPassAt + this.#o.tickMs - this.#ctx.now());
+    this.#kickTimer = setTimeout(() => {
+      this.#kickTimer = undefined;
+      void this.#tick();
+    }, wait);
+  }
+
   async #tick(): Promise<void> {
     if (!this.#active || this.#running) return;
     const now = this.#ctx.now();
-    const due = this.#dirtyAll || this.#dirty.size > 0 || this.#placementsDirty ||
-      now >= this.#wakeAt ||
-      now - this.#lastReap > 1000;
-    if (!due) return;
+    const changed = this.#dirtyAll || this.#dirty.size > 0 || this.#placementsDirty;
+    if (!changed && now < this.#wakeAt && now - this.#lastReap <= 1000) return;
+    if (now - this.#lastPassAt < this.#o.tickMs) return this.#kick(); // not before its slot
     try {
       await this.#pass();
     } catch (err) {
       this.#log.warn("reconcile pass failed; retrying", { err });
       this.#dirtyAll = true;
     }
+    // What changed during the pass (its own writes included) gets the next slot.
+    if (this.#dirtyAll || this.#dirty.size > 0 || this.#placementsDirty) this.#kick();
   }
 
   async #pass(): Promise<void> {
@@ -146,6 +168,7 @@ export class Orchestrator {
     this.#running = true;
     try {
       const now = this.#ctx.now();
+      this.#lastPassAt = now;
       await this.#nodeHealth(now);
       const s = this.#ctx.store.state as ClusterState;
       const full = this.#dirtyAll || now >= this.#wakeAt;
