@@ -166,3 +166,35 @@ Deno.test("agent: a stop while Register is in flight ends the agent (no session 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("agent: a secret's new version reaches the tasks its rolling update starts", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  await using n = await node(dir, runtime, [m.apiAddress]);
+  try {
+    await n.agent.waitConnected(10_000);
+    await m.client.secrets.create({ name: "db-pass", data: new TextEncoder().encode("s3cret") });
+    const svc = await m.createService({
+      name: "db",
+      image: IMAGES.web,
+      secrets: [{ secret: "db-pass" }],
+    });
+    const running = () => m.tasksOf(svc).filter((t) => t.status.state === "running");
+    await eventually(() => running().length === 1, "the task running");
+    const cat = async (id: string) =>
+      (await runtime.exec(id, { cmd: ["cat", "/run/secrets/db-pass"] })).stdout;
+    assert.equal(await cat(running()[0].id), "s3cret");
+    // Rotation: the service rolls to a new spec version; its new task must see the new data.
+    await m.client.secrets.update("db-pass", { data: new TextEncoder().encode("newpass") });
+    await eventually(
+      () => running().some((t) => t.specVersion === 2),
+      "the rolled task running",
+    );
+    assert.equal(await cat(running().find((t) => t.specVersion === 2)!.id), "newpass");
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -57,7 +57,8 @@ interface Stream {
     view: NodeView;
     peers: Map<string, { sig: string }>;
     endpoints: Map<string, { sig: string }>;
-    secrets: Set<string>;
+    /** Secret name → the version sent: a new version is sent again (a rotation). */
+    secrets: Map<string, number>;
   } | undefined;
   push: (m: AssignmentsMessage) => void;
   end: (err?: Error) => void;
@@ -376,14 +377,19 @@ export class Dispatcher {
     const v = diffKeyed(prev?.view.volumes ?? empty, view.volumes);
     const p = diffKeyed(prev?.peers ?? empty, peers, st.nodeId);
     const e = diffKeyed(prev?.endpoints ?? empty, endpoints);
-    const newSecrets = [...view.secretNames].filter((n) => !prev?.secrets.has(n));
+    const versions = new Map([...view.secretNames].map((n) => {
+      const id = s.secretIdByName.get(n);
+      return [n, (id === undefined ? undefined : s.secrets.get(id)?.version) ?? 0];
+    }));
+    const newSecrets = [...versions].filter(([n, v]) => prev?.secrets.get(n) !== v)
+      .map(([n]) => n);
     const secrets = newSecrets.length ? await this.#o.resolveSecrets(newSecrets) : [];
     const removedSecretIds = prev
-      ? [...prev.secrets].filter((n) => !view.secretNames.has(n)).map((n) =>
+      ? [...prev.secrets.keys()].filter((n) => !view.secretNames.has(n)).map((n) =>
         s.secretIdByName.get(n) ?? n
       )
       : [];
-    st.sent = { view, peers, endpoints, secrets: view.secretNames };
+    st.sent = { view, peers, endpoints, secrets: versions };
     const msg: AssignmentsMessage = {
       complete,
       index: this.#ctx.store.index,
