@@ -5,7 +5,12 @@
  */
 import { isTerminal, type Task } from "../../proto/schema/mod.ts";
 
-/** IDs of finished tasks beyond the newest `keep` per slot/node, and of services gone. */
+/**
+ * IDs of finished tasks beyond the newest `keep` per slot/node, and every finished task of a
+ * service gone: also one still desired running (it failed and was waiting out its restart
+ * delay when the service was deleted, which tells only live tasks to shut down), which nothing
+ * would ever restart or remove.
+ */
 export function tasksToReap(
   tasks: readonly Task[],
   keep: number,
@@ -14,12 +19,12 @@ export function tasksToReap(
   const groups = new Map<string, Task[]>();
   const out: string[] = [];
   for (const t of tasks) {
-    const done = isTerminal(t.desiredState) && isTerminal(t.status.state);
-    if (!done) continue;
+    if (!isTerminal(t.status.state)) continue;
     if (!serviceExists(t.serviceId)) {
       out.push(t.id);
       continue;
     }
+    if (!isTerminal(t.desiredState)) continue;
     const key = `${t.serviceId}/${t.slot ?? t.nodeId}`;
     const list = groups.get(key);
     if (list) list.push(t);

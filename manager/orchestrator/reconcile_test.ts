@@ -339,6 +339,10 @@ Deno.test("reaper: keeps the newest finished tasks per slot", () => {
   );
   assert.deepEqual(r, ["a"]);
   assert.deepEqual(tasksToReap([done("x", 1)], 5, () => false), ["x"]);
+  // A task that failed and waited to restart when its service was deleted: reaped too.
+  const waiting = task("w", { slot: 1, state: "failed", desired: "running", at: 1 });
+  assert.deepEqual(tasksToReap([waiting], 5, () => true), []);
+  assert.deepEqual(tasksToReap([waiting, task("live", { slot: 1 })], 5, () => false), ["w"]);
 });
 
 Deno.test("node health: silent nodes go down, unless every worker went silent at once", () => {
