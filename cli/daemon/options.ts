@@ -114,16 +114,32 @@ export function defaultDataDir(): string {
   return `${Deno.env.get("HOME") ?? "."}/.warren/data`;
 }
 
-/** The advertise address: the flag, else the first non-loopback IPv4, else 127.0.0.1. */
+/**
+ * The advertise address: the flag, else the listen host, else the first IPv4 of the host's own
+ * interfaces (see {@link hostAddress}), else 127.0.0.1.
+ */
 export function advertiseAddress(flag: string | undefined, listen: string): string {
   if (flag) return flag;
   const host = listen.slice(0, listen.lastIndexOf(":"));
   if (host && host !== "0.0.0.0" && host !== "::" && host !== "[::]") return host;
   try {
-    const ifs = Deno.networkInterfaces().filter((i) =>
-      i.family === "IPv4" && !i.address.startsWith("127.")
-    );
-    if (ifs.length > 0) return ifs[0].address;
+    return hostAddress(Deno.networkInterfaces()) ?? "127.0.0.1";
   } catch { /* not permitted */ }
   return "127.0.0.1";
+}
+
+/**
+ * Interfaces that never carry a node's address: Warren's own (the task bridge `wbr…`, the
+ * WireGuard overlay `wg-…`, task veths) and other runtimes' bridges. A restarted node whose
+ * network card has no address yet would otherwise advertise its own task bridge.
+ */
+const VIRTUAL_INTERFACE = /^(wbr|wg-|veth|docker|br-|virbr|cni|flannel|cali|vxlan)/;
+
+/** The first non-loopback IPv4 address of an interface that is not a virtual one. */
+export function hostAddress(
+  ifs: readonly Pick<Deno.NetworkInterfaceInfo, "name" | "family" | "address">[],
+): string | undefined {
+  return ifs.find((i) =>
+    i.family === "IPv4" && !i.address.startsWith("127.") && !VIRTUAL_INTERFACE.test(i.name)
+  )?.address;
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { Command } from "commander";
-import { addWorkerFlags, parseInsecureRegistry } from "./options.ts";
+import { addWorkerFlags, hostAddress, parseInsecureRegistry } from "./options.ts";
 import { containerdRuntimeOptions } from "./worker_start.ts";
 import { ValidationError } from "../../proto/errors.ts";
 
@@ -26,4 +26,17 @@ Deno.test("--insecure-registry takes host or host:port, repeatable, and reaches 
     "insecureRegistries" in containerdRuntimeOptions({ dataDir: "/d", managers: ["m:1"] }),
     false,
   );
+});
+
+Deno.test("options: the advertise address skips loopback and Warren's own and other virtual interfaces", () => {
+  const ifs = [
+    { name: "lo", family: "IPv4", address: "127.0.0.1" },
+    { name: "wbr1a2b3c4d", family: "IPv4", address: "10.240.0.1" },
+    { name: "wg-0123456789ab", family: "IPv4", address: "10.250.0.1" },
+    { name: "docker0", family: "IPv4", address: "172.17.0.1" },
+    { name: "eth0", family: "IPv6", address: "fe80::1" },
+    { name: "eth0", family: "IPv4", address: "192.168.1.20" },
+  ] as const;
+  assert.equal(hostAddress(ifs), "192.168.1.20");
+  assert.equal(hostAddress(ifs.slice(0, 4)), undefined, "only virtual ones: none");
 });
