@@ -134,9 +134,9 @@ export class RegistryClient {
     }
     if (res.ok) return res;
     await res.body?.cancel();
-    const what = `${this.registry}/${this.repository}${
-      path.replace(/^\/(manifests|blobs)\//, " ")
-    }`;
+    // The reference as users write it: repo:tag, or repo@digest (a digest has a colon).
+    const ref = path.replace(/^\/(manifests|blobs)\//, "");
+    const what = `${this.registry}/${this.repository}${ref.includes(":") ? "@" : ":"}${ref}`;
     switch (res.status) {
       case 401:
         throw new UnauthenticatedError(
