@@ -17,6 +17,7 @@ import {
   withClient,
 } from "./_context.ts";
 import { commandGroup } from "./_group.ts";
+import type { WarrenClient } from "../../net/client/client.ts";
 
 /** Key-value lines of `cluster info` in table mode. */
 export function clusterInfoLines(info: ClusterInfo, nowMs: number): string {
@@ -59,7 +60,7 @@ export function clusterCommand(ctx: CliContext = defaultContext()): Command {
     .action(async (role: NodeRole, o: ClientFlags & { rotate?: boolean }) => {
       const { token, managers } = await withClient(ctx, o, async (c) => ({
         token: await c.cluster.joinToken(role, o.rotate),
-        managers: c.managers,
+        managers: await managerApiAddresses(c).catch(() => [...c.managers]),
       }));
       if (o.quiet) ctx.io.out(token.token);
       else if (o.output !== "table") ctx.io.out(renderObject(token, o.output));
@@ -70,9 +71,10 @@ export function clusterCommand(ctx: CliContext = defaultContext()): Command {
             "",
             `    ${token.token}`,
             "",
-            `On the new node, run 'warren join' with this token and a manager address (${
-              managers.join(", ")
-            }).`,
+            `To add a ${role} to this cluster, run on the new node:`,
+            "",
+            `    warren join ${managers[0]} --token ${token.token}`,
+            ...(managers.length > 1 ? ["", `(any manager will do: ${managers.join(", ")})`] : []),
           ].join("\n"),
         );
       }
@@ -156,4 +158,17 @@ function printUnlockKey(
       ].join("\n"),
     );
   }
+}
+
+/**
+ * The API addresses the managers advertise, ready ones first: what a new node dials (the CLI's
+ * own may be a loopback address).
+ */
+async function managerApiAddresses(c: WarrenClient): Promise<string[]> {
+  const { nodes } = await c.nodes.list({ role: "manager" });
+  const rank = (n: (typeof nodes)[number]) => n.status.state === "ready" ? 0 : 1;
+  const out = nodes.filter((n) => n.addresses.api).sort((a, b) => rank(a) - rank(b))
+    .map((n) => n.addresses.api!);
+  if (out.length === 0) throw new Error("no manager advertises an API address");
+  return out;
 }

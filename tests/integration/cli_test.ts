@@ -456,8 +456,11 @@ Deno.test({
       const t1 = (await tok()).trim();
       assert.match(t1, /^WRN1-/);
       assert.equal((await tok()).trim(), t1);
-      ok(await warren(["cluster", "join-token", "worker", "--rotate", ...m]));
-      assert.notEqual((await tok()).trim(), t1);
+      const rotated = ok(await warren(["cluster", "join-token", "worker", "--rotate", ...m]));
+      const t2 = (await tok()).trim();
+      assert.notEqual(t2, t1);
+      // The command to paste on the new node, with the address the manager advertises.
+      assert.match(rotated, new RegExp(`warren join \\S+:\\d+ --token ${t2}`));
 
       assert.match(ok(await warren(["version"])), /\d+\.\d+\.\d+/);
     });
