@@ -8,6 +8,7 @@ import { type Command, Option } from "commander";
 import { credentials as grpcCredentials } from "@grpc/grpc-js";
 import type { ChannelOptions } from "@grpc/grpc-js";
 import { WarrenClient } from "../../net/client/client.ts";
+import { UnavailableError, WarrenError } from "../../proto/errors.ts";
 import { type EnvGetter, processEnv, type ResolvedTarget, resolveTarget } from "../config.ts";
 import { OUTPUT_FORMATS, type OutputFormat } from "../output/format.ts";
 
@@ -118,6 +119,18 @@ export async function withClient<T>(
   const client = await ctx.connect(target);
   try {
     return await fn(client);
+  } catch (err) {
+    // Managers speak mutual TLS only: without an admin certificate every call fails as if no
+    // manager were there. Say what is missing instead.
+    if (!target.tls && err instanceof WarrenError && err.code === "unavailable") {
+      throw new UnavailableError(
+        `${err.message} (this CLI has no admin certificate, and managers accept only mutual ` +
+          "TLS: use the config `cluster init` or `join` wrote (~/.warren/config.json, or " +
+          "WARREN_CONFIG), or one made with `warren cert create` on a manager)",
+        { cause: err },
+      );
+    }
+    throw err;
   } finally {
     client.close();
   }

@@ -64,7 +64,8 @@ export function fromGrpcError(err: ServiceError): WarrenError {
   const code: ErrorCode = fromTrailer && KNOWN_CODES.has(fromTrailer)
     ? fromTrailer as ErrorCode
     : FROM_GRPC[err.code as Status] ?? "internal";
-  const message = err.details || err.message;
+  // grpc-js ends connection errors with "Resolution note: " and nothing after it.
+  const message = (err.details || err.message).replace(/\s*Resolution note:\s*$/, "");
   if (code === "invalid_argument") {
     const field = err.metadata?.get(FIELD_KEY)[0]?.toString() ?? "";
     const reason = field && message.startsWith(`${field}: `)

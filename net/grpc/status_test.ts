@@ -53,3 +53,16 @@ Deno.test("grpc status: errors come back as instances of the class the server th
   assert.ok(roundTrip(new NotFoundError("node", "n")) instanceof NotFoundError);
   assert.ok(roundTrip(new UnavailableError("no quorum")) instanceof UnavailableError);
 });
+
+Deno.test("grpc status: grpc-js's empty 'Resolution note:' tail is dropped from connection errors", () => {
+  const details = "No connection established. Last error: Failed to connect. Resolution note: ";
+  const err = Object.assign(new Error(`14 UNAVAILABLE: ${details}`), {
+    code: Status.UNAVAILABLE,
+    details,
+    metadata: new Metadata(),
+  }) as ServiceError;
+  assert.equal(
+    fromGrpcError(err).message,
+    "No connection established. Last error: Failed to connect.",
+  );
+});
