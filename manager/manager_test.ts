@@ -6,6 +6,7 @@ import * as wire from "../proto/gen/warren.ts";
 import { codecs } from "../proto/convert.ts";
 import { write } from "./api/context.ts";
 import { node } from "./state/_fixtures_test_util.ts";
+import { leaveCluster } from "./api/membership.ts";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -91,6 +92,21 @@ Deno.test("manager: a change after a quiet spell is reconciled at once, not at t
     ac.abort();
   }
   assert.equal((await c.tasks.list({ serviceId: sv.id })).tasks.length, 2);
+});
+
+Deno.test("manager: the only manager leaves only with force, which ends the cluster with it", async () => {
+  await using m = await startManager();
+  const self = m.mgr.ctx.raft.status().config.voters[0]!;
+  await assert.rejects(
+    leaveCluster(m.mgr.ctx, self, false),
+    (err) =>
+      err instanceof FailedPreconditionError && /only manager: leaving ends the cluster/.test(
+        err.message,
+      ),
+  );
+  // Forced: nothing to remove from Raft (it has no other voter); the daemon then stops.
+  await leaveCluster(m.mgr.ctx, self, true);
+  assert.deepEqual(m.mgr.ctx.raft.status().config.voters, [self]);
 });
 
 Deno.test("manager: an update read before a scale fails (gRPC and REST) instead of undoing it", async () => {

@@ -147,11 +147,20 @@ export async function leaveCluster(
   const n = findNode(s, nodeIdOrName);
   if (n.role === "manager") {
     const voters = ctx.raft.status().config.voters;
-    if (voters.includes(n.id) && voters.length <= 2 && !force) {
+    const last = voters.length === 1 && voters[0] === n.id;
+    if (last && !force) {
       throw new FailedPreconditionError(
-        `removing manager ${n.hostname} would leave ${
-          voters.length - 1
-        } manager(s): a cluster of two loses its quorum with one; use --force`,
+        `manager ${n.hostname} is the cluster's only manager: leaving ends the cluster (its ` +
+          "state stays in the data directory); use --force",
+      );
+    }
+    // The last voter cannot be removed from Raft, nor the node from a state no manager keeps:
+    // the cluster ends with it, as `docker swarm leave --force` on the last manager.
+    if (last) return;
+    if (voters.includes(n.id) && voters.length === 2 && !force) {
+      throw new FailedPreconditionError(
+        `removing manager ${n.hostname} would leave 1 manager: a cluster of two loses its ` +
+          "quorum with one; use --force",
       );
     }
     if (ctx.raft.members[n.id] !== undefined) await ctx.raft.removeMember(n.id);
