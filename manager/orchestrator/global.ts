@@ -8,7 +8,7 @@
 import { runsCurrentSpec, type Service, type Task } from "../../proto/schema/mod.ts";
 import { type Actions, noActions } from "./actions.ts";
 import { superviseSlot } from "./restart.ts";
-import { isLive } from "./replicated.ts";
+import { isLive, isStopping } from "./replicated.ts";
 
 /** Tasks with a node, by node, newest first in each list (the global counterpart of bySlot). */
 export function byNode(tasks: readonly Task[]): Map<string, Task[]> {
@@ -58,6 +58,9 @@ export function reconcileGlobal(
       if (currentIsUpToDate && !runsCurrentSpec(service, extra.specVersion)) continue;
       out.desired.push({ taskId: extra.id, desiredState: "shutdown", reason: "one task per node" });
     }
+    // As for a replicated slot: a node's new task waits until the task told to stop there has
+    // stopped (stop-first). An eligible node is ready, so its worker reports that stop.
+    if (!current && list.some((t) => isStopping(t))) continue;
     superviseSlot(out, {
       current,
       history: list,

@@ -220,7 +220,7 @@ export class Orchestrator {
     const eligible = sv.spec.mode === "global" ? globalEligibleNodes(view, sv) : undefined;
     let pacing = this.#pacing.get(sv.id);
     if (!pacing) this.#pacing.set(sv.id, pacing = { lastBatchAt: 0 });
-    const step = reconcileUpdate(sv, tasks, pacing, now, eligible);
+    const step = reconcileUpdate(sv, tasks, pacing, now, { eligible, nodes: facts });
     if (step.rollback) {
       this.#log.warn("update failed; rolling back", {
         service: sv.spec.name,
@@ -247,20 +247,27 @@ export class Orchestrator {
 
   #nodeFacts(s: ClusterState): NodeFacts {
     const ttl = this.#o.nodeDownAfterMs;
+    /** Why `nodeId`'s tasks are gone for good; while a down node is within the grace, none. */
+    const gone = (nodeId: string, service: Service, now: number) => {
+      const n: Node | undefined = s.nodes.get(nodeId);
+      if (!n) return `node ${nodeId} was removed`;
+      if (n.status.state === "down") {
+        const downSince = n.status.lastHeartbeatAt + ttl;
+        if (now - downSince >= service.spec.disconnectGraceMs) {
+          return `node ${n.hostname} is down`;
+        }
+        this.#wakeAt = Math.min(this.#wakeAt, downSince + service.spec.disconnectGraceMs);
+      }
+      return undefined;
+    };
     return {
       evacuate: (nodeId: string, service: Service, now: number) => {
         const n: Node | undefined = s.nodes.get(nodeId);
-        if (!n) return `node ${nodeId} was removed`;
-        if (n.availability === "drain") return `node ${n.hostname} is drained`;
-        if (n.status.state === "down") {
-          const downSince = n.status.lastHeartbeatAt + ttl;
-          if (now - downSince >= service.spec.disconnectGraceMs) {
-            return `node ${n.hostname} is down`;
-          }
-          this.#wakeAt = Math.min(this.#wakeAt, downSince + service.spec.disconnectGraceMs);
-        }
-        return undefined;
+        if (n?.availability === "drain") return `node ${n.hostname} is drained`;
+        return gone(nodeId, service, now);
       },
+      lost: (nodeId: string, service: Service, now: number) =>
+        gone(nodeId, service, now) !== undefined,
     };
   }
 

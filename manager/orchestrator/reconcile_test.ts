@@ -4,12 +4,13 @@ import { node as mkNode, service as mkService } from "../state/_fixtures_test_ut
 import { type NodeFacts, reconcileReplicated } from "./replicated.ts";
 import { reconcileGlobal } from "./global.ts";
 import { restartDecision } from "./restart.ts";
-import { reconcileUpdate } from "./update.ts";
+import { reconcileUpdate, type UpdatePacing } from "./update.ts";
+import { mergeActions } from "./actions.ts";
 import { tasksToReap } from "./reaper.ts";
 import { nodesToMarkDown } from "./node_health.ts";
 
 const now = 100_000;
-const noEvac: NodeFacts = { evacuate: () => undefined };
+const noEvac: NodeFacts = { evacuate: () => undefined, lost: () => false };
 
 function task(
   id: string,
@@ -116,7 +117,10 @@ Deno.test("replicated: dead tasks follow the restart policy (delay, on-failure, 
 });
 
 Deno.test("replicated: tasks on drained or long-down nodes are replaced", () => {
-  const facts: NodeFacts = { evacuate: (n) => n === "n2" ? "node host-n2 is drained" : undefined };
+  const facts: NodeFacts = {
+    evacuate: (n) => n === "n2" ? "node host-n2 is drained" : undefined,
+    lost: () => false,
+  };
   const r = reconcileReplicated(
     svc({ replicas: 2 }),
     [task("a", { slot: 1 }), task("b", { slot: 2, nodeId: "n2" })],
@@ -179,35 +183,105 @@ Deno.test("global: restart delays on several nodes wake at the earliest", () => 
   assert.equal(r.wakeAt, now - 800 + 1_000);
 });
 
-Deno.test("update: stop-first in batches of parallelism, then completes", () => {
+/** One orchestrator pass over a replicated service: the updater's actions, then the reconciler's. */
+function replicatedPass(
+  s: Service,
+  tasks: Task[],
+  pacing: UpdatePacing,
+  at: number,
+  nodes: NodeFacts = noEvac,
+) {
+  const step = reconcileUpdate(s, tasks, pacing, at, { nodes });
+  return { ...step, actions: mergeActions(step.actions, reconcileReplicated(s, tasks, nodes, at)) };
+}
+
+Deno.test("update: stop-first in batches of parallelism, each new task after the old one stopped", () => {
   const s = svc({ replicas: 3, updateConfig: { parallelism: 2, monitorMs: 1000 } }, 2);
   const old = [1, 2, 3].map((i) => task(`o${i}`, { slot: i, version: 1 }));
   const pacing = { lastBatchAt: 0 };
-  const first = reconcileUpdate(s, old, pacing, now);
+  const first = replicatedPass(s, old, pacing, now);
   assert.equal(first.status?.state, "updating");
-  assert.deepEqual(first.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 2], [2, 2]]);
   assert.deepEqual(first.actions.desired.map((d) => d.taskId), ["o1", "o2"]);
-  // Batch 1 running but still monitored: nothing more yet.
+  assert.deepEqual(first.actions.create, [], "no new task while the old ones run");
   const st = { state: "updating" as const, message: "", startedAt: now };
+  const u = { ...s, updateStatus: st };
+  // o1 stopped, o2 still stopping (its stop grace period): only slot 1 gets its new task, and
+  // slot 3 waits (two slots in flight).
+  const stopping = [
+    task("o1", { slot: 1, desired: "shutdown", state: "shutdown" }),
+    task("o2", { slot: 2, desired: "shutdown", state: "running" }),
+    old[2]!,
+  ];
+  const half = replicatedPass(u, stopping, pacing, now + 100);
+  assert.deepEqual(half.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 2]]);
+  assert.deepEqual(half.actions.desired, []);
+  assert.equal(half.status, undefined, "still updating");
+  // Batch 1 running but still monitored: nothing more yet.
   const mid = [
     task("n1", { slot: 1, version: 2, at: now, ts: now + 100 }),
     task("n2", { slot: 2, version: 2, at: now, ts: now + 100 }),
     task("o1", { slot: 1, desired: "shutdown", state: "shutdown" }),
     task("o2", { slot: 2, desired: "shutdown", state: "shutdown" }),
-    task("o3", { slot: 3 }),
+    old[2]!,
   ];
-  const waiting = reconcileUpdate({ ...s, updateStatus: st }, mid, pacing, now + 500);
-  assert.equal(waiting.actions.create.length, 0);
+  const waiting = replicatedPass(u, mid, pacing, now + 500);
+  assert.deepEqual(waiting.actions.desired, []);
   assert.equal(waiting.actions.wakeAt, now + 1100, "a pass is due when the monitor period ends");
-  const next = reconcileUpdate({ ...s, updateStatus: st }, mid, pacing, now + 2000);
-  assert.deepEqual(next.actions.create.map((c) => c.slot), [3]);
-  const done = reconcileUpdate(
-    { ...s, updateStatus: st },
-    [...mid.slice(0, 4), task("n3", { slot: 3, version: 2, at: now, ts: now + 100 })],
+  const next = replicatedPass(u, mid, pacing, now + 2000);
+  assert.deepEqual(next.actions.desired.map((d) => d.taskId), ["o3"]);
+  assert.deepEqual(next.actions.create, []);
+  // The last slot's old task has stopped: its new task is created, and the update is not done
+  // before that task has been watched for the monitor period.
+  const o3Stopped = task("o3", { slot: 3, desired: "shutdown", state: "shutdown" });
+  const refill = replicatedPass(u, [...mid.slice(0, 4), o3Stopped], pacing, now + 2100);
+  assert.deepEqual(refill.actions.create.map((c) => [c.slot, c.specVersion]), [[3, 2]]);
+  assert.equal(refill.status, undefined, "not completed before slot 3's new task settles");
+  const done = replicatedPass(
+    u,
+    [...mid.slice(0, 4), o3Stopped, task("n3", { slot: 3, version: 2, at: now, ts: now + 2200 })],
     pacing,
     now + 5000,
   );
   assert.equal(done.status?.state, "completed");
+});
+
+Deno.test("update: a stop-first slot waits for its old task, unless that task's node is lost", () => {
+  const s = svc({ replicas: 2, updateConfig: { parallelism: 1, monitorMs: 0 } }, 2);
+  const u = { ...s, updateStatus: { state: "updating" as const, message: "", startedAt: now } };
+  const pacing = { lastBatchAt: now };
+  const tasks = [
+    task("o1", { slot: 1, nodeId: "n2", desired: "shutdown", state: "running" }),
+    task("o2", { slot: 2, version: 1 }),
+  ];
+  // The reconciler does not take the emptied slot for a missing one, and the waiting slot is
+  // the one batch parallelism allows.
+  assert.deepEqual(reconcileReplicated(u, tasks, noEvac, now + 1).create, []);
+  const wait = replicatedPass(u, tasks, pacing, now + 1);
+  assert.deepEqual(wait.actions.create, []);
+  assert.deepEqual(wait.actions.desired, [], "slot 2 waits for slot 1");
+  assert.equal(wait.status, undefined);
+  // Not yet on a worker (pending): nothing runs, nothing to wait for.
+  const pending = [task("o1", { slot: 1, desired: "shutdown", state: "pending" }), tasks[1]!];
+  assert.deepEqual(replicatedPass(u, pending, pacing, now + 1).actions.create.map((c) => c.slot), [
+    1,
+  ]);
+  // Its node removed or down past the disconnect grace: the task is given up on.
+  const lostN2: NodeFacts = { evacuate: () => undefined, lost: (n) => n === "n2" };
+  const gone = replicatedPass(u, tasks, pacing, now + 1, lostN2);
+  assert.deepEqual(gone.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 2]]);
+});
+
+Deno.test("update: start-first creates the new task at once and stops the old one once it runs", () => {
+  const s = svc({ replicas: 1, updateConfig: { order: "start-first", monitorMs: 0 } }, 2);
+  const o1 = task("o1", { slot: 1, version: 1 });
+  const first = replicatedPass(s, [o1], { lastBatchAt: 0 }, now);
+  assert.deepEqual(first.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 2]]);
+  assert.deepEqual(first.actions.desired, []);
+  const u = { ...s, updateStatus: { state: "updating" as const, message: "", startedAt: now } };
+  const running = [task("n1", { slot: 1, version: 2, at: now, ts: now }), o1];
+  const retire = replicatedPass(u, running, { lastBatchAt: now }, now + 1);
+  assert.deepEqual(retire.actions.desired.map((d) => d.taskId), ["o1"]);
+  assert.deepEqual(retire.actions.create, []);
 });
 
 Deno.test("update: failures beyond the ratio pause or roll back", () => {
@@ -249,9 +323,24 @@ Deno.test("update: a rollback replaces only the tasks of the version it undoes",
     task("o2", { slot: 2, version: 1 }),
     task("o3", { slot: 3, version: 1 }),
   ];
-  const step = reconcileUpdate(s, tasks, { lastBatchAt: 0 }, now);
-  assert.deepEqual(step.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 3]]);
+  const step = replicatedPass(s, tasks, { lastBatchAt: 0 }, now);
   assert.deepEqual(step.actions.desired.map((d) => d.taskId), ["n1"]);
+  // The rollback config's order is stop-first (the default): slot 1's v1-spec task waits
+  // until the v2 task has stopped.
+  assert.deepEqual(step.actions.create, []);
+  const stopping = [{ ...tasks[0]!, desiredState: "shutdown" as const }, tasks[1]!, tasks[2]!];
+  assert.deepEqual(replicatedPass(s, stopping, { lastBatchAt: now }, now + 1).actions.create, []);
+  const stopped = [
+    { ...stopping[0]!, status: { ...stopping[0]!.status, state: "shutdown" as const } },
+    tasks[1]!,
+    tasks[2]!,
+  ];
+  assert.deepEqual(
+    replicatedPass(s, stopped, { lastBatchAt: now }, now + 2).actions.create.map((
+      c,
+    ) => [c.slot, c.specVersion]),
+    [[1, 3]],
+  );
   // Once slot 1 runs v3, the rollback is complete with the v1 tasks untouched.
   const after = [task("r1", { slot: 1, version: 3, at: now, ts: now }), tasks[1]!, tasks[2]!];
   assert.equal(
@@ -260,20 +349,39 @@ Deno.test("update: a rollback replaces only the tasks of the version it undoes",
   );
   // Without the marker (a plain update to v3) every older task would be replaced.
   const { sameSpecVersion: _, ...plain } = s;
-  assert.equal(reconcileUpdate(plain, tasks, { lastBatchAt: 0 }, now).actions.create.length, 3);
+  assert.equal(reconcileUpdate(plain, tasks, { lastBatchAt: 0 }, now).actions.desired.length, 3);
 });
 
 Deno.test("update: a global service rolls node by node; start-first keeps the old task", () => {
   const g = svc({ mode: "global", replicas: undefined, updateConfig: { parallelism: 1 } }, 2);
   const eligible = new Set(["n1", "n2", "n3"]);
   const old = ["n1", "n2", "n3"].map((n) => task(`o-${n}`, { nodeId: n, version: 1 }));
-  const step = reconcileUpdate(g, old, { lastBatchAt: 0 }, now, eligible);
+  const step = reconcileUpdate(g, old, { lastBatchAt: 0 }, now, { eligible });
   assert.equal(step.status?.state, "updating");
-  assert.deepEqual(step.actions.create, [{ serviceId: "svc", nodeId: "n1", specVersion: 2 }]);
   assert.deepEqual(step.actions.desired.map((d) => d.taskId), ["o-n1"]);
+  // stop-first: n1's new task comes from reconcileGlobal once the old one has stopped.
+  assert.deepEqual(step.actions.create, []);
+  const ug = { ...g, updateStatus: { state: "updating" as const, message: "", startedAt: now } };
+  const stopping = [{ ...old[0]!, desiredState: "shutdown" as const }, old[1]!, old[2]!];
+  assert.deepEqual(reconcileGlobal(ug, stopping, eligible, now).create, []);
+  const waiting = reconcileUpdate(ug, stopping, { lastBatchAt: now }, now + 1, { eligible });
+  assert.deepEqual(waiting.actions.desired, [], "n2 waits: n1 is in flight");
+  const stopped = [
+    { ...stopping[0]!, status: { ...stopping[0]!.status, state: "shutdown" as const } },
+    old[1]!,
+    old[2]!,
+  ];
+  assert.deepEqual(reconcileGlobal(ug, stopped, eligible, now).create, [
+    { serviceId: "svc", nodeId: "n1", specVersion: 2 },
+  ]);
+  assert.deepEqual(
+    reconcileUpdate(ug, stopped, { lastBatchAt: now }, now + 1, { eligible }).actions.desired,
+    [],
+    "n1 stays in flight while its new task is created",
+  );
   // Tasks on a node that no longer runs the service are not the updater's.
-  const away = reconcileUpdate(g, old, { lastBatchAt: 0 }, now, new Set(["n2"]));
-  assert.deepEqual(away.actions.create.map((c) => c.nodeId), ["n2"]);
+  const away = reconcileUpdate(g, old, { lastBatchAt: 0 }, now, { eligible: new Set(["n2"]) });
+  assert.deepEqual(away.actions.desired.map((d) => d.taskId), ["o-n2"]);
 
   // start-first: the new task starts beside the old one, which reconcileGlobal leaves alone
   // until the updater retires it once the new one runs.
@@ -281,8 +389,9 @@ Deno.test("update: a global service rolls node by node; start-first keeps the ol
     ...g,
     spec: { ...g.spec, updateConfig: { ...g.spec.updateConfig, order: "start-first" as const } },
   };
-  const first = reconcileUpdate(sf, old, { lastBatchAt: 0 }, now, eligible);
+  const first = reconcileUpdate(sf, old, { lastBatchAt: 0 }, now, { eligible });
   assert.deepEqual(first.actions.desired, []);
+  assert.deepEqual(first.actions.create, [{ serviceId: "svc", nodeId: "n1", specVersion: 2 }]);
   const starting = [
     task("new-n1", { nodeId: "n1", version: 2, state: "starting", at: now }),
     ...old,
@@ -295,7 +404,7 @@ Deno.test("update: a global service rolls node by node; start-first keeps the ol
     running,
     { lastBatchAt: now },
     now + 1,
-    eligible,
+    { eligible },
   );
   assert.deepEqual(retire.actions.desired.map((d) => d.taskId), ["o-n1"]);
   // A rollback (v3 = v1's spec) mid start-first: the older v1 task is the node's current one,
@@ -308,7 +417,7 @@ Deno.test("update: a global service rolls node by node; start-first keeps the ol
     mixed,
     { lastBatchAt: 0 },
     now,
-    new Set(["n1"]),
+    { eligible: new Set(["n1"]) },
   );
   assert.deepEqual(back.actions.desired.map((d) => d.taskId), ["new-n1"]);
   assert.deepEqual(back.actions.create, []);

@@ -56,6 +56,15 @@ export function restartDecision(
 }
 
 /**
+ * Whether a slot (or a global service's node) whose newest task is `latest` was retired by the
+ * restart policy: its desired state followed a terminal observed state, so it gets no new task.
+ */
+export function isRetired(latest: Task | undefined): boolean {
+  return latest !== undefined && latest.desiredState !== "shutdown" &&
+    latest.desiredState === latest.status.state;
+}
+
+/**
  * The restart supervisor's share of one slot (or one node of a global service), as actions:
  * with no live task, a new one unless the last was retired by the policy; with a dead one,
  * replace it, wait for the delay, or retire the slot. `fresh` describes the replacement.
@@ -72,10 +81,7 @@ export function superviseSlot(
 ): void {
   const { current } = o;
   if (!current) {
-    const latest = o.history[0];
-    const retired = latest !== undefined && latest.desiredState !== "shutdown" &&
-      latest.desiredState === latest.status.state;
-    if (!retired) out.create.push(o.fresh);
+    if (!isRetired(o.history[0])) out.create.push(o.fresh);
     return;
   }
   if (!isTerminal(current.status.state)) return;

@@ -3,6 +3,14 @@
  * one, `parallelism` slots (replicated) or nodes (global) at a time, in `order` stop-first or start-first, waiting `delayMs`
  * between batches and watching each new task for `monitorMs`; failures beyond
  * `maxFailureRatio` trigger the failure action (pause, continue or rollback).
+ *
+ * stop-first (as Docker Swarm): the updater only tells a slot's old tasks to stop; the slot's
+ * new task is created by the replicated or global reconciler once none of them still runs
+ * (`isStopping`), so two versions of a slot never run at once. The wait ends: the worker kills
+ * a task after its stop grace period, and a node that cannot report (down, cut off) is waited
+ * for during the service's disconnect grace, as its worker may keep the task running on its
+ * own, then given up on (`NodeFacts.lost`, at most node-down period + grace). Should such a
+ * node come back later, its worker stops the task then.
  * @module
  */
 import {
@@ -13,8 +21,9 @@ import {
   type UpdateStatus,
 } from "../../proto/schema/mod.ts";
 import { type Actions, type NewTask, noActions } from "./actions.ts";
-import { bySlot, isLive } from "./replicated.ts";
+import { bySlot, isLive, isStopping, type NodeFacts } from "./replicated.ts";
 import { byNode } from "./global.ts";
+import { isRetired } from "./restart.ts";
 
 /** The updater's verdict for one pass. */
 export interface UpdateStep {
@@ -58,16 +67,21 @@ function unitsOf(service: Service, tasks: readonly Task[], eligible?: ReadonlySe
   };
 }
 
-/**
- * One pass of the rolling updater. `eligible`: for a global service, the nodes that should run
- * it (their tasks are the units updated).
- */
+/** What the updater knows of the cluster beside the service's tasks. */
+export interface UpdateContext {
+  /** For a global service, the nodes that should run it (their tasks are the units updated). */
+  eligible?: ReadonlySet<string>;
+  /** Node facts (which nodes are lost); without them every node is assumed able to report. */
+  nodes?: NodeFacts;
+}
+
+/** One pass of the rolling updater. */
 export function reconcileUpdate(
   service: Service,
   tasks: readonly Task[],
   pacing: UpdatePacing,
   now: number,
-  eligible?: ReadonlySet<string>,
+  { eligible, nodes }: UpdateContext = {},
 ): UpdateStep {
   const out: UpdateStep = { actions: noActions() };
   const st = service.updateStatus;
@@ -79,6 +93,7 @@ export function reconcileUpdate(
   const outdatedSlots: (number | string)[] = [];
   let inFlight = 0;
   let failures = 0;
+  const lost = (nodeId: string) => nodes?.lost(nodeId, service, now) ?? false;
   const startedAt = st && (st.state === "updating" || st.state === "rollback_started")
     ? st.startedAt
     : now;
@@ -92,6 +107,16 @@ export function reconcileUpdate(
     ).length;
     const current = live.find((t) => runsCurrentSpec(service, t.specVersion));
     const old = live.filter((t) => !runsCurrentSpec(service, t.specVersion));
+    // No task meant to run: the slot is between an old task told to stop and its new task,
+    // which the reconciler creates once nothing of the slot still runs (stop-first), this pass
+    // if nothing does. In flight until that task settles, so that it counts against
+    // `parallelism` and the update does not complete without it. A slot the restart policy
+    // retired gets no new task: not in flight.
+    if (
+      live.length === 0 && (list.some((t) => isStopping(t, lost)) || !isRetired(list[0]))
+    ) {
+      inFlight++;
+    }
     if (
       current && !isTerminal(current.status.state) &&
       !settled(current, now, cfg.monitorMs, needsHealth)
@@ -167,13 +192,14 @@ export function reconcileUpdate(
   }
   const batch = outdatedSlots.sort(byKey).slice(0, parallelism - inFlight);
   for (const slot of batch) {
-    const live = (slots.get(slot) ?? []).filter(isLive);
     if (cfg.order === "stop-first") {
-      for (const o of live) {
+      // Only the stop: the new task follows once the old ones have stopped (see the module doc).
+      for (const o of (slots.get(slot) ?? []).filter(isLive)) {
         out.actions.desired.push({ taskId: o.id, desiredState: "shutdown", reason: "updating" });
       }
+    } else {
+      out.actions.create.push(units.fresh(slot));
     }
-    out.actions.create.push(units.fresh(slot));
   }
   pacing.lastBatchAt = now;
   return out;

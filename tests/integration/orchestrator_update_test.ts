@@ -3,10 +3,17 @@
  * starts): failureAction pause stops the rollout after the first failed batch; failureAction
  * rollback restores the previous spec and rolls back the tasks the release reached (the others
  * keep running). Both show in service inspect and in the event stream. A global service rolls
- * node by node.
+ * node by node. stop-first starts a slot's new task only after its old one has stopped (here
+ * one that ignores SIGTERM and is killed after its grace period); start-first overlaps them.
  */
 import assert from "node:assert/strict";
-import { type Event, runsCurrentSpec, type UpdateState } from "../../proto/schema/mod.ts";
+import {
+  type Event,
+  isTerminal,
+  runsCurrentSpec,
+  type Task,
+  type UpdateState,
+} from "../../proto/schema/mod.ts";
 import type { WarrenClient } from "../../net/client/client.ts";
 import { startSimCluster } from "../sim/workers/cluster.ts";
 import { until } from "../sim/workers/managers.ts";
@@ -163,4 +170,87 @@ Deno.test("orchestrator: a global service's update rolls node by node to the new
     c.tasks(svc).filter((t) => t.specVersion === 1).every((t) => t.desiredState === "shutdown"),
     "every version 1 task retired",
   );
+});
+
+/** Collects the task events of one service from the event stream until aborted. */
+function watchTasks(
+  client: WarrenClient,
+  serviceId: string,
+  fromIndex: number,
+  signal: AbortSignal,
+): { events: { index: number; task: Task }[]; done: Promise<void> } {
+  const events: { index: number; task: Task }[] = [];
+  const done = (async () => {
+    for await (const e of client.events.watch({ fromIndex, kinds: ["task"], signal })) {
+      const ev = e as Extract<Event, { kind: "task" }>;
+      if (ev.task.serviceId === serviceId) events.push({ index: ev.index, task: ev.task });
+    }
+  })();
+  return { events, done };
+}
+
+Deno.test("orchestrator: stop-first starts a slot's new task after the old one stopped; start-first overlaps", async () => {
+  await using c = await startSimCluster({ workers: 2 });
+  const client = c.m.client;
+  const base = {
+    image: SIM_IMAGES.webStubborn,
+    replicas: 1,
+    // The old task ignores SIGTERM: it stops only when killed, 1 s after being told to.
+    stopGracePeriodMs: 1_000,
+  };
+  const stopFirst = await client.services.create({
+    ...base,
+    name: "stop",
+    updateConfig: { monitorMs: 100 },
+  });
+  const startFirst = await client.services.create({
+    ...base,
+    name: "start",
+    updateConfig: { monitorMs: 100, order: "start-first" },
+  });
+  const ids = [stopFirst.id, startFirst.id];
+  await until(() => ids.every((id) => c.running(id).length === 1), "both v1 tasks running");
+  const ac = new AbortController();
+  const from = (await client.services.list()).index + 1;
+  const watches = ids.map((id) => watchTasks(client, id, from, ac.signal));
+  try {
+    for (const s of [stopFirst, startFirst]) {
+      await client.services.update(s.id, { ...s.spec, image: SIM_IMAGES.webV2 });
+    }
+    for (const id of ids) {
+      await until(
+        async () => (await client.services.inspect(id)).updateStatus?.state === "completed",
+        "update completed",
+        20_000,
+      );
+    }
+    /** Raft indexes of: the old task's terminal state, the new task's creation and first start. */
+    const timeline = async (i: number) => {
+      const { events } = watches[i]!;
+      const oldEnd = () =>
+        events.find((e) => e.task.specVersion === 1 && isTerminal(e.task.status.state));
+      const newStart = () =>
+        events.find((e) =>
+          e.task.specVersion === 2 &&
+          (e.task.status.state === "starting" || e.task.status.state === "running")
+        );
+      await until(() => !!oldEnd() && !!newStart(), "old task stopped and new task started");
+      const created = events.find((e) => e.task.specVersion === 2)!;
+      assert.equal(oldEnd()!.task.slot, newStart()!.task.slot);
+      return { oldEnd: oldEnd()!.index, newCreated: created.index, newStart: newStart()!.index };
+    };
+    const stop = await timeline(0);
+    assert.ok(
+      stop.oldEnd < stop.newCreated && stop.oldEnd < stop.newStart,
+      `stop-first: the new task was created (index ${stop.newCreated}) and started (${stop.newStart}) before the old one stopped (${stop.oldEnd})`,
+    );
+    const start = await timeline(1);
+    assert.ok(
+      start.newStart < start.oldEnd,
+      `start-first: the new task started (index ${start.newStart}) after the old one stopped (${start.oldEnd})`,
+    );
+  } finally {
+    ac.abort();
+    await Promise.all(watches.map((w) => w.done.catch(() => {})));
+  }
 });
