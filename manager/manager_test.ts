@@ -138,6 +138,32 @@ Deno.test("manager: an update read before a scale fails (gRPC and REST) instead 
   assert.deepEqual([updated.spec.replicas, updated.spec.env], [5, ["A=1"]]);
 });
 
+Deno.test("manager: a published port another service holds is refused (gRPC FAILED_PRECONDITION, HTTP 412)", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const ports = (published: number) => [{ target: 80, published }];
+  await c.services.create({ name: "p1", image: "registry.local/p:1", ports: ports(8080) });
+  const web = await c.services.create({ name: "web", image: "registry.local/w:1" });
+  const inUse = (e: unknown) =>
+    e instanceof FailedPreconditionError &&
+    /^spec\.ports\[0\]\.published: port 8080\/tcp is already in use by service "p1"/.test(
+      e.message,
+    );
+  await assert.rejects(
+    () => c.services.create({ name: "p2", image: "registry.local/p:1", ports: ports(8080) }),
+    inUse,
+  );
+  await assert.rejects(() => c.services.update("web", { ...web.spec, ports: ports(8080) }), inUse);
+  const r = await fetch(`http://127.0.0.1:${m.mgr.httpPort}/v1/services`, {
+    method: "POST",
+    body: JSON.stringify({ name: "p3", image: "registry.local/p:1", ports: ports(8080) }),
+  });
+  assert.equal(r.status, 412);
+  assert.match((await r.json()).error.message, /in use by service "p1"/);
+  const { services } = await c.services.list();
+  assert.deepEqual(services.map((s) => [s.spec.name, s.specVersion]), [["p1", 1], ["web", 1]]);
+});
+
 Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and health", async () => {
   await using m = await startManager();
   const base = `http://127.0.0.1:${m.mgr.httpPort}`;

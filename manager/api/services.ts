@@ -23,7 +23,9 @@ export async function createService(ctx: ApiContext, spec: ServiceSpec): Promise
     createdAt: at,
     updatedAt: at,
   };
-  return await write<Service>(ctx, { kind: "service.create", at, service }, { validated: true });
+  return await write<Service>(ctx, { kind: "service.create", at, service, exclusivePorts: true }, {
+    validated: true,
+  });
 }
 
 /**
@@ -108,6 +110,7 @@ export async function updateService(
     spec,
     expectedSpecVersion: expect.expectedSpecVersion,
     expectedRevision: expect.expectedRevision,
+    exclusivePorts: true,
   });
 }
 
@@ -124,7 +127,12 @@ export async function scaleService(
 /** Returns the service to its previous spec. */
 export async function rollbackService(ctx: ApiContext, idOrName: string): Promise<Service> {
   const cur = findService(await readBarrier(ctx, false), idOrName);
-  return write<Service>(ctx, { kind: "service.rollback", at: ctx.now(), id: cur.id });
+  return write<Service>(ctx, {
+    kind: "service.rollback",
+    at: ctx.now(),
+    id: cur.id,
+    exclusivePorts: true,
+  });
 }
 
 /** Deletes a service; its tasks are shut down. */

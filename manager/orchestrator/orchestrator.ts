@@ -226,6 +226,9 @@ export class Orchestrator {
         service: sv.spec.name,
         why: step.status?.message,
       });
+      // Without exclusivePorts: a refused automatic rollback would be retried on every pass and
+      // the failed update never settle. The cost, a known gap: a port the previous spec had and
+      // another service took during the failed update is then published by both.
       await write(this.#ctx, { kind: "service.rollback", at: now, id: sv.id });
     }
     if (step.status) {

@@ -102,7 +102,18 @@ export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("node.update"), at, id: IdSchema, update: NodeUpdateSchema }),
   z.object({ kind: z.literal("node.status"), at, id: IdSchema, status: NodeStatusSchema }),
   z.object({ kind: z.literal("node.remove"), at, id: IdSchema, force: z.boolean() }),
-  z.object({ kind: z.literal("service.create"), at, service: ServiceSchema }),
+  /**
+   * Service writes. `exclusivePorts`: refused when another service holds one of the published
+   * ports the spec claims (proto/service_rules.ts); checked here, at apply time, so two creates
+   * through different managers cannot both take a port. Entries from before this field apply
+   * as they are (they were accepted with shared ports).
+   */
+  z.object({
+    kind: z.literal("service.create"),
+    at,
+    service: ServiceSchema,
+    exclusivePorts: z.literal(true).optional(),
+  }),
   z.object({
     kind: z.literal("service.update"),
     at,
@@ -110,9 +121,15 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     spec: ServiceSpecSchema,
     expectedSpecVersion: z.number().int().min(0).optional(),
     expectedRevision: z.number().int().min(0).optional(),
+    exclusivePorts: z.literal(true).optional(),
   }),
   z.object({ kind: z.literal("service.scale"), at, id: IdSchema, replicas: z.number().int() }),
-  z.object({ kind: z.literal("service.rollback"), at, id: IdSchema }),
+  z.object({
+    kind: z.literal("service.rollback"),
+    at,
+    id: IdSchema,
+    exclusivePorts: z.literal(true).optional(),
+  }),
   z.object({ kind: z.literal("service.delete"), at, id: IdSchema }),
   z.object({
     kind: z.literal("service.updateStatus"),

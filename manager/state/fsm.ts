@@ -17,12 +17,14 @@ import {
   type Task,
   type Volume,
 } from "../../proto/schema/mod.ts";
+import { publishedPortConflict, publishedPortKeys } from "../../proto/service_rules.ts";
 import type { Command } from "./commands.ts";
 import {
   type ClusterState,
   deleteServiceIndexed,
   indexTask,
   putServiceIndexed,
+  servicesPublishing,
   tasksOfService,
   unindexTask,
 } from "./fsm_state.ts";
@@ -140,6 +142,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         throw new AlreadyExistsError("service", sv.spec.name);
       }
       if (s.services.has(sv.id)) throw new AlreadyExistsError("service", sv.id);
+      if (cmd.exclusivePorts) checkPorts(s, sv.spec, sv.id, undefined);
       putServiceIndexed(s, sv, undefined);
       return { result: sv, changes: [{ kind: "service", action: "create", service: sv }] };
     }
@@ -160,6 +163,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       if (cmd.spec.name !== prev.spec.name && s.serviceIdByName.has(cmd.spec.name)) {
         throw new AlreadyExistsError("service", cmd.spec.name);
       }
+      if (cmd.exclusivePorts) checkPorts(s, cmd.spec, prev.id, prev.spec);
       // A new spec starts a new rolling update: any paused or finished one is over, and no
       // older version runs the new spec.
       const { updateStatus: _, sameSpecVersion: _same, ...rest } = prev;
@@ -203,6 +207,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         prev.previousSpec.name !== prev.spec.name &&
         s.serviceIdByName.has(prev.previousSpec.name)
       ) throw new AlreadyExistsError("service", prev.previousSpec.name);
+      if (cmd.exclusivePorts) checkPorts(s, prev.previousSpec, prev.id, prev.spec);
       return putService(
         s,
         withVip(s, {
@@ -392,6 +397,21 @@ function withVip(s: ClusterState, sv: Service, prev: Service | undefined): Servi
   // Every address below the one found is taken, whether or not this command commits.
   s.vipScanFrom = scannedTo;
   return { ...sv, vip };
+}
+
+/**
+ * Refuses a spec that claims a published port another service holds (FailedPrecondition: the
+ * request is valid, the port becomes free when its holder lets it go).
+ */
+function checkPorts(
+  s: ClusterState,
+  spec: Service["spec"],
+  selfId: string,
+  prev: Service["spec"] | undefined,
+): void {
+  const holders = servicesPublishing(s, publishedPortKeys(spec));
+  const refusal = publishedPortConflict(spec, holders, { selfId, prev });
+  if (refusal) throw new FailedPreconditionError(`${refusal.field}: ${refusal.reason}`);
 }
 
 function putService(s: ClusterState, next: Service, prev: Service): Applied {

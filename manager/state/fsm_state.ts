@@ -6,6 +6,7 @@
 import type { Node, Service, StoredSecret, Task, Volume } from "../../proto/schema/mod.ts";
 import type { ClusterRecord, StoredToken } from "./commands.ts";
 import { cidrBase, ipv4Number } from "./fsm_ipam.ts";
+import { publishedPortKeys } from "../../proto/service_rules.ts";
 
 /** Everything Raft replicates, held in memory (restored from snapshots + log replay). */
 export interface ClusterState {
@@ -22,6 +23,8 @@ export interface ClusterState {
    * the lowest free address is the same with or without it (restored snapshots start at 0).
    */
   vipScanFrom: number;
+  /** Which services publish each port/protocol (`8080/tcp`), kept by {@link putServiceIndexed}. */
+  serviceIdsByPublishedPort: Map<string, Set<string>>;
   tasks: Map<string, Task>;
   taskIdsByService: Map<string, Set<string>>;
   taskIdsByNode: Map<string, Set<string>>;
@@ -43,6 +46,7 @@ export function emptyState(): ClusterState {
     serviceIdByName: new Map(),
     serviceIdByVip: new Map(),
     vipScanFrom: 0,
+    serviceIdsByPublishedPort: new Map(),
     tasks: new Map(),
     taskIdsByService: new Map(),
     taskIdsByNode: new Map(),
@@ -103,17 +107,25 @@ export function fromSnapshot(snap: StateSnapshot): ClusterState {
 }
 
 /**
- * Stores a service (replacing `prev`, the stored version of it, if any) and keeps the name and
- * VIP indexes right.
+ * Stores a service (replacing `prev`, the stored version of it, if any) and keeps the name,
+ * VIP and published port indexes right.
  */
 export function putServiceIndexed(s: ClusterState, sv: Service, prev: Service | undefined): void {
   if (prev) {
     if (prev.spec.name !== sv.spec.name) s.serviceIdByName.delete(prev.spec.name);
     if (prev.vip !== sv.vip) freeVip(s, prev);
+    if (prev.spec.ports !== sv.spec.ports) unindexPorts(s, prev);
   }
   s.services.set(sv.id, sv);
   s.serviceIdByName.set(sv.spec.name, sv.id);
   if (sv.vip !== undefined) s.serviceIdByVip.set(sv.vip, sv.id);
+  for (const key of publishedPortKeys(sv.spec)) addTo(s.serviceIdsByPublishedPort, key, sv.id);
+}
+
+/** The services publishing any of `keys` (`8080/tcp`), by the published port index. */
+export function servicesPublishing(s: ClusterState, keys: readonly string[]): Service[] {
+  const ids = new Set(keys.flatMap((k) => [...(s.serviceIdsByPublishedPort.get(k) ?? [])]));
+  return [...ids].map((id) => s.services.get(id)!);
 }
 
 /** Removes a service and its index entries; its VIP becomes free for later services. */
@@ -121,6 +133,11 @@ export function deleteServiceIndexed(s: ClusterState, sv: Service): void {
   s.services.delete(sv.id);
   s.serviceIdByName.delete(sv.spec.name);
   freeVip(s, sv);
+  unindexPorts(s, sv);
+}
+
+function unindexPorts(s: ClusterState, sv: Service): void {
+  for (const key of publishedPortKeys(sv.spec)) removeFrom(s.serviceIdsByPublishedPort, key, sv.id);
 }
 
 function freeVip(s: ClusterState, sv: Service): void {

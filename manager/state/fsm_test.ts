@@ -195,6 +195,104 @@ Deno.test("fsm: secrets and volumes in use cannot be deleted", () => {
   assert.equal(s.secrets.size + s.volumes.size, 0);
 });
 
+Deno.test("fsm: a published port another service holds is refused at apply time, state unchanged", () => {
+  const s = emptyState();
+  const ports = (...p: object[]) => ({ ports: p.map((x) => ({ target: 80, ...x })) });
+  const create = (id: string, spec: object) =>
+    applyCommand(s, {
+      kind: "service.create",
+      at,
+      service: service(id, spec),
+      exclusivePorts: true,
+    });
+  create("p1", ports({ published: 8080 }));
+  const before = structuredClone(toSnapshot(s));
+  const indexBefore = structuredClone(s.serviceIdsByPublishedPort);
+  const taken = (fn: () => unknown, field: string, holder: string, how: RegExp) =>
+    assert.throws(fn, (e: unknown) => {
+      assert.ok(e instanceof FailedPreconditionError, String(e));
+      assert.equal(
+        e.message.split(": port ")[0],
+        field,
+        `the message names the field: ${e.message}`,
+      );
+      assert.match(e.message, new RegExp(`already in use by service "${holder}"`));
+      assert.match(e.message, how);
+      return true;
+    });
+  taken(() => create("p2", ports({ published: 8080 })), "spec.ports[0].published", "p1", /ingress/);
+  // An ingress port clashes with a host-mode one on the same number, whichever comes first.
+  taken(
+    () => create("p2", ports({ published: 9000 }, { published: 8080, publishMode: "host" })),
+    "spec.ports[1].published",
+    "p1",
+    /8080\/tcp/,
+  );
+  assert.deepEqual(toSnapshot(s), before, "a refused create changes nothing");
+  assert.deepEqual(s.serviceIdsByPublishedPort, indexBefore);
+  create("h1", ports({ published: 7070, publishMode: "host" }));
+  taken(
+    () => create("p2", ports({ published: 7070 })),
+    "spec.ports[0].published",
+    "h1",
+    /host-mode/,
+  );
+  assert.deepEqual(s.serviceIdByName.has("p2"), false);
+  // Updates: claiming a held port is refused; keeping one's own is fine.
+  create("web", {});
+  taken(
+    () =>
+      applyCommand(s, {
+        kind: "service.update",
+        at,
+        id: "web",
+        spec: service("web", ports({ published: 8080 })).spec,
+        exclusivePorts: true,
+      }),
+    "spec.ports[0].published",
+    "p1",
+    /ingress/,
+  );
+  assert.equal(s.services.get("web")!.specVersion, 1, "state unchanged");
+  const p1v2 = service("p1", { ...ports({ published: 8080 }), image: "registry.local/app:2" });
+  applyCommand(s, { kind: "service.update", at, id: "p1", spec: p1v2.spec, exclusivePorts: true });
+  // Host/host sharing (the scheduler's host-ports filter keeps the tasks apart), TCP next to
+  // UDP on one number: no clash.
+  create("h2", ports({ published: 7070, publishMode: "host" }));
+  create("u1", ports({ published: 8080, protocol: "udp" }));
+  // Rollback claims the previous spec's ports again: refused when someone took one since.
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "p1",
+    spec: service("p1", ports({ published: 8081 })).spec,
+    exclusivePorts: true,
+  });
+  create("p3", ports({ published: 8080 }));
+  taken(
+    () => applyCommand(s, { kind: "service.rollback", at, id: "p1", exclusivePorts: true }),
+    "spec.ports[0].published",
+    "p3",
+    /ingress/,
+  );
+  // Deleting the holder frees its port.
+  applyCommand(s, { kind: "service.delete", at, id: "p3" });
+  applyCommand(s, { kind: "service.rollback", at, id: "p1", exclusivePorts: true });
+  assert.deepEqual([...s.serviceIdsByPublishedPort.get("8080/tcp")!], ["p1"]);
+  // Log entries from before the rule replay as they were accepted: shared ports and all.
+  applyCommand(s, {
+    kind: "service.create",
+    at,
+    service: service("old", ports({ published: 8080 })),
+  });
+  assert.deepEqual([...s.serviceIdsByPublishedPort.get("8080/tcp")!].sort(), ["old", "p1"]);
+  // The index is rebuilt from a snapshot exactly.
+  assert.deepEqual(
+    fromSnapshot(toSnapshot(s)).serviceIdsByPublishedPort,
+    s.serviceIdsByPublishedPort,
+  );
+});
+
 Deno.test("fsm: volume.bind binds an unbound volume once; another node is refused", () => {
   const s = emptyState();
   const volume = {
@@ -244,10 +342,20 @@ Deno.test("fsm: a ready node is removed only with force; re-registering keeps op
 
 /** Random command sequences over a small name space, so conflicts are frequent. */
 const commandArb: fc.Arbitrary<Command> = fc.oneof(
-  fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
+  fc.record({
+    n: fc.constantFrom("a", "b", "c"),
+    r: fc.nat(5),
+    port: fc.constantFrom(undefined, 8080, 8081),
+    exclusive: fc.boolean(),
+  }).map(({ n, r, port, exclusive }): Command => ({
     kind: "service.create",
     at,
-    service: service(`id-${n}-${r}`, { name: n, replicas: r }),
+    service: service(`id-${n}-${r}`, {
+      name: n,
+      replicas: r,
+      ports: port === undefined ? [] : [{ target: 80, published: port }],
+    }),
+    ...(exclusive ? { exclusivePorts: true as const } : {}),
   })),
   fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
     kind: "service.scale",
@@ -287,6 +395,7 @@ Deno.test("fsm: same commands give the same state; snapshot/restore is exact (pr
       assert.deepEqual(toSnapshot(restored), toSnapshot(a));
       assert.deepEqual(restored.serviceIdByName, a.serviceIdByName);
       assert.deepEqual(restored.taskIdsByService, a.taskIdsByService);
+      assert.deepEqual(restored.serviceIdsByPublishedPort, a.serviceIdsByPublishedPort);
     }),
     { numRuns: 200 },
   );

@@ -201,6 +201,27 @@ Deno.test({
       assert.match(ps, /^\S+ +web\.2 /m);
     });
 
+    await t.step("a published port another service holds is refused", async () => {
+      const create = (name: string, publish: string) =>
+        warren(["service", "create", name, "--image", "busybox:1.36", "--publish", publish, ...m]);
+      const inUse = (r: Run) => {
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(
+          r.stderr,
+          /^error: spec\.ports\[0\]\.published: port 8080\/tcp is already in use by service "web"/m,
+        );
+      };
+      inUse(await create("p2", "8080:80"));
+      inUse(await create("p2", "mode=host,8080:80"));
+      ok(await warren(["service", "create", "p2", "--image", "busybox:1.36", ...m]));
+      inUse(await warren(["service", "update", "p2", "--publish", "8080:80", ...m]));
+      // UDP on the same number is another port.
+      ok(await warren(["service", "update", "p2", "--publish", "8080:80/udp", ...m]));
+      const ls = ok(await warren(["service", "ls", ...m]));
+      assert.equal(ls.match(/\*:8080->80\/tcp/g)?.length, 1, ls);
+      ok(await warren(["service", "rm", "p2", ...m]));
+    });
+
     await t.step("bad input is rejected before anything is sent", async () => {
       const badPublish = await warren([
         "service",
