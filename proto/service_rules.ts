@@ -1,7 +1,9 @@
 /**
- * What a service spec may not do given the rest of the cluster: rules the manager enforces when
- * it writes a service, shared so `warren apply --plan` checks the same rules before anything is
- * sent. Pure functions over domain values; each refusal names the field and the reason.
+ * What a service spec may not do given the rest of the cluster (secrets it names, ports other
+ * services publish, the spec it replaces): rules the manager enforces when it writes a service,
+ * shared so `warren apply --plan` checks the same rules, against the cluster plus what the file
+ * declares, before anything is sent. Pure functions over domain values; each refusal names the
+ * field and the reason.
  * @module
  */
 import type { ServiceSpec } from "./schema/mod.ts";
@@ -76,4 +78,32 @@ export function publishedPortConflict(
     }
   }
   return undefined;
+}
+
+/**
+ * The secrets `spec` names (`secrets[].secret`, `registryAuthSecret`) that do not exist, as
+ * Swarm refuses them: accepted, they would fail every task on its node later.
+ */
+export function missingSecretRefs(
+  spec: ServiceSpec,
+  exists: (name: string) => boolean,
+): SpecRefusal[] {
+  const named: [string, string][] = spec.secrets.map((r, i) => [
+    `spec.secrets[${i}].secret`,
+    r.secret,
+  ]);
+  if (spec.registryAuthSecret) named.push(["spec.registryAuthSecret", spec.registryAuthSecret]);
+  return named.filter(([, name]) => !exists(name)).map(([field, name]) => ({
+    field,
+    reason: `secret "${name}" does not exist: create it first with 'warren secret create ${name}'`,
+  }));
+}
+
+/** What an update may not change in a service's spec: its mode (tasks are kept differently). */
+export function specChangeRefusal(prev: ServiceSpec, next: ServiceSpec): SpecRefusal | undefined {
+  if (prev.mode === next.mode) return undefined;
+  return {
+    field: "spec.mode",
+    reason: `cannot change from ${prev.mode} to ${next.mode}; create a new service`,
+  };
 }

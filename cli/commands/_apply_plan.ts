@@ -9,6 +9,12 @@ import { parseAllDocuments } from "yaml";
 import { z } from "zod";
 import { ValidationError } from "../../proto/errors.ts";
 import * as d from "../../proto/schema/mod.ts";
+import {
+  missingSecretRefs,
+  type PortHolder,
+  publishedPortConflict,
+  specChangeRefusal,
+} from "../../proto/service_rules.ts";
 
 /** Where a desired secret's data comes from (exactly one). */
 export type SecretSource = { value: string } | { file: string } | { data: string };
@@ -64,10 +70,7 @@ export function parseApplyFile(text: string): Desired[] {
     let desired: Desired;
     switch (kind) {
       case "Service": {
-        const body = "spec" in rest ? rest.spec : rest;
-        if ("spec" in rest && Object.keys(rest).length > 1) {
-          throw new ValidationError(where, "a Service has either spec or inline fields, not both");
-        }
+        const body = specOrInline(where, rest, d.ServiceSpecSchema.in.shape);
         const spec = d.parseOrThrow(d.ServiceSpecSchema, body, `${where}.spec`);
         desired = { kind, name: spec.name, spec };
         break;
@@ -83,7 +86,7 @@ export function parseApplyFile(text: string): Desired[] {
         break;
       }
       case "Volume": {
-        const body = "spec" in rest ? rest.spec : rest;
+        const body = specOrInline(where, rest, d.VolumeCreateRequestSchema.shape);
         const request = d.parseOrThrow(d.VolumeCreateRequestSchema.strict(), body, where);
         desired = { kind, name: request.name, request };
         break;
@@ -106,6 +109,23 @@ export function parseApplyFile(text: string): Desired[] {
     out.push(desired);
   });
   return out;
+}
+
+/**
+ * The body of a document that holds its fields under `spec` or inline (`fields`: the names the
+ * body may have). Beside `spec` only `kind` may appear: any other key is named, as unknown or
+ * as one that belongs under `spec`.
+ */
+function specOrInline(where: string, rest: Record<string, unknown>, fields: object): unknown {
+  if (!("spec" in rest)) return rest;
+  const extra = Object.keys(rest).find((k) => k !== "spec");
+  if (extra === undefined) return rest.spec;
+  throw new ValidationError(
+    d.formatPath([extra], where),
+    Object.hasOwn(fields, extra)
+      ? "belongs under spec: give every field under spec or every field inline, not both"
+      : "is not a known field (a document has kind and spec, or the spec's fields inline)",
+  );
 }
 
 /** What the cluster has now. */
@@ -134,7 +154,7 @@ export interface PlanItem {
   action: "create" | "update" | "unchanged" | "conflict";
   /** Field changes (updates and conflicts). */
   changes: FieldChange[];
-  /** Why a conflict cannot be applied, or a note on an unchanged object. */
+  /** Why a conflict cannot be applied, or a note on another action. */
   reason?: string;
   /** The desired object. */
   desired: Desired;
@@ -218,11 +238,56 @@ export function planApply(current: CurrentState, desired: readonly Desired[]): P
       }
     }
   });
+  const checked = refuseAsTheManagerWould(current, items);
   return {
-    items,
-    changes: items.filter((i) => i.action === "create" || i.action === "update").length,
-    conflicts: items.filter((i) => i.action === "conflict").length,
+    items: checked,
+    changes: checked.filter((i) => i.action === "create" || i.action === "update").length,
+    conflicts: checked.filter((i) => i.action === "conflict").length,
   };
+}
+
+/**
+ * Turns the service writes the manager would refuse into conflicts, so a file is applied whole
+ * or not at all. The manager's own rules (proto/service_rules.ts) are checked in apply's order
+ * against the cluster plus what the file declares: the file's secrets exist by then (they are
+ * created first), and each service sees the services before it as they will be. A mount of a
+ * volume that neither exists nor is declared is no error: the manager creates a local volume
+ * where the first task runs (as Swarm does); the plan says so.
+ */
+function refuseAsTheManagerWould(current: CurrentState, items: PlanItem[]): PlanItem[] {
+  const declared = (kind: Desired["kind"]) =>
+    items.filter((i) => i.kind === kind).map((i) => i.name);
+  const secrets = new Set([...current.secrets.map((x) => x.name), ...declared("Secret")]);
+  const volumes = new Set([...current.volumes.map((x) => x.name), ...declared("Volume")]);
+  const holders = new Map<string, PortHolder>(
+    current.services.map((sv) => [sv.spec.name, { id: sv.id, spec: sv.spec }]),
+  );
+  return items.map((item): PlanItem => {
+    const want = item.desired;
+    if (want.kind !== "Service" || (item.action !== "create" && item.action !== "update")) {
+      return item;
+    }
+    const prev = current.services.find((sv) => sv.id === item.id)?.spec;
+    // A new service has no ID yet; this one cannot be any real service's.
+    const id = item.id ?? `(new) ${want.name}`;
+    const refusals = [
+      ...missingSecretRefs(want.spec, (name) => secrets.has(name)),
+      prev && specChangeRefusal(prev, want.spec),
+      publishedPortConflict(want.spec, holders.values(), { selfId: id, prev }),
+    ].filter((r) => r !== undefined);
+    holders.set(want.name, { id, spec: want.spec });
+    if (refusals.length > 0) {
+      return {
+        ...item,
+        action: "conflict",
+        reason: refusals.map((r) => `${r.field}: ${r.reason}`).join("; "),
+      };
+    }
+    const created = want.spec.mounts.filter((m) =>
+      m.type === "volume" && m.source !== undefined && !volumes.has(m.source)
+    ).map((m) => `volume "${m.source}" does not exist: created where the first task runs`);
+    return created.length > 0 ? { ...item, reason: created.join("; ") } : item;
+  });
 }
 
 const SIGN = { create: "+", update: "~", unchanged: "=", conflict: "!" } as const;

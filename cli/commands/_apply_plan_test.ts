@@ -69,7 +69,9 @@ Deno.test("apply: bad documents name the document and field", () => {
   rejects("kind: Secret\nname: s", "doc[0].value", /one of value, file or data/);
   rejects("kind: Secret\nname: s\nvalue: a\nfile: b", "doc[0].file", /exactly one/);
   rejects("kind: Volume\nname: v\nsize: 3", "doc[0].size", /not a known field/);
-  rejects("kind: Service\nspec: { name: web, image: x }\nimage: y", "doc[0]", /not both/);
+  rejects("kind: Service\nspec: { name: web, image: x }\nimage: y", "doc[0].image", /not both/);
+  rejects("kind: Service\nspec: { name: web, image: x }\nbogus: 1", "doc[0].bogus", /not a known/);
+  rejects("kind: Volume\nspec: { name: v }\nbogus: 1", "doc[0].bogus", /not a known field/);
   rejects("- a\n- b", "doc[0]", /mapping/);
   rejects("kind: [", "doc[0]", /not valid YAML/);
 });
@@ -187,4 +189,123 @@ Deno.test("apply: diffValues reports paths, array elements and length changes", 
   ]);
   assert.deepEqual(diffValues({ b: [1] }, { b: [1, 2] }), [{ path: "b", from: [1], to: [1, 2] }]);
   assert.deepEqual(diffValues(1, 1), []);
+});
+
+Deno.test("apply: what the manager would refuse is a conflict before anything is sent", () => {
+  const current = {
+    services: [
+      service({ name: "gl", image: "x:1", mode: "global" }, "s1"),
+      service({ name: "hr-good", image: "x:1" }, "s2"),
+      service({ name: "p1", image: "x:1", ports: [{ target: 80, published: 8080 }] }, "s3"),
+    ],
+    secrets: [{ id: "k1", name: "reg", version: 1, labels: {}, createdAt: 1 }],
+    volumes: [],
+  };
+  const plan = planApply(
+    current,
+    parseApplyFile(`
+kind: Secret
+name: hr-secret
+value: x
+---
+kind: Service
+name: hr-new
+image: x:1
+secrets: [{ secret: hr-secret }, { secret: reg }]
+---
+kind: Service
+name: hr-bad
+image: x:1
+secrets: [{ secret: hr-secret }, { secret: does-not-exist }]
+---
+kind: Service
+name: hr-good
+image: x:1
+registryAuthSecret: nosuch
+---
+kind: Service
+name: gl
+image: x:1
+---
+kind: Service
+name: p2
+image: x:1
+ports: [{ target: 80, published: 8080 }]
+`),
+  );
+  assert.deepEqual(plan.items.map((i) => [i.name, i.action, i.reason]), [
+    ["hr-secret", "create", undefined],
+    ["hr-new", "create", undefined],
+    [
+      "hr-bad",
+      "conflict",
+      `spec.secrets[1].secret: secret "does-not-exist" does not exist: create it first with ` +
+      `'warren secret create does-not-exist'`,
+    ],
+    [
+      "hr-good",
+      "conflict",
+      `spec.registryAuthSecret: secret "nosuch" does not exist: create it first with ` +
+      `'warren secret create nosuch'`,
+    ],
+    ["gl", "conflict", "spec.mode: cannot change from global to replicated; create a new service"],
+    [
+      "p2",
+      "conflict",
+      'spec.ports[0].published: port 8080/tcp is already in use by service "p1" as an ingress ' +
+      'port (published on every node): publish another port, or remove it from "p1" first',
+    ],
+  ]);
+  assert.equal(plan.conflicts, 4);
+  assert.match(formatPlan(plan), /^! service gl: conflict \(spec\.mode: cannot change/m);
+});
+
+Deno.test("apply: published ports are checked in apply's order among the file's services", () => {
+  const p1 = service({ name: "p1", image: "x:1", ports: [{ target: 80, published: 8080 }] }, "s1");
+  const current = { services: [p1], secrets: [], volumes: [] };
+  const doc = (name: string, published: number, mode = "ingress") =>
+    `kind: Service\nname: ${name}\nimage: x:1\n` +
+    `ports: [{ target: 80, published: ${published}, publishMode: ${mode} }]\n---\n`;
+  const actions = (file: string) =>
+    planApply(current, parseApplyFile(file)).items.map((i) => `${i.name}:${i.action}`);
+  // Two new services on one port: the second is refused, naming the first.
+  const two = planApply(current, parseApplyFile(doc("a", 9090) + doc("b", 9090)));
+  assert.deepEqual(two.items.map((i) => i.action), ["create", "conflict"]);
+  assert.match(two.items[1]!.reason!, /9090\/tcp is already in use by service "a"/);
+  // Moving a port: p1 lets 8080 go before b takes it; the other way round b would be refused.
+  assert.deepEqual(actions(doc("p1", 8081) + doc("b", 8080)), ["p1:update", "b:create"]);
+  assert.deepEqual(actions(doc("b", 8080) + doc("p1", 8081)), ["b:conflict", "p1:update"]);
+  // Host-mode ports may share a number; a service keeps its own port.
+  assert.deepEqual(actions(doc("h1", 7070, "host") + doc("h2", 7070, "host")), [
+    "h1:create",
+    "h2:create",
+  ]);
+  assert.deepEqual(
+    actions("kind: Service\nname: p1\nimage: x:2\nports: [{ target: 80, published: 8080 }]"),
+    ["p1:update"],
+  );
+});
+
+Deno.test("apply: a mounted volume that does not exist is created by the manager: a note", () => {
+  const plan = planApply(
+    { services: [], secrets: [], volumes: [] },
+    parseApplyFile(`
+kind: Volume
+name: declared
+---
+kind: Service
+name: db
+image: x:1
+mounts: [{ type: volume, source: declared, target: /a }, { type: volume, source: cache, target: /b }]
+`),
+  );
+  assert.deepEqual(plan.items.map((i) => [i.name, i.action]), [
+    ["declared", "create"],
+    ["db", "create"],
+  ]);
+  assert.equal(plan.conflicts, 0);
+  assert.equal(
+    plan.items[1]!.reason,
+    'volume "cache" does not exist: created where the first task runs',
+  );
 });

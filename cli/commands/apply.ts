@@ -1,12 +1,14 @@
 /**
  * `warren apply -f FILE [--plan]`: makes the cluster match a multi-document YAML file. Creates
  * what is missing, updates services that differ, leaves equal objects alone. `--plan` prints
- * the plan and exits 0 (no change), 2 (changes) or 1 (error or conflict).
+ * the plan and exits 0 (no change), 2 (changes) or 1 (error or conflict). Everything the manager
+ * would refuse (missing secrets, taken ports, mode changes) is a conflict found before anything
+ * is sent: a file is applied whole or not at all.
  * @module
  */
 import { dirname, isAbsolute, join } from "node:path";
 import { Command } from "commander";
-import { ValidationError } from "../../proto/errors.ts";
+import { toWarrenError, ValidationError } from "../../proto/errors.ts";
 import { decodeBase64 } from "../../proto/schema/mod.ts";
 import { ExitCode } from "../exit_code.ts";
 import { renderObject } from "../output/format.ts";
@@ -117,33 +119,55 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
         if (plan.conflicts > 0) {
           throw new ExitCode(
             1,
-            `error: ${plan.conflicts} object(s) cannot be applied; nothing was changed`,
+            [
+              ...plan.items.filter((i) => i.action === "conflict").map((i) =>
+                `error: ${i.kind.toLowerCase()} ${i.name}: ${i.reason}`
+              ),
+              `error: ${plan.conflicts} object(s) cannot be applied; nothing was changed`,
+            ].join("\n"),
           );
         }
         if (o.plan) throw new ExitCode(plan.changes > 0 ? 2 : 0);
+        // The plan checked every write against the state read above. A change in between (a
+        // secret deleted, a port taken by someone else) can still make the manager refuse a
+        // write midway; then the error says what was applied before it.
+        const applied: string[] = [];
         for (const item of plan.items) {
           const want = item.desired;
-          if (item.action === "create") {
-            if (want.kind === "Service") await c.services.create(want.spec);
-            else if (want.kind === "Volume") await c.volumes.create(want.request);
-            else {await c.secrets.create({
-                name: want.name,
+          try {
+            if (item.action === "create") {
+              if (want.kind === "Service") await c.services.create(want.spec);
+              else if (want.kind === "Volume") await c.volumes.create(want.request);
+              else {await c.secrets.create({
+                  name: want.name,
+                  data: secretData.get(want.name)!,
+                  labels: want.labels,
+                });}
+            } else if (item.action === "update" && want.kind === "Service") {
+              await c.services.update(item.id!, want.spec, {
+                expectedSpecVersion: item.specVersion,
+                expectedRevision: item.revision,
+              });
+            } else if (item.action === "update" && want.kind === "Secret") {
+              await c.secrets.update(item.id!, {
                 data: secretData.get(want.name)!,
                 labels: want.labels,
-              });}
-          } else if (item.action === "update" && want.kind === "Service") {
-            await c.services.update(item.id!, want.spec, {
-              expectedSpecVersion: item.specVersion,
-              expectedRevision: item.revision,
-            });
-          } else if (item.action === "update" && want.kind === "Secret") {
-            await c.secrets.update(item.id!, {
-              data: secretData.get(want.name)!,
-              labels: want.labels,
-              unlessSame: true,
-            });
-          } else continue;
-          ctx.io.err(`${item.kind.toLowerCase()} ${item.name}: ${item.action}d`);
+                unlessSame: true,
+              });
+            } else continue;
+          } catch (err) {
+            const failed = `error: ${item.kind.toLowerCase()} ${item.name}: ${
+              toWarrenError(err).message
+            }`;
+            throw new ExitCode(
+              1,
+              applied.length === 0 ? failed : `${failed}\nerror: stopped midway (did the ` +
+                `cluster change since the plan?); applied before this error: ${applied.join(", ")}`,
+            );
+          }
+          const done = `${item.kind.toLowerCase()} ${item.name}: ${item.action}d`;
+          applied.push(done);
+          ctx.io.err(done);
         }
       });
     });

@@ -4,6 +4,7 @@
  */
 import type { Service, ServiceSpec } from "../../proto/schema/mod.ts";
 import { ValidationError } from "../../proto/errors.ts";
+import { missingSecretRefs, specChangeRefusal } from "../../proto/service_rules.ts";
 import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ServiceListEncoder } from "./service_list_encoder.ts";
@@ -29,25 +30,14 @@ export async function createService(ctx: ApiContext, spec: ServiceSpec): Promise
 }
 
 /**
- * Refuses a spec that names a secret that does not exist (as Swarm does), instead of accepting
- * it and failing every task on its node later. Only specs that name secrets pay for the read.
+ * Refuses a spec that names a secret that does not exist (proto/service_rules.ts). Only specs
+ * that name secrets pay for the read.
  */
 async function checkSecretsExist(ctx: ApiContext, spec: ServiceSpec): Promise<void> {
-  const named: [string, string][] = spec.secrets.map((
-    r,
-    i,
-  ) => [`spec.secrets[${i}].secret`, r.secret]);
-  if (spec.registryAuthSecret) named.push(["spec.registryAuthSecret", spec.registryAuthSecret]);
-  if (named.length === 0) return;
+  if (spec.secrets.length === 0 && !spec.registryAuthSecret) return;
   const s = await readBarrier(ctx, false);
-  for (const [field, name] of named) {
-    if (!s.secretIdByName.has(name)) {
-      throw new ValidationError(
-        field,
-        `secret "${name}" does not exist: create it first with 'warren secret create ${name}'`,
-      );
-    }
-  }
+  const [missing] = missingSecretRefs(spec, (name) => s.secretIdByName.has(name));
+  if (missing) throw new ValidationError(missing.field, missing.reason);
 }
 
 /** Lists services (sorted by name) and the index they reflect. */
@@ -97,12 +87,8 @@ export async function updateService(
 ): Promise<Service> {
   const cur = findService(await readBarrier(ctx, false), idOrName);
   await checkSecretsExist(ctx, spec);
-  if (cur.spec.mode !== spec.mode) {
-    throw new ValidationError(
-      "spec.mode",
-      `cannot change from ${cur.spec.mode} to ${spec.mode}; create a new service`,
-    );
-  }
+  const refused = specChangeRefusal(cur.spec, spec);
+  if (refused) throw new ValidationError(refused.field, refused.reason);
   return write<Service>(ctx, {
     kind: "service.update",
     at: ctx.now(),

@@ -355,6 +355,90 @@ Deno.test({
       ok(await warren(["secret", "rm", "apply-s", ...m])); // later steps start with no secrets
     });
 
+    await t.step(
+      "apply applies a file whole or not at all; --plan finds the same errors",
+      async () => {
+        ok(
+          await warren([
+            "service",
+            "create",
+            "gl",
+            "--image",
+            "busybox:1.36",
+            "--mode",
+            "global",
+            ...m,
+          ]),
+        );
+        // What exists, and the spec versions of the services the files would update.
+        const state = async () =>
+          (await Promise.all([
+            warren(["service", "ls", "-q", ...m]).then(ok),
+            warren(["secret", "ls", "-q", ...m]).then(ok),
+            warren(["volume", "ls", "-q", ...m]).then(ok),
+            ...["gl", "api"].map(async (name) =>
+              JSON.parse(ok(await warren(["service", "inspect", name, "-o", "json", ...m])))
+                .specVersion
+            ),
+          ])).join("\n");
+        const before = await state();
+        const refused = async (file: string, errors: RegExp[]) => {
+          for (const plan of [["--plan"], []]) {
+            const r = await warren(["apply", "-f", "-", ...plan, ...m], { stdin: file });
+            assert.equal(r.code, 1, `${plan} ${r.stdout}${r.stderr}`);
+            for (const e of errors) assert.match(r.stderr, e);
+            assert.match(
+              r.stderr,
+              /^error: 1 object\(s\) cannot be applied; nothing was changed$/m,
+            );
+            assert.doesNotMatch(r.stderr, /: created$/m);
+          }
+          assert.equal(await state(), before, "nothing was applied");
+        };
+        await refused(
+          [
+            "kind: Secret\nname: hr-secret\nvalue: x",
+            "kind: Service\nname: hr-good\nimage: busybox:1.36\nsecrets: [{ secret: hr-secret }]",
+            "kind: Service\nname: hr-bad\nimage: busybox:1.36\nsecrets: [{ secret: does-not-exist }]",
+          ].join("\n---\n"),
+          [/^error: service hr-bad: spec\.secrets\[0\]\.secret: secret "does-not-exist" does not exist/m],
+        );
+        await refused(
+          [
+            "kind: Secret\nname: gl-secret\nvalue: x",
+            "kind: Volume\nname: gl-data",
+            "kind: Service\nname: gl\nimage: busybox:1.36\nmode: replicated",
+          ].join("\n---\n"),
+          [/^error: service gl: spec\.mode: cannot change from global to replicated/m],
+        );
+        await refused(
+          [
+            "kind: Service\nname: mc-new\nimage: busybox:1.36",
+            "kind: Service\nname: api\nimage: busybox:1.36\nregistryAuthSecret: nosuch",
+          ].join("\n---\n"),
+          [/^error: service api: spec\.registryAuthSecret: secret "nosuch" does not exist/m],
+        );
+        await refused(
+          [
+            "kind: Service\nname: mc-new\nimage: busybox:1.36",
+            "kind: Service\nname: pt\nimage: busybox:1.36\nports: [{ target: 80, published: 8080 }]",
+          ].join("\n---\n"),
+          [/^error: service pt: spec\.ports\[0\]\.published: port 8080\/tcp is already in use by service "web"/m],
+        );
+        const plan = await warren(["apply", "-f", "-", "--plan", ...m], {
+          stdin: "kind: Service\nname: gl\nimage: busybox:1.36\nmode: replicated",
+        });
+        assert.match(plan.stdout, /^! service gl: conflict \(spec\.mode: cannot change/m);
+        const bogus = await warren(["apply", "-f", "-", ...m], {
+          stdin: "kind: Service\nspec: { name: x, image: 'busybox:1.36' }\nbogus: 1\n",
+        });
+        assert.equal(bogus.code, 1);
+        assert.match(bogus.stderr, /^error: doc\[0\]\.bogus: is not a known field/m);
+        assert.equal(await state(), before);
+        ok(await warren(["service", "rm", "gl", ...m]));
+      },
+    );
+
     await t.step("events stream until interrupted and resume by index", async () => {
       // Watching from a fixed index has no race with the create below: history covers it.
       const info = JSON.parse(ok(await warren(["cluster", "info", "-o", "json", ...m])));

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { FailedPreconditionError } from "../../proto/errors.ts";
+import type { ServiceSpec } from "../../proto/schema/mod.ts";
+import type { WarrenClient } from "../../net/client/client.ts";
+import { ExitCode } from "../exit_code.ts";
+import type { CliContext } from "./_context.ts";
+import { applyCommand } from "./apply.ts";
+
+/**
+ * A cluster that changes between plan and apply: the plan sees no services, then someone else
+ * takes port 8080 before "b" is created.
+ */
+function racingContext(stdin: string, err: string[], created: string[]): CliContext {
+  const client = {
+    services: {
+      list: () => Promise.resolve({ services: [], index: 1 }),
+      create: (spec: ServiceSpec) => {
+        if (spec.name === "b") {
+          return Promise.reject(
+            new FailedPreconditionError(
+              'spec.ports[0].published: port 8080/tcp is already in use by service "x"',
+            ),
+          );
+        }
+        created.push(spec.name);
+        return Promise.resolve({ id: spec.name, spec, specVersion: 1 });
+      },
+    },
+    close() {},
+  } as unknown as WarrenClient;
+  return {
+    io: {
+      out: () => {},
+      err: (text) => err.push(text),
+      readStdin: () => Promise.resolve(new TextEncoder().encode(stdin)),
+    },
+    env: () => undefined,
+    now: () => 0,
+    connect: () => Promise.resolve(client),
+    interrupt: () => new AbortController().signal,
+    configPath: "/nonexistent/warren.json",
+  };
+}
+
+Deno.test("apply: a write refused after the plan (a race) says what was applied before it", async () => {
+  const err: string[] = [];
+  const created: string[] = [];
+  const file = [
+    "kind: Service\nname: a\nimage: x:1",
+    "kind: Service\nname: b\nimage: x:1\nports: [{ target: 80, published: 8080 }]",
+  ].join("\n---\n");
+  const cmd = applyCommand(racingContext(file, err, created));
+  await assert.rejects(
+    () => cmd.parseAsync(["-f", "-", "--manager", "127.0.0.1:1"], { from: "user" }),
+    (e: unknown) => {
+      assert.ok(e instanceof ExitCode, String(e));
+      assert.equal(e.code, 1);
+      assert.deepEqual(e.message.split("\n"), [
+        'error: service b: spec.ports[0].published: port 8080/tcp is already in use by service "x"',
+        "error: stopped midway (did the cluster change since the plan?); applied before this " +
+        "error: service a: created",
+      ]);
+      return true;
+    },
+  );
+  assert.deepEqual(created, ["a"]);
+  assert.deepEqual(err, ["service a: created"]);
+});
