@@ -405,6 +405,7 @@ const samples: { [K in MessageName]: unknown[] } = {
       removedSecretIds: ["s9"],
       volumes: [volume],
       removedVolumeIds: ["v9"],
+      volumesAuthoritative: true,
       peers: [{ nodeId: "n", wireguard: wg }],
       removedPeerIds: ["n9"],
       endpoints: [{ serviceId: "s", name: "web", vip: "10.96.0.2" }],

@@ -58,7 +58,7 @@ export const hostNetwork: NetworkHooks = {
 export interface WorkerOptions {
   /** This node's ID (labels its containers). */
   nodeId: string;
-  /** Holds `worker.kv`, `volumes/<name>` and `logs/<task>.log`. */
+  /** Holds `worker.kv`, `volumes/<name>.<id>` and `logs/<task>.log`. */
   dataDir: string;
   runtime: Runtime;
   /** Default: the system clock. */
@@ -129,7 +129,7 @@ export class Worker {
     this.runtime = o.runtime;
     this.clock = o.clock ?? systemClock;
     this.dataDir = o.dataDir;
-    this.volumes = new LocalVolumes(o.dataDir);
+    this.volumes = new LocalVolumes(o.dataDir, logger("volumes", { node: o.nodeId }));
     this.#etcFiles = new TaskEtcFiles(o.dataDir);
     this.#state = state;
     this.#log = logger("worker", { node: o.nodeId });
@@ -238,6 +238,7 @@ export class Worker {
   applyAssignments(msg: AssignmentsMessage): void {
     if (this.#closed) return;
     this.secrets.apply(msg);
+    this.volumes.apply(msg);
     const plan = planReconcile(new Set(this.#runners.keys()), msg);
     for (const a of plan.update) this.#runners.get(a.task.id)!.update(a);
     for (const a of plan.create) {
@@ -289,6 +290,7 @@ export class Worker {
   /** Resolves once every queued local-state write and container removal has finished. */
   async settled(): Promise<void> {
     while (this.#removing.size > 0) await Promise.all(this.#removing);
+    await this.volumes.settled();
     await this.#state.flushed();
   }
 
@@ -326,6 +328,7 @@ export class Worker {
       log: this.#log,
     }, record);
     this.#runners.set(runner.id, runner);
+    this.volumes.hold(runner.id, record.assignment.spec.mounts);
     void this.#state.put(runner.record).catch((err) =>
       this.#log.error("cannot write local state", { task: runner.id, err })
     );
@@ -339,6 +342,8 @@ export class Worker {
     const p = (async () => {
       try {
         await runner.remove();
+        // Its container is gone: a deleted volume it mounted may go too.
+        this.volumes.release(id);
         // Tell the manager the task is down: a task dropped from the assignments (e.g. its
         // service was deleted) would otherwise stay "running" in the cluster state forever.
         // Stale reports (the task reaped already) are ignored by the manager.
@@ -378,7 +383,7 @@ export class Worker {
     const network = this.#o.network ?? hostNetwork;
     return {
       pull: (a, onProgress) => this.#pull(a, onProgress),
-      mounts: (a) => this.volumes.resolve(a.spec.mounts),
+      mounts: (a) => this.volumes.resolve(a.spec.mounts, a.task.id),
       secrets: (a) => this.secrets.files(a.spec.secrets),
       attachNetwork: (a) => network.attach(a),
       detachNetwork: (id) => network.detach(id),

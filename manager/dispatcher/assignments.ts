@@ -19,6 +19,11 @@ export interface NodeView {
   assignments: Map<string, { value: Assignment; sig: string }>;
   /** Names of secrets the node's tasks reference. */
   secretNames: Set<string>;
+  /**
+   * Every volume whose data may be on the node: those bound to it, those not bound yet, and those
+   * its tasks mount. A volume leaves the view only when deleted (a binding never moves), which
+   * is what lets the worker delete the directory of one that left (`volumesAuthoritative`).
+   */
   volumes: Map<string, { value: Volume; sig: string }>;
 }
 
@@ -51,6 +56,11 @@ export function nodeView(s: ClusterState, nodeId: string): NodeView {
       const volId = s.volumeIdByName.get(m.source);
       const vol = volId === undefined ? undefined : s.volumes.get(volId);
       if (vol) view.volumes.set(vol.id, { value: vol, sig: String(vol.updatedAt) });
+    }
+  }
+  for (const vol of s.volumes.values()) {
+    if (vol.nodeId === undefined || vol.nodeId === nodeId) {
+      view.volumes.set(vol.id, { value: vol, sig: String(vol.updatedAt) });
     }
   }
   return view;

@@ -80,3 +80,34 @@ Deno.test("nodeView: a service change that leaves a task as it is does not resen
   const stopping = diffKeyed(after, nodeView(s, "w1").assignments).upserts;
   assert.deepEqual(stopping.map((a) => [a.task.id, a.task.desiredState]), [["t1", "shutdown"]]);
 });
+
+Deno.test("nodeView: every volume that may have data on the node; it leaves only when deleted", () => {
+  const s = emptyState();
+  const volume = (id: string, nodeId?: string) => ({
+    id,
+    name: `vol-${id}`,
+    driver: "local" as const,
+    ...(nodeId ? { nodeId } : {}),
+    options: {},
+    labels: {},
+    createdAt: 1,
+    updatedAt: 1,
+  });
+  for (
+    const cmd of [
+      { kind: "node.register", at: 1, node: node("n1") },
+      { kind: "node.register", at: 1, node: node("n2") },
+      { kind: "volume.create", at: 1, volume: volume("here", "n1") },
+      { kind: "volume.create", at: 1, volume: volume("unbound") },
+      { kind: "volume.create", at: 1, volume: volume("there", "n2") },
+    ] as Command[]
+  ) applyCommand(s, cmd);
+  // No task mounts them: the worker still learns they exist (so it keeps their data).
+  const before = nodeView(s, "n1").volumes;
+  assert.deepEqual([...before.keys()].sort(), ["here", "unbound"]);
+  applyCommand(s, { kind: "volume.delete", at: 2, id: "here" });
+  assert.deepEqual(diffKeyed(before, nodeView(s, "n1").volumes), {
+    upserts: [],
+    removed: ["here"],
+  });
+});

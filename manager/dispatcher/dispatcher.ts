@@ -399,6 +399,7 @@ export class Dispatcher {
       removedSecretIds,
       volumes: v.upserts,
       removedVolumeIds: v.removed,
+      volumesAuthoritative: true,
       peers: p.upserts,
       removedPeerIds: p.removed,
       endpoints: e.upserts,

@@ -1038,6 +1038,12 @@ export interface AssignmentsMessage {
   removedPeerIds: string[];
   endpoints: ServiceEndpoint[];
   removedEndpointIds: string[];
+  /**
+   * true: volumes (with the deltas applied) lists every volume whose data may be on the node
+   * (bound to it, or not bound yet), so a volume leaving the set has been deleted; false (older
+   * managers): only the volumes the node's tasks mount.
+   */
+  volumesAuthoritative: boolean;
 }
 
 export interface TaskStatusUpdate {
@@ -10381,6 +10387,7 @@ function createBaseAssignmentsMessage(): AssignmentsMessage {
     removedPeerIds: [],
     endpoints: [],
     removedEndpointIds: [],
+    volumesAuthoritative: false,
   };
 }
 
@@ -10421,6 +10428,9 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
     }
     for (const v of message.removedEndpointIds) {
       writer.uint32(98).string(v!);
+    }
+    if (message.volumesAuthoritative !== false) {
+      writer.uint32(104).bool(message.volumesAuthoritative);
     }
     return writer;
   },
@@ -10534,6 +10544,14 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
             message.removedEndpointIds.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.volumesAuthoritative = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -10563,6 +10581,7 @@ export const AssignmentsMessage: MessageFns<AssignmentsMessage> = {
     message.removedPeerIds = object.removedPeerIds?.map((e) => e) || [];
     message.endpoints = object.endpoints?.map((e) => ServiceEndpoint.fromPartial(e)) || [];
     message.removedEndpointIds = object.removedEndpointIds?.map((e) => e) || [];
+    message.volumesAuthoritative = object.volumesAuthoritative ?? false;
     return message;
   },
 };

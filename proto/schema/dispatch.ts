@@ -99,7 +99,9 @@ export type ServiceEndpoint = z.infer<typeof ServiceEndpointSchema>;
 
 /**
  * The node's desired work. `complete`: the lists are the whole state (replace everything known);
- * otherwise they are upserts and `removed*` lists are deletions.
+ * otherwise they are upserts and `removed*` lists are deletions. With `volumesAuthoritative`,
+ * `volumes` covers every volume whose data may be on the node (bound to it, or not bound yet), so
+ * a volume that leaves the set has been deleted and the worker may delete its directory.
  */
 export const AssignmentsMessageSchema = z.object({
   complete: z.boolean(),
@@ -110,6 +112,11 @@ export const AssignmentsMessageSchema = z.object({
   removedSecretIds: Ids,
   volumes: z.array(VolumeSchema).max(MAX_BATCH).default([]),
   removedVolumeIds: Ids,
+  /**
+   * `volumes` lists every volume that may have data on the node, not only those its tasks mount
+   * (false from managers older than this field: a missing volume then proves nothing).
+   */
+  volumesAuthoritative: z.boolean().default(false),
   peers: z.array(OverlayPeerSchema).max(MAX_BATCH).default([]),
   removedPeerIds: Ids,
   endpoints: z.array(ServiceEndpointSchema).max(MAX_BATCH).default([]),
