@@ -20,6 +20,7 @@ import { Store } from "./state/store.ts";
 import { type ApiContext, randomId, write } from "./api/context.ts";
 import { apiServices } from "./api/grpc.ts";
 import { publicRestApp, restApp, restHandler, type RouteHook } from "./api/rest.ts";
+import { loadOrCreateRestToken } from "./api/rest_token.ts";
 import { openGuard, tlsGuard } from "./api/authz.ts";
 import { managerPeers, rotateJoinToken } from "./api/membership.ts";
 import { secretsForWorker } from "./api/secrets.ts";
@@ -86,6 +87,7 @@ interface Parts {
   apiPort: number;
   raftPort: number;
   httpPort: number;
+  restToken: string;
   metrics: Registry;
   dispatcher: Dispatcher;
   orchestrator: Orchestrator;
@@ -104,6 +106,8 @@ export class Manager {
   readonly apiPort: number;
   readonly raftPort: number;
   readonly httpPort: number;
+  /** What local tools send to the REST API (`Authorization: Bearer <token>`; rest_token.ts). */
+  readonly restToken: string;
   readonly metrics: Registry;
   readonly dispatcher: Dispatcher;
   readonly orchestrator: Orchestrator;
@@ -121,6 +125,7 @@ export class Manager {
     this.apiPort = p.apiPort;
     this.raftPort = p.raftPort;
     this.httpPort = p.httpPort;
+    this.restToken = p.restToken;
     this.metrics = p.metrics;
     this.dispatcher = p.dispatcher;
     this.orchestrator = p.orchestrator;
@@ -280,10 +285,11 @@ export class Manager {
         m.apiLatency.observe(ms, { method: `REST ${route}`, code: String(status) });
       const app = restApp(ctx, { metrics, observe: restObserve, extraRoutes: opts.extraRoutes });
       const [httpHost, httpPortStr] = splitHostPort(opts.httpAddr, "httpAddr");
+      const restToken = await loadOrCreateRestToken(opts.dataDir);
       const ac = new AbortController();
       const httpServer = Deno.serve(
         { hostname: httpHost, port: Number(httpPortStr), signal: ac.signal, onListen: () => {} },
-        restHandler(app, publicRestApp(ctx, { metrics, observe: restObserve })),
+        restHandler(app, publicRestApp(ctx, { metrics, observe: restObserve }), restToken),
       );
       closers.push(async () => {
         ac.abort();
@@ -319,6 +325,7 @@ export class Manager {
         apiPort: apiServer.port,
         raftPort: raftServer.port,
         httpPort: httpServer.addr.port,
+        restToken,
         metrics,
         dispatcher,
         orchestrator,

@@ -18,6 +18,13 @@ import { type Event, serviceRevision, type ServiceSpecInput } from "../proto/sch
 
 configureLogging({ level: "error" });
 
+/** `fetch` against a manager's REST API with its token (manager/api/rest_token.ts). */
+function restFetch(mgr: Manager, url: string, init: RequestInit = {}): Promise<Response> {
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${mgr.restToken}`);
+  return fetch(url, { ...init, headers });
+}
+
 async function startManager(
   extra: Partial<Parameters<typeof Manager.start>[0]> = {},
 ): Promise<{ mgr: Manager; dir: string } & AsyncDisposable> {
@@ -120,7 +127,8 @@ Deno.test("manager: an update read before a scale fails (gRPC and REST) instead 
     c.services.update("lu", { ...read.spec, env: ["A=1"] }, expect),
     FailedPreconditionError,
   );
-  const r = await fetch(
+  const r = await restFetch(
+    m.mgr,
     `http://127.0.0.1:${m.mgr.httpPort}/v1/services/lu?expected_revision=${expect.expectedRevision}`,
     {
       method: "PUT",
@@ -154,7 +162,7 @@ Deno.test("manager: a published port another service holds is refused (gRPC FAIL
     inUse,
   );
   await assert.rejects(() => c.services.update("web", { ...web.spec, ports: ports(8080) }), inUse);
-  const r = await fetch(`http://127.0.0.1:${m.mgr.httpPort}/v1/services`, {
+  const r = await restFetch(m.mgr, `http://127.0.0.1:${m.mgr.httpPort}/v1/services`, {
     method: "POST",
     body: JSON.stringify({ name: "p3", image: "registry.local/p:1", ports: ports(8080) }),
   });
@@ -168,8 +176,20 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   await using m = await startManager();
   const base = `http://127.0.0.1:${m.mgr.httpPort}`;
   const post = (path: string, body: unknown) =>
-    fetch(base + path, { method: "POST", body: JSON.stringify(body) });
-  let r = await post("/v1/services", { name: "api", image: "registry.local/api:1" });
+    restFetch(m.mgr, base + path, { method: "POST", body: JSON.stringify(body) });
+  // Loopback is not enough: the token in the data directory (owner-only) is the credential.
+  const tokenFile = await Deno.stat(`${m.dir}/rest.token`);
+  assert.equal(tokenFile.mode! & 0o777, 0o600);
+  assert.equal((await Deno.readTextFile(`${m.dir}/rest.token`)).trim(), m.mgr.restToken);
+  let r = await fetch(`${base}/v1/services`, {
+    method: "POST",
+    body: JSON.stringify({ name: "api", image: "registry.local/api:1" }),
+  });
+  assert.equal(r.status, 401);
+  assert.equal(r.headers.get("www-authenticate"), 'Bearer realm="warren"');
+  assert.match((await r.json()).error.message, /needs the manager's token.*rest\.token/);
+  assert.deepEqual((await (await restFetch(m.mgr, `${base}/v1/services`)).json()).services, []);
+  r = await post("/v1/services", { name: "api", image: "registry.local/api:1" });
   assert.equal(r.status, 201);
   await r.body?.cancel();
   r = await post("/v1/services", { name: "api", image: "registry.local/api:1" });
@@ -178,7 +198,7 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   r = await post("/v1/services", { name: "x", image: "registry.local/x:1", replicas: -1 });
   assert.equal(r.status, 400);
   assert.equal((await r.json()).error.field, "spec.replicas");
-  r = await fetch(`${base}/v1/services/nope`);
+  r = await restFetch(m.mgr, `${base}/v1/services/nope`);
   assert.equal(r.status, 404);
   await r.body?.cancel();
   r = await post("/v1/volumes", { name: "data" });
@@ -209,7 +229,7 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
     metrics,
     /warren_api_request_latency_ms_count\{method="REST POST \/v1\/services",code="201"\} 1/,
   );
-  const state = await (await fetch(`${base}/v1/services`)).json();
+  const state = await (await restFetch(m.mgr, `${base}/v1/services`)).json();
   assert.equal(state.services[0].spec.name, "api");
   // Every series the issue names: Raft term/index/leader, commit latency, nodes by state,
   // services, tasks by state, API latency by method.
@@ -234,21 +254,21 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   r = await post("/v1/secrets", { name: "bad", data: "not base64!" });
   assert.equal(r.status, 400);
   assert.equal((await r.json()).error.field, "data");
-  const listed = await (await fetch(`${base}/v1/secrets`)).json();
+  const listed = await (await restFetch(m.mgr, `${base}/v1/secrets`)).json();
   assert.deepEqual(listed.secrets.map((x: { name: string }) => x.name), ["db-pass"]);
-  r = await fetch(`${base}/v1/secrets/db-pass`, { method: "DELETE" });
+  r = await restFetch(m.mgr, `${base}/v1/secrets/db-pass`, { method: "DELETE" });
   assert.equal(r.status, 204);
   await r.body?.cancel();
-  r = await fetch(`${base}/v1/secrets/db-pass`);
+  r = await restFetch(m.mgr, `${base}/v1/secrets/db-pass`);
   assert.equal(r.status, 404);
   await r.body?.cancel();
   // Join tokens: read, rotate (a new one).
-  const t1 = await (await fetch(`${base}/v1/cluster/join-tokens/worker`)).json();
+  const t1 = await (await restFetch(m.mgr, `${base}/v1/cluster/join-tokens/worker`)).json();
   assert.match(t1.token, /^WRN1-/);
   r = await post("/v1/cluster/join-tokens/worker/rotate", {});
   const t2 = await r.json();
   assert.notEqual(t2.token, t1.token);
-  r = await fetch(`${base}/v1/cluster/join-tokens/admin`);
+  r = await restFetch(m.mgr, `${base}/v1/cluster/join-tokens/admin`);
   assert.equal(r.status, 400);
   await r.body?.cancel();
 });
@@ -497,7 +517,7 @@ Deno.test("manager: volume rm --force forgives a missing volume but never delete
     );
   }
   const base = `http://127.0.0.1:${m.mgr.httpPort}`;
-  const r = await fetch(`${base}/v1/volumes/nope?force=true`, { method: "DELETE" });
+  const r = await restFetch(m.mgr, `${base}/v1/volumes/nope?force=true`, { method: "DELETE" });
   assert.equal(r.status, 204);
   await r.body?.cancel();
   await c.services.delete("db");

@@ -21,7 +21,13 @@ import {
   VolumeCreateRequestSchema,
   WatchRequestSchema,
 } from "../../proto/schema/mod.ts";
-import { PermissionDeniedError, ValidationError } from "../../proto/errors.ts";
+import {
+  PermissionDeniedError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../proto/errors.ts";
+import { constantTimeEqual } from "../security/mod.ts";
+import { REST_TOKEN_FILE } from "./rest_token.ts";
 import { toHttpError } from "../../net/http/status.ts";
 import type { Registry } from "../../net/http/metrics.ts";
 import type { ApiContext } from "./context.ts";
@@ -44,17 +50,26 @@ import * as membership from "./membership.ts";
  * from the one a URL parser reads (percent-encoding, odd `Host` values). Local tools get the JSON
  * API, as Docker's daemon socket is local by default; remote administration goes through the CLI
  * (mutual TLS) or an SSH tunnel.
+ *
+ * Loopback is not enough: every user of the machine reaches it, and the API can create a
+ * service that bind-mounts the host's root. So a local request also presents the manager's
+ * token (`Authorization: Bearer <token>`, rest_token.ts: a file only the manager's owner reads),
+ * as Docker's socket is root's. Without it a local request gets `publicApp` too, whose refusal
+ * then says where the token is.
  */
 export function restHandler(
   app: Hono,
   publicApp: Hono,
+  token: string,
 ): (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response> {
+  const expected = `Bearer ${token}`;
   return (req, info) => {
     const addr = info.remoteAddr as Deno.NetAddr;
     const h = req.headers;
     const local = isLoopback(addr.hostname) && loopbackHost(h.get("host")) &&
       !h.has("origin") && !h.has("sec-fetch-site");
-    return (local ? app : publicApp).fetch(req);
+    const authorized = local && constantTimeEqual(h.get("authorization") ?? "", expected);
+    return authorized ? app.fetch(req) : publicApp.fetch(req, { local });
   };
 }
 
@@ -63,6 +78,18 @@ export function publicRestApp(ctx: ApiContext, opts: PublicRoutesOptions): Hono 
   const app = new Hono();
   addPublicRoutes(app, ctx, opts);
   app.notFound((c) => {
+    if ((c.env as { local?: boolean } | undefined)?.local) {
+      const { status, body } = toHttpError(
+        new UnauthenticatedError(
+          "the REST API (/v1) needs the manager's token: send 'Authorization: Bearer <token>' " +
+            `with the token in ${REST_TOKEN_FILE} of the manager's data directory (readable by ` +
+            'root only), e.g. curl -H "Authorization: Bearer $(cat /var/lib/warren/' +
+            `${REST_TOKEN_FILE})"`,
+        ),
+      );
+      c.header("WWW-Authenticate", 'Bearer realm="warren"');
+      return c.json(body, status as 401);
+    }
     const { status, body } = toHttpError(
       new PermissionDeniedError(
         "the REST API (/v1) answers only local tools on loopback; from elsewhere use the gRPC " +

@@ -15,9 +15,16 @@ function apps() {
   const pub = new Hono();
   pub.get("/health", (c) => c.json({ status: "ok" }));
   pub.get("/metrics", (c) => c.text("x 1"));
-  pub.notFound((c) => c.json({ error: { code: "permission_denied" } }, 403));
-  return restHandler(full, pub);
+  pub.notFound((c) =>
+    (c.env as { local?: boolean }).local
+      ? c.json({ error: { code: "unauthenticated" } }, 401)
+      : c.json({ error: { code: "permission_denied" } }, 403)
+  );
+  return restHandler(full, pub, TOKEN);
 }
+
+const TOKEN = "0123456789abcdef0123456789abcdef";
+const BEARER = { authorization: `Bearer ${TOKEN}` };
 
 Deno.test("rest: /v1 answers local tools only; health and metrics answer anyone", async () => {
   const handle = apps();
@@ -34,10 +41,40 @@ Deno.test("rest: /v1 answers local tools only; health and metrics answer anyone"
   for (const local of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"]) {
     const r = new Request("http://127.0.0.1:4242/v1/services", {
       method: "POST",
-      headers: { host: "127.0.0.1:4242" },
+      headers: { host: "127.0.0.1:4242", ...BEARER },
     });
     assert.equal((await handle(r, info(local))).status, 201, local);
   }
+});
+
+Deno.test("rest: a local tool needs the manager's token; health and metrics do not", async () => {
+  const handle = apps();
+  const local = info("127.0.0.1");
+  const asked = (path: string, headers: Record<string, string>) =>
+    handle(new Request(`http://127.0.0.1:4242${path}`, { headers }), local);
+  for (
+    const headers of [
+      {} as Record<string, string>,
+      { authorization: "Bearer nope" },
+      { authorization: `Bearer ${TOKEN}x` },
+      { authorization: TOKEN },
+      { authorization: `Basic ${TOKEN}` },
+    ]
+  ) {
+    const res = await asked("/v1/secrets", headers);
+    assert.equal(res.status, 401, JSON.stringify(headers));
+    await res.body?.cancel();
+  }
+  assert.equal((await asked("/v1/secrets", BEARER)).status, 200);
+  assert.equal((await asked("/health", {})).status, 200);
+  assert.equal((await asked("/metrics", {})).status, 200);
+  // The token does not open the API to a remote caller.
+  const remote = await handle(
+    new Request("http://m:4242/v1/secrets", { headers: BEARER }),
+    info("10.0.0.7"),
+  );
+  assert.equal(remote.status, 403);
+  await remote.body?.cancel();
 });
 
 Deno.test("rest: the gate is not fooled by encoded paths, odd hosts or browsers", async () => {
@@ -51,7 +88,10 @@ Deno.test("rest: the gate is not fooled by encoded paths, odd hosts or browsers"
     await res.body?.cancel();
   }
   const asked = (headers: Record<string, string>) =>
-    handle(new Request("http://localhost:4242/v1/secrets", { headers }), local);
+    handle(
+      new Request("http://localhost:4242/v1/secrets", { headers: { ...headers, ...BEARER } }),
+      local,
+    );
   // DNS rebinding: a loopback socket, but a foreign Host.
   assert.equal((await asked({ host: "evil.example:4242" })).status, 403);
   assert.equal((await asked({ host: "a?" })).status, 403);

@@ -57,5 +57,5 @@ export {
   wrapKey,
   type WrappedKey,
 } from "./secret_box.ts";
-export { constantTimeEqualBytes, type RandomBytes } from "./_encoding.ts";
+export { constantTimeEqual, constantTimeEqualBytes, type RandomBytes } from "./_encoding.ts";
 export { type KekFile, lockKek, parseKekFile, unlockKek } from "./kek_file.ts";

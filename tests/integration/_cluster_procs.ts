@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { WarrenClient } from "../../net/client/client.ts";
+import { REST_TOKEN_FILE } from "../../manager/api/rest_token.ts";
 
 const SOURCE = new URL("../../cli/main.ts", import.meta.url).pathname;
 
@@ -186,6 +187,18 @@ export async function until(
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** `fetch` of `path` (e.g. `/v1/services`) on a manager's REST API, with its token. */
+export async function restFetch(
+  m: ManagerProc,
+  path: string,
+  init: RequestInit = {},
+): Promise<Response> {
+  const token = (await Deno.readTextFile(join(m.dataDir, REST_TOKEN_FILE))).trim();
+  const headers = new Headers(init.headers);
+  headers.set("authorization", `Bearer ${token}`);
+  return await fetch(`http://${m.http}${path}`, { ...init, headers });
 }
 
 /** A gauge's value from a manager's /metrics. */

@@ -17,6 +17,7 @@ import {
   kill,
   type ManagerProc,
   managerProc,
+  restFetch,
   startDaemon,
   until,
 } from "./_cluster_procs.ts";
@@ -190,7 +191,7 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     );
     const last = acked[acked.length - 1];
     await until(async () => {
-      const r = await fetch(`http://${leader.http}/v1/services/${last}?stale=true`);
+      const r = await restFetch(leader, `/v1/services/${last}?stale=true`);
       await r.body?.cancel();
       return r.status === 200;
     }, "the restarted manager to catch up");
