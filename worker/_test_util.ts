@@ -59,6 +59,28 @@ export function fakeRuntime(clock = new ManualClock(1_000_000)): {
 
 let seq = 0;
 
+/**
+ * Makes the next `count` calls of the runtime's `method` fail with `err`, as when containerd
+ * restarts (`unavailable`). @returns how many calls failed so far
+ */
+export function failCalls(
+  runtime: FakeRuntime,
+  method: "wait" | "stop" | "remove" | "inspect" | "list",
+  err: Error,
+  count = 1,
+): () => number {
+  const real = runtime[method].bind(runtime) as (...args: unknown[]) => Promise<unknown>;
+  let failed = 0;
+  Object.assign(runtime, {
+    [method]: (...args: unknown[]) => {
+      if (failed >= count) return real(...args);
+      failed++;
+      return Promise.reject(err);
+    },
+  });
+  return () => failed;
+}
+
 /** An assignment of a task of a service with `spec` (defaults filled in), state assigned. */
 export function assignment(
   spec: Partial<ServiceSpecInput> = {},

@@ -31,7 +31,7 @@ import {
   taskStateOrder,
   type TaskStatus,
 } from "../proto/schema/mod.ts";
-import { NotFoundError } from "../proto/errors.ts";
+import { NotFoundError, WarrenError } from "../proto/errors.ts";
 import type { Logger } from "../proto/log.ts";
 import type {
   BindVolumeMount,
@@ -49,6 +49,9 @@ import { decideRestart, pruneHistory, type StopCause } from "./restart_policy.ts
 
 /** Least time between two pull progress messages of a task. */
 const PROGRESS_EVERY_MS = 1_000;
+/** First and longest wait before a runtime call that failed transiently is tried again. */
+const RETRY_MIN_MS = 500;
+const RETRY_MAX_MS = 30_000;
 
 /** What the worker does for a task before its container exists. */
 export interface TaskHooks {
@@ -110,6 +113,10 @@ export class TaskRunner {
   #restarts: number[];
   #localStop = false;
   #detached = false;
+  /** The task's container was taken out of service traffic already (a stop is being retried). */
+  #drained = false;
+  /** Next backoff after a transient runtime failure (containerd restarting). */
+  #retryMs = RETRY_MIN_MS;
   #version = 0;
   #wakeCtl = new AbortController();
   #health: HealthMonitor | undefined;
@@ -376,17 +383,23 @@ export class TaskRunner {
       exit = await this.#env.runtime.stop(this.id, this.#stopOptions());
     } catch (err) {
       if (!(err instanceof NotFoundError)) {
-        this.#log.warn("stopping the container failed", { err });
+        // The container may still run: reporting it shut down would be a lie. Try again.
+        this.#log.warn("stopping the container failed; retrying", { err });
+        await this.#backoff();
+        return;
       }
     }
+    this.#retryMs = RETRY_MIN_MS;
     this.#move("shutdown", {
       message: "shut down",
       ...(exit ? { exitCode: exit.exitCode } : {}),
     });
   }
 
-  /** No new connection may reach the container once it stops: leave the VIPs first. */
+  /** No new connection may reach the container once it stops: leave the VIPs first (once). */
   async #drain(): Promise<void> {
+    if (this.#drained) return;
+    this.#drained = true;
     try {
       await this.#env.hooks.drainNetwork?.(this.#a);
     } catch (err) {
@@ -415,11 +428,49 @@ export class TaskRunner {
         this.#fail("the container disappeared from the runtime");
         return true;
       }
-      throw err;
+      if (!isRetryable(err)) throw err;
+      // containerd restarting ends every pending Tasks/Wait, but not the containers.
+      this.#log.warn("waiting for the container failed; checking again", { err });
+      return await this.#recheck();
     } finally {
       wake.removeEventListener("abort", onWake);
     }
     return await this.#stopped(exit.exitCode, exit.exitCode);
+  }
+
+  /**
+   * After a wait failed transiently: backs off, then asks the runtime how the container is. It
+   * ends the task only if the container is gone or has exited; a running one is waited for again.
+   */
+  async #recheck(): Promise<boolean> {
+    if (!await this.#backoff()) return true; // woken: the desired state changed or detached
+    let st: ContainerStatus;
+    try {
+      st = await this.#env.runtime.inspect(this.id);
+    } catch (err) {
+      if (err instanceof NotFoundError) {
+        this.#fail("the container disappeared from the runtime");
+        return true;
+      }
+      if (isRetryable(err)) return true; // still down: the next wait fails and backs off longer
+      throw err;
+    }
+    this.#retryMs = RETRY_MIN_MS;
+    if (st.state === "stopped") {
+      const code = st.exitCode ?? 255;
+      return await this.#stopped(code, code);
+    }
+    return true;
+  }
+
+  /**
+   * Waits before retrying a runtime call that failed transiently, longer each time (reset on
+   * success). @returns false when woken early (desired state changed, detached)
+   */
+  #backoff(): Promise<boolean> {
+    const ms = this.#retryMs;
+    this.#retryMs = Math.min(ms * 2, RETRY_MAX_MS);
+    return sleep(this.#env.clock, ms, this.#wakeCtl.signal);
   }
 
   /**
@@ -437,9 +488,13 @@ export class TaskRunner {
       exit = await runtime.stop(this.id, this.#stopOptions());
     } catch (err) {
       if (!(err instanceof NotFoundError)) {
-        this.#log.warn("stopping the unhealthy container failed", { err });
+        // Still unhealthy and maybe running: the next step tries the stop again.
+        this.#log.warn("stopping the unhealthy container failed; retrying", { err });
+        await this.#backoff();
+        return true;
       }
     }
+    this.#retryMs = RETRY_MIN_MS;
     this.#unhealthy = undefined;
     return await this.#stopped("unhealthy", exit?.exitCode, error);
   }
@@ -508,6 +563,7 @@ export class TaskRunner {
     ], clock.now());
     try {
       await runtime.remove(this.id);
+      this.#drained = false; // a new container, in service again
       const st = await this.#createAndStart();
       this.#annotate({
         message: `restarted locally after ${after} (attempt ${attempt})`,
@@ -596,6 +652,11 @@ export class TaskRunner {
       signal.addEventListener("abort", () => resolve(), { once: true })
     );
   }
+}
+
+/** Whether a runtime call may succeed if tried again (e.g. containerd was restarting). */
+function isRetryable(err: unknown): boolean {
+  return err instanceof WarrenError && err.retryable;
 }
 
 function message(err: unknown): string {

@@ -3,7 +3,8 @@ import type { Assignment, TaskStatus } from "../proto/schema/mod.ts";
 import { logger } from "../proto/log.ts";
 import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
 import type { NetworkMode } from "../runtime/runtime.ts";
-import { assignment, fakeRuntime, IMAGES, until, withDesired } from "./_test_util.ts";
+import { assignment, failCalls, fakeRuntime, IMAGES, until, withDesired } from "./_test_util.ts";
+import { UnavailableError } from "../proto/errors.ts";
 import type { ProbeResult } from "./probes.ts";
 import { SecretCache } from "./secrets.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
@@ -541,4 +542,55 @@ Deno.test("task runner: pull progress shows in the status message, at most once 
   assert.ok(!messages.includes(`preparing: ${lines[1]}`), messages.join(" | "));
   assert.ok(messages.includes(`preparing: ${lines[2]}`), messages.join(" | "));
   assert.equal(h.runner.status.state, "starting");
+});
+
+Deno.test("task runner: a wait that fails while containerd restarts does not fail the task", async () => {
+  const h = harness(fresh(assignment({ image: IMAGES.exit, env: ["WARREN_SLEEP_MS=5000"] })));
+  const failed = failCalls(h.runtime, "wait", new UnavailableError("containerd Tasks/Wait: reset"));
+  void h.runner.run();
+  await until(() => failed() === 1, "the failed wait", h.clock);
+  await until(() => h.clock.pending === 2, "the backoff (and the container's exit timer)", h.clock);
+  assert.equal(h.runner.status.state, "running", h.runner.status.message);
+  assert.equal((await h.runtime.inspect(h.runner.id)).state, "running");
+  await h.clock.advance(500);
+  await until(() => h.runtime.calls.get("wait") === 1, "waiting again", h.clock);
+  // Once containerd is back, the real exit ends the task.
+  await h.clock.advance(5_000);
+  await until(() => h.runner.status.state === "failed", "failed", h.clock);
+  assert.equal(h.runner.status.error, "exited with code 3");
+});
+
+Deno.test("task runner: a stop that fails transiently is retried, not reported done", async () => {
+  const h = harness(fresh());
+  const failed = failCalls(h.runtime, "stop", new UnavailableError("containerd Tasks/Kill: reset"));
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  h.runner.update(withDesired(h.runner.assignment, "shutdown"));
+  await until(() => failed() === 1, "the failed stop", h.clock);
+  await until(() => h.clock.pending === 1, "the backoff", h.clock);
+  assert.equal(h.runner.status.state, "running", "not shut down while the container runs");
+  assert.equal((await h.runtime.inspect(h.runner.id)).state, "running");
+  await h.clock.advance(500);
+  await until(() => h.runner.status.state === "shutdown", "shutdown", h.clock);
+  assert.equal((await h.runtime.inspect(h.runner.id)).state, "stopped");
+
+  // The same for the stop of an unhealthy container.
+  const h2 = harness(fresh(assignment({ healthCheck: healthCheck({ retries: 1 }) })));
+  const failed2 = failCalls(
+    h2.runtime,
+    "stop",
+    new UnavailableError("containerd Tasks/Kill: reset"),
+  );
+  h2.probeResults.push(fail("refused"));
+  void h2.runner.run();
+  await until(() => h2.runner.status.state === "running", "running", h2.clock);
+  await h2.clock.advance(1_000);
+  await until(() => failed2() === 1, "the failed stop", h2.clock);
+  await until(() => h2.clock.pending === 1, "the backoff", h2.clock);
+  assert.equal(h2.runner.status.state, "running", "not failed while the container runs");
+  assert.equal((await h2.runtime.inspect(h2.runner.id)).state, "running");
+  await h2.clock.advance(500);
+  await until(() => h2.runner.status.state === "failed", "failed", h2.clock);
+  assert.equal(h2.runner.status.error, "unhealthy: refused");
+  assert.equal((await h2.runtime.inspect(h2.runner.id)).state, "stopped");
 });
