@@ -7,11 +7,12 @@
 import type { RestartPolicy } from "../proto/schema/mod.ts";
 
 /**
- * Why a container stopped without being asked to: its exit code, or `unhealthy` when the worker
+ * Why a container stopped without being asked to: its exit code, `unhealthy` when the worker
  * stopped it because its health check failed (a failure whatever code it then exited with, as in
- * Docker Swarm).
+ * Docker Swarm), or `lost` when its process is gone without an exit code (the container vanished,
+ * or the host rebooted and the runtime kept only the container, not its task); both are failures.
  */
-export type StopCause = number | "unhealthy";
+export type StopCause = number | "unhealthy" | "lost";
 
 /** What to do with a container that stopped. */
 export type RestartDecision =
@@ -19,10 +20,10 @@ export type RestartDecision =
   | { restart: false; reason: string };
 
 /**
- * Decides whether a container that stopped (`cause`: its exit code, or `unhealthy`) is restarted,
- * per `policy`: `none` never, `on-failure` only after a non-zero exit or a failed health check,
- * `any` always; at most `maxAttempts`
- * restarts (0 = unlimited) among `history` within the last `windowMs` (0 = ever).
+ * Decides whether a container that stopped (`cause`: its exit code, `unhealthy` or `lost`) is
+ * restarted, per `policy`: `none` never, `on-failure` only after a non-zero exit, a failed health
+ * check or a lost process, `any` always; at most `maxAttempts` restarts (0 = unlimited) among
+ * `history` within the last `windowMs` (0 = ever).
  * @param history times (ms) of earlier restarts of this task, any order
  */
 export function decideRestart(
@@ -52,7 +53,7 @@ export function decideRestart(
     delayMs: policy.delayMs,
     attempt: counted + 1,
     reason: `${
-      cause === "unhealthy" ? "unhealthy" : `exited with code ${cause}`
+      typeof cause === "number" ? `exited with code ${cause}` : cause
     }; restart condition is ${policy.condition}`,
   };
 }

@@ -30,6 +30,12 @@ Deno.test("restart policy: a container stopped as unhealthy is a failure", () =>
   assert.equal(decideRestart(p, "unhealthy", [5], 9).restart, false, "counted against max");
 });
 
+Deno.test("restart policy: a lost process (gone container, host reboot) is a failure", () => {
+  const d = decideRestart(policy({ condition: "on-failure" }), "lost", [], 0);
+  assert.equal(d.restart, true);
+  assert.equal(d.reason, "lost; restart condition is on-failure");
+});
+
 Deno.test("restart policy: max attempts count within the window only", () => {
   const p = policy({ condition: "any", maxAttempts: 2, windowMs: 10_000 });
   assert.equal(decideRestart(p, 1, [1_000], 5_000).restart, true);

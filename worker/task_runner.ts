@@ -31,7 +31,7 @@ import {
   taskStateOrder,
   type TaskStatus,
 } from "../proto/schema/mod.ts";
-import { NotFoundError, WarrenError } from "../proto/errors.ts";
+import { FailedPreconditionError, NotFoundError, WarrenError } from "../proto/errors.ts";
 import type { Logger } from "../proto/log.ts";
 import type {
   BindVolumeMount,
@@ -52,6 +52,8 @@ const PROGRESS_EVERY_MS = 1_000;
 /** First and longest wait before a runtime call that failed transiently is tried again. */
 const RETRY_MIN_MS = 500;
 const RETRY_MAX_MS = 30_000;
+/** Why a running task's container is gone or was never started (e.g. after a host reboot). */
+const LOST = "the container's process is gone (was the host rebooted?)";
 
 /** What the worker does for a task before its container exists. */
 export interface TaskHooks {
@@ -424,14 +426,17 @@ export class TaskRunner {
       exit = await this.#env.runtime.wait(this.id, waitCtl.signal);
     } catch (err) {
       if (waitCtl.signal.aborted) return true; // desired state changed or detached
-      if (err instanceof NotFoundError) {
-        this.#fail("the container disappeared from the runtime");
-        return true;
+      if (isRetryable(err)) {
+        // containerd restarting ends every pending Tasks/Wait, but not the containers.
+        this.#log.warn("waiting for the container failed; checking again", { err });
+        if (!await this.#backoff()) return true; // woken: the desired state changed or detached
+        return await this.#recheck(err);
       }
-      if (!isRetryable(err)) throw err;
-      // containerd restarting ends every pending Tasks/Wait, but not the containers.
-      this.#log.warn("waiting for the container failed; checking again", { err });
-      return await this.#recheck();
+      // Gone, or not started (after a reboot containerd keeps the container, not its task).
+      if (err instanceof NotFoundError || err instanceof FailedPreconditionError) {
+        return await this.#recheck(err);
+      }
+      throw err;
     } finally {
       wake.removeEventListener("abort", onWake);
     }
@@ -439,27 +444,25 @@ export class TaskRunner {
   }
 
   /**
-   * After a wait failed transiently: backs off, then asks the runtime how the container is. It
-   * ends the task only if the container is gone or has exited; a running one is waited for again.
+   * After a wait failed (`waitErr`): asks the runtime how the container is. It ends the task only
+   * if the container has exited, or is gone or was never started (its process is lost, e.g. the
+   * host rebooted), both through the restart policy; a running one is waited for again.
    */
-  async #recheck(): Promise<boolean> {
-    if (!await this.#backoff()) return true; // woken: the desired state changed or detached
-    let st: ContainerStatus;
+  async #recheck(waitErr: unknown): Promise<boolean> {
+    let st: ContainerStatus | undefined;
     try {
       st = await this.#env.runtime.inspect(this.id);
     } catch (err) {
-      if (err instanceof NotFoundError) {
-        this.#fail("the container disappeared from the runtime");
-        return true;
-      }
       if (isRetryable(err)) return true; // still down: the next wait fails and backs off longer
-      throw err;
+      if (!(err instanceof NotFoundError)) throw err;
     }
     this.#retryMs = RETRY_MIN_MS;
+    if (!st || st.state === "created") return await this.#stopped("lost", undefined);
     if (st.state === "stopped") {
       const code = st.exitCode ?? 255;
       return await this.#stopped(code, code);
     }
+    if (!isRetryable(waitErr)) throw waitErr; // running, yet it cannot be waited for: a bug
     return true;
   }
 
@@ -518,6 +521,8 @@ export class TaskRunner {
     }
     const what = cause === "unhealthy"
       ? (unhealthyError ?? "unhealthy")
+      : cause === "lost"
+      ? LOST
       : `exited with code ${cause}`;
     let why = "";
     if (!this.#env.isConnected()) {
@@ -533,7 +538,11 @@ export class TaskRunner {
         await sleep(clock, d.delayMs, this.#wakeCtl.signal);
         if (this.#detached || isTerminal(this.desiredState)) return true;
         if (!this.#env.isConnected()) {
-          const after = cause === "unhealthy" ? "turning unhealthy" : `exit code ${cause}`;
+          const after = cause === "unhealthy"
+            ? "turning unhealthy"
+            : cause === "lost"
+            ? "losing its process"
+            : `exit code ${cause}`;
           return await this.#restartLocally(after, exitCode, d.attempt);
         }
         why = "; a manager is reachable again, which replaces the task";

@@ -594,3 +594,40 @@ Deno.test("task runner: a stop that fails transiently is retried, not reported d
   assert.equal(h2.runner.status.error, "unhealthy: refused");
   assert.equal((await h2.runtime.inspect(h2.runner.id)).state, "stopped");
 });
+
+Deno.test("task runner: a running task whose container lost its process (host reboot) goes through the restart policy", async () => {
+  const running = (a: Assignment): TaskRecord => ({
+    assignment: a,
+    status: { ...a.task.status, state: "running", containerId: a.task.id },
+    restarts: [],
+  });
+  const policy = { restartPolicy: { condition: "on-failure" as const, delayMs: 1_000 } };
+  // After a reboot containerd keeps the container but not its task: "created".
+  const { runtime, clock } = fakeRuntime();
+  const rebooted = assignment(policy);
+  await runtime.pull(rebooted.spec.image);
+  await runtime.prepare({ taskId: rebooted.task.id, image: rebooted.spec.image });
+  const h = harness(running(rebooted), { runtime, clock, connected: false });
+  void h.runner.run();
+  await until(() => /restarting locally/.test(h.runner.status.message), "restart", clock);
+  assert.match(h.runner.status.message, /process is gone.*no manager reachable/);
+  await clock.advance(1_000);
+  await until(() => /restarted locally/.test(h.runner.status.message), "restarted", clock);
+  assert.equal(h.runner.status.state, "running");
+  assert.equal((await runtime.inspect(rebooted.task.id)).state, "running");
+
+  // The container is gone altogether: the same.
+  const h2 = harness(running(assignment(policy)), { connected: false });
+  await h2.runtime.pull(h2.runner.assignment.spec.image);
+  void h2.runner.run();
+  await until(() => /restarting locally/.test(h2.runner.status.message), "restart", h2.clock);
+  await h2.clock.advance(1_000);
+  await until(() => /restarted locally/.test(h2.runner.status.message), "restarted", h2.clock);
+  assert.equal((await h2.runtime.inspect(h2.runner.id)).state, "running");
+
+  // Connected: reported failed for the orchestrator to replace, not an internal error.
+  const h3 = harness(running(assignment(policy)));
+  void h3.runner.run();
+  await until(() => h3.runner.status.state === "failed", "failed", h3.clock);
+  assert.equal(h3.runner.status.error, "the container's process is gone (was the host rebooted?)");
+});
