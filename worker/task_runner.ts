@@ -73,6 +73,8 @@ export interface TaskHooks {
   drainNetwork?(a: Assignment): Promise<void>;
   /** The host file the container's output goes to. */
   logPath(taskId: string): string;
+  /** Removes the task's log files (and their rotated copies). Idempotent. */
+  removeLogs?(taskId: string): Promise<void>;
   /** Writes the task's /etc/hostname and /etc/hosts (etc_files.ts); their read-only mounts. */
   etcFiles?(
     taskId: string,
@@ -250,7 +252,10 @@ export class TaskRunner {
     await this.#loop;
   }
 
-  /** Stops (gracefully) and removes the container and releases its network. Idempotent. */
+  /**
+   * Stops (gracefully) and removes the container, releases its network and deletes its log
+   * files. Idempotent.
+   */
   async remove(): Promise<void> {
     await this.detach();
     const { runtime } = this.#env;
@@ -263,6 +268,7 @@ export class TaskRunner {
     await runtime.remove(this.id);
     await this.#env.hooks.removeEtcFiles?.(this.id);
     await this.#env.hooks.detachNetwork(this.id);
+    await this.#env.hooks.removeLogs?.(this.id);
   }
 
   // ---- transitions -------------------------------------------------------------------------

@@ -3,8 +3,8 @@
  * managers itself (agent.ts does): it takes assignment messages, tells whether a manager is
  * reachable, and publishes every status change to its listeners.
  *
- * On {@link Worker.open} it loads its records from Deno KV, removes the Warren containers of
- * this node it has no record of, and resumes every task from its recorded state: a running
+ * On {@link Worker.open} it loads its records from Deno KV, removes the Warren containers (and
+ * the log files) of this node it has no record of, and resumes every task from its recorded state: a running
  * container is re-adopted (same ID, no restart).
  * @module
  */
@@ -30,6 +30,7 @@ import { PullProgress } from "./pull_progress.ts";
 import { type TaskHooks, type TaskRecord, TaskRunner } from "./task_runner.ts";
 import { LocalVolumes } from "./volumes.ts";
 import { TaskEtcFiles } from "./etc_files.ts";
+import { TaskLogFiles } from "./task_logs.ts";
 
 /** An image reference pinned to a content digest: what it names can never change. */
 const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
@@ -107,6 +108,7 @@ export class Worker {
   readonly secrets = new SecretCache();
   readonly #o: WorkerOptions;
   readonly #etcFiles: TaskEtcFiles;
+  readonly #logFiles: TaskLogFiles;
   readonly #state: LocalState;
   readonly #runners = new Map<string, TaskRunner>();
   readonly #removing = new Set<Promise<void>>();
@@ -131,6 +133,7 @@ export class Worker {
     this.dataDir = o.dataDir;
     this.volumes = new LocalVolumes(o.dataDir, logger("volumes", { node: o.nodeId }));
     this.#etcFiles = new TaskEtcFiles(o.dataDir);
+    this.#logFiles = new TaskLogFiles(o.dataDir);
     this.#state = state;
     this.#log = logger("worker", { node: o.nodeId });
   }
@@ -159,6 +162,7 @@ export class Worker {
       await this.runtime.remove(c.id);
     }
     await this.#etcFiles.prune(known);
+    await this.#logFiles.prune(known);
     const running = new Set(containers.filter((c) => c.state === "running").map((c) => c.id));
     for (const r of records) {
       if (r.status.state === "running" && running.has(r.assignment.task.id)) {
@@ -388,7 +392,8 @@ export class Worker {
       attachNetwork: (a) => network.attach(a),
       detachNetwork: (id) => network.detach(id),
       ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
-      logPath: (id) => join(this.dataDir, "logs", `${id}.log`),
+      logPath: (id) => this.#logFiles.path(id),
+      removeLogs: (id) => this.#logFiles.remove(id),
       etcFiles: (id, input) => this.#etcFiles.write(id, input),
       removeEtcFiles: (id) => this.#etcFiles.remove(id),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),

@@ -117,6 +117,31 @@ Deno.test("worker: a restarted worker re-adopts running containers and removes u
   assert.deepEqual((await e.runtime.list()).map((c) => c.id), ["keep", "other-node"]);
 });
 
+Deno.test("worker: a task's log files go with the task; those of unknown tasks are pruned at start", async () => {
+  await using e = await env();
+  const w1 = await e.open();
+  w1.applyAssignments(message([assignment({}, { id: "gone" }), assignment({}, { id: "keep" })]));
+  await until(
+    () => stateOf(w1, "gone") === "running" && stateOf(w1, "keep") === "running",
+    "running",
+    e.clock,
+  );
+  // The fake runtime writes no files: put them where the runtime's log config points.
+  const logs = join(e.dir, "logs");
+  const files = () => [...Deno.readDirSync(logs)].map((f) => f.name).sort();
+  for (const f of ["gone.log", "gone.log.1", "keep.log", "keep.log.1"]) {
+    await Deno.writeTextFile(join(logs, f), "line\n");
+  }
+  w1.applyAssignments(message([assignment({}, { id: "keep" })]));
+  await w1.settled();
+  assert.deepEqual(files(), ["keep.log", "keep.log.1"]);
+  await w1.stop();
+  // Left by a task removed while the worker was down (its record deleted).
+  for (const f of ["stale.log", "stale.log.2"]) await Deno.writeTextFile(join(logs, f), "x\n");
+  await e.open();
+  assert.deepEqual(files(), ["keep.log", "keep.log.1"]);
+});
+
 Deno.test("worker: autonomous restart while disconnected; reconnect does not restart healthy tasks", async () => {
   await using e = await env();
   const w = await e.open();
