@@ -254,21 +254,25 @@ export class TaskRunner {
 
   /**
    * Stops (gracefully) and removes the container, releases its network and deletes its log
-   * files. Idempotent.
+   * files. Idempotent: when it throws (the runtime is unavailable), the caller calls it again.
    */
   async remove(): Promise<void> {
     await this.detach();
-    const { runtime } = this.#env;
+    const { runtime, hooks } = this.#env;
     if (this.#status.state === "running") await this.#drain();
     try {
       await runtime.stop(this.id, this.#stopOptions());
     } catch (err) {
       if (!(err instanceof NotFoundError)) this.#log.warn("cannot stop container", { err });
     }
-    await runtime.remove(this.id);
-    await this.#env.hooks.removeEtcFiles?.(this.id);
-    await this.#env.hooks.detachNetwork(this.id);
-    await this.#env.hooks.removeLogs?.(this.id);
+    try {
+      await runtime.remove(this.id);
+    } finally {
+      // Released even when the removal failed, so a retry that never succeeds leaks nothing.
+      await hooks.removeEtcFiles?.(this.id);
+      await hooks.detachNetwork(this.id);
+    }
+    await hooks.removeLogs?.(this.id);
   }
 
   // ---- transitions -------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import {
 } from "../proto/schema/mod.ts";
 import { type Logger, logger } from "../proto/log.ts";
 import { Labels, type NetworkMode, type RegistryAuth, type Runtime } from "../runtime/runtime.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, sleep, systemClock } from "./clock.ts";
 import { LocalState } from "./local_state.ts";
 import type { Probe, ProbeTarget } from "./probes.ts";
 import { planReconcile } from "./reconcile.ts";
@@ -36,6 +36,9 @@ import { TaskLogFiles } from "./task_logs.ts";
 const DIGEST_REFERENCE = /@sha256:[0-9a-f]{64}$/;
 /** Service versions remembered as pulled (a few per service is plenty). */
 const PULLED_FOR_MAX = 1024;
+/** First and longest wait before a failed container removal is tried again. */
+const REMOVE_RETRY_MIN_MS = 1_000;
+const REMOVE_RETRY_MAX_MS = 60_000;
 
 /** Sets up and tears down a task's network (CNI, overlay); default: host networking. */
 export interface NetworkHooks {
@@ -122,6 +125,8 @@ export class Worker {
   readonly #log: Logger;
   #connected = false;
   #closed = false;
+  /** Aborted by {@link Worker.stop}: ends the retries of failed removals. */
+  readonly #stopping = new AbortController();
   /** Containers found running at start and re-adopted. */
   adopted: string[] = [];
 
@@ -311,6 +316,7 @@ export class Worker {
       await Promise.all(runners.map((r) => r.run()));
     }
     await Promise.all(runners.map((r) => r.detach()));
+    this.#stopping.abort();
     await this.settled();
     await this.#state.close();
     this.secrets.clear();
@@ -344,26 +350,35 @@ export class Worker {
     if (!runner) return;
     this.#runners.delete(id);
     const p = (async () => {
-      try {
-        await runner.remove();
-        // Its container is gone: a deleted volume it mounted may go too.
-        this.volumes.release(id);
-        // Tell the manager the task is down: a task dropped from the assignments (e.g. its
-        // service was deleted) would otherwise stay "running" in the cluster state forever.
-        // Stale reports (the task reaped already) are ignored by the manager.
-        if (!isTerminal(runner.status.state)) {
-          this.#emit({
-            taskId: id,
-            status: {
-              ...runner.status,
-              state: "shutdown",
-              message: "stopped: no longer assigned to this node",
-              timestamp: this.clock.now(),
-            },
-          });
+      let delayMs = REMOVE_RETRY_MIN_MS;
+      for (;;) {
+        try {
+          await runner.remove();
+          // Its container is gone: a deleted volume it mounted may go too.
+          this.volumes.release(id);
+          break;
+        } catch (err) {
+          // The container may still exist (runtime unavailable): keep the record and try again.
+          // A worker stopping meanwhile resumes the task from the record at its next start,
+          // and the first complete assignments message removes it then.
+          this.#log.warn("cannot remove a task's container; retrying", { task: id, delayMs, err });
         }
-      } catch (err) {
-        this.#log.warn("cannot remove a task's container", { task: id, err });
+        if (!await sleep(this.clock, delayMs, this.#stopping.signal)) return;
+        delayMs = Math.min(delayMs * 2, REMOVE_RETRY_MAX_MS);
+      }
+      // Tell the manager the task is down: a task dropped from the assignments (e.g. its
+      // service was deleted) would otherwise stay "running" in the cluster state forever.
+      // Stale reports (the task reaped already) are ignored by the manager.
+      if (!isTerminal(runner.status.state)) {
+        this.#emit({
+          taskId: id,
+          status: {
+            ...runner.status,
+            state: "shutdown",
+            message: "stopped: no longer assigned to this node",
+            timestamp: this.clock.now(),
+          },
+        });
       }
       await this.#state.delete(id).catch((err) =>
         this.#log.error("cannot delete local state", { task: id, err })

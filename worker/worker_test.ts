@@ -3,8 +3,17 @@ import { join } from "node:path";
 import type { TaskStatusUpdate } from "../proto/schema/mod.ts";
 import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
 import { Labels } from "../runtime/runtime.ts";
-import { Worker } from "./worker.ts";
-import { assignment, fakeRuntime, IMAGES, message, until, withDesired } from "./_test_util.ts";
+import { UnavailableError } from "../proto/errors.ts";
+import { hostNetwork, Worker } from "./worker.ts";
+import {
+  assignment,
+  failCalls,
+  fakeRuntime,
+  IMAGES,
+  message,
+  until,
+  withDesired,
+} from "./_test_util.ts";
 
 interface Env extends AsyncDisposable {
   dir: string;
@@ -140,6 +149,55 @@ Deno.test("worker: a task's log files go with the task; those of unknown tasks a
   for (const f of ["stale.log", "stale.log.2"]) await Deno.writeTextFile(join(logs, f), "x\n");
   await e.open();
   assert.deepEqual(files(), ["keep.log", "keep.log.1"]);
+});
+
+Deno.test("worker: a failed container removal is retried; the network is released and the record kept meanwhile", async () => {
+  await using e = await env();
+  const detached: string[] = [];
+  const w = await Worker.open({
+    nodeId: "node1",
+    dataDir: e.dir,
+    runtime: e.runtime,
+    clock: e.clock,
+    network: { ...hostNetwork, detach: (id) => Promise.resolve(void detached.push(id)) },
+  });
+  w.onStatus((u) => e.updates.push(u));
+  w.applyAssignments(message([assignment({}, { id: "web1" })]));
+  await until(() => stateOf(w, "web1") === "running", "running", e.clock);
+  const failed = failCalls(e.runtime, "remove", new UnavailableError("containerd: unavailable"), 2);
+  w.applyAssignments(message([]));
+  await until(() => failed() === 1, "the failed removal", e.clock);
+  await until(() => detached.length === 1, "the network released", e.clock);
+  const shutdown = () =>
+    e.updates.some((u) => u.taskId === "web1" && u.status.state === "shutdown");
+  assert.ok(!shutdown(), "not reported down before the container is removed");
+  // The retry waits on the clock: advance it once the wait is set (after the cleanup's file I/O).
+  await until(() => e.clock.pending > 0, "the retry's timer", e.clock);
+  await e.clock.advance(1_000);
+  await until(() => failed() === 2, "the second failed removal", e.clock);
+  await until(() => e.clock.pending > 0, "the retry's timer", e.clock);
+  await e.clock.advance(2_000);
+  await w.settled();
+  assert.deepEqual(await e.runtime.list(), []);
+  assert.ok(shutdown());
+  await w.stop();
+  assert.equal((await e.open()).runner("web1"), undefined, "the record is gone with the container");
+
+  // A worker stopping while the removal still fails keeps the record: the next start resumes
+  // the task, and the manager's next complete message removes it.
+  const w2 = await e.open();
+  w2.applyAssignments(message([assignment({}, { id: "web2" })]));
+  await until(() => stateOf(w2, "web2") === "running", "running", e.clock);
+  const failed2 = failCalls(
+    e.runtime,
+    "remove",
+    new UnavailableError("containerd: unavailable"),
+    1e9,
+  );
+  w2.applyAssignments(message([]));
+  await until(() => failed2() === 1, "the failed removal", e.clock);
+  await w2.stop();
+  assert.equal((await e.open()).runner("web2")?.status.state, "running");
 });
 
 Deno.test("worker: autonomous restart while disconnected; reconnect does not restart healthy tasks", async () => {
