@@ -161,10 +161,14 @@ export class Worker {
     const records = await this.#state.load();
     const known = new Set(records.map((r) => r.assignment.task.id));
     const containers = await this.runtime.list({ labels: { [Labels.nodeId]: this.nodeId } });
+    const network = this.#o.network ?? hostNetwork;
     for (const c of containers) {
       if (known.has(c.id)) continue;
       this.#log.info("removing a container this worker no longer owns", { container: c.id });
       await this.runtime.remove(c.id);
+      // Its IP lease, netns and host ports too, or a later task publishing the port conflicts.
+      // (Its /etc and log files go with the prunes below.)
+      await network.detach(c.id);
     }
     await this.#etcFiles.prune(known);
     await this.#logFiles.prune(known);

@@ -200,6 +200,27 @@ Deno.test("worker: a failed container removal is retried; the network is release
   assert.equal((await e.open()).runner("web2")?.status.state, "running");
 });
 
+Deno.test("worker: an unowned container removed at start has its network released", async () => {
+  await using e = await env();
+  await e.runtime.pull(IMAGES.web);
+  await e.runtime.prepare({
+    taskId: "orphan",
+    image: IMAGES.web,
+    labels: { [Labels.nodeId]: "node1" },
+  });
+  const detached: string[] = [];
+  const w = await Worker.open({
+    nodeId: "node1",
+    dataDir: e.dir,
+    runtime: e.runtime,
+    clock: e.clock,
+    network: { ...hostNetwork, detach: (id) => Promise.resolve(void detached.push(id)) },
+  });
+  await w.stop();
+  assert.deepEqual(await e.runtime.list(), []);
+  assert.deepEqual(detached, ["orphan"]);
+});
+
 Deno.test("worker: autonomous restart while disconnected; reconnect does not restart healthy tasks", async () => {
   await using e = await env();
   const w = await e.open();
