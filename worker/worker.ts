@@ -4,8 +4,10 @@
  * reachable, and publishes every status change to its listeners.
  *
  * On {@link Worker.open} it loads its records from Deno KV, removes the Warren containers (and
- * the log files) of this node it has no record of, and resumes every task from its recorded state: a running
- * container is re-adopted (same ID, no restart).
+ * the log files) of this node it has no record of, and resumes every task from its recorded
+ * state: a running container is re-adopted (same ID, no restart). A task that had not started
+ * yet waits for the first complete assignments message, which brings the secrets it may need
+ * (they are kept in memory only).
  * @module
  */
 import { join } from "node:path";
@@ -15,6 +17,7 @@ import {
   isTerminal,
   type TaskHealth,
   type TaskState,
+  taskStateOrder,
   type TaskStatus,
   type TaskStatusUpdate,
 } from "../proto/schema/mod.ts";
@@ -125,6 +128,13 @@ export class Worker {
   readonly #log: Logger;
   #connected = false;
   #closed = false;
+  /** Set once the first complete assignments message (with this node's secrets) was applied. */
+  #synced = false;
+  /**
+   * Resumed tasks that had not started yet: they may need secrets, which live in memory only, so
+   * they wait for the first complete assignments message. Running tasks need nothing from it.
+   */
+  readonly #held = new Set<TaskRunner>();
   /** Aborted by {@link Worker.stop}: ends the retries of failed removals. */
   readonly #stopping = new AbortController();
   /** Containers found running at start and re-adopted. */
@@ -177,7 +187,7 @@ export class Worker {
       if (r.status.state === "running" && running.has(r.assignment.task.id)) {
         this.adopted.push(r.assignment.task.id);
       }
-      this.#add(r);
+      this.#add(r, { hold: taskStateOrder(r.status.state) < taskStateOrder("running") });
     }
     if (records.length > 0) {
       this.#log.info("resumed tasks from local state", {
@@ -270,6 +280,11 @@ export class Worker {
       });
     }
     for (const id of plan.remove) this.#remove(id);
+    if (msg.complete && !this.#synced) {
+      this.#synced = true;
+      for (const r of this.#held) if (this.#runners.get(r.id) === r) void r.run();
+      this.#held.clear();
+    }
     for (const l of this.#messageListeners) {
       try {
         l(msg);
@@ -326,7 +341,8 @@ export class Worker {
     this.secrets.clear();
   }
 
-  #add(record: TaskRecord): void {
+  /** @param opts.hold do not step the task before the first complete assignments message */
+  #add(record: TaskRecord, opts: { hold?: boolean } = {}): void {
     const runner = new TaskRunner({
       runtime: this.runtime,
       clock: this.clock,
@@ -346,7 +362,9 @@ export class Worker {
     void this.#state.put(runner.record).catch((err) =>
       this.#log.error("cannot write local state", { task: runner.id, err })
     );
-    if (!isTerminal(record.status.state)) void runner.run();
+    if (isTerminal(record.status.state)) return;
+    if (opts.hold && !this.#synced) this.#held.add(runner);
+    else void runner.run();
   }
 
   #remove(id: string): void {

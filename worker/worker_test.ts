@@ -5,6 +5,7 @@ import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
 import { Labels } from "../runtime/runtime.ts";
 import { UnavailableError } from "../proto/errors.ts";
 import { hostNetwork, Worker } from "./worker.ts";
+import { LocalState } from "./local_state.ts";
 import {
   assignment,
   failCalls,
@@ -219,6 +220,26 @@ Deno.test("worker: an unowned container removed at start has its network release
   await w.stop();
   assert.deepEqual(await e.runtime.list(), []);
   assert.deepEqual(detached, ["orphan"]);
+});
+
+Deno.test("worker: after a restart, a task that had not started waits for the first complete message and its secrets", async () => {
+  await using e = await env();
+  const a = assignment({ secrets: [{ secret: "db-pass" }] }, { id: "sec", state: "preparing" });
+  {
+    // The worker went down while the task was preparing.
+    await using state = await LocalState.open(join(e.dir, "worker.kv"));
+    await state.put({ assignment: a, status: a.task.status, restarts: [] });
+  }
+  const w = await e.open();
+  // Let whatever the worker would do on its own run (macrotask turns, no time passes).
+  for (let i = 0; i < 50; i++) await new Promise((r) => setTimeout(r, 0));
+  assert.equal(stateOf(w, "sec"), "preparing", w.runner("sec")?.status.error ?? "");
+  w.applyAssignments(message([a], {
+    secrets: [{ id: "s1", name: "db-pass", data: btoa("hunter2") }],
+  }));
+  await until(() => stateOf(w, "sec") === "running", "running", e.clock);
+  const r = await e.runtime.exec("sec", { cmd: ["cat", "/run/secrets/db-pass"] });
+  assert.equal(r.stdout, "hunter2");
 });
 
 Deno.test("worker: autonomous restart while disconnected; reconnect does not restart healthy tasks", async () => {
