@@ -305,21 +305,28 @@ export class TaskRunner {
 
   async #prepare(): Promise<void> {
     const { hooks } = this.#env;
+    const wake = this.#wakeCtl.signal;
     try {
       let shownAt = -Infinity;
-      await hooks.pull(this.#a, (text) => {
+      const pull = hooks.pull(this.#a, (text) => {
         // At most one progress report a second: each is a status update to the managers.
         const now = this.#env.clock.now();
-        if (this.#status.state !== "preparing" || now - shownAt < PROGRESS_EVERY_MS) return;
+        if (this.#status.state !== "preparing" || this.#detached) return;
+        if (now - shownAt < PROGRESS_EVERY_MS) return;
         shownAt = now;
         this.#annotate({ message: `preparing: ${text}` });
       });
+      // A shutdown or detach does not wait for the pull (it can take minutes); the pull, which
+      // other tasks may share, goes on in the background.
+      if (await untilWoken(pull, wake) === WOKEN) return;
       await hooks.mounts(this.#a);
       hooks.secrets(this.#a);
     } catch (err) {
       this.#move("rejected", { error: message(err), message: `preparing failed: ${message(err)}` });
       return;
     }
+    // Asked to stop meanwhile: the next step shuts the task down instead of starting it.
+    if (this.#detached || isTerminal(this.desiredState)) return;
     this.#move("starting", { message: "starting" });
   }
 
@@ -671,6 +678,24 @@ export class TaskRunner {
       signal.addEventListener("abort", () => resolve(), { once: true })
     );
   }
+}
+
+const WOKEN = Symbol("woken");
+
+/** Settles like `p`, or with {@link WOKEN} once `signal` aborts first (`p` is then left to run). */
+function untilWoken<T>(p: Promise<T>, signal: AbortSignal): Promise<T | typeof WOKEN> {
+  if (signal.aborted) {
+    p.catch(() => {});
+    return Promise.resolve(WOKEN);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      p.catch(() => {}); // a pull left behind may still fail; nobody waits for it
+      resolve(WOKEN);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 /** Whether a runtime call may succeed if tried again (e.g. containerd was restarting). */

@@ -631,3 +631,26 @@ Deno.test("task runner: a running task whose container lost its process (host re
   await until(() => h3.runner.status.state === "failed", "failed", h3.clock);
   assert.equal(h3.runner.status.error, "the container's process is gone (was the host rebooted?)");
 });
+
+Deno.test("task runner: a shutdown or detach does not wait for the task's pull", async () => {
+  const slow = "fake.local/warren/slow:v1";
+  const h = harness(fresh(assignment({ image: slow })));
+  h.runtime.addImage({ ref: slow, config: { cmd: ["httpd"] }, pullDelayMs: 60_000 });
+  void h.runner.run();
+  await until(() => h.runtime.calls.get("pull") === 1, "pulling", h.clock);
+  h.runner.update(withDesired(h.runner.assignment, "shutdown"));
+  await until(() => h.runner.status.state === "shutdown", "shutdown", h.clock);
+  await h.clock.advance(60_000); // the pull finishes after all: nothing starts
+  assert.equal(h.runner.status.state, "shutdown");
+  assert.equal(h.runtime.calls.get("prepare"), undefined);
+
+  // Detached (worker stop): the runner lets go at once and does not move on to starting.
+  const h2 = harness(fresh(assignment({ image: slow })));
+  h2.runtime.addImage({ ref: slow, config: { cmd: ["httpd"] }, pullDelayMs: 60_000 });
+  void h2.runner.run();
+  await until(() => h2.runtime.calls.get("pull") === 1, "pulling", h2.clock);
+  await h2.runner.detach();
+  await h2.clock.advance(60_000);
+  assert.equal(h2.runner.status.state, "preparing");
+  assert.ok(!h2.seen.some((s) => s.state === "starting"));
+});
