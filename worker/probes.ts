@@ -4,7 +4,10 @@
  * @module
  */
 import type { HealthCheck } from "../proto/schema/mod.ts";
-import type { Runtime } from "../runtime/runtime.ts";
+import type { ExecResult, ExecSession, Runtime } from "../runtime/runtime.ts";
+
+/** Output of an exec check kept for its error message (the rest is read and dropped). */
+const EXEC_OUTPUT_MAX = 4096;
 
 /** Outcome of one probe. */
 export type ProbeResult = { ok: true } | { ok: false; error: string };
@@ -67,13 +70,55 @@ async function execProbe(
   signal: AbortSignal,
 ): Promise<ProbeResult> {
   try {
-    const r = await abortable(target.runtime.exec(target.containerId, { cmd }), signal);
+    const r = await execKilledOnAbort(target, cmd, signal);
     if (r.exitCode === 0) return { ok: true };
     const out = (r.stderr || r.stdout).trim().slice(0, 200);
     return { ok: false, error: `${cmd.join(" ")} exited with code ${r.exitCode}: ${out}` };
   } catch (err) {
     return { ok: false, error: `${cmd.join(" ")} failed: ${describe(err, signal)}` };
   }
+}
+
+/**
+ * Runs `cmd` in the container. When `signal` aborts (the check timed out) the process is killed:
+ * left running, a hung check would keep its process, fifos and Tasks/Wait for good, one more
+ * every interval.
+ */
+async function execKilledOnAbort(
+  target: ProbeTarget,
+  cmd: string[],
+  signal: AbortSignal,
+): Promise<ExecResult> {
+  const kill = (s: ExecSession) => void s.kill("SIGKILL").catch(() => {}); // exited already
+  const session = await abortable(
+    target.runtime.execStream(target.containerId, { cmd }),
+    signal,
+    kill,
+  );
+  const onAbort = () => kill(session);
+  signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await session.stdin.close().catch(() => {}); // no input, as Docker's checks
+    const result = Promise.all([
+      session.exited,
+      readText(session.stdout),
+      readText(session.stderr),
+    ]);
+    const [exitCode, stdout, stderr] = await abortable(result, signal);
+    return { exitCode, stdout, stderr };
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Reads `stream` to its end, keeping the first {@link EXEC_OUTPUT_MAX} characters. */
+async function readText(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const dec = new TextDecoder();
+  let s = "";
+  for await (const chunk of stream) {
+    if (s.length < EXEC_OUTPUT_MAX) s += dec.decode(chunk, { stream: true });
+  }
+  return s.slice(0, EXEC_OUTPUT_MAX);
 }
 
 /** Races `p` against `signal`; a late result is disposed of with `dispose`. */
