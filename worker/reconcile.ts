@@ -43,6 +43,8 @@ export function planReconcile(
   const plan: ReconcilePlan = { create: [], update: [], remove: [], lost: [] };
   const listed = new Set<string>();
   for (const a of msg.assignments) {
+    // Listed twice in one message (a manager bug): one runner per task, whatever the message.
+    if (listed.has(a.task.id)) continue;
     listed.add(a.task.id);
     if (local.has(a.task.id)) {
       plan.update.push(a);

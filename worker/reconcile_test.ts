@@ -29,3 +29,15 @@ Deno.test("reconcile: a delta removes only what it names", () => {
   assert.deepEqual(plan.create.map((t) => t.task.id), ["a"]);
   assert.deepEqual(plan.remove, ["y"]);
 });
+
+Deno.test("reconcile: a task listed twice in one message is planned once", () => {
+  const fresh = assignment({}, { id: "fresh" });
+  const known = assignment({}, { id: "known", state: "running" });
+  const plan = planReconcile(new Set(["known"]), {
+    complete: true,
+    assignments: [fresh, known, fresh, known],
+    removedTaskIds: [],
+  });
+  assert.deepEqual(plan.create.map((a) => a.task.id), ["fresh"]);
+  assert.deepEqual(plan.update.map((a) => a.task.id), ["known"]);
+});
