@@ -17,6 +17,7 @@ export type ErrorCode =
   | "permission_denied"
   | "unauthenticated"
   | "resource_exhausted"
+  | "payload_too_large"
   | "deadline_exceeded"
   | "internal";
 
@@ -115,6 +116,13 @@ export class ResourceExhaustedError extends WarrenError {
   }
 }
 
+/** A request (REST body, gRPC message) is larger than the API accepts; sending it again fails too. */
+export class PayloadTooLargeError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("payload_too_large", message, options);
+  }
+}
+
 /** The operation did not finish within its deadline. */
 export class DeadlineExceededError extends WarrenError {
   constructor(message: string, options: WarrenErrorOptions = {}) {
@@ -137,6 +145,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, { prototype: WarrenError; name: s
   permission_denied: PermissionDeniedError,
   unauthenticated: UnauthenticatedError,
   resource_exhausted: ResourceExhaustedError,
+  payload_too_large: PayloadTooLargeError,
   deadline_exceeded: DeadlineExceededError,
 };
 

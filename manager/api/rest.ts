@@ -21,14 +21,11 @@ import {
   VolumeCreateRequestSchema,
   WatchRequestSchema,
 } from "../../proto/schema/mod.ts";
-import {
-  PermissionDeniedError,
-  UnauthenticatedError,
-  ValidationError,
-} from "../../proto/errors.ts";
+import { PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
 import { constantTimeEqual } from "../security/mod.ts";
 import { REST_TOKEN_FILE } from "./rest_token.ts";
 import { toHttpError } from "../../net/http/status.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../../net/grpc/server.ts";
 import type { Registry } from "../../net/http/metrics.ts";
 import type { ApiContext } from "./context.ts";
 import * as services from "./services.ts";
@@ -39,6 +36,14 @@ import { watchEvents } from "./events.ts";
 import { clusterInfo } from "./cluster.ts";
 import * as secrets from "./secrets.ts";
 import * as membership from "./membership.ts";
+import { readJsonBody } from "./_rest_body.ts";
+
+/**
+ * Largest request body, in bytes: the gRPC API's largest message, so both APIs accept the same
+ * requests. Larger bodies get 413 before they are read (Content-Length) or once the bytes read
+ * pass it (chunked).
+ */
+export const MAX_BODY_BYTES = DEFAULT_MAX_MESSAGE_BYTES;
 
 /**
  * The REST resources (`/v1/...`) answer only local tools. The gRPC API authenticates every caller
@@ -164,6 +169,8 @@ export function restApp(
   ctx: ApiContext,
   opts: PublicRoutesOptions & {
     extraRoutes?: RouteHook[];
+    /** Largest request body in bytes; default {@link MAX_BODY_BYTES}. */
+    maxBodyBytes?: number;
   },
 ): Hono {
   const app = new Hono();
@@ -171,13 +178,8 @@ export function restApp(
 
   const stale = (c: Context) => c.req.query("stale") === "true";
   const idParam = (c: Context) => parseOrThrow(IdSchema, c.req.param("id"), "id");
-  const body = async (c: Context): Promise<unknown> => {
-    try {
-      return await c.req.json();
-    } catch {
-      throw new ValidationError("body", "must be a JSON document");
-    }
-  };
+  const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
+  const body = (c: Context): Promise<unknown> => readJsonBody(c.req.raw, maxBodyBytes);
 
   app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
 

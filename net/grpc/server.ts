@@ -26,6 +26,12 @@ import type { Socket } from "node:net";
 import { UnavailableError } from "../../proto/errors.ts";
 import { toGrpcError } from "./status.ts";
 
+/**
+ * Largest message a server accepts by default, in bytes (snapshot chunks, large specs). The REST
+ * API caps request bodies at the same size (manager/api/rest.ts).
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 << 20;
+
 /** One service to host: its generated definition and its implementation. */
 export interface HostedService {
   // deno-lint-ignore no-explicit-any
@@ -51,7 +57,7 @@ export interface GrpcServerOptions {
   address: string;
   services: HostedService[];
   credentials?: ServerCredentials;
-  /** Largest message accepted, in bytes. Default 16 MiB (snapshot chunks, large specs). */
+  /** Largest message accepted, in bytes. Default {@link DEFAULT_MAX_MESSAGE_BYTES} (16 MiB). */
   maxMessageBytes?: number;
 }
 
@@ -62,7 +68,7 @@ interface Listener {
 
 /** Binds and starts a server hosting `services`. */
 export function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
-  const maxBytes = opts.maxMessageBytes ?? 16 << 20;
+  const maxBytes = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
   const server = new Server({
     "grpc.max_receive_message_length": maxBytes,
     "grpc.max_send_message_length": maxBytes,

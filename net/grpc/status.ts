@@ -25,6 +25,8 @@ const TO_GRPC: Record<ErrorCode, Status> = {
   permission_denied: Status.PERMISSION_DENIED,
   unauthenticated: Status.UNAUTHENTICATED,
   resource_exhausted: Status.RESOURCE_EXHAUSTED,
+  // What grpc-js itself answers for a message over max_receive_message_length.
+  payload_too_large: Status.RESOURCE_EXHAUSTED,
   deadline_exceeded: Status.DEADLINE_EXCEEDED,
   internal: Status.INTERNAL,
 };

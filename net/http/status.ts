@@ -12,6 +12,7 @@ const TO_HTTP: Record<ErrorCode, number> = {
   already_exists: 409,
   failed_precondition: 412,
   resource_exhausted: 429,
+  payload_too_large: 413,
   internal: 500,
   unavailable: 503,
   not_leader: 503,

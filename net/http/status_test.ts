@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   AlreadyExistsError,
   NotFoundError,
+  PayloadTooLargeError,
   UnavailableError,
   ValidationError,
 } from "../../proto/errors.ts";
@@ -21,5 +22,6 @@ Deno.test("http status: typed errors map to statuses with a JSON body naming the
   assert.equal(toHttpError(new NotFoundError("service", "web")).status, 404);
   assert.equal(toHttpError(new AlreadyExistsError("service", "web")).status, 409);
   assert.equal(toHttpError(new UnavailableError("no quorum")).status, 503);
+  assert.equal(toHttpError(new PayloadTooLargeError("request body is too large")).status, 413);
   assert.equal(toHttpError(new TypeError("bug")).status, 500);
 });

@@ -1,0 +1,59 @@
+/**
+ * Reading a REST request body (private to rest.ts): never more than a limit, refused before
+ * reading when the request says it is larger, so an oversized body costs no memory.
+ * @module
+ */
+import { PayloadTooLargeError, ValidationError } from "../../proto/errors.ts";
+
+/**
+ * The JSON document in `req`'s body.
+ * @throws PayloadTooLargeError when `Content-Length` or the bytes read exceed `maxBytes`
+ * @throws ValidationError when the body is not JSON
+ */
+export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  const declared = req.headers.get("content-length");
+  if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
+  const text = await readCapped(req.body, maxBytes);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ValidationError("body", "must be a JSON document");
+  }
+}
+
+/** The body as text, reading at most `maxBytes` (a chunked body has no length to check first). */
+async function readCapped(
+  body: ReadableStream<Uint8Array> | null,
+  maxBytes: number,
+): Promise<string> {
+  if (body === null) return "";
+  const reader = body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      size += r.value.byteLength;
+      if (size > maxBytes) {
+        await reader.cancel();
+        throw tooLarge(maxBytes);
+      }
+      chunks.push(r.value);
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  const all = new Uint8Array(size);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
+  return new TextDecoder().decode(all);
+}
+
+function tooLarge(maxBytes: number): PayloadTooLargeError {
+  const mib = maxBytes % (1 << 20) === 0 ? ` (${maxBytes / (1 << 20)} MiB)` : "";
+  return new PayloadTooLargeError(
+    `request body is too large: the API accepts at most ${maxBytes} bytes${mib}`,
+  );
+}

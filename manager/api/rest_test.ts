@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import type { Hono } from "hono";
+import { MAX_BODY_BYTES, restApp } from "./rest.ts";
+import type { ApiContext } from "./context.ts";
+import type { Registry } from "../../net/http/metrics.ts";
+import { DEFAULT_MAX_MESSAGE_BYTES } from "../../net/grpc/server.ts";
+
+/**
+ * The REST app over a context whose Raft records what is proposed (and answers `{}`): a refused
+ * request must propose nothing, i.e. leave the cluster state unchanged.
+ */
+function restWith(opts: { maxBodyBytes?: number } = {}): { app: Hono; proposed: unknown[] } {
+  const proposed: unknown[] = [];
+  const ctx = {
+    raft: {
+      leader: { leaderId: "m1", isLeader: true },
+      propose: (data: unknown) => {
+        proposed.push(data);
+        return Promise.resolve({});
+      },
+      read: () => Promise.resolve(),
+    },
+    store: { state: {}, index: 1 },
+    now: () => 1,
+    newId: () => "id1",
+    nodeId: "m1",
+    version: "test",
+  } as unknown as ApiContext;
+  return { app: restApp(ctx, { metrics: {} as Registry, ...opts }), proposed };
+}
+
+const JSON_TYPE = { "content-type": "application/json" };
+const spec = JSON.stringify({ name: "web", image: "registry.local/web:1" });
+
+/** A body of `chunks` chunks of `chunkBytes` bytes, counting the bytes the server pulled. */
+function countedStream(chunkBytes: number, chunks: number) {
+  const pulled = { bytes: 0 };
+  let left = chunks;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (left-- === 0) return controller.close();
+      pulled.bytes += chunkBytes;
+      controller.enqueue(new Uint8Array(chunkBytes).fill(0x20));
+    },
+  });
+  return { stream, pulled };
+}
+
+Deno.test("rest: a body over the limit is refused with 413 before it is read", async () => {
+  assert.equal(MAX_BODY_BYTES, DEFAULT_MAX_MESSAGE_BYTES, "the same limit as gRPC messages");
+  const { app, proposed } = restWith();
+  const { stream, pulled } = countedStream(1 << 16, 400 * 16); // 400 MiB if read
+  const res = await app.request("/v1/services", {
+    method: "POST",
+    headers: { ...JSON_TYPE, "content-length": String(400 << 20) },
+    body: stream,
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(res.status, 413);
+  const { error } = await res.json();
+  assert.equal(error.code, "payload_too_large");
+  assert.match(error.message, /at most 16777216 bytes \(16 MiB\)/);
+  assert.ok(pulled.bytes <= 1 << 16, `read ${pulled.bytes} bytes of a refused body`);
+  assert.deepEqual(proposed, []);
+});
+
+Deno.test("rest: a chunked body (no Content-Length) is cut off once it passes the limit", async () => {
+  const { app, proposed } = restWith({ maxBodyBytes: 1 << 20 });
+  const { stream, pulled } = countedStream(1 << 16, 400 * 16);
+  const res = await app.request("/v1/services", {
+    method: "POST",
+    headers: JSON_TYPE,
+    body: stream,
+    duplex: "half",
+  } as RequestInit);
+  assert.equal(res.status, 413);
+  assert.equal((await res.json()).error.code, "payload_too_large");
+  assert.ok(pulled.bytes <= (1 << 20) + 2 * (1 << 16), `read ${pulled.bytes} bytes`);
+  assert.deepEqual(proposed, []);
+
+  // At the limit it is accepted: padding makes the spec exactly 1 MiB.
+  const exact = spec + " ".repeat((1 << 20) - spec.length);
+  const ok = await app.request("/v1/services", { method: "POST", headers: JSON_TYPE, body: exact });
+  assert.equal(ok.status, 201);
+  await ok.body?.cancel();
+  assert.equal(proposed.length, 1);
+});
