@@ -176,13 +176,18 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   await using m = await startManager();
   const base = `http://127.0.0.1:${m.mgr.httpPort}`;
   const post = (path: string, body: unknown) =>
-    restFetch(m.mgr, base + path, { method: "POST", body: JSON.stringify(body) });
+    restFetch(m.mgr, base + path, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
   // Loopback is not enough: the token in the data directory (owner-only) is the credential.
   const tokenFile = await Deno.stat(`${m.dir}/rest.token`);
   assert.equal(tokenFile.mode! & 0o777, 0o600);
   assert.equal((await Deno.readTextFile(`${m.dir}/rest.token`)).trim(), m.mgr.restToken);
   let r = await fetch(`${base}/v1/services`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ name: "api", image: "registry.local/api:1" }),
   });
   assert.equal(r.status, 401);

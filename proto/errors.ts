@@ -18,6 +18,7 @@ export type ErrorCode =
   | "unauthenticated"
   | "resource_exhausted"
   | "payload_too_large"
+  | "unsupported_media_type"
   | "deadline_exceeded"
   | "internal";
 
@@ -123,6 +124,13 @@ export class PayloadTooLargeError extends WarrenError {
   }
 }
 
+/** A request body is in a format the API does not read (REST bodies must be JSON). */
+export class UnsupportedMediaTypeError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("unsupported_media_type", message, options);
+  }
+}
+
 /** The operation did not finish within its deadline. */
 export class DeadlineExceededError extends WarrenError {
   constructor(message: string, options: WarrenErrorOptions = {}) {
@@ -146,6 +154,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, { prototype: WarrenError; name: s
   unauthenticated: UnauthenticatedError,
   resource_exhausted: ResourceExhaustedError,
   payload_too_large: PayloadTooLargeError,
+  unsupported_media_type: UnsupportedMediaTypeError,
   deadline_exceeded: DeadlineExceededError,
 };
 

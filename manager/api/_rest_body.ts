@@ -1,16 +1,31 @@
 /**
- * Reading a REST request body (private to rest.ts): never more than a limit, refused before
- * reading when the request says it is larger, so an oversized body costs no memory.
+ * Reading a REST request body (private to rest.ts): JSON only, never more than a limit, refused
+ * before reading when the request says it is larger, so an oversized body costs no memory.
  * @module
  */
-import { PayloadTooLargeError, ValidationError } from "../../proto/errors.ts";
+import {
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from "../../proto/errors.ts";
 
 /**
  * The JSON document in `req`'s body.
+ * @throws UnsupportedMediaTypeError unless `Content-Type` is `application/json`
  * @throws PayloadTooLargeError when `Content-Length` or the bytes read exceed `maxBytes`
  * @throws ValidationError when the body is not JSON
  */
 export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
+  // A form or text body is not read as JSON even when it parses as JSON: a web form (or
+  // `curl -d`) must not drive the API by accident.
+  const type = req.headers.get("content-type");
+  if (type?.split(";")[0]!.trim().toLowerCase() !== "application/json") {
+    throw new UnsupportedMediaTypeError(
+      `${
+        type === null ? "no Content-Type" : `Content-Type "${type}"`
+      }: request bodies must be application/json`,
+    );
+  }
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   const text = await readCapped(req.body, maxBytes);

@@ -2,7 +2,8 @@
  * REST on Hono, mirroring the gRPC resources as JSON (`/v1/services`, `/v1/nodes`, `/v1/secrets`,
  * `/v1/cluster/join-tokens/:role`, ...), for
  * clients on loopback only (see {@link restHandler}), plus `/health`, `/ready` and `/metrics`. Same handlers as gRPC; errors map to HTTP in
- * net/http/status.ts; bodies are validated with the zod schemas (400 names the field).
+ * net/http/status.ts; bodies are `application/json` (else 415) of at most {@link MAX_BODY_BYTES}
+ * (else 413), validated with the zod schemas (400 names the field).
  * @module
  */
 import { Hono } from "hono";

@@ -85,3 +85,34 @@ Deno.test("rest: a chunked body (no Content-Length) is cut off once it passes th
   await ok.body?.cancel();
   assert.equal(proposed.length, 1);
 });
+
+Deno.test("rest: a body that is not application/json is refused with 415, even if it parses", async () => {
+  const { app, proposed } = restWith();
+  const types = [
+    "text/plain",
+    "text/plain;charset=UTF-8",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data; boundary=x",
+    undefined,
+  ];
+  for (const type of types) {
+    const req = new Request("http://localhost/v1/services", { method: "POST", body: spec });
+    if (type === undefined) req.headers.delete("content-type");
+    else req.headers.set("content-type", type);
+    const res = await app.request(req);
+    assert.equal(res.status, 415, String(type));
+    const { error } = await res.json();
+    assert.equal(error.code, "unsupported_media_type");
+    assert.match(error.message, /request bodies must be application\/json/);
+  }
+  assert.deepEqual(proposed, []);
+  for (const type of ["application/json; charset=utf-8", "Application/JSON"]) {
+    const res = await app.request("/v1/services", {
+      method: "POST",
+      headers: { "content-type": type },
+      body: spec,
+    });
+    assert.equal(res.status, 201, type);
+    await res.body?.cancel();
+  }
+});

@@ -27,6 +27,7 @@ const TO_GRPC: Record<ErrorCode, Status> = {
   resource_exhausted: Status.RESOURCE_EXHAUSTED,
   // What grpc-js itself answers for a message over max_receive_message_length.
   payload_too_large: Status.RESOURCE_EXHAUSTED,
+  unsupported_media_type: Status.INVALID_ARGUMENT,
   deadline_exceeded: Status.DEADLINE_EXCEEDED,
   internal: Status.INTERNAL,
 };

@@ -13,6 +13,7 @@ const TO_HTTP: Record<ErrorCode, number> = {
   failed_precondition: 412,
   resource_exhausted: 429,
   payload_too_large: 413,
+  unsupported_media_type: 415,
   internal: 500,
   unavailable: 503,
   not_leader: 503,

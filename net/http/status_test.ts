@@ -4,6 +4,7 @@ import {
   NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
+  UnsupportedMediaTypeError,
   ValidationError,
 } from "../../proto/errors.ts";
 import { toHttpError } from "./status.ts";
@@ -23,5 +24,6 @@ Deno.test("http status: typed errors map to statuses with a JSON body naming the
   assert.equal(toHttpError(new AlreadyExistsError("service", "web")).status, 409);
   assert.equal(toHttpError(new UnavailableError("no quorum")).status, 503);
   assert.equal(toHttpError(new PayloadTooLargeError("request body is too large")).status, 413);
+  assert.equal(toHttpError(new UnsupportedMediaTypeError("must be application/json")).status, 415);
   assert.equal(toHttpError(new TypeError("bug")).status, 500);
 });
