@@ -166,7 +166,9 @@ export function apiServices(
         ),
         update: u("NodeService/Update", async (r: wire.UpdateNodeRequest) => {
           const req = codecs.UpdateNodeRequest.fromWire(r);
-          return codecs.Node.toWire(await nodes.updateNode(ctx, req.id, req));
+          // The update alone: it becomes part of a Raft command, whose schema is strict.
+          const { id: nodeId, ...update } = req;
+          return codecs.Node.toWire(await nodes.updateNode(ctx, nodeId, update));
         }),
         remove: u("NodeService/Remove", async (r: wire.RemoveNodeRequest) => {
           try {

@@ -116,3 +116,32 @@ Deno.test("rest: a body that is not application/json is refused with 415, even i
     await res.body?.cancel();
   }
 });
+
+Deno.test("rest: an unknown field in any body is a 400 naming it, and changes nothing", async () => {
+  const { app, proposed } = restWith();
+  const cases: [string, string, unknown, string][] = [
+    ["PATCH", "/v1/nodes/n1", { availabilty: "drain" }, "availabilty"],
+    ["POST", "/v1/secrets", { name: "db", data: "eA==", lables: {} }, "lables"],
+    ["PUT", "/v1/secrets/db", { data: "eA==", lables: {} }, "lables"],
+    ["POST", "/v1/volumes", { name: "data", drvier: "nfs" }, "drvier"],
+    ["POST", "/v1/services/web/scale", { replicas: 3, typo: 1 }, "typo"],
+    [
+      "POST",
+      "/v1/services",
+      { name: "web", image: "registry.local/web:1", bogus: 1 },
+      "spec.bogus",
+    ],
+  ];
+  for (const [method, path, body, field] of cases) {
+    const res = await app.request(path, {
+      method,
+      headers: JSON_TYPE,
+      body: JSON.stringify(body),
+    });
+    assert.equal(res.status, 400, `${method} ${path}`);
+    const { error } = await res.json();
+    assert.equal(error.field, field, `${method} ${path}`);
+    assert.equal(error.message, `${field}: is not a known field`);
+  }
+  assert.deepEqual(proposed, []);
+});

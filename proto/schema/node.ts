@@ -121,8 +121,11 @@ export const NodeSchema = z.object({
 /** A node. */
 export type Node = z.infer<typeof NodeSchema>;
 
-/** What an operator may change on a node (`warren node update`). */
-export const NodeUpdateSchema = z.object({
+/**
+ * What an operator may change on a node (`warren node update`). Strict: a misspelt field
+ * (`availabilty`) is an error naming it, not an update that changes nothing.
+ */
+export const NodeUpdateSchema = z.strictObject({
   /** New availability. */
   availability: NodeAvailabilitySchema.optional(),
   /** New role (promote/demote). */

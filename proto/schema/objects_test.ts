@@ -1,12 +1,19 @@
 import assert from "node:assert/strict";
+import type { z } from "zod";
 import { assertInvalid } from "./_test_util.ts";
 import { ClusterInfoSchema } from "./cluster.ts";
-import { NodeSchema } from "./node.ts";
+import { NodeSchema, NodeUpdateSchema } from "./node.ts";
 import { parseOrThrow } from "./parse.ts";
-import { MAX_SECRET_BYTES, SecretCreateRequestSchema, StoredSecretSchema } from "./secret.ts";
+import {
+  MAX_SECRET_BYTES,
+  SecretCreateRequestSchema,
+  SecretUpdateRequestSchema,
+  StoredSecretSchema,
+} from "./secret.ts";
 import { ServiceSchema } from "./service.ts";
 import { TaskSchema } from "./task.ts";
-import { VolumeSchema } from "./volume.ts";
+import { VolumeCreateRequestSchema, VolumeSchema } from "./volume.ts";
+import { ScaleServiceRequestSchema, UpdateNodeRequestSchema } from "./requests.ts";
 import { encodeBase64 } from "./base64.ts";
 
 const KEY = "x".repeat(42) + "A=";
@@ -210,6 +217,27 @@ Deno.test("Volume: local driver by default, bounded options", () => {
     "options",
     /at most 32/,
   );
+});
+
+Deno.test("request bodies are strict: a misspelt field is an error naming it, not dropped", () => {
+  const data = "eA==";
+  const cases: [z.ZodType, Record<string, unknown>, string][] = [
+    [NodeUpdateSchema, { availabilty: "drain" }, "availabilty"],
+    [UpdateNodeRequestSchema, { id: "n1", availability: "drain", lables: {} }, "lables"],
+    [SecretCreateRequestSchema, { name: "db", data, lables: { a: "b" } }, "lables"],
+    [SecretUpdateRequestSchema, { id: "db", data, dry_run: true }, "dry_run"],
+    [VolumeCreateRequestSchema, { name: "data", drvier: "nfs" }, "drvier"],
+    [ScaleServiceRequestSchema, { id: "web", replicas: 3, typo: 1 }, "typo"],
+  ];
+  for (const [schema, value, field] of cases) {
+    assertInvalid(schema, value, field, /is not a known field/);
+  }
+  // The same requests without the typo parse.
+  assert.equal(parseOrThrow(NodeUpdateSchema, { availability: "drain" }).availability, "drain");
+  assert.equal(parseOrThrow(ScaleServiceRequestSchema, { id: "web", replicas: 3 }).replicas, 3);
+  // Stored volumes are read as before: a field this version does not know is ignored.
+  const stored = { id: "v1", name: "data", createdAt: 1, updatedAt: 1, later: true };
+  assert.equal(parseOrThrow(VolumeSchema, stored).name, "data");
 });
 
 Deno.test("ClusterInfo: CIDR defaults and checks", () => {

@@ -193,8 +193,8 @@ export const UpdateServiceRequestSchema = z.object({
   /** Fail unless the service is at this revision (`serviceRevision`): nothing wrote its spec. */
   expectedRevision: RaftIndexSchema.optional(),
 });
-/** ServiceService.Scale request. */
-export const ScaleServiceRequestSchema = z.object({
+/** ServiceService.Scale request (strict: `{"replicas": 3, "typo": 1}` names `typo`). */
+export const ScaleServiceRequestSchema = z.strictObject({
   id: IdSchema,
   replicas: z.number().int().min(0, "must be at least 0").max(10_000, "must be at most 10000"),
 });

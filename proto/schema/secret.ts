@@ -64,8 +64,8 @@ export const SecretPlaintextSchema = Base64Schema.superRefine((data, ctx) => {
   }
 });
 
-/** Request to create a secret. */
-export const SecretCreateRequestSchema = z.object({
+/** Request to create a secret. Strict, as every request body: an unknown field is an error. */
+export const SecretCreateRequestSchema = z.strictObject({
   /** Name, a DNS label. */
   name: DnsLabelSchema,
   /** The plaintext, base64. */
@@ -77,7 +77,7 @@ export const SecretCreateRequestSchema = z.object({
 export type SecretCreateRequest = z.infer<typeof SecretCreateRequestSchema>;
 
 /** SecretService.Update request: new data (a new version) and labels. */
-export const SecretUpdateRequestSchema = z.object({
+export const SecretUpdateRequestSchema = z.strictObject({
   /** Secret ID or name. */
   id: IdSchema,
   data: SecretPlaintextSchema,

@@ -19,8 +19,7 @@ export const VolumeOptionsSchema = z.record(
   {},
 );
 
-/** Request to create a volume. */
-export const VolumeCreateRequestSchema = z.object({
+const volumeFields = {
   /** Name, a DNS label. */
   name: DnsLabelSchema,
   /** Driver; only `local`. */
@@ -31,12 +30,16 @@ export const VolumeCreateRequestSchema = z.object({
   options: VolumeOptionsSchema,
   /** User labels. */
   labels: LabelsSchema,
-});
+};
+
+/** Request to create a volume. Strict: an unknown field (`drvier`) is an error naming it. */
+export const VolumeCreateRequestSchema = z.strictObject(volumeFields);
 /** Request to create a volume. */
 export type VolumeCreateRequest = z.infer<typeof VolumeCreateRequestSchema>;
 
-/** A volume. */
-export const VolumeSchema = VolumeCreateRequestSchema.extend({
+/** A volume (a stored object, read as before: not strict). */
+export const VolumeSchema = z.object({
+  ...volumeFields,
   /** Volume ID. */
   id: IdSchema,
   /** Creation time (ms). */
