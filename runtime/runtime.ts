@@ -19,6 +19,7 @@
  * `ValidationError`, a registry refusing credentials an `UnauthenticatedError`.
  */
 import { ValidationError } from "../proto/errors.ts";
+import { MAX_SIGNAL, signalNumberOf } from "../proto/schema/signal.ts";
 
 /** Label keys Warren puts on the containers it owns. */
 export const Labels = {
@@ -337,33 +338,19 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-const SIGNALS: Record<string, number> = {
-  HUP: 1,
-  INT: 2,
-  QUIT: 3,
-  ABRT: 6,
-  KILL: 9,
-  USR1: 10,
-  USR2: 12,
-  PIPE: 13,
-  ALRM: 14,
-  TERM: 15,
-  CONT: 18,
-  STOP: 19,
-  WINCH: 28,
-};
-
-/** Signal number of `SIGTERM`, `TERM`, `15` or 15. @throws ValidationError for unknown names. */
+/**
+ * Signal number of `SIGTERM`, `TERM`, `15` or 15, from the one signal table in proto (the spec
+ * is validated against the same table). @throws ValidationError for unknown names and numbers
+ */
 export function signalNumber(signal: Signal, field = "signal"): number {
-  if (typeof signal === "number") {
-    if (Number.isInteger(signal) && signal > 0 && signal < 65) return signal;
-    throw new ValidationError(field, `${signal} is not a signal number`);
-  }
-  const s = signal.trim().toUpperCase();
-  if (/^\d+$/.test(s)) return signalNumber(Number(s), field);
-  const n = SIGNALS[s.startsWith("SIG") ? s.slice(3) : s];
-  if (n === undefined) throw new ValidationError(field, `unknown signal "${signal}"`);
-  return n;
+  const n = signalNumberOf(signal);
+  if (n !== undefined) return n;
+  throw new ValidationError(
+    field,
+    typeof signal === "number" || /^\s*\d+\s*$/.test(signal)
+      ? `${signal} is not a signal number (1-${MAX_SIGNAL})`
+      : `unknown signal "${signal}"`,
+  );
 }
 
 const ID_RE = /^[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*$/;

@@ -20,6 +20,7 @@ export * from "./requests.ts";
 export * from "./secret.ts";
 export * from "./service.ts";
 export * from "./service_spec.ts";
+export * from "./signal.ts";
 export * from "./streams.ts";
 export * from "./task.ts";
 export * from "./task_state.ts";

@@ -25,6 +25,7 @@ import {
   UpdateConfigSchema,
 } from "./policies.ts";
 import { EndpointModeSchema, PortsSchema } from "./ports.ts";
+import { StopSignalSchema } from "./signal.ts";
 
 /** Most replicas a replicated service may ask for. */
 export const MAX_REPLICAS = 10_000;
@@ -120,11 +121,7 @@ const ServiceSpecObject = z.strictObject({
   /** Rolling, blue-green or canary. */
   deployment: DeploymentSchema.prefault({}),
   /** Signal sent to stop a task, e.g. SIGTERM or 15. */
-  stopSignal: z.string().regex(
-    /^(SIG[A-Z0-9+-]{1,12}|[1-9][0-9]?)$/,
-    "must be a signal name like SIGTERM or a number 1-99",
-  )
-    .default("SIGTERM"),
+  stopSignal: StopSignalSchema.default("SIGTERM"),
   /** Time between stopSignal and SIGKILL. */
   stopGracePeriodMs: durationMs(HOUR_MS).default(10_000),
   /** Mount the root file system read-only. */

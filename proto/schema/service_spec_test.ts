@@ -254,6 +254,8 @@ Deno.test("ServiceSpec: bad values name the field and the reason", () => {
       /absent when strategy is rolling/,
     ],
     [spec({ stopSignal: "TERM" }), "stopSignal", /signal name/],
+    [spec({ stopSignal: "SIGFOO" }), "stopSignal", /"SIGFOO" is not a signal/],
+    [spec({ stopSignal: "99" }), "stopSignal", /or a number 1-64/],
     [spec({ stopGracePeriodMs: -1 }), "stopGracePeriodMs", /Too small|>=0/],
     [spec({ labels: { "bad key": "x" } }), 'labels["bad key"]', /key must be/],
     [spec({ labels: { k: "v".repeat(257) } }), "labels.k", /at most 256/],
