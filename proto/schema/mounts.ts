@@ -27,6 +27,14 @@ export const MountSchema = z.strictObject({
   /** Mount read-only. */
   readOnly: z.boolean().default(false),
 }).superRefine((m, ctx) => {
+  // As Docker refuses it: the container's root is its image, never a mount.
+  if (/^\/+$/.test(m.target)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["target"],
+      message: "must not be / (a mount cannot replace the container's root file system)",
+    });
+  }
   const schema = m.type === "volume"
     ? DnsLabelSchema
     : m.type === "bind"

@@ -197,6 +197,11 @@ Deno.test("ServiceSpec: bad values name the field and the reason", () => {
     ],
     [spec({ mounts: [{ type: "tmpfs", target: "t" }] }), "mounts[0].target", /absolute/],
     [
+      spec({ mounts: [{ type: "bind", source: "/", target: "/" }] }),
+      "mounts[0].target",
+      /must not be \/ \(a mount cannot replace the container's root file system\)/,
+    ],
+    [
       spec({ mounts: [{ type: "tmpfs", target: "/t" }, { type: "tmpfs", target: "/t" }] }),
       "mounts[1].target",
       /again/,
@@ -298,4 +303,24 @@ Deno.test("ServiceSpec: same published port on tcp and udp is allowed", () => {
     }),
   );
   assert.equal(s.ports.length, 2);
+});
+
+Deno.test("ServiceSpec: no mount onto the container's / (as Docker), named spec.mounts[i].target", () => {
+  for (const target of ["/", "//"]) {
+    for (const type of ["bind", "volume", "tmpfs"]) {
+      const source = type === "bind" ? "/" : type === "volume" ? "root" : undefined;
+      const mounts = [{ type: "tmpfs", target: "/tmp" }, { type, source, target }];
+      assertInvalid(
+        ServiceSpecSchema,
+        spec({ mounts }),
+        "spec.mounts[1].target",
+        /must not be \//,
+        "spec",
+      );
+    }
+  }
+  parseOrThrow(
+    ServiceSpecSchema,
+    spec({ mounts: [{ type: "bind", source: "/", target: "/host" }] }),
+  );
 });
