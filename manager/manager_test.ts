@@ -530,6 +530,49 @@ Deno.test("manager: volume rm --force forgives a missing volume but never delete
   assert.deepEqual((await c.volumes.list()).volumes, []);
 });
 
+Deno.test("manager: a volume is bound only to a node that exists, and takes no driver options", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  await assert.rejects(
+    () => c.volumes.create({ name: "cv1", nodeId: "nosuchnode" }),
+    (e: unknown) => e instanceof NotFoundError && e.message === 'node "nosuchnode" not found',
+  );
+  const base = `http://127.0.0.1:${m.mgr.httpPort}`;
+  const post = (body: unknown) =>
+    fetch(`${base}/v1/volumes`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+  let r = await post({ name: "cv1", nodeId: "nosuchnode" });
+  assert.equal(r.status, 404);
+  assert.match((await r.json()).error.message, /node "nosuchnode" not found/);
+  r = await post({ name: "cv1", options: { x: "y" } });
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error.field, "options.x");
+  // The options check is the schema's, so gRPC refuses the same (here before sending).
+  await assert.rejects(
+    () => c.volumes.create({ name: "cv1", options: { type: "nfs" } }),
+    (e: unknown) => e instanceof ValidationError && e.field === "options.type",
+  );
+  assert.throws(
+    () =>
+      codecs.CreateVolumeRequest.fromWire({
+        name: "cv1",
+        driver: "local",
+        options: { type: "nfs" },
+        labels: {},
+      }),
+    (e: unknown) => e instanceof ValidationError && e.field === "options.type",
+    "the server's decoder refuses it too",
+  );
+  assert.deepEqual((await c.volumes.list()).volumes, []);
+  // A node named by its host name is bound by its ID.
+  const self = await c.nodes.inspect(m.mgr.identity.nodeId);
+  const bound = await c.volumes.create({ name: "cv1", nodeId: self.hostname });
+  assert.equal(bound.nodeId, self.id);
+});
+
 Deno.test("manager: a node's role does not change by a field, and a manager in Raft is not removed behind its back", async () => {
   await using m = await startManager();
   using c = new WarrenClient({ managers: [m.mgr.apiAddress] });

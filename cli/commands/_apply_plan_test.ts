@@ -21,7 +21,7 @@ value: s3cret
 ---
 kind: Volume
 name: data
-options: { size: "1G" }
+labels: { tier: "fast" }
 ---
 `;
 
@@ -69,6 +69,11 @@ Deno.test("apply: bad documents name the document and field", () => {
   rejects("kind: Secret\nname: s", "doc[0].value", /one of value, file or data/);
   rejects("kind: Secret\nname: s\nvalue: a\nfile: b", "doc[0].file", /exactly one/);
   rejects("kind: Volume\nname: v\nsize: 3", "doc[0].size", /not a known field/);
+  rejects(
+    "kind: Volume\nname: v\noptions: { size: 1G }",
+    "doc[0].options.size",
+    /not an option of the local volume driver/,
+  );
   rejects("kind: Service\nspec: { name: web, image: x }\nimage: y", "doc[0].image", /not both/);
   rejects("kind: Service\nspec: { name: web, image: x }\nbogus: 1", "doc[0].bogus", /not a known/);
   rejects("kind: Volume\nspec: { name: v }\nbogus: 1", "doc[0].bogus", /not a known field/);
@@ -123,8 +128,8 @@ Deno.test("apply: plan creates what is missing, updates what differs, leaves the
       id: "v1",
       name: "data",
       driver: "local" as const,
-      options: { size: "1G" },
-      labels: {},
+      options: {},
+      labels: { tier: "fast" },
       createdAt: 1,
       updatedAt: 1,
     }],

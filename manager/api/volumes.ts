@@ -5,14 +5,23 @@
 import type { Volume, VolumeCreateRequest } from "../../proto/schema/mod.ts";
 import { NotFoundError } from "../../proto/errors.ts";
 import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
+import { findNode } from "./nodes.ts";
 
-/** Creates a volume record (the worker creates the directory on first use). */
-export function createVolume(ctx: ApiContext, req: VolumeCreateRequest): Promise<Volume> {
+/**
+ * Creates a volume record (the worker creates the directory on first use). A volume bound to a
+ * node (`nodeId`, its ID or unique host name) needs that node to exist: bound to a ghost, every
+ * task mounting it would wait forever for a node that never comes.
+ * @throws NotFoundError naming the node
+ */
+export async function createVolume(ctx: ApiContext, req: VolumeCreateRequest): Promise<Volume> {
+  const nodeId = req.nodeId === undefined
+    ? undefined
+    : findNode(await readBarrier(ctx, false), req.nodeId).id;
   const at = ctx.now();
-  return write<Volume>(ctx, {
+  return await write<Volume>(ctx, {
     kind: "volume.create",
     at,
-    volume: { ...req, id: ctx.newId(), createdAt: at, updatedAt: at },
+    volume: { ...req, nodeId, id: ctx.newId(), createdAt: at, updatedAt: at },
   });
 }
 

@@ -240,6 +240,19 @@ Deno.test("request bodies are strict: a misspelt field is an error naming it, no
   assert.equal(parseOrThrow(VolumeSchema, stored).name, "data");
 });
 
+Deno.test("Volume: a create request with an option the local driver does not implement is refused", () => {
+  for (const key of ["bogus", "type", "o"]) {
+    const value = { name: "data", options: { [key]: "x" } };
+    assertInvalid(VolumeCreateRequestSchema, value, `options.${key}`, /not an option of the local/);
+    // `apply -f` parses with .strict(); the driver check stays.
+    assertInvalid(VolumeCreateRequestSchema.strict(), value, `options.${key}`, /it takes none/);
+  }
+  assert.deepEqual(parseOrThrow(VolumeCreateRequestSchema, { name: "data" }).options, {});
+  // Volumes stored before the check are read as they are.
+  const old = { id: "v1", name: "data", options: { type: "nfs" }, createdAt: 1, updatedAt: 1 };
+  assert.deepEqual(parseOrThrow(VolumeSchema, old).options, { type: "nfs" });
+});
+
 Deno.test("ClusterInfo: CIDR defaults and checks", () => {
   const base = {
     id: "c1",

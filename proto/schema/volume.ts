@@ -7,6 +7,17 @@ import { DnsLabelSchema, IdSchema, LabelsSchema, TimestampMsSchema } from "./com
 
 /** Volume drivers Warren supports. */
 export const VolumeDriverSchema = z.enum(["local"]);
+/** A volume driver. */
+export type VolumeDriver = z.infer<typeof VolumeDriverSchema>;
+
+/**
+ * The options each driver implements. `local` is a plain directory on the node
+ * (worker/volumes.ts) and reads none: an option such as `type=nfs` would be silently ignored,
+ * so a create request with any option is refused.
+ */
+export const VOLUME_DRIVER_OPTIONS: Readonly<Record<VolumeDriver, readonly string[]>> = {
+  local: [],
+};
 
 /** Driver options: at most 32 `key=value` pairs. */
 export const VolumeOptionsSchema = z.record(
@@ -32,8 +43,23 @@ const volumeFields = {
   labels: LabelsSchema,
 };
 
-/** Request to create a volume. Strict: an unknown field (`drvier`) is an error naming it. */
-export const VolumeCreateRequestSchema = z.strictObject(volumeFields);
+/**
+ * Request to create a volume. Strict: an unknown field (`drvier`) is an error naming it, and so
+ * is an option its driver does not implement (`options.type`).
+ */
+export const VolumeCreateRequestSchema = z.strictObject(volumeFields).superRefine((v, ctx) => {
+  const known = VOLUME_DRIVER_OPTIONS[v.driver];
+  for (const key of Object.keys(v.options)) {
+    if (known.includes(key)) continue;
+    ctx.addIssue({
+      code: "custom",
+      path: ["options", key],
+      message: `is not an option of the ${v.driver} volume driver (${
+        known.length === 0 ? "it takes none" : `it takes ${known.join(", ")}`
+      })`,
+    });
+  }
+});
 /** Request to create a volume. */
 export type VolumeCreateRequest = z.infer<typeof VolumeCreateRequestSchema>;
 

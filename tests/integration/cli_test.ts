@@ -525,6 +525,17 @@ Deno.test({
       const gone = await warren(["volume", "inspect", "cache", ...m]);
       assert.equal(gone.code, 1);
       assert.match(gone.stderr, /not found/);
+      // Bound to a node that does not exist, or with an option the local driver ignores: refused.
+      const ghost = await warren(["volume", "create", "cv1", "--node", "nosuchnode", ...m]);
+      assert.equal(ghost.code, 1, ghost.stdout + ghost.stderr);
+      assert.match(ghost.stderr, /node "nosuchnode" not found/);
+      for (const opt of ["bogus=1", "type=nfs"]) {
+        const r = await warren(["volume", "create", "cv1", "--opt", opt, ...m]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        const key = opt.split("=")[0];
+        assert.match(r.stderr, new RegExp(`options\\.${key}: is not an option of the local`));
+      }
+      assert.equal(ok(await warren(["volume", "ls", "-q", ...m])).trim(), "");
 
       // Nodes: labels and availability; a bad value names the flag.
       const nodeId = ok(await warren(["node", "ls", "-q", ...m])).trim();
