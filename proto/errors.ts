@@ -19,6 +19,7 @@ export type ErrorCode =
   | "resource_exhausted"
   | "payload_too_large"
   | "unsupported_media_type"
+  | "method_not_allowed"
   | "deadline_exceeded"
   | "internal";
 
@@ -131,6 +132,13 @@ export class UnsupportedMediaTypeError extends WarrenError {
   }
 }
 
+/** The resource exists but does not take this method (REST: `DELETE /v1/cluster`). */
+export class MethodNotAllowedError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("method_not_allowed", message, options);
+  }
+}
+
 /** The operation did not finish within its deadline. */
 export class DeadlineExceededError extends WarrenError {
   constructor(message: string, options: WarrenErrorOptions = {}) {
@@ -155,6 +163,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, { prototype: WarrenError; name: s
   resource_exhausted: ResourceExhaustedError,
   payload_too_large: PayloadTooLargeError,
   unsupported_media_type: UnsupportedMediaTypeError,
+  method_not_allowed: MethodNotAllowedError,
   deadline_exceeded: DeadlineExceededError,
 };
 

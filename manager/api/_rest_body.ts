@@ -1,5 +1,5 @@
 /**
- * Reading a REST request body (private to rest.ts): JSON only, never more than a limit, refused
+ * Reading a REST request body (private to rest.ts): a JSON object only, never more than a limit, refused
  * before reading when the request says it is larger, so an oversized body costs no memory.
  * @module
  */
@@ -10,10 +10,10 @@ import {
 } from "../../proto/errors.ts";
 
 /**
- * The JSON document in `req`'s body.
+ * The JSON object in `req`'s body (every REST body is one: a spec, an update, a request).
  * @throws UnsupportedMediaTypeError unless `Content-Type` is `application/json`
  * @throws PayloadTooLargeError when `Content-Length` or the bytes read exceed `maxBytes`
- * @throws ValidationError when the body is not JSON
+ * @throws ValidationError when the body is not a JSON object
  */
 export async function readJsonBody(req: Request, maxBytes: number): Promise<unknown> {
   // A form or text body is not read as JSON even when it parses as JSON: a web form (or
@@ -29,11 +29,18 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   const declared = req.headers.get("content-length");
   if (declared !== null && Number(declared) > maxBytes) throw tooLarge(maxBytes);
   const text = await readCapped(req.body, maxBytes);
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
-    throw new ValidationError("body", "must be a JSON document");
+    throw new ValidationError("body", "must be a JSON object (it is not valid JSON)");
   }
+  // Else `5`, `[5]` or `null` would read as an object without fields: "replicas: is required".
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    const kind = value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    throw new ValidationError("body", `must be a JSON object, not ${kind}`);
+  }
+  return value;
 }
 
 /** The body as text, reading at most `maxBytes` (a chunked body has no length to check first). */

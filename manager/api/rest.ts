@@ -3,7 +3,8 @@
  * `/v1/cluster/join-tokens/:role`, ...), for
  * clients on loopback only (see {@link restHandler}), plus `/health`, `/ready` and `/metrics`. Same handlers as gRPC; errors map to HTTP in
  * net/http/status.ts; bodies are `application/json` (else 415) of at most {@link MAX_BODY_BYTES}
- * (else 413), validated with the zod schemas (400 names the field).
+ * (else 413), validated with the zod schemas (400 names the field); an unknown path is a JSON
+ * 404, a method a resource does not take a JSON 405.
  * @module
  */
 import { Hono } from "hono";
@@ -22,7 +23,13 @@ import {
   VolumeCreateRequestSchema,
   WatchRequestSchema,
 } from "../../proto/schema/mod.ts";
-import { PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
+import {
+  MethodNotAllowedError,
+  NotFoundError,
+  PermissionDeniedError,
+  UnauthenticatedError,
+  ValidationError,
+} from "../../proto/errors.ts";
 import { constantTimeEqual } from "../security/mod.ts";
 import { REST_TOKEN_FILE } from "./rest_token.ts";
 import { toHttpError } from "../../net/http/status.ts";
@@ -180,7 +187,8 @@ export function restApp(
   const stale = (c: Context) => c.req.query("stale") === "true";
   const idParam = (c: Context) => parseOrThrow(IdSchema, c.req.param("id"), "id");
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
-  const body = (c: Context): Promise<unknown> => readJsonBody(c.req.raw, maxBodyBytes);
+  const body = (c: Context): Promise<object> =>
+    readJsonBody(c.req.raw, maxBodyBytes) as Promise<object>;
 
   app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
 
@@ -214,14 +222,18 @@ export function restApp(
     const req = parseOrThrow(UpdateServiceRequestSchema, {
       id: c.req.param("id"),
       spec: await body(c),
-      ...(expected === undefined ? {} : { expectedSpecVersion: Number(expected) }),
-      ...(revision === undefined ? {} : { expectedRevision: Number(revision) }),
+      ...(expected === undefined
+        ? {}
+        : { expectedSpecVersion: versionQuery("expected_spec_version", expected) }),
+      ...(revision === undefined
+        ? {}
+        : { expectedRevision: versionQuery("expected_revision", revision) }),
     });
     return c.json(await services.updateService(ctx, req.id, req.spec, req));
   });
   app.post("/v1/services/:id/scale", async (c) => {
     const req = parseOrThrow(ScaleServiceRequestSchema, {
-      ...(await body(c) as object),
+      ...(await body(c)),
       id: c.req.param("id"),
     });
     return c.json(await services.scaleService(ctx, req.id, req.replicas));
@@ -271,7 +283,7 @@ export function restApp(
   );
   app.put("/v1/secrets/:id", async (c) => {
     const req = parseOrThrow(SecretUpdateRequestSchema, {
-      ...(await body(c) as object),
+      ...(await body(c)),
       id: c.req.param("id"),
     });
     return c.json(await secrets.updateSecret(ctx, req));
@@ -320,5 +332,51 @@ export function restApp(
   });
 
   for (const hook of opts.extraRoutes ?? []) hook(app);
+  app.notFound((c) => notFoundOrNotAllowed(app, c));
   return app;
+}
+
+/**
+ * `?expected_spec_version=N` or `?expected_revision=N` (query `name`). Not `Number(text)`: that
+ * reads an empty value as 0, which then fails as a stale version (412) instead of as bad input.
+ */
+function versionQuery(name: string, text: string): number {
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n)) {
+    throw new ValidationError(
+      name,
+      `${JSON.stringify(text)} must be a version, a whole number (as inspect shows it)`,
+    );
+  }
+  return n;
+}
+
+/**
+ * The JSON error of a request no route took: 405 (with `Allow`) when the path is a resource that
+ * takes other methods, else 404.
+ */
+function notFoundOrNotAllowed(app: Hono, c: Context): Response {
+  const path = c.req.path;
+  const allowed = new Set<string>();
+  for (const r of app.routes) {
+    if (r.method === "ALL" || !routePattern(r.path).test(path)) continue;
+    allowed.add(r.method);
+    if (r.method === "GET") allowed.add("HEAD");
+  }
+  const err = allowed.size === 0 ? new NotFoundError("path", path) : new MethodNotAllowedError(
+    `${c.req.method} is not allowed on ${path}; it takes ${[...allowed].join(", ")}`,
+  );
+  const { status, body } = toHttpError(err);
+  const headers: Record<string, string> = allowed.size === 0
+    ? {}
+    : { allow: [...allowed].join(", ") };
+  return c.json(body, status as 404, headers);
+}
+
+/** A Hono route path (`/v1/services/:id/scale`) as a regular expression of the paths it takes. */
+function routePattern(route: string): RegExp {
+  const parts = route.split("/").map((seg) =>
+    seg.startsWith(":") ? "[^/]+" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  );
+  return new RegExp(`^${parts.join("/")}$`);
 }

@@ -145,3 +145,67 @@ Deno.test("rest: an unknown field in any body is a 400 naming it, and changes no
   }
   assert.deepEqual(proposed, []);
 });
+
+Deno.test("rest: a body that is not a JSON object says so, not which field is missing", async () => {
+  const { app, proposed } = restWith();
+  const cases: [string, RegExp][] = [
+    ['"abc"', /must be a JSON object, not a string/],
+    ["[5]", /must be a JSON object, not an array/],
+    ["null", /must be a JSON object, not null/],
+    ["5", /must be a JSON object, not a number/],
+    ["abc", /must be a JSON object \(it is not valid JSON\)/],
+    ["", /must be a JSON object \(it is not valid JSON\)/],
+  ];
+  for (const [path, method] of [["/v1/services/web/scale", "POST"], ["/v1/nodes/n1", "PATCH"]]) {
+    for (const [body, reason] of cases) {
+      const res = await app.request(path, { method, headers: JSON_TYPE, body });
+      assert.equal(res.status, 400, `${method} ${path} ${body}`);
+      const { error } = await res.json();
+      assert.equal(error.field, "body");
+      assert.match(error.message, reason);
+    }
+  }
+  assert.deepEqual(proposed, []);
+});
+
+Deno.test("rest: an empty or malformed expected_spec_version is a 400, not a stale version", async () => {
+  const { app, proposed } = restWith();
+  for (const q of ["", "abc", "-1", "1.5", "99999999999999999999"]) {
+    const res = await app.request(`/v1/services/web?expected_spec_version=${q}`, {
+      method: "PUT",
+      headers: JSON_TYPE,
+      body: spec,
+    });
+    assert.equal(res.status, 400, q);
+    const { error } = await res.json();
+    assert.equal(error.field, "expected_spec_version");
+    assert.match(error.message, /must be a version, a whole number/);
+  }
+  assert.deepEqual(proposed, []);
+});
+
+Deno.test("rest: unknown paths are a JSON 404, a wrong method on a resource a JSON 405", async () => {
+  const { app } = restWith();
+  for (const [method, path] of [["GET", "/v1/nope"], ["POST", "/v2/services"], ["GET", "/"]]) {
+    const res = await app.request(path, { method });
+    assert.equal(res.status, 404, `${method} ${path}`);
+    assert.match(res.headers.get("content-type") ?? "", /application\/json/);
+    const { error } = await res.json();
+    assert.equal(error.code, "not_found");
+    assert.equal(error.message, `path "${path}" not found`);
+  }
+  const cases: [string, string, string][] = [
+    ["DELETE", "/v1/cluster", "GET, HEAD"],
+    ["PUT", "/v1/nodes/n1", "GET, HEAD, PATCH, DELETE"],
+    ["GET", "/v1/services/web/scale", "POST"],
+    ["PATCH", "/v1/services", "GET, HEAD, POST"],
+  ];
+  for (const [method, path, allow] of cases) {
+    const res = await app.request(path, { method });
+    assert.equal(res.status, 405, `${method} ${path}`);
+    assert.equal(res.headers.get("allow"), allow);
+    const { error } = await res.json();
+    assert.equal(error.code, "method_not_allowed");
+    assert.equal(error.message, `${method} is not allowed on ${path}; it takes ${allow}`);
+  }
+});

@@ -28,6 +28,8 @@ const TO_GRPC: Record<ErrorCode, Status> = {
   // What grpc-js itself answers for a message over max_receive_message_length.
   payload_too_large: Status.RESOURCE_EXHAUSTED,
   unsupported_media_type: Status.INVALID_ARGUMENT,
+  // What grpc-js answers for a method a service does not have.
+  method_not_allowed: Status.UNIMPLEMENTED,
   deadline_exceeded: Status.DEADLINE_EXCEEDED,
   internal: Status.INTERNAL,
 };

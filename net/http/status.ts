@@ -14,6 +14,7 @@ const TO_HTTP: Record<ErrorCode, number> = {
   resource_exhausted: 429,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  method_not_allowed: 405,
   internal: 500,
   unavailable: 503,
   not_leader: 503,

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   AlreadyExistsError,
+  MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
   UnavailableError,
@@ -25,5 +26,6 @@ Deno.test("http status: typed errors map to statuses with a JSON body naming the
   assert.equal(toHttpError(new UnavailableError("no quorum")).status, 503);
   assert.equal(toHttpError(new PayloadTooLargeError("request body is too large")).status, 413);
   assert.equal(toHttpError(new UnsupportedMediaTypeError("must be application/json")).status, 415);
+  assert.equal(toHttpError(new MethodNotAllowedError("DELETE is not allowed")).status, 405);
   assert.equal(toHttpError(new TypeError("bug")).status, 500);
 });
