@@ -10,7 +10,7 @@
  * @module
  */
 import type { Command } from "commander";
-import { ValidationError, WarrenError } from "../../proto/errors.ts";
+import { NotFoundError, ValidationError, WarrenError } from "../../proto/errors.ts";
 import type { LogLine, TaskLogsMessage, TerminalSize } from "../../proto/schema/mod.ts";
 import { ExitCode } from "../exit_code.ts";
 import { addClientFlags, type CliContext, type ClientFlags, withClient } from "./_context.ts";
@@ -126,13 +126,26 @@ export function addLogsExecCommands(
             throw err;
           },
         );
-        for await (const m of c.tasks.logs({ ...target, follow: o.follow, tail, since, signal })) {
-          for (const n of m.notices) ctx.io.err(`warning: ${n}`);
-          for (const l of m.lines) {
-            const text = formatLogLine(m, l, o.timestamps ?? false);
-            if (l.stream === "stderr") ctx.io.err(text);
-            else ctx.io.out(text);
+        let answered = false;
+        try {
+          for await (
+            const m of c.tasks.logs({ ...target, follow: o.follow, tail, since, signal })
+          ) {
+            answered = true;
+            for (const n of m.notices) ctx.io.err(`warning: ${n}`);
+            for (const l of m.lines) {
+              const text = formatLogLine(m, l, o.timestamps ?? false);
+              if (l.stream === "stderr") ctx.io.err(text);
+              else ctx.io.out(text);
+            }
           }
+        } catch (err) {
+          // The name is no service and no task: say both, not only `task "x" not found`.
+          const notFound = err instanceof WarrenError && err.code === "not_found";
+          if ("taskId" in target && notFound && !answered) {
+            throw new NotFoundError("service or task", name, { cause: err });
+          }
+          throw err;
         }
       });
     });

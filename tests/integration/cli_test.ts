@@ -268,6 +268,9 @@ Deno.test({
       const missing = await warren(["service", "inspect", "nope", ...m]);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /service "nope" not found/);
+      const noLogs = await warren(["service", "logs", "nosuchsvc", ...m]);
+      assert.equal(noLogs.code, 1);
+      assert.match(noLogs.stderr, /^error: service or task "nosuchsvc" not found$/m);
     });
 
     await t.step("service update changes only what is given; scale; rollback", async () => {
