@@ -195,6 +195,19 @@ Deno.test("service flags: schema errors name the flag that set the field", () =>
     /at least 100 ms/,
   );
   rejects(() => create("web", ["--image=web:1", "--replicas=lots"]), "--replicas", /whole number/);
+  // Too large, even past 2^53 ms: the maximum is named, not "an integer".
+  for (const delay of ["25h", "99999999999h"]) {
+    rejects(
+      () => create("web", ["--image=web:1", `--update-delay=${delay}`]),
+      "--update-delay",
+      /^--update-delay: must be at most 24h \(86400000 ms\) \(spec\.updateConfig\.delayMs\)$/,
+    );
+  }
+  rejects(
+    () => create("web", ["--image=web:1", "--stop-grace-period=99999999999h"]),
+    "--stop-grace-period",
+    /must be at most 1h \(3600000 ms\)/,
+  );
   assert.equal(flagForField("spec.updateConfig.order"), "--update-order");
   assert.equal(flagForField("spec.deployment.strategy"), undefined);
 });

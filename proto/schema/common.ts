@@ -42,9 +42,23 @@ export const HostnameSchema = z
 /** A point in time as integer milliseconds since the Unix epoch. */
 export const TimestampMsSchema = z.number().int("must be an integer").min(0).max(MAX_SAFE);
 
-/** A duration in integer milliseconds, at most `maxMs`. */
+/**
+ * A duration in integer milliseconds, at most `maxMs`. The maximum is checked first: a value
+ * past it may be past 2^53 too (`99999999999h`), and must read as too large, not as "not an
+ * integer".
+ */
 export function durationMs(maxMs: number): z.ZodNumber {
-  return z.number().int("must be an integer number of milliseconds").min(0).max(maxMs);
+  return z.number()
+    .max(maxMs, `must be at most ${durationText(maxMs)} (${maxMs} ms)`)
+    .int("must be an integer number of milliseconds")
+    .min(0);
+}
+
+/** `3600000` → `1h`, `90000` → `90s`: a limit as a user writes durations. */
+function durationText(ms: number): string {
+  if (ms % HOUR_MS === 0) return `${ms / HOUR_MS}h`;
+  if (ms % 60_000 === 0) return `${ms / 60_000}m`;
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** One hour, the largest duration most timeouts accept. */

@@ -271,6 +271,21 @@ Deno.test({
       const noLogs = await warren(["service", "logs", "nosuchsvc", ...m]);
       assert.equal(noLogs.code, 1);
       assert.match(noLogs.stderr, /^error: service or task "nosuchsvc" not found$/m);
+      const longDelay = await warren([
+        "service",
+        "create",
+        "api",
+        "--image",
+        "x:1",
+        "--update-delay",
+        "99999999999h",
+        ...m,
+      ]);
+      assert.equal(longDelay.code, 1);
+      assert.match(
+        longDelay.stderr,
+        /^error: --update-delay: must be at most 24h \(86400000 ms\)/m,
+      );
     });
 
     await t.step("service update changes only what is given; scale; rollback", async () => {
