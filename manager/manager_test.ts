@@ -164,6 +164,7 @@ Deno.test("manager: a published port another service holds is refused (gRPC FAIL
   await assert.rejects(() => c.services.update("web", { ...web.spec, ports: ports(8080) }), inUse);
   const r = await restFetch(m.mgr, `http://127.0.0.1:${m.mgr.httpPort}/v1/services`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ name: "p3", image: "registry.local/p:1", ports: ports(8080) }),
   });
   assert.equal(r.status, 412);
@@ -539,7 +540,7 @@ Deno.test("manager: a volume is bound only to a node that exists, and takes no d
   );
   const base = `http://127.0.0.1:${m.mgr.httpPort}`;
   const post = (body: unknown) =>
-    fetch(`${base}/v1/volumes`, {
+    restFetch(m.mgr, `${base}/v1/volumes`, {
       method: "POST",
       headers: { "content-type": "application/json" },
       body: JSON.stringify(body),
