@@ -8,6 +8,8 @@ import { write } from "../manager/api/context.ts";
 import { WarrenClient } from "../net/client/client.ts";
 import type { ServiceSpecInput, Task } from "../proto/schema/mod.ts";
 import { VERSION } from "../proto/version.ts";
+import type { Runtime } from "../runtime/runtime.ts";
+import { startWorkerNode, type WorkerNode } from "./node.ts";
 
 /** A manager under test. */
 export interface TestManager extends AsyncDisposable {
@@ -158,4 +160,31 @@ export async function eventually(
     }
     await new Promise((r) => setTimeout(r, 20));
   }
+}
+
+/**
+ * Starts worker node `w1` (as {@link TestManager.addNode} records it) against `managers`, with
+ * the short report and reconnect timings the tests use.
+ */
+export async function startTestWorkerNode(
+  dataDir: string,
+  runtime: Runtime,
+  managers: string[],
+): Promise<WorkerNode> {
+  return await startWorkerNode({
+    nodeId: "w1",
+    dataDir,
+    runtime,
+    managers,
+    register: {
+      hostname: "w1",
+      addresses: { advertise: "127.0.0.1" },
+      resources: { nanoCpus: 2e9, memoryBytes: 2 ** 30 },
+      platform: { os: "linux", arch: "amd64" },
+      version: VERSION,
+    },
+    reportBatchMs: 20,
+    reconnectMinMs: 50,
+    reconnectMaxMs: 200,
+  });
 }

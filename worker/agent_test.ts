@@ -1,32 +1,7 @@
 import assert from "node:assert/strict";
 import { FakeRuntime } from "../runtime/fake.ts";
-import { VERSION } from "../proto/version.ts";
-import { startWorkerNode, type WorkerNode } from "./node.ts";
 import { fakeImages, IMAGES } from "./_test_util.ts";
-import { eventually, freePort, startTestManager } from "./_test_manager.ts";
-
-async function node(
-  dataDir: string,
-  runtime: FakeRuntime,
-  managers: string[],
-): Promise<WorkerNode> {
-  return await startWorkerNode({
-    nodeId: "w1",
-    dataDir,
-    runtime,
-    managers,
-    register: {
-      hostname: "w1",
-      addresses: { advertise: "127.0.0.1" },
-      resources: { nanoCpus: 2e9, memoryBytes: 2 ** 30 },
-      platform: { os: "linux", arch: "amd64" },
-      version: VERSION,
-    },
-    reportBatchMs: 20,
-    reconnectMinMs: 50,
-    reconnectMaxMs: 200,
-  });
-}
+import { eventually, freePort, startTestManager, startTestWorkerNode } from "./_test_manager.ts";
 
 Deno.test("agent: registers (failing over past a dead manager), runs assigned tasks, reports batched", async () => {
   await using m = await startTestManager();
@@ -34,7 +9,7 @@ Deno.test("agent: registers (failing over past a dead manager), runs assigned ta
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
   const dead = `127.0.0.1:${freePort()}`;
-  await using n = await node(dir, runtime, [dead, m.apiAddress]);
+  await using n = await startTestWorkerNode(dir, runtime, [dead, m.apiAddress]);
   try {
     await n.agent.waitConnected(10_000);
     assert.equal((await m.client.nodes.inspect("w1")).status.state, "ready");
@@ -67,7 +42,7 @@ Deno.test("agent: manager gone → autonomy; back → reconnect, statuses report
   await m.addNode("w1");
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
-  await using n = await node(dir, runtime, [m.apiAddress]);
+  await using n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
   try {
     await n.agent.waitConnected(10_000);
     const web = await m.createService({ name: "web", image: IMAGES.web });
@@ -107,7 +82,7 @@ Deno.test("agent: a report after a quiet spell is committed without waiting for 
   await m.addNode("w1");
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
-  await using n = await node(dir, runtime, [m.apiAddress]);
+  await using n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
   try {
     await n.agent.waitConnected(10_000);
     let reportedAt = 0;
@@ -147,7 +122,9 @@ Deno.test("agent: a stop while Register is in flight ends the agent (no session 
     return await register(req);
   };
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
-  const n = await node(dir, new FakeRuntime({ images: fakeImages() }), [m.apiAddress]);
+  const n = await startTestWorkerNode(dir, new FakeRuntime({ images: fakeImages() }), [
+    m.apiAddress,
+  ]);
   try {
     await registering;
     const stopped = n.stop();
@@ -172,7 +149,7 @@ Deno.test("agent: a secret's new version reaches the tasks its rolling update st
   await m.addNode("w1");
   const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
-  await using n = await node(dir, runtime, [m.apiAddress]);
+  await using n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
   try {
     await n.agent.waitConnected(10_000);
     await m.client.secrets.create({ name: "db-pass", data: new TextEncoder().encode("s3cret") });

@@ -2,11 +2,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type Volume, VolumeSchema } from "../proto/schema/mod.ts";
 import { FakeRuntime } from "../runtime/fake.ts";
-import { VERSION } from "../proto/version.ts";
-import { startWorkerNode } from "./node.ts";
 import { Worker } from "./worker.ts";
 import { assignment, fakeImages, fakeRuntime, IMAGES, message, until } from "./_test_util.ts";
-import { eventually, startTestManager } from "./_test_manager.ts";
+import { eventually, startTestManager, startTestWorkerNode } from "./_test_manager.ts";
 
 const mounts = [{ type: "volume" as const, source: "vtest", target: "/data" }];
 
@@ -36,22 +34,7 @@ Deno.test("worker: service rm, volume rm: the volume's directory goes; a new vol
   await m.addNode("w1");
   const dir = await Deno.makeTempDir({ prefix: "warren-worker-vol-" });
   const runtime = new FakeRuntime({ images: fakeImages() });
-  const n = await startWorkerNode({
-    nodeId: "w1",
-    dataDir: dir,
-    runtime,
-    managers: [m.apiAddress],
-    register: {
-      hostname: "w1",
-      addresses: { advertise: "127.0.0.1" },
-      resources: { nanoCpus: 2e9, memoryBytes: 2 ** 30 },
-      platform: { os: "linux", arch: "amd64" },
-      version: VERSION,
-    },
-    reportBatchMs: 20,
-    reconnectMinMs: 50,
-    reconnectMaxMs: 200,
-  });
+  const n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
   const running = (svc: string) => m.tasksOf(svc).find((t) => t.status.state === "running");
   try {
     await n.agent.waitConnected(10_000);
