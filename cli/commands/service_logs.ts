@@ -4,15 +4,17 @@
  * tunnels.
  *
  * Logs lines are prefixed `task.slot@node |` (stdout lines on stdout, stderr lines on stderr,
- * notices about unreachable tasks on stderr). Exec exits with the command's exit code; without
- * `-i` the command gets this process's stdin only when it is piped (not a terminal); with `-it`
- * on a terminal, stdin is raw and window size changes are forwarded.
+ * notices about unreachable tasks on stderr); `-o json` prints one JSON object per line instead
+ * (`-o yaml` one YAML document), all on stdout, like `events -o json`. Exec exits with the
+ * command's exit code; without `-i` the command gets this process's stdin only when it is piped
+ * (not a terminal); with `-it` on a terminal, stdin is raw and window size changes are forwarded.
  * @module
  */
 import type { Command } from "commander";
 import { NotFoundError, ValidationError, WarrenError } from "../../proto/errors.ts";
-import type { LogLine, TaskLogsMessage, TerminalSize } from "../../proto/schema/mod.ts";
+import type { LogLine, LogStream, TaskLogsMessage, TerminalSize } from "../../proto/schema/mod.ts";
 import { ExitCode } from "../exit_code.ts";
+import { renderYaml } from "../output/format.ts";
 import { addClientFlags, type CliContext, type ClientFlags, withClient } from "./_context.ts";
 import { parseDurationMs, parseIntFlag } from "./_units.ts";
 
@@ -80,6 +82,30 @@ export function formatLogLine(m: TaskLogsMessage, l: LogLine, timestamps: boolea
   return `${m.taskName}@${m.nodeName} | ${ts}${l.line}`;
 }
 
+/** One log line as `-o json|yaml` prints it; `timestamp` in ms since the epoch, as elsewhere. */
+export interface LogRecord {
+  /** SERVICE.SLOT (SERVICE.NODE for a global task). */
+  task: string;
+  taskId: string;
+  /** Host name of the task's node. */
+  node: string;
+  stream: LogStream;
+  timestamp: number;
+  message: string;
+}
+
+/** The record `-o json|yaml` prints for `l`. */
+export function logRecord(m: TaskLogsMessage, l: LogLine): LogRecord {
+  return {
+    task: m.taskName,
+    taskId: m.taskId,
+    node: m.nodeName,
+    stream: l.stream,
+    timestamp: l.timestamp,
+    message: l.line,
+  };
+}
+
 interface LogsFlags extends ClientFlags {
   follow?: boolean;
   tail?: string;
@@ -103,7 +129,11 @@ export function addLogsExecCommands(
   ctx: CliContext,
   terminal: () => ExecTerminal = processTerminal,
 ): void {
-  addClientFlags(group.command("logs").description("print the output of a service or task"))
+  addClientFlags(
+    group.command("logs").description(
+      "print the output of a service or task (-o json: one JSON object per line)",
+    ),
+  )
     .argument("<name>", "service ID or name, or a task (ID or SERVICE.SLOT)")
     .option(
       "-f, --follow",
@@ -134,9 +164,18 @@ export function addLogsExecCommands(
             answered = true;
             for (const n of m.notices) ctx.io.err(`warning: ${n}`);
             for (const l of m.lines) {
-              const text = formatLogLine(m, l, o.timestamps ?? false);
-              if (l.stream === "stderr") ctx.io.err(text);
-              else ctx.io.out(text);
+              if (o.output === "table") {
+                const text = formatLogLine(m, l, o.timestamps ?? false);
+                if (l.stream === "stderr") ctx.io.err(text);
+                else ctx.io.out(text);
+              } else {
+                // Records go to stdout whole (each names its stream), so one pipe into jq sees
+                // every line in order.
+                const record = logRecord(m, l);
+                ctx.io.out(
+                  o.output === "json" ? JSON.stringify(record) : `---\n${renderYaml(record)}`,
+                );
+              }
             }
           }
         } catch (err) {
