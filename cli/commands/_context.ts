@@ -92,14 +92,21 @@ export async function connectTarget(target: ResolvedTarget): Promise<WarrenClien
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-/** Adds `--manager`, `-o/--output` and (for lists) `-q/--quiet` to a client command. */
-export function addClientFlags<C extends Command>(cmd: C, opts: { quiet?: boolean } = {}): C {
+/**
+ * Adds `--manager`, `-o/--output` and (for lists) `-q/--quiet` to a client command. `formats`
+ * narrows what `-o` accepts, the first being the default (`table` and all three if not given).
+ */
+export function addClientFlags<C extends Command>(
+  cmd: C,
+  opts: { quiet?: boolean; formats?: readonly [OutputFormat, ...OutputFormat[]] } = {},
+): C {
+  const formats = opts.formats ?? OUTPUT_FORMATS;
   cmd.addOption(
     new Option("--manager <host:port>", "manager API address (repeatable or comma list)")
       .argParser(collect),
   );
   cmd.addOption(
-    new Option("-o, --output <format>", "output format").choices(OUTPUT_FORMATS).default("table"),
+    new Option("-o, --output <format>", "output format").choices(formats).default(formats[0]),
   );
   if (opts.quiet) cmd.option("-q, --quiet", "print IDs only");
   return cmd;

@@ -15,6 +15,7 @@ import {
   withClient,
 } from "./_context.ts";
 import { commandGroup, forEachReporting } from "./_group.ts";
+import { addInspectCommand } from "./_inspect.ts";
 import { parseKeyValue } from "./_values.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -65,16 +66,12 @@ export function nodeCommand(ctx: CliContext = defaultContext()): Command {
       );
       ctx.io.out(renderList(sorted, view, { format: o.output, quiet: o.quiet }));
     });
-  addClientFlags(group.command("inspect").description("show nodes in detail"))
-    .argument("<node...>", "node IDs or host names")
-    .action(async (ids: string[], o: ClientFlags) => {
-      const nodes = await withClient(
-        ctx,
-        o,
-        (c) => Promise.all(ids.map((id) => c.nodes.inspect(id))),
-      );
-      ctx.io.out(renderObject(nodes.length === 1 ? nodes[0] : nodes, o.output));
-    });
+  addInspectCommand(group, ctx, {
+    description: "show nodes in detail",
+    argument: "<node...>",
+    argumentDescription: "node IDs or host names",
+    inspect: (c, id) => c.nodes.inspect(id),
+  });
   addClientFlags(
     group.command("update").description("change a node's availability or labels"),
   )

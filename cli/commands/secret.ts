@@ -15,6 +15,7 @@ import {
   withClient,
 } from "./_context.ts";
 import { commandGroup, forEachReporting } from "./_group.ts";
+import { addInspectCommand } from "./_inspect.ts";
 import { parseKeyValue } from "./_values.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -105,16 +106,12 @@ export function secretCommand(ctx: CliContext = defaultContext()): Command {
       const { secrets } = await withClient(ctx, o, (c) => c.secrets.list());
       ctx.io.out(renderList(secrets, secretView(ctx.now()), { format: o.output, quiet: o.quiet }));
     });
-  addClientFlags(group.command("inspect").description("show secret metadata"))
-    .argument("<secret...>", "secret IDs or names")
-    .action(async (ids: string[], o: ClientFlags) => {
-      const secrets = await withClient(
-        ctx,
-        o,
-        (c) => Promise.all(ids.map((id) => c.secrets.inspect(id))),
-      );
-      ctx.io.out(renderObject(secrets.length === 1 ? secrets[0] : secrets, o.output));
-    });
+  addInspectCommand(group, ctx, {
+    description: "show secret metadata",
+    argument: "<secret...>",
+    argumentDescription: "secret IDs or names",
+    inspect: (c, id) => c.secrets.inspect(id),
+  });
   addClientFlags(group.command("rm").alias("remove").description("delete secrets"))
     .argument("<secret...>", "secret IDs or names")
     .action(async (ids: string[], o: ClientFlags) => {

@@ -18,6 +18,7 @@ import {
   withClient,
 } from "./_context.ts";
 import { commandGroup, forEachReporting } from "./_group.ts";
+import { addInspectCommand } from "./_inspect.ts";
 import {
   addServiceSpecFlags,
   applyServiceFlags,
@@ -85,16 +86,12 @@ export function serviceCommand(ctx: CliContext = defaultContext()): Command {
       );
     });
 
-  addClientFlags(group.command("inspect").description("show services in detail"))
-    .argument("<service...>", "service IDs or names")
-    .action(async (ids: string[], o: ClientFlags) => {
-      const services = await withClient(
-        ctx,
-        o,
-        (c) => Promise.all(ids.map((id) => c.services.inspect(id))),
-      );
-      ctx.io.out(renderObject(services.length === 1 ? services[0] : services, o.output));
-    });
+  addInspectCommand(group, ctx, {
+    description: "show services in detail",
+    argument: "<service...>",
+    argumentDescription: "service IDs or names",
+    inspect: (c, id) => c.services.inspect(id),
+  });
 
   addClientFlags(group.command("ps").description("list the tasks of a service"), { quiet: true })
     .argument("<service>", "service ID or name")

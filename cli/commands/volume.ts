@@ -14,6 +14,7 @@ import {
   withClient,
 } from "./_context.ts";
 import { commandGroup, forEachReporting } from "./_group.ts";
+import { addInspectCommand } from "./_inspect.ts";
 import { parseKeyValue } from "./_values.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -53,16 +54,12 @@ export function volumeCommand(ctx: CliContext = defaultContext()): Command {
       const { volumes } = await withClient(ctx, o, (c) => c.volumes.list());
       ctx.io.out(renderList(volumes, volumeView(ctx.now()), { format: o.output, quiet: o.quiet }));
     });
-  addClientFlags(group.command("inspect").description("show volumes in detail"))
-    .argument("<volume...>", "volume IDs or names")
-    .action(async (ids: string[], o: ClientFlags) => {
-      const volumes = await withClient(
-        ctx,
-        o,
-        (c) => Promise.all(ids.map((id) => c.volumes.inspect(id))),
-      );
-      ctx.io.out(renderObject(volumes.length === 1 ? volumes[0] : volumes, o.output));
-    });
+  addInspectCommand(group, ctx, {
+    description: "show volumes in detail",
+    argument: "<volume...>",
+    argumentDescription: "volume IDs or names",
+    inspect: (c, id) => c.volumes.inspect(id),
+  });
   addClientFlags(group.command("rm").alias("remove").description("delete volumes"))
     .argument("<volume...>", "volume IDs or names")
     .option(

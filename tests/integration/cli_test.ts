@@ -264,6 +264,12 @@ Deno.test({
       assert.match(usage.stderr, /Allowed choices are replicated, global/);
       assert.equal((await warren(["service", "create", "--bogus", ...m])).code, 2);
       assert.equal((await warren(["node", "ls", "-o", "xml", ...m])).code, 2);
+      // inspect prints JSON (or YAML), never a table, and its help says so.
+      assert.match(
+        ok(await warren(["service", "inspect", "--help"])),
+        /choices: "json", "yaml", default:\s+"json"/,
+      );
+      assert.equal((await warren(["volume", "inspect", "x", "-o", "table", ...m])).code, 2);
       assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), webId);
       const missing = await warren(["service", "inspect", "nope", ...m]);
       assert.equal(missing.code, 1);
