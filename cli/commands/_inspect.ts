@@ -1,6 +1,7 @@
 /**
  * The `inspect` subcommand every object group shares (service, node, secret, volume): JSON by
- * default like `docker inspect` (an object has no table), or YAML with `-o yaml`.
+ * default like `docker inspect` (an object has no table), or YAML with `-o yaml`; always an
+ * array, one element per name (also for one name, so `jq '.[0]'` works whatever was asked).
  * @module
  */
 import type { Command } from "commander";
@@ -36,6 +37,6 @@ export function addInspectCommand<T>(
         o,
         (c) => Promise.all(ids.map((id) => opts.inspect(c, id))),
       );
-      ctx.io.out(renderObject(found.length === 1 ? found[0] : found, o.output));
+      ctx.io.out(renderObject(found, o.output));
     });
 }

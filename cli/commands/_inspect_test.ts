@@ -77,11 +77,23 @@ for (const [kind, group] of GROUPS) {
   Deno.test(`${kind} inspect: JSON without -o, YAML with -o yaml, no table`, async () => {
     const json = await inspect(kind, group, ["web"]);
     assert.equal(json.error, undefined);
-    assert.deepEqual(JSON.parse(json.out), { id: "web-id", name: "web" });
+    assert.deepEqual(JSON.parse(json.out), [{ id: "web-id", name: "web" }]);
     const yaml = await inspect(kind, group, ["web", "-o", "yaml"]);
-    assert.deepEqual(parseYaml(yaml.out), { id: "web-id", name: "web" });
+    assert.deepEqual(parseYaml(yaml.out), [{ id: "web-id", name: "web" }]);
     const table = await inspect(kind, group, ["web", "-o", "table"]);
     assert.equal((table.error as { exitCode?: number }).exitCode, 1, String(table.error));
     assert.match(table.err.join("\n"), /Allowed choices are json, yaml/);
+  });
+
+  Deno.test(`${kind} inspect: an array for one name as for several, in the order asked`, async () => {
+    for (const format of ["json", "yaml"]) {
+      const one = await inspect(kind, group, ["db", "-o", format]);
+      assert.deepEqual(parseYaml(one.out), [{ id: "db-id", name: "db" }], format);
+      const two = await inspect(kind, group, ["db", "web", "-o", format]);
+      assert.deepEqual(parseYaml(two.out), [
+        { id: "db-id", name: "db" },
+        { id: "web-id", name: "web" },
+      ], format);
+    }
   });
 }

@@ -193,7 +193,10 @@ Deno.test({
         new RegExp(`^${webId} +web +replicated +\\d/2 +busybox:1.36 +\\*:8080->80/tcp$`, "m"),
       );
       assert.equal(ok(await warren(["service", "ls", "-q", ...m])).trim(), webId);
-      const svc = parseYaml(ok(await warren(["service", "inspect", "web", "-o", "yaml", ...m])));
+      // Always an array, as from `docker inspect`, so scripts need not care how many they asked.
+      const one = JSON.parse(ok(await warren(["service", "inspect", "web", ...m])));
+      assert.deepEqual(one.map((s: { id: string }) => s.id), [webId]);
+      const [svc] = parseYaml(ok(await warren(["service", "inspect", "web", "-o", "yaml", ...m])));
       assert.deepEqual(svc.spec.args, ["httpd", "-f"]);
       assert.equal(svc.spec.resources.limits.memoryBytes, 64 * 1024 * 1024);
       const ps = ok(await warren(["service", "ps", "web", ...m]));
@@ -296,7 +299,9 @@ Deno.test({
 
     await t.step("service update changes only what is given; scale; rollback", async () => {
       ok(await warren(["service", "update", "web", "--replicas", "3", "--env", "B=2", ...m]));
-      const after = JSON.parse(ok(await warren(["service", "inspect", "web", "-o", "json", ...m])));
+      const [after] = JSON.parse(
+        ok(await warren(["service", "inspect", "web", "-o", "json", ...m])),
+      );
       assert.equal(after.spec.replicas, 3);
       assert.deepEqual(after.spec.env, ["A=1", "B=2"]);
       assert.deepEqual(after.spec.ports, [{
@@ -311,12 +316,12 @@ Deno.test({
       const scaled = await warren(["service", "scale", "web=1", ...m]);
       assert.equal(ok(scaled).trim(), "web scaled to 1");
       assert.equal((await warren(["service", "scale", "web", ...m])).code, 1);
-      const before = JSON.parse(
+      const [before] = JSON.parse(
         ok(await warren(["service", "inspect", "web", "-o", "json", ...m])),
       );
       assert.ok(before.previousSpec, "an updated service keeps its previous spec");
       ok(await warren(["service", "rollback", "web", ...m]));
-      const rolled = JSON.parse(
+      const [rolled] = JSON.parse(
         ok(await warren(["service", "inspect", "web", "-o", "json", ...m])),
       );
       assert.deepEqual(rolled.spec, before.previousSpec);
@@ -360,7 +365,8 @@ Deno.test({
       // changes nothing and a new one makes a new version.
       const secretDoc = (value: string) => `kind: Secret\nname: apply-s\nvalue: ${value}\n`;
       const version = async () =>
-        JSON.parse(ok(await warren(["secret", "inspect", "apply-s", "-o", "json", ...m]))).version;
+        JSON.parse(ok(await warren(["secret", "inspect", "apply-s", "-o", "json", ...m])))[0]
+          .version;
       ok(await warren(["apply", "-f", "-", ...m], { stdin: secretDoc("one") }));
       assert.equal(await version(), 1);
       const same = await warren(["apply", "-f", "-", "--plan", ...m], { stdin: secretDoc("one") });
@@ -401,7 +407,7 @@ Deno.test({
             warren(["secret", "ls", "-q", ...m]).then(ok),
             warren(["volume", "ls", "-q", ...m]).then(ok),
             ...["gl", "api"].map(async (name) =>
-              JSON.parse(ok(await warren(["service", "inspect", name, "-o", "json", ...m])))
+              JSON.parse(ok(await warren(["service", "inspect", name, "-o", "json", ...m])))[0]
                 .specVersion
             ),
           ])).join("\n");
@@ -527,7 +533,7 @@ Deno.test({
       assert.match(secrets, /db-pass/);
       assert.match(secrets, /tls-key/);
       const inspected = ok(await warren(["secret", "inspect", "db-pass", "-o", "json", ...m]));
-      assert.equal(JSON.parse(inspected).name, "db-pass");
+      assert.deepEqual(JSON.parse(inspected).map((s: { name: string }) => s.name), ["db-pass"]);
       assert.ok(!inspected.includes("s3cret") && !inspected.includes(btoa("s3cret")));
       const badName = await warren(["secret", "create", "Bad_Name", "--from-literal", "x", ...m]);
       assert.equal(badName.code, 1);
@@ -542,7 +548,7 @@ Deno.test({
       ok(await warren(["volume", "create", "cache", ...m]));
       assert.match(ok(await warren(["volume", "ls", ...m])), /cache/);
       assert.equal(
-        JSON.parse(ok(await warren(["volume", "inspect", "cache", "-o", "json", ...m]))).name,
+        JSON.parse(ok(await warren(["volume", "inspect", "cache", "-o", "json", ...m])))[0].name,
         "cache",
       );
       ok(await warren(["volume", "rm", "cache", ...m]));
@@ -565,7 +571,7 @@ Deno.test({
       const nodeId = ok(await warren(["node", "ls", "-q", ...m])).trim();
       ok(await warren(["node", "update", nodeId, "--label-add", "zone=edge", ...m]));
       ok(await warren(["node", "update", nodeId, "--availability", "drain", ...m]));
-      const node = JSON.parse(ok(await warren(["node", "inspect", nodeId, "-o", "json", ...m])));
+      const [node] = JSON.parse(ok(await warren(["node", "inspect", nodeId, "-o", "json", ...m])));
       assert.equal(node.labels.zone, "edge");
       assert.equal(node.availability, "drain");
       ok(
