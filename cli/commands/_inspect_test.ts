@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { Command } from "commander";
 import { parse as parseYaml } from "yaml";
 import type { WarrenClient } from "../../net/client/client.ts";
-import { NotFoundError } from "../../proto/errors.ts";
+import { NotFoundError, UnavailableError, WarrenError } from "../../proto/errors.ts";
+import { ExitCode } from "../exit_code.ts";
 import type { CliContext } from "./_context.ts";
 import { nodeCommand } from "./node.ts";
 import { secretCommand } from "./secret.ts";
@@ -17,11 +18,16 @@ const GROUPS: [string, (ctx: CliContext) => Command][] = [
   ["volume", volumeCommand],
 ];
 
-/** A cluster holding `web` and `db` of every kind; output lines collected in `out`/`err`. */
+/**
+ * A cluster holding `web` and `db` of every kind, whose manager fails when asked for `down`;
+ * output lines collected in `out`/`err`.
+ */
 function inspectContext(kind: string, out: string[], err: string[]): CliContext {
   const inspect = (id: string) =>
     ["web", "db"].includes(id)
       ? Promise.resolve({ id: `${id}-id`, name: id })
+      : id === "down"
+      ? Promise.reject(new UnavailableError("no manager answered"))
       : Promise.reject(new NotFoundError(kind, id));
   const collection = { inspect };
   const client = {
@@ -95,5 +101,29 @@ for (const [kind, group] of GROUPS) {
         { id: "web-id", name: "web" },
       ], format);
     }
+  });
+
+  Deno.test(`${kind} inspect: prints what it found, reports each missing name, exits 1`, async () => {
+    const r = await inspect(kind, group, ["web", "nosuch", "db", "gone"]);
+    assert.ok(r.error instanceof ExitCode && r.error.code === 1, String(r.error));
+    assert.deepEqual(JSON.parse(r.out), [
+      { id: "web-id", name: "web" },
+      { id: "db-id", name: "db" },
+    ]);
+    assert.deepEqual(r.err, [
+      `error: ${kind} "nosuch" not found`,
+      `error: ${kind} "gone" not found`,
+    ]);
+    const none = await inspect(kind, group, ["nosuch"]);
+    assert.ok(none.error instanceof ExitCode && none.error.code === 1, String(none.error));
+    assert.deepEqual(JSON.parse(none.out), []);
+    assert.deepEqual(none.err, [`error: ${kind} "nosuch" not found`]);
+  });
+
+  Deno.test(`${kind} inspect: a failure that is not about a name fails the whole command`, async () => {
+    const r = await inspect(kind, group, ["web", "down", "nosuch"]);
+    assert.ok(r.error instanceof WarrenError && r.error.code === "unavailable", String(r.error));
+    assert.equal(r.out, "");
+    assert.deepEqual(r.err, []);
   });
 }

@@ -277,6 +277,15 @@ Deno.test({
       const missing = await warren(["service", "inspect", "nope", ...m]);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /service "nope" not found/);
+      assert.deepEqual(JSON.parse(missing.stdout), []);
+      // Like `docker inspect`: what was found on stdout, each missing name on stderr, exit 1.
+      const some = await warren(["service", "inspect", "web", "nope", "nah", ...m]);
+      assert.equal(some.code, 1, some.stderr);
+      assert.deepEqual(JSON.parse(some.stdout).map((s: { id: string }) => s.id), [webId]);
+      assert.deepEqual(some.stderr.split("\n").filter((l) => l.startsWith("error:")), [
+        'error: service "nope" not found',
+        'error: service "nah" not found',
+      ]);
       const noLogs = await warren(["service", "logs", "nosuchsvc", ...m]);
       assert.equal(noLogs.code, 1);
       assert.match(noLogs.stderr, /^error: service or task "nosuchsvc" not found$/m);
