@@ -299,7 +299,7 @@ export class Agent {
   #setConnected(v: boolean): void {
     if (v === this.#connected) return;
     this.#connected = v;
-    this.#worker.setConnected(v);
+    this.#worker.setConnected(v, this.#stop.signal.aborted ? "stopping" : undefined);
     if (v) {
       this.#reporter.resume();
       const w = this.#connectedWaiters;

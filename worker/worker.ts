@@ -202,11 +202,19 @@ export class Worker {
     return this.#connected;
   }
 
-  /** Tells the worker whether a manager is reachable; while not, it restarts tasks itself. */
-  setConnected(connected: boolean): void {
+  /**
+   * Tells the worker whether a manager is reachable; while not, it restarts tasks itself.
+   * `stopping`: the session ended because this node is shutting down, not because the managers
+   * are gone (the log says so).
+   */
+  setConnected(connected: boolean, why?: "stopping"): void {
     if (connected !== this.#connected) {
       this.#log.info(
-        connected ? "manager reachable" : "no manager reachable: running autonomously",
+        connected
+          ? "manager reachable"
+          : why === "stopping"
+          ? "shutting down: no longer taking work from the managers"
+          : "no manager reachable: running autonomously",
       );
     }
     this.#connected = connected;
