@@ -5,6 +5,7 @@ import { KvStorage } from "./kv_storage.ts";
 import { KvStateMachine, put } from "./_kv_sm_test_util.ts";
 import { startTlsRaftServer, TlsRaftTransport } from "../../net/raft/tls_transport.ts";
 import { UnavailableError } from "../../proto/errors.ts";
+import { ProposalDroppedError } from "./core/errors.ts";
 
 /** One manager's Raft stack in this process: KV storage in `dir`, gRPC on a loopback port. */
 class Member {
@@ -90,6 +91,30 @@ async function proposeRetry(members: Member[], cmd: Uint8Array): Promise<unknown
   }
 }
 
+/**
+ * Adds `m` as a learner and promotes it once caught up, through whichever member leads: with
+ * 10 ms ticks a loaded machine can move leadership between two voters mid-test.
+ */
+async function grow(members: Member[], m: Member): Promise<void> {
+  await m.start({ peers: { m1: members[0].address } });
+  const onLeader = async (f: (leader: Member) => Promise<unknown>) => {
+    for (let attempt = 0;; attempt++) {
+      await until(() => members.some((x) => x.node?.leader.isLeader), "a leader");
+      try {
+        return await f(members.find((x) => x.node?.leader.isLeader)!);
+      } catch (err) {
+        if (!(err instanceof ProposalDroppedError) || attempt > 20) throw err;
+      }
+    }
+  };
+  await onLeader((l) => l.node.addLearner(m.id, m.address));
+  await until(
+    () => m.node.appliedIndex >= Math.max(...members.map((x) => x.node?.appliedIndex ?? 0)) - 1,
+    `${m.id} to catch up`,
+  );
+  await onLeader((l) => l.node.promote(m.id));
+}
+
 Deno.test("raft node: a bootstrapped single node commits, snapshots, and survives a restart", async () => {
   const dir = await Deno.makeTempDir({ prefix: "warren-raft-node-" });
   const m = new Member("m1", dir);
@@ -128,12 +153,7 @@ Deno.test("raft node: three managers over gRPC grow, replicate, fail over and ca
     await until(() => ms[0].node.leader.isLeader, "m1 to lead");
     for (let i = 0; i < 60; i++) await ms[0].node.propose(put(`k${i}`, `v${i}`));
     // Grow: join as learner (snapshot transfer: the log was compacted), then promote.
-    for (const m of ms.slice(1)) {
-      await m.start({ peers: { m1: ms[0].address } });
-      await ms[0].node.addLearner(m.id, m.address);
-      await until(() => m.node.appliedIndex >= ms[0].node.appliedIndex - 1, `${m.id} to catch up`);
-      await ms[0].node.promote(m.id);
-    }
+    for (const m of ms.slice(1)) await grow(ms, m);
     assert.deepEqual(ms[0].node.status().config.voters.sort(), ["m1", "m2", "m3"]);
     // A follower's proposal is forwarded to the leader and resolves on the follower.
     assert.equal(await ms[2].node.propose(put("k1", "from-m3")), "v1");
@@ -161,12 +181,7 @@ Deno.test("raft node: concurrent proposals are batched; each caller gets its own
   try {
     await ms[0].start({ bootstrap: true });
     await until(() => ms[0].node.leader.isLeader, "m1 to lead");
-    for (const m of ms.slice(1)) {
-      await m.start({ peers: { m1: ms[0].address } });
-      await ms[0].node.addLearner(m.id, m.address);
-      await until(() => m.node.appliedIndex >= ms[0].node.appliedIndex - 1, `${m.id} to catch up`);
-      await ms[0].node.promote(m.id);
-    }
+    for (const m of ms.slice(1)) await grow(ms, m);
     const leader = ms[0];
     const before = leader.transport.stats();
     const n = 200;
