@@ -6,7 +6,7 @@ import * as wire from "../proto/gen/warren.ts";
 import { codecs } from "../proto/convert.ts";
 import { write } from "./api/context.ts";
 import { node } from "./state/_fixtures_test_util.ts";
-import { leaveCluster } from "./api/membership.ts";
+import { leaveCluster, managerPeers } from "./api/membership.ts";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -114,6 +114,25 @@ Deno.test("manager: the only manager leaves only with force, which ends the clus
   // Forced: nothing to remove from Raft (it has no other voter); the daemon then stops.
   await leaveCluster(m.mgr.ctx, self, true);
   assert.deepEqual(m.mgr.ctx.raft.status().config.voters, [self]);
+});
+
+Deno.test("manager: its own worker registering keeps the manager's API and Raft addresses", async () => {
+  await using m = await startManager();
+  const id = m.mgr.identity.nodeId;
+  const before = m.mgr.store.state.nodes.get(id)!.addresses;
+  assert.ok(before.api && before.raft, JSON.stringify(before));
+  // The worker beside the manager knows only the advertise address.
+  await m.mgr.dispatcher.register({
+    nodeId: id,
+    hostname: "edge-1",
+    addresses: { advertise: "127.0.0.1" },
+    resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
+    platform: { os: "linux", arch: "amd64" },
+    version: "0.1.0",
+  });
+  assert.deepEqual(m.mgr.store.state.nodes.get(id)!.addresses, before);
+  // So a joining manager is still told where this one is.
+  assert.deepEqual(managerPeers(m.mgr.ctx).map((p) => p.nodeId), [id]);
 });
 
 Deno.test("manager: an update read before a scale fails (gRPC and REST) instead of undoing it", async () => {

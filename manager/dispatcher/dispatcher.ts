@@ -12,6 +12,7 @@ import type {
   AssignmentsMessage,
   HeartbeatResponse,
   ManagerPeer,
+  Node,
   RegisterRequest,
   RegisterResponse,
   SecretData,
@@ -136,7 +137,7 @@ export class Dispatcher {
       node: {
         ...prev,
         hostname: req.hostname,
-        addresses: req.addresses,
+        addresses: registeredAddresses(prev, req),
         resources: req.resources,
         platform: req.platform,
         version: req.version,
@@ -419,4 +420,23 @@ export class Dispatcher {
     this.#sessions.clear();
     if (this.#streams.size > 0) this.#log.info("ended worker streams", { reason });
   }
+}
+
+/**
+ * A node's addresses after its worker registers. A manager's API and Raft addresses belong to
+ * its manager, not to the worker running beside it (which knows only the advertise address):
+ * replacing them dropped the manager from the peers a joining manager is given, so no second
+ * manager could join a cluster whose first manager also runs tasks.
+ */
+export function registeredAddresses(
+  prev: Pick<Node, "role" | "addresses">,
+  req: Pick<RegisterRequest, "addresses">,
+): Node["addresses"] {
+  if (prev.role !== "manager") return req.addresses;
+  const { api, raft } = prev.addresses;
+  return {
+    ...req.addresses,
+    ...(api !== undefined ? { api } : {}),
+    ...(raft !== undefined ? { raft } : {}),
+  };
 }
