@@ -5,7 +5,12 @@
  * @module
  */
 import type { Node, NodeRole, NodeUpdate } from "../../proto/schema/mod.ts";
-import { FailedPreconditionError, NotFoundError, NotLeaderError } from "../../proto/errors.ts";
+import {
+  FailedPreconditionError,
+  NotFoundError,
+  NotLeaderError,
+  ValidationError,
+} from "../../proto/errors.ts";
 import type { Status } from "../raft/core/status.ts";
 import { type ApiContext, readBarrier, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
@@ -140,9 +145,11 @@ export function findNode(s: ClusterState, idOrName: string): Node {
   const named = [...s.nodes.values()].filter((n) => n.hostname === idOrName);
   if (named.length === 1) return named[0];
   if (named.length > 1) {
-    throw new NotFoundError(
+    throw new ValidationError(
       "node",
-      `${idOrName}" is ambiguous (${named.length} nodes have that host name); use the node ID "`,
+      `host name "${idOrName}" is ambiguous: ${named.length} nodes have it (${
+        named.map((n) => n.id).sort().join(", ")
+      }); use the node ID`,
     );
   }
   throw new NotFoundError("node", idOrName);

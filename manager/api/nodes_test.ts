@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
-import { managerRemovalRefusal } from "./nodes.ts";
+import { findNode, managerRemovalRefusal } from "./nodes.ts";
+import { emptyState } from "../state/fsm_state.ts";
+import { node } from "../state/_fixtures_test_util.ts";
+import { NotFoundError, ValidationError } from "../../proto/errors.ts";
 import type { ProgressStatus, Status } from "../raft/core/status.ts";
 
 function progress(recentActive: boolean): ProgressStatus {
@@ -54,4 +57,21 @@ Deno.test("node rm --force of a manager: refused for the leader, a running manag
   assert.match(two!.reason, /only 1 of the 2 managers are reachable/);
   const five = managerRemovalRefusal(leaderStatus(["m1", "m2", "m3", "m4", "m5"], ["m2"]), "m5");
   assert.match(five!.reason, /only 2 of the 5 managers/);
+});
+
+Deno.test("findNode: by ID, by a unique host name; an ambiguous one lists the IDs", () => {
+  const s = emptyState();
+  for (const [id, hostname] of [["n1", "vm"], ["n2", "vm"], ["n3", "edge"]]) {
+    s.nodes.set(id, { ...node(id), hostname });
+  }
+  assert.equal(findNode(s, "n2").id, "n2");
+  assert.equal(findNode(s, "edge").id, "n3");
+  assert.throws(() => findNode(s, "nope"), NotFoundError);
+  assert.throws(
+    () => findNode(s, "vm"),
+    (err) =>
+      err instanceof ValidationError &&
+      err.message ===
+        'node: host name "vm" is ambiguous: 2 nodes have it (n1, n2); use the node ID',
+  );
 });
