@@ -132,6 +132,16 @@ export function isLoopback(host: string): boolean {
 /** Most committed-but-unapplied entries a manager may have and still report ready. */
 const READY_MAX_LAG = 100;
 
+/**
+ * `/ready`: a leader is known and this manager applies what is committed (a few entries in
+ * flight are normal under load). Nothing applied yet is not caught up: every cluster's log
+ * starts with its bootstrap entries, so a member at index 0 has not heard from its leader yet
+ * (a join still pending), even though its own commit index (0) says nothing is missing.
+ */
+export function isReady(leaderId: string, applied: number, commit: number): boolean {
+  return leaderId !== "" && applied > 0 && commit - applied <= READY_MAX_LAG;
+}
+
 /** Extra routes other layers (secrets, workers) add to the same app. */
 export type RouteHook = (app: Hono) => void;
 
@@ -156,8 +166,7 @@ function addPublicRoutes(app: Hono, ctx: ApiContext, opts: PublicRoutesOptions):
   app.get("/ready", (c) => {
     const lead = ctx.raft.leader;
     const st = ctx.raft.status();
-    // Caught up: applying what is committed (a few entries in flight are normal under load).
-    const ready = lead.leaderId !== "" && st.commit - ctx.raft.appliedIndex <= READY_MAX_LAG;
+    const ready = isReady(lead.leaderId, ctx.raft.appliedIndex, st.commit);
     return c.json(
       { ready, leader: lead.leaderId || null, applied: ctx.raft.appliedIndex, commit: st.commit },
       ready ? 200 : 503,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Hono } from "hono";
-import { MAX_BODY_BYTES, restApp } from "./rest.ts";
+import { isReady, MAX_BODY_BYTES, restApp } from "./rest.ts";
 import type { ApiContext } from "./context.ts";
 import type { Registry } from "../../net/http/metrics.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../net/grpc/server.ts";
@@ -208,4 +208,11 @@ Deno.test("rest: unknown paths are a JSON 404, a wrong method on a resource a JS
     assert.equal(error.code, "method_not_allowed");
     assert.equal(error.message, `${method} is not allowed on ${path}; it takes ${allow}`);
   }
+});
+
+Deno.test("rest: /ready needs a leader, something applied, and no large backlog", () => {
+  assert.equal(isReady("m1", 10, 12), true);
+  assert.equal(isReady("", 10, 10), false, "no leader");
+  assert.equal(isReady("m1", 0, 0), false, "a joining member that has applied nothing yet");
+  assert.equal(isReady("m1", 10, 500), false, "far behind its commit index");
 });
