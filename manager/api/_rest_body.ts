@@ -19,7 +19,7 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<unkn
   // A form or text body is not read as JSON even when it parses as JSON: a web form (or
   // `curl -d`) must not drive the API by accident.
   const type = req.headers.get("content-type");
-  if (type?.split(";")[0]!.trim().toLowerCase() !== "application/json") {
+  if ((type ?? "").split(";")[0]?.trim().toLowerCase() !== "application/json") {
     throw new UnsupportedMediaTypeError(
       `${
         type === null ? "no Content-Type" : `Content-Type "${type}"`
