@@ -27,7 +27,7 @@ export function ingressIptablesRules(p: ServicePortPlan, svcChain: string): stri
   const out: string[] = [];
   for (const port of p.ingressPorts) {
     const match =
-      `-p ${p.protocol} -m ${p.protocol} --dport ${port} -m comment --comment "${p.serviceName} ingress ${port}->${p.vipPort}/${p.protocol}"`;
+      `-p ${p.protocol} -m ${p.protocol} --dport ${port} -m comment --comment "${p.serviceName} ingress ${port}->${p.targetPort}/${p.protocol}"`;
     out.push(`${match} -j MARK --set-xmark ${hex(INGRESS_MARK)}/${hex(INGRESS_MARK)}`);
     out.push(`${match} -j ${svcChain}`);
   }

@@ -6,8 +6,7 @@ const plan: ServicePortPlan = {
   key: "s1/tcp/80",
   serviceName: "web",
   protocol: "tcp",
-  vip: "10.96.0.2",
-  vipPort: 80,
+  targetPort: 80,
   ingressPorts: [8080, 8081],
   backends: [{ ip: "10.240.1.2", port: 80 }],
 };

@@ -3,16 +3,21 @@
  * that turns one version into the next:
  *
  * ```
- * PREROUTING, OUTPUT ─▶ WARREN-SERVICES-<tag>  -d VIP -p tcp --dport 80 ─▶ WSVC-<tag>-<h>
+ * PREROUTING, OUTPUT ─▶ WARREN-SERVICES-<tag>  -d VIP -p tcp (any port) ─▶ WSVC-<tag>-<h>
  * PREROUTING, OUTPUT ─▶ WARREN-PORTS-<tag>     (dst-type LOCAL) --dport 8080 ─▶ mark, WSVC-…
  * WSVC-<tag>-<h>:  statistic random 1/3 ─▶ WSEP-a; 1/2 ─▶ WSEP-b; ─▶ WSEP-c
- * WSEP-<tag>-<h>:  -s self ─▶ MARK hairpin;  DNAT --to-destination task:80
+ * WSEP-<tag>-<h>:  -s self ─▶ MARK hairpin;  DNAT --to-destination task (VIP: port kept)
+ *                                                               or task:80 (ingress)
  * POSTROUTING ─▶ WARREN-POSTRT-<tag>: hairpin mark ─▶ MASQUERADE; ingress mark leaving not by
  *   the bridge ─▶ MASQUERADE; task traffic leaving the cluster ─▶ MASQUERADE
- * filter OUTPUT, FORWARD ─▶ WARREN-NOEP-<tag>  -d VIP --dport 80 (no task) ─▶ REJECT
+ * filter OUTPUT, FORWARD ─▶ WARREN-NOEP-<tag>  -d VIP -p tcp (no task) ─▶ REJECT
  * ```
  *
- * A VIP port with no task is refused (ICMP port unreachable, so connect() fails at once with
+ * A VIP has one rule per protocol whatever its ports (as Swarm's IPVS firewall mark), so rule
+ * counts grow with services and tasks, not ports. The services chain only matches VIPs and the
+ * ports chain only local addresses, so the two never compete for a packet.
+ *
+ * A VIP with no task is refused (ICMP port unreachable, so connect() fails at once with
  * "connection refused") instead of being routed nowhere and timing out; that REJECT lives in the
  * filter table, nat cannot refuse.
  *
@@ -22,7 +27,7 @@
 import type { NodeNames } from "../host/names.ts";
 import { endpointChain, serviceChain } from "../host/names.ts";
 import { ingressIptablesRules, ingressMasqueradeRule } from "../ports/ingress.ts";
-import { HAIRPIN_MARK, type ServicePortPlan } from "./service_plan.ts";
+import { type Backend, HAIRPIN_MARK, type ServicePortPlan } from "./service_plan.ts";
 
 /** Chain name → rule bodies (the arguments after `-A <chain>`), in order. */
 export type ChainRules = Map<string, string[]>;
@@ -53,12 +58,8 @@ export function natRuleset(plan: readonly ServicePortPlan[], ctx: NatContext): C
   const out: ChainRules = new Map();
   for (const p of plan) {
     const svc = serviceChain(names.tag, p.key);
-    const comment = `-m comment --comment "${p.serviceName}:${p.vipPort}/${p.protocol}"`;
-    if (p.vip !== undefined) {
-      services.push(
-        `-d ${p.vip}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.vipPort} ${comment} -j ${svc}`,
-      );
-    }
+    const comment = `-m comment --comment "${portLabel(p)}"`;
+    if (p.vip !== undefined) services.push(`-d ${p.vip}/32 -p ${p.protocol} ${comment} -j ${svc}`);
     ports.push(...ingressIptablesRules(p, svc));
     const n = p.backends.length;
     const svcRules: string[] = [];
@@ -74,7 +75,7 @@ export function natRuleset(plan: readonly ServicePortPlan[], ctx: NatContext): C
       );
       out.set(ep, [
         `-s ${b.ip}/32 ${comment} -j MARK --set-xmark ${hex(HAIRPIN_MARK)}/${hex(HAIRPIN_MARK)}`,
-        `-p ${p.protocol} ${comment} -m ${p.protocol} -j DNAT --to-destination ${b.ip}:${b.port}`,
+        `-p ${p.protocol} ${comment} -m ${p.protocol} -j DNAT --to-destination ${dnatTarget(b)}`,
       ]);
     });
     out.set(svc, svcRules);
@@ -93,14 +94,23 @@ export function natRuleset(plan: readonly ServicePortPlan[], ctx: NatContext): C
   return out;
 }
 
-/** The node's filter chain refusing VIP ports without tasks, for `plan` (pure). */
+/** `web:*\/tcp` (a VIP, every port) or `web:80/tcp` (an ingress target port). */
+function portLabel(p: ServicePortPlan): string {
+  return `${p.serviceName}:${p.targetPort ?? "*"}/${p.protocol}`;
+}
+
+/** `ip` keeps the packet's destination port (VIP); `ip:port` sets it (ingress). */
+export function dnatTarget(b: Backend): string {
+  return b.port === undefined ? b.ip : `${b.ip}:${b.port}`;
+}
+
+/** The node's filter chain refusing VIPs without tasks (every port), for `plan` (pure). */
 export function rejectRuleset(plan: readonly ServicePortPlan[], names: NodeNames): ChainRules {
   const rules: string[] = [];
   for (const p of plan) {
     if (p.vip === undefined || p.backends.length > 0) continue;
     rules.push(
-      `-d ${p.vip}/32 -p ${p.protocol} -m ${p.protocol} --dport ${p.vipPort} ` +
-        `-m comment --comment "${p.serviceName}:${p.vipPort}/${p.protocol} has no task" ` +
+      `-d ${p.vip}/32 -p ${p.protocol} -m comment --comment "${portLabel(p)} has no task" ` +
         `-j REJECT --reject-with icmp-port-unreachable`,
     );
   }

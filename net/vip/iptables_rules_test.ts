@@ -28,11 +28,16 @@ const ep = (ips: string[], extra: Partial<ServiceEndpoint> = {}): ServiceEndpoin
   ...extra,
 });
 
-Deno.test("natRuleset: VIP match with -p tcp, 1/n cascade, hairpin mark and DNAT per endpoint", () => {
+Deno.test("natRuleset: VIP match per protocol on every port, 1/n cascade, hairpin mark, DNAT keeping the port", () => {
   const rules = natRuleset(planServices([ep(["10.240.1.2", "10.240.1.3", "10.240.1.4"])]), ctx);
   const services = rules.get(names.servicesChain)!;
-  assert.equal(services.length, 1);
-  assert.match(services[0]!, /^-d 10\.96\.0\.2\/32 -p tcp -m tcp --dport 80 .* -j WSVC-/);
+  assert.equal(services.length, 2);
+  assert.match(
+    services[0]!,
+    /^-d 10\.96\.0\.2\/32 -p tcp -m comment --comment "web:\*\/tcp" -j WSVC-/,
+  );
+  assert.match(services[1]!, /^-d 10\.96\.0\.2\/32 -p udp .* -j WSVC-/);
+  assert.ok(!services.some((r) => r.includes("--dport")), "no port match: every port");
   const svc = services[0]!.split(" -j ")[1]!;
   const cascade = rules.get(svc)!;
   assert.equal(cascade.length, 3);
@@ -41,10 +46,14 @@ Deno.test("natRuleset: VIP match with -p tcp, 1/n cascade, hairpin mark and DNAT
   assert.ok(!cascade[2]!.includes("statistic"), "the last backend takes what is left");
   const ep0 = rules.get(cascade[0]!.split(" -j ")[1]!)!;
   assert.match(ep0[0]!, /^-s 10\.240\.1\.2\/32 .* -j MARK --set-xmark 0x40000\/0x40000$/);
-  assert.match(ep0[1]!, /^-p tcp .* -j DNAT --to-destination 10\.240\.1\.2:80$/);
+  assert.match(ep0[1]!, /^-p tcp .* -j DNAT --to-destination 10\.240\.1\.2$/);
+  // The ingress port has its own chain, DNATing to the target port.
   const ports = rules.get(names.portsChain)!;
   assert.match(ports[0]!, /--dport 8080 .* -j MARK --set-xmark 0x80000\/0x80000$/);
-  assert.match(ports[1]!, new RegExp(`--dport 8080 .* -j ${svc}$`));
+  const ingressSvc = ports[1]!.split(" -j ")[1]!;
+  assert.notEqual(ingressSvc, svc);
+  const ingressEp = rules.get(rules.get(ingressSvc)![0]!.split(" -j ")[1]!)!;
+  assert.match(ingressEp[1]!, /^-p tcp .* -j DNAT --to-destination 10\.240\.1\.2:80$/);
   const post = rules.get(names.postroutingChain)!;
   assert.ok(
     post.includes(`-s 10.240.1.0/24 ! -d 10.240.0.0/16 ! -o ${names.bridge} -j MASQUERADE`),
@@ -54,8 +63,9 @@ Deno.test("natRuleset: VIP match with -p tcp, 1/n cascade, hairpin mark and DNAT
 
 Deno.test("natRuleset: no backends → an empty service chain; masqueradeLocalVip adds a rule", () => {
   const rules = natRuleset(planServices([ep([])]), { ...ctx, masqueradeLocalVip: true });
-  const svc = rules.get(names.servicesChain)![0]!.split(" -j ")[1]!;
-  assert.deepEqual(rules.get(svc), []);
+  for (const rule of rules.get(names.servicesChain)!) {
+    assert.deepEqual(rules.get(rule.split(" -j ")[1]!), []);
+  }
   assert.ok(rules.get(names.postroutingChain)!.some((r) => r.includes("--ctstate DNAT")));
 });
 
@@ -69,18 +79,21 @@ Deno.test("restoreText: first apply declares every chain; no change → empty te
 });
 
 Deno.test("restoreText: removing a backend rewrites only the service chain and drops its endpoint", () => {
-  const two = natRuleset(planServices([ep(["10.240.1.2", "10.240.1.3"])]), ctx);
-  const one = natRuleset(planServices([ep(["10.240.1.2"])]), ctx);
+  const vipOnly = { ports: [] };
+  const two = natRuleset(planServices([ep(["10.240.1.2", "10.240.1.3"], vipOnly)]), ctx);
+  const one = natRuleset(planServices([ep(["10.240.1.2"], vipOnly)]), ctx);
   const text = restoreText(two, one);
   const lines = text.split("\n");
   const declared = lines.filter((l) => l.startsWith(":")).map((l) => l.slice(1).split(" ")[0]);
   const deleted = lines.filter((l) => l.startsWith("-X ")).map((l) => l.slice(3));
-  assert.equal(deleted.length, 1);
-  assert.ok(deleted[0]!.startsWith(`WSEP-${names.tag}-`));
-  // Declared: the rewritten service chain and the removed endpoint chain (flushed before -X).
-  assert.equal(declared.length, 2);
+  // One endpoint chain per protocol (tcp, udp) of the VIP.
+  assert.equal(deleted.length, 2);
+  assert.ok(deleted.every((c) => c.startsWith(`WSEP-${names.tag}-`)));
+  // Declared: the rewritten service chains and the removed endpoint chains (flushed before -X).
+  assert.equal(declared.length, 4);
   assert.ok(declared.some((c) => c!.startsWith(`WSVC-${names.tag}-`)));
   assert.ok(lines.indexOf(`-X ${deleted[0]}`) > lines.findLastIndex((l) => l.startsWith("-A ")));
+  assert.ok(!text.includes("--dport"), "VIP rules match every port");
   assert.ok(!text.includes(names.servicesChain), "the services chain did not change");
 });
 
@@ -103,12 +116,15 @@ Deno.test("natJumps: services from PREROUTING and OUTPUT, ports only to local ad
   assert.ok(jumps[3]![2].join(" ").includes("! -d 127.0.0.0/8"));
 });
 
-Deno.test("rejectRuleset: only VIP ports without tasks are refused, in the filter table", () => {
+Deno.test("rejectRuleset: only VIPs without tasks are refused (every port), in the filter table", () => {
   const none = rejectRuleset(planServices([ep([])]), names);
   assert.deepEqual([...none.keys()], [names.rejectChain]);
-  const [rule] = none.get(names.rejectChain)!;
-  assert.match(rule!, /^-d 10\.96\.0\.2\/32 -p tcp -m tcp --dport 80 .*has no task.* -j REJECT/);
-  assert.match(rule!, /--reject-with icmp-port-unreachable$/);
+  const [tcp, udp, ...rest] = none.get(names.rejectChain)!;
+  assert.deepEqual(rest, [], "the ingress port adds no reject rule");
+  assert.match(tcp!, /^-d 10\.96\.0\.2\/32 -p tcp -m comment .*has no task.* -j REJECT/);
+  assert.match(udp!, /^-d 10\.96\.0\.2\/32 -p udp -m comment .*has no task.* -j REJECT/);
+  assert.ok(!tcp!.includes("--dport"), tcp);
+  assert.match(tcp!, /--reject-with icmp-port-unreachable$/);
   assert.deepEqual(
     rejectRuleset(planServices([ep(["10.240.1.2"])]), names).get(names.rejectChain),
     [],

@@ -1,15 +1,15 @@
 /**
  * The node's nat rules for hosts without iptables: one nftables table, replaced as a whole in
  * one `nft -f` transaction (atomic; not a diff, which nft's table replacement makes cheap).
- * Same shape as the iptables chains: `services` and `ports` dispatch to one chain per service
- * port that picks a backend with `numgen random mod n`, each backend chain marks hairpin
- * traffic and DNATs. VIP ports with no task are refused from the filter hooks (forward, output),
- * as with iptables.
+ * Same shape as the iptables chains: `services` (one rule per VIP and protocol, any port) and
+ * `ports` dispatch to one chain per plan entry that picks a backend with `numgen random mod n`,
+ * each backend chain marks hairpin traffic and DNATs (a VIP keeps the destination port). VIPs
+ * with no task are refused from the filter hooks (forward, output), as with iptables.
  * @module
  */
 import { ingressNftRules } from "../ports/ingress.ts";
 import { shortHash } from "../host/names.ts";
-import type { NatContext } from "./iptables_rules.ts";
+import { dnatTarget, type NatContext } from "./iptables_rules.ts";
 import { HAIRPIN_MARK, INGRESS_MARK, type ServicePortPlan } from "./service_plan.ts";
 
 const hex = (n: number) => `0x${n.toString(16)}`;
@@ -27,9 +27,9 @@ export function nftScript(
   for (const p of plan) {
     const svc = `svc_${shortHash(p.key, 10)}`;
     if (p.vip !== undefined) {
-      services.push(`ip daddr ${p.vip} ${p.protocol} dport ${p.vipPort} jump ${svc}`);
+      services.push(`ip daddr ${p.vip} meta l4proto ${p.protocol} jump ${svc}`);
       if (p.backends.length === 0) {
-        refused.push(`ip daddr ${p.vip} ${p.protocol} dport ${p.vipPort} reject`);
+        refused.push(`ip daddr ${p.vip} meta l4proto ${p.protocol} reject`);
       }
     }
     ports.push(...ingressNftRules(p, svc));
@@ -37,7 +37,7 @@ export function nftScript(
       const ep = `ep_${shortHash(`${p.key}/${b.ip}`, 10)}`;
       chains.push(chain(ep, [
         `ip saddr ${b.ip} meta mark set meta mark | ${hex(HAIRPIN_MARK)}`,
-        `meta l4proto ${p.protocol} dnat to ${b.ip}:${b.port}`,
+        `meta l4proto ${p.protocol} dnat to ${dnatTarget(b)}`,
       ]));
       return ep;
     });

@@ -1,8 +1,15 @@
 /**
- * What the service endpoints mean for one node's packet filter, as a pure value: one entry per
- * service port with its VIP (endpoint mode `vip`), its ingress published port (routing mesh)
- * and its backends (task IP : target port), sorted so the same endpoints always give the same
- * plan (and the same rules, which keeps the diff-based apply minimal).
+ * What the service endpoints mean for one node's packet filter, as a pure value, sorted so the
+ * same endpoints always give the same plan (and the same rules, which keeps the diff-based apply
+ * minimal):
+ *
+ * - per VIP service (endpoint mode `vip`), one entry per protocol (tcp, udp) covering **every
+ *   port** of the VIP: its backends are task IPs without a port, so the DNAT keeps the packet's
+ *   destination port. As in Swarm (IPVS with a firewall mark), `db:5432` reaches the tasks
+ *   without `5432` being declared; a declared port needs nothing more, since the port clients use
+ *   on the VIP is its target port.
+ * - per ingress published target port (routing mesh), one entry with its published ports and
+ *   backends task IP : target port.
  *
  * dnsrr services get no entry: clients resolve their task IPs through DNS instead.
  * @module
@@ -21,24 +28,31 @@ export const INGRESS_MARK = 0x80000;
 /** A task serving a service port. */
 export interface Backend {
   ip: string;
-  port: number;
+  /** The task's port; absent (VIP entries): the packet's destination port is kept. */
+  port?: number;
 }
 
-/** One service port on this node. */
+/** One service's VIP (every port of one protocol) or one ingress target port, on this node. */
 export interface ServicePortPlan {
-  /** `<serviceId>/<protocol>/<target>`: names the port's chains. */
+  /**
+   * Names the entry's chains: `<serviceId>/<protocol>/*` for the VIP entry,
+   * `<serviceId>/<protocol>/<target>` for an ingress target port.
+   */
   key: string;
   serviceName: string;
   protocol: PortProtocol;
-  /** The service VIP (absent: not allocated yet, so only ingress applies). */
+  /** Set on the VIP entry only: every `protocol` port of this address is balanced. */
   vip?: string;
-  /** The port clients use on the VIP: the target port, as in Swarm. */
-  vipPort: number;
-  /** Ingress published ports (routing mesh), answered on every node; sorted. */
+  /** The container port of an ingress entry; absent on the VIP entry. */
+  targetPort?: number;
+  /** Ingress published ports (routing mesh), answered on every node; sorted. Empty on VIPs. */
   ingressPorts: number[];
-  /** Sorted by IP. Empty: no task runs; the VIP does not answer. */
+  /** Sorted by IP. Empty: no task runs; the VIP refuses connections. */
   backends: Backend[];
 }
+
+/** The protocols a VIP balances (all of their ports). */
+const VIP_PROTOCOLS: readonly PortProtocol[] = ["tcp", "udp"];
 
 /** The plan for all endpoints (pure). */
 export function planServices(endpoints: readonly ServiceEndpoint[]): ServicePortPlan[] {
@@ -46,8 +60,23 @@ export function planServices(endpoints: readonly ServiceEndpoint[]): ServicePort
   for (const ep of endpoints) {
     if (ep.endpointMode === "dnsrr") continue;
     const ips = [...new Set(ep.taskIps)].sort(compareIp);
+    if (ep.vip !== undefined) {
+      // Declared ports get no VIP entry of their own: the port clients use on the VIP is the
+      // target port, which the all-ports DNAT keeps, so per-port rules would only duplicate it.
+      for (const protocol of VIP_PROTOCOLS) {
+        out.push({
+          key: `${ep.serviceId}/${protocol}/*`,
+          serviceName: ep.name,
+          protocol,
+          vip: ep.vip,
+          ingressPorts: [],
+          backends: ips.map((ip) => ({ ip })),
+        });
+      }
+    }
     const byKey = new Map<string, ServicePortPlan>();
     for (const p of ep.ports) {
+      if (p.published === undefined || p.publishMode !== "ingress") continue;
       const key = `${ep.serviceId}/${p.protocol}/${p.target}`;
       let plan = byKey.get(key);
       if (!plan) {
@@ -55,21 +84,18 @@ export function planServices(endpoints: readonly ServiceEndpoint[]): ServicePort
           key,
           serviceName: ep.name,
           protocol: p.protocol,
-          ...(ep.vip !== undefined ? { vip: ep.vip } : {}),
-          vipPort: p.target,
+          targetPort: p.target,
           ingressPorts: [],
           backends: ips.map((ip) => ({ ip, port: p.target })),
         };
         byKey.set(key, plan);
       }
       // The same target may be published twice (8080:80 and 8081:80): one chain, two ports.
-      if (p.published !== undefined && p.publishMode === "ingress") {
-        plan.ingressPorts.push(p.published);
-      }
+      plan.ingressPorts.push(p.published);
     }
     for (const plan of byKey.values()) {
       plan.ingressPorts.sort((a, b) => a - b);
-      if (plan.vip !== undefined || plan.ingressPorts.length > 0) out.push(plan);
+      out.push(plan);
     }
   }
   return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

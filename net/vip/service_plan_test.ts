@@ -15,27 +15,42 @@ const web: ServiceEndpoint = {
   taskIps: ["10.240.1.10", "10.240.1.9", "10.240.1.10"],
 };
 
-Deno.test("planServices: one entry per service port, backends deduped and sorted numerically", () => {
+Deno.test("planServices: the VIP takes every tcp and udp port; ingress target ports get their own", () => {
   const plan = planServices([web]);
+  const tasks = [{ ip: "10.240.1.9" }, { ip: "10.240.1.10" }]; // deduped, sorted numerically
   assert.deepEqual(plan, [
+    {
+      key: "s1/tcp/*",
+      serviceName: "web",
+      protocol: "tcp",
+      vip: "10.96.0.2",
+      ingressPorts: [],
+      backends: tasks,
+    },
     {
       key: "s1/tcp/80",
       serviceName: "web",
       protocol: "tcp",
-      vip: "10.96.0.2",
-      vipPort: 80,
+      targetPort: 80,
       ingressPorts: [8080, 8081],
-      backends: [{ ip: "10.240.1.9", port: 80 }, { ip: "10.240.1.10", port: 80 }],
+      backends: tasks.map((t) => ({ ...t, port: 80 })),
     },
     {
-      key: "s1/udp/53",
+      key: "s1/udp/*",
       serviceName: "web",
       protocol: "udp",
       vip: "10.96.0.2",
-      vipPort: 53,
       ingressPorts: [],
-      backends: [{ ip: "10.240.1.9", port: 53 }, { ip: "10.240.1.10", port: 53 }],
+      backends: tasks,
     },
+  ]);
+});
+
+Deno.test("planServices: a VIP service without ports is balanced on every port", () => {
+  const plan = planServices([{ ...web, ports: [], taskIps: ["10.240.1.9"] }]);
+  assert.deepEqual(plan.map((p) => [p.key, p.vip, p.targetPort, p.backends]), [
+    ["s1/tcp/*", "10.96.0.2", undefined, [{ ip: "10.240.1.9" }]],
+    ["s1/udp/*", "10.96.0.2", undefined, [{ ip: "10.240.1.9" }]],
   ]);
 });
 
@@ -45,6 +60,7 @@ Deno.test("planServices: dnsrr gets nothing; no VIP yet keeps only ingress ports
   assert.deepEqual(noVip.map((p) => [p.key, p.vip, p.ingressPorts]), [
     ["s1/tcp/80", undefined, [8080, 8081]],
   ]);
+  assert.deepEqual(planServices([{ ...web, vip: undefined, ports: [] }]), []);
 });
 
 Deno.test("planServices: the same endpoints in another order give the same plan", () => {

@@ -7,17 +7,18 @@
  * new entry, and an established one should keep its task. So, like kube-proxy, when a task IP
  * stops backing a UDP service port, its UDP conntrack entries from that port are deleted
  * (`conntrack -D`), and
- * the next datagram is balanced afresh.
+ * the next datagram is balanced afresh. A VIP balances every port, so a task that leaves a VIP
+ * loses its UDP flows from every port.
  * @module
  */
 import type { Logger } from "../../proto/log.ts";
 import { runCommand } from "../host/command.ts";
 import type { ServicePortPlan } from "./service_plan.ts";
 
-/** A task's UDP port that stopped backing a service port. */
+/** A task's UDP port (absent: every port, for a VIP) that stopped backing a service port. */
 export interface UdpBackend {
   ip: string;
-  port: number;
+  port?: number;
 }
 
 /**
@@ -28,13 +29,13 @@ export function removedUdpBackends(
   prev: readonly ServicePortPlan[],
   next: readonly ServicePortPlan[],
 ): UdpBackend[] {
-  const id = (b: { ip: string; port: number }) => `${b.ip}:${b.port}`;
+  const id = (b: UdpBackend) => `${b.ip}:${b.port ?? "*"}`;
   const still = new Set<string>();
   for (const p of next) if (p.protocol === "udp") { for (const b of p.backends) still.add(id(b)); }
   const gone = new Map<string, UdpBackend>();
   for (const p of prev) {
     if (p.protocol !== "udp") continue;
-    for (const b of p.backends) if (!still.has(id(b))) gone.set(id(b), { ip: b.ip, port: b.port });
+    for (const b of p.backends) if (!still.has(id(b))) gone.set(id(b), { ...b });
   }
   return [...gone.values()].sort((a, b) => id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0);
 }
@@ -50,10 +51,10 @@ export async function flushUdpFlows(backends: readonly UdpBackend[], log?: Logge
   for (const { ip, port } of backends) {
     try {
       // Exit status 1 with "0 flow entries have been deleted" is the common, fine case.
-      await runCommand(
-        ["conntrack", "-D", "-p", "udp", "--reply-src", ip, "--reply-port-src", `${port}`],
-        { check: false },
-      );
+      const fromPort = port === undefined ? [] : ["--reply-port-src", `${port}`];
+      await runCommand(["conntrack", "-D", "-p", "udp", "--reply-src", ip, ...fromPort], {
+        check: false,
+      });
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
       if (!warned) {

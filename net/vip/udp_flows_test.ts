@@ -6,8 +6,7 @@ const port = (key: string, protocol: "tcp" | "udp", ips: string[]): ServicePortP
   key,
   serviceName: key,
   protocol,
-  vip: "10.96.0.1",
-  vipPort: 53,
+  targetPort: 53,
   ingressPorts: [],
   backends: ips.map((ip) => ({ ip, port: 53 })),
 });
@@ -35,4 +34,18 @@ Deno.test("removedUdpBackends: a task that still serves the same port elsewhere 
   const prev = [port("a/udp/53", "udp", ["10.0.0.2"]), port("b/udp/53", "udp", ["10.0.0.2"])];
   const next = [port("b/udp/53", "udp", ["10.0.0.2"])];
   assert.deepEqual(removedUdpBackends(prev, next), []);
+});
+
+Deno.test("removedUdpBackends: a task leaving a VIP (every port) is flushed from every port", () => {
+  const vip = (ips: string[]): ServicePortPlan => ({
+    key: "a/udp/*",
+    serviceName: "a",
+    protocol: "udp",
+    vip: "10.96.0.1",
+    ingressPorts: [],
+    backends: ips.map((ip) => ({ ip })),
+  });
+  assert.deepEqual(removedUdpBackends([vip(["10.0.0.2", "10.0.0.3"])], [vip(["10.0.0.3"])]), [
+    { ip: "10.0.0.2" },
+  ]);
 });

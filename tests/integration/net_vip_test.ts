@@ -2,7 +2,8 @@
  * Service VIPs on a real node (inside a netns node host): a VIP balances across three task
  * namespaces, a task reaches its own service (hairpin), removing a task IP takes effect at once
  * while a loop of connections keeps succeeding and an established connection survives, the nft
- * backend balances too, and closing leaves no chain, jump, link, netns or lease behind.
+ * backend balances too, a service without declared ports answers on any port of its VIP (both
+ * backends), and closing leaves no chain, jump, link, netns or lease behind.
  */
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
@@ -276,6 +277,70 @@ if (env) {
     assert.deepEqual(await snapshot(`${dataDir}/cni/ipam`), before);
     await Deno.remove(dataDir, { recursive: true });
   });
+
+  // Swarm's VIP forwards every port (IPVS with a firewall mark): web reaches db:5432 without
+  // the db service declaring 5432. Same here, on both backends.
+  for (const [backend, third] of [["iptables", 14], ["nft", 15]] as const) {
+    Deno.test(`VIP without declared ports (${backend}): any tcp and udp port reaches the tasks; no task: refused`, async () => {
+      const dataDir = await Deno.makeTempDir({ prefix: "warren-net-vip-" });
+      const before = await snapshot(`${dataDir}/cni/ipam`);
+      const nodeId = `node-${randomSuffix()}`;
+      const opts = {
+        nodeId,
+        subnet: `10.240.${third}.0/24`,
+        clusterCidr: "10.240.0.0/16",
+        dataDir,
+      };
+      const nets = await TaskNetworks.open({ ...opts, backend: "iptables" });
+      const proxy = await ServiceProxy.open({ ...opts, backend });
+      const vip = `10.96.0.${third + 26}`;
+      const db = (taskIps: string[]): ServiceEndpoint => ({
+        serviceId: "svc-db",
+        name: "db",
+        vip,
+        endpointMode: "vip",
+        ports: [],
+        taskIps,
+      });
+      try {
+        await using stack = new AsyncDisposableStack();
+        const tasks = [];
+        for (const name of ["d1", "d2"]) {
+          const t = await nets.createTaskNetwork(`db.${name}`);
+          stack.use(await startResponder(t.netnsName, 8081, name));
+          stack.use(await startUdpResponder(t.netnsName, 5300, name));
+          tasks.push({ name, ...t });
+        }
+        await proxy.syncServices([db(tasks.map((t) => t.ip))]);
+
+        // From the node (nat OUTPUT): VIP:8081 lands on the tasks' :8081, balanced.
+        const seen = new Set<string>();
+        for (let i = 0; i < 30; i++) seen.add(await tcpRead(vip, 8081));
+        assert.deepEqual([...seen].sort(), ["d1", "d2"]);
+        // From a task (nat PREROUTING, and hairpin when it lands on itself).
+        const fromTask = new Set<string>();
+        for (let i = 0; i < 30; i++) {
+          const r = await inNetns(tasks[1]!.netnsName, ["busybox", "nc", "-w", "2", vip, "8081"]);
+          assert.equal(r.code, 0, r.stderr);
+          fromTask.add(r.stdout.trim());
+        }
+        assert.deepEqual([...fromTask].sort(), ["d1", "d2"]);
+        // UDP on an undeclared port too.
+        using client = await udpClient();
+        assert.ok(["d1", "d2"].includes(await client.ask(vip, 5300)));
+
+        // No task: refused at once, on any port, instead of timing out.
+        await proxy.syncServices([db([])]);
+        await assertRefused(vip, 8081);
+        await assertRefused(vip, 8081, tasks[0]!.netnsName);
+      } finally {
+        await proxy.close();
+        await nets.close();
+      }
+      assert.deepEqual(await snapshot(`${dataDir}/cni/ipam`), before);
+      await Deno.remove(dataDir, { recursive: true });
+    });
+  }
 } else {
   registerOuterRun(import.meta.url, "net: service VIPs");
 }
