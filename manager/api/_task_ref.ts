@@ -7,6 +7,7 @@
 import { NotFoundError } from "../../proto/errors.ts";
 import { isTerminal, type Task, taskName } from "../../proto/schema/mod.ts";
 import { type ClusterState, tasksOfService } from "../state/fsm_state.ts";
+import { idByPrefix } from "./context.ts";
 
 /** The task `ref` names. @throws NotFoundError naming `ref` */
 export function resolveTaskRef(s: ClusterState, ref: string): Task {
@@ -30,6 +31,8 @@ export function resolveTaskRef(s: ClusterState, ref: string): Task {
       }
     }
   }
+  const id = idByPrefix(s.tasks.keys(), ref, "task");
+  if (id !== undefined) return s.tasks.get(id)!;
   throw new NotFoundError("task", ref);
 }
 

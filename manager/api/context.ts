@@ -7,7 +7,7 @@
 import type { Store } from "../state/store.ts";
 import type { RaftNode } from "../raft/node.ts";
 import { type Command, encodeCommand, encodeValidatedCommand } from "../state/commands.ts";
-import { NotFoundError, UnavailableError } from "../../proto/errors.ts";
+import { NotFoundError, UnavailableError, ValidationError } from "../../proto/errors.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ClusterKeys } from "../cluster_keys.ts";
 
@@ -72,7 +72,7 @@ export async function readBarrier(ctx: ApiContext, stale: boolean): Promise<Clus
   return ctx.store.state as ClusterState;
 }
 
-/** Finds an object by ID, else by unique name. */
+/** Finds an object by ID, else by unique name, else by a unique ID prefix (as Docker does). */
 export function resolve<T>(
   byId: ReadonlyMap<string, T>,
   idByName: ReadonlyMap<string, string> | undefined,
@@ -81,10 +81,37 @@ export function resolve<T>(
 ): T {
   const direct = byId.get(idOrName);
   if (direct !== undefined) return direct;
-  const id = idByName?.get(idOrName);
-  const named = id === undefined ? undefined : byId.get(id);
-  if (named === undefined) throw new NotFoundError(kind, idOrName);
-  return named;
+  const id = idByName?.get(idOrName) ?? idByPrefix(byId.keys(), idOrName, kind);
+  const found = id === undefined ? undefined : byId.get(id);
+  if (found === undefined) throw new NotFoundError(kind, idOrName);
+  return found;
+}
+
+/** Shortest ID prefix that finds an object: one character would match too much by accident. */
+export const MIN_ID_PREFIX = 2;
+
+/**
+ * The one ID starting with `prefix` (`docker service ps 0jf2c`), undefined when none does or
+ * `prefix` is shorter than {@link MIN_ID_PREFIX}.
+ * @throws ValidationError naming the matches when several IDs start with it
+ */
+export function idByPrefix(
+  ids: Iterable<string>,
+  prefix: string,
+  kind: string,
+): string | undefined {
+  if (prefix.length < MIN_ID_PREFIX) return undefined;
+  const matches: string[] = [];
+  for (const id of ids) if (id.startsWith(prefix)) matches.push(id);
+  if (matches.length > 1) {
+    throw new ValidationError(
+      kind,
+      `ID prefix "${prefix}" is ambiguous: ${matches.length} ${kind}s have it (${
+        matches.sort().slice(0, 5).join(", ")
+      }${matches.length > 5 ? ", ..." : ""}); give more of the ID`,
+    );
+  }
+  return matches[0];
 }
 
 const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789";

@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from "../../proto/errors.ts";
 import type { Status } from "../raft/core/status.ts";
-import { type ApiContext, readBarrier, write } from "./context.ts";
+import { type ApiContext, idByPrefix, readBarrier, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 
 /** Lists nodes (by host name), optionally of one role. */
@@ -144,6 +144,10 @@ export function findNode(s: ClusterState, idOrName: string): Node {
   if (byId) return byId;
   const named = [...s.nodes.values()].filter((n) => n.hostname === idOrName);
   if (named.length === 1) return named[0];
+  if (named.length === 0) {
+    const id = idByPrefix(s.nodes.keys(), idOrName, "node");
+    if (id !== undefined) return s.nodes.get(id)!;
+  }
   if (named.length > 1) {
     throw new ValidationError(
       "node",

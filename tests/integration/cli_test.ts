@@ -196,6 +196,11 @@ Deno.test({
       // Always an array, as from `docker inspect`, so scripts need not care how many they asked.
       const one = JSON.parse(ok(await warren(["service", "inspect", "web", ...m])));
       assert.deepEqual(one.map((s: { id: string }) => s.id), [webId]);
+      // A unique ID prefix finds it too, as in Docker.
+      const byPrefix = JSON.parse(
+        ok(await warren(["service", "inspect", webId.slice(0, 6), ...m])),
+      );
+      assert.deepEqual(byPrefix.map((s: { id: string }) => s.id), [webId]);
       const [svc] = parseYaml(ok(await warren(["service", "inspect", "web", "-o", "yaml", ...m])));
       assert.deepEqual(svc.spec.args, ["httpd", "-f"]);
       assert.equal(svc.spec.resources.limits.memoryBytes, 64 * 1024 * 1024);
