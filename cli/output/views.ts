@@ -17,7 +17,8 @@ export function nodeView(opts: { leaderId?: string } = {}): TableView<Node> {
       n.status.state,
       n.availability,
       n.id === opts.leaderId ? `${n.role} (leader)` : n.role,
-      n.addresses.api ?? n.addresses.advertise,
+      // The node's address for every role alike (a manager's API port is in `node inspect`).
+      n.addresses.advertise,
       n.version,
     ],
     id: (n) => n.id,

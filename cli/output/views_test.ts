@@ -107,7 +107,7 @@ Deno.test("views: nodes mark the leader; events are one line each", () => {
     "ready",
     "active",
     "manager (leader)",
-    "10.0.0.1:4242",
+    "10.0.0.1",
     "0.1.0",
   ]);
   assert.equal(
