@@ -39,8 +39,11 @@ export interface WorkerNode extends AsyncDisposable {
   readonly agent: Agent;
   /** The tunnel the leader sends log and exec requests over. */
   readonly tunnel: Tunnel;
-  /** Stops gracefully; with `drain`, every task is shut down first. Idempotent. */
-  stop(opts?: { drain?: boolean; reportTimeoutMs?: number }): Promise<void>;
+  /**
+   * Stops gracefully; with `drain`, every task is shut down first; with `remove` (the node left
+   * its cluster), their containers are removed too (see {@link Worker.stop}). Idempotent.
+   */
+  stop(opts?: { drain?: boolean; remove?: boolean; reportTimeoutMs?: number }): Promise<void>;
 }
 
 /** Opens the worker (re-adopting its containers) and starts its manager session. */
@@ -72,11 +75,11 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     ...(o.reconnectMaxMs !== undefined ? { reconnectMaxMs: o.reconnectMaxMs } : {}),
   });
   let stopping: Promise<void> | undefined;
-  const stop = (opts: { drain?: boolean; reportTimeoutMs?: number } = {}) =>
+  const stop = (opts: { drain?: boolean; remove?: boolean; reportTimeoutMs?: number } = {}) =>
     stopping ??= (async () => {
       await tunnel.close();
       await agent.stopReceiving();
-      await worker.stop({ drain: opts.drain ?? false });
+      await worker.stop({ drain: opts.drain ?? false, remove: opts.remove ?? false });
       await agent.flushReports(opts.reportTimeoutMs ?? 5_000);
       await agent.close();
     })();

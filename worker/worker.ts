@@ -333,20 +333,74 @@ export class Worker {
   /**
    * Stops the worker: no new work is accepted; with `drain`, every task is shut down (stop
    * signal, grace period) first; without, containers keep running for the next start to adopt.
+   * With `remove` (the node leaves its cluster for good; implies `drain`), every container of
+   * this node is then removed too, with its network, /etc and log files and its local record.
    */
-  async stop(opts: { drain?: boolean } = {}): Promise<void> {
+  async stop(opts: { drain?: boolean; remove?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     const runners = [...this.#runners.values()];
-    if (opts.drain) {
+    if (opts.drain || opts.remove) {
       for (const r of runners) r.requestShutdown();
       await Promise.all(runners.map((r) => r.run()));
     }
     await Promise.all(runners.map((r) => r.detach()));
+    // Removals queued before the stop finish (or give up) first: the sweep below must not race
+    // them for the same containers.
     this.#stopping.abort();
     await this.settled();
+    if (opts.remove) {
+      await this.#removeAll(runners);
+      await this.settled();
+    }
     await this.#state.close();
     this.secrets.clear();
+  }
+
+  /**
+   * Removes the containers of `runners` and then any other container labelled with this node
+   * (a removal given up above). A stopped task keeps its containerd shim (and the shim its log
+   * driver) alive and its rootfs mounted until the task is deleted: a node that leaves must
+   * delete them while the runtime still answers, since a containerd Warren started itself is
+   * stopped next and nothing would ever reap them. A failed removal is logged and its record
+   * kept, so a later start on this data directory retries it.
+   */
+  async #removeAll(runners: TaskRunner[]): Promise<void> {
+    await Promise.all(runners.map(async (r) => {
+      try {
+        await r.remove();
+      } catch (err) {
+        this.#log.warn("cannot remove a task's container on leaving", { task: r.id, err });
+        return;
+      }
+      this.#runners.delete(r.id);
+      this.volumes.release(r.id);
+      await this.#state.delete(r.id).catch((err) =>
+        this.#log.error("cannot delete local state", { task: r.id, err })
+      );
+    }));
+    const network = this.#o.network ?? hostNetwork;
+    const left = await this.runtime.list({ labels: { [Labels.nodeId]: this.nodeId } }).catch(
+      (err) => {
+        this.#log.warn("cannot list containers on leaving", { err });
+        return [];
+      },
+    );
+    for (const c of left) {
+      if (this.#runners.has(c.id)) continue; // its removal failed above (logged)
+      try {
+        await this.runtime.remove(c.id);
+        await network.detach(c.id);
+        await this.#state.delete(c.id);
+      } catch (err) {
+        this.#log.warn("cannot remove a container on leaving", { container: c.id, err });
+      }
+    }
+    // The /etc and log files of containers swept above (the runners removed their own).
+    const kept = new Set(this.#runners.keys());
+    await Promise.all([this.#etcFiles.prune(kept), this.#logFiles.prune(kept)]).catch((err) =>
+      this.#log.warn("cannot remove task files on leaving", { err })
+    );
   }
 
   /** @param opts.hold do not step the task before the first complete assignments message */

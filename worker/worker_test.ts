@@ -322,6 +322,54 @@ Deno.test("worker: desired shutdown, drain on stop, and metrics", async () => {
   assert.equal(e.updates.findLast((u) => u.taskId === "b1")?.status.state, "shutdown");
 });
 
+Deno.test("worker: a stop for leaving shuts every task down, then removes its container, network, files and record", async () => {
+  await using e = await env();
+  const detached: string[] = [];
+  const w = await Worker.open({
+    nodeId: "node1",
+    dataDir: e.dir,
+    runtime: e.runtime,
+    clock: e.clock,
+    network: { ...hostNetwork, detach: (id) => Promise.resolve(void detached.push(id)) },
+  });
+  w.onStatus((u) => e.updates.push(u));
+  const a = assignment({}, { id: "a1" });
+  const b = assignment({}, { id: "b1", slot: 2 });
+  w.applyAssignments(message([a, b]));
+  await until(
+    () => stateOf(w, "a1") === "running" && stateOf(w, "b1") === "running",
+    "running",
+    e.clock,
+  );
+  // A task shut down already keeps its stopped container (and, in containerd, its shim).
+  w.applyAssignments(message([withDesired(a, "shutdown"), b], { complete: false }));
+  await until(() => stateOf(w, "a1") === "shutdown", "shutdown", e.clock);
+  assert.equal((await e.runtime.inspect("a1")).state, "stopped");
+  // A container of this node without a runner (a removal given up), and another node's.
+  await e.runtime.prepare({
+    taskId: "stray",
+    image: IMAGES.web,
+    labels: { [Labels.nodeId]: "node1" },
+  });
+  await e.runtime.prepare({
+    taskId: "other-node",
+    image: IMAGES.web,
+    labels: { [Labels.nodeId]: "node2" },
+  });
+  const logs = join(e.dir, "logs");
+  for (const f of ["a1.log", "b1.log", "stray.log"]) await Deno.writeTextFile(join(logs, f), "x\n");
+  const stops = e.runtime.calls.get("stop") ?? 0;
+
+  await w.stop({ remove: true });
+  assert.ok((e.runtime.calls.get("stop") ?? 0) > stops, "stopped with its signal first");
+  assert.equal(e.updates.findLast((u) => u.taskId === "b1")?.status.state, "shutdown");
+  assert.deepEqual((await e.runtime.list()).map((c) => c.id), ["other-node"]);
+  assert.deepEqual(detached.sort(), ["a1", "b1", "stray"], "their networks are released");
+  assert.deepEqual([...Deno.readDirSync(logs)], [], "their log files are gone");
+  const again = await e.open();
+  assert.deepEqual(again.tasks(), [], "no record is left to resume");
+});
+
 Deno.test("worker: asks the registry once per image and service version", async () => {
   await using e = await env();
   const w = await e.open();

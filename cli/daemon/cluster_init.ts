@@ -75,6 +75,8 @@ export function clusterInitCommand(): Command {
     ];
     // Tasks stop with the daemon when asked, or when the node left its cluster.
     let drain = o.drainOnExit ?? false;
+    // A node that left removes its containers as well (before its own containerd stops).
+    let leaving = false;
     try {
       // A manager restarted under autolock cannot sign until unlocked: keep the CLI config.
       const locked = await mgr.ctx.localKek?.locked();
@@ -125,7 +127,7 @@ export function clusterInitCommand(): Command {
           credentials: channelCredentials(mgr.tls!),
           channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
         });
-        stops.unshift(() => w.stop({ drain }));
+        stops.unshift(() => w.stop({ drain, remove: leaving }));
         // The manager's /metrics also shows this node's tasks (CPU, memory), so one scrape of
         // a single-node cluster sees everything; --metrics-addr serves them on their own too.
         const { renderWorkerMetrics } = await import("../../worker/metrics_http.ts");
@@ -170,7 +172,7 @@ export function clusterInitCommand(): Command {
       throw err;
     }
     await waitForShutdown(async () => {
-      if (await leaveRequested(o.dataDir)) drain = true;
+      if (await leaveRequested(o.dataDir)) drain = leaving = true;
       for (const s of stops) {
         await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
       }

@@ -77,6 +77,7 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
   const log = logger("worker");
   let networking: NodeNetworking | undefined;
   let drain = o.flags.drainOnExit ?? false;
+  let leaving = false;
   try {
     networking = await startNodeNetworking({
       nodeId: identity.nodeId,
@@ -107,11 +108,13 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
     log.info("worker started", { node: w.node.worker.nodeId, managers });
     const removePid = await writePidFile(dataDir, { managers });
     await waitForShutdown(async () => {
-      // A node that left its cluster stops its tasks: no manager will hand them back.
-      if (await leaveRequested(dataDir)) drain = true;
+      // A node that left its cluster stops its tasks: no manager will hand them back. It
+      // removes their containers too, before its own containerd stops below: a stopped task's
+      // shim, log driver and rootfs mount stay until the task is deleted.
+      if (await leaveRequested(dataDir)) drain = leaving = true;
       await removePid();
       stopRenewal();
-      await w.stop({ drain });
+      await w.stop({ drain, remove: leaving });
     });
   } finally {
     // Containers stay up unless drained: keep their networks so the next start re-adopts them.

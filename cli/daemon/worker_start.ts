@@ -67,8 +67,11 @@ export function containerdRuntimeOptions(o: StartWorkerOptions): ContainerdRunti
 /** A started worker and how to stop it. */
 export interface StartedWorker {
   node: WorkerNode;
-  /** Stops gracefully (drain if asked), then closes the runtime it opened. */
-  stop(opts?: { drain?: boolean }): Promise<void>;
+  /**
+   * Stops gracefully (drain if asked; remove the containers too when the node left its
+   * cluster), then closes the runtime it opened.
+   */
+  stop(opts?: { drain?: boolean; remove?: boolean }): Promise<void>;
 }
 
 /** Builds the runtime and starts a worker node. */
@@ -126,7 +129,7 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
       async stop(opts = {}) {
         try {
           await metrics?.close();
-          await node.stop({ drain: opts.drain ?? false });
+          await node.stop({ drain: opts.drain ?? false, remove: opts.remove ?? false });
         } finally {
           if (ownRuntime) await runtime.close();
         }
