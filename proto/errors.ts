@@ -63,6 +63,20 @@ export class NotFoundError extends WarrenError {
   }
 }
 
+/**
+ * The node is not (or no longer) a member of the cluster: it left or was removed. A definitive
+ * answer (code `not_found`), unlike an outage: retrying with the same identity cannot succeed.
+ */
+export class NotMemberError extends WarrenError {
+  constructor(nodeId: string, options: WarrenErrorOptions = {}) {
+    super(
+      "not_found",
+      `node ${nodeId} is not a member of this cluster (it left or was removed): join again with a token from 'warren cluster join-token worker'`,
+      options,
+    );
+  }
+}
+
 /** An object with that name or ID exists already. */
 export class AlreadyExistsError extends WarrenError {
   constructor(kind: string, name: string, options: WarrenErrorOptions = {}) {

@@ -13,6 +13,10 @@
  *                                   while disconnected: Worker runs autonomously
  * ```
  *
+ * Register answered `not_found` (NotMemberError) is definitive, not an outage: the node left or
+ * was removed, so the loop ends and `onNotMember` is told (the node then stops its tasks, which
+ * the cluster has rescheduled elsewhere, as a node removed from a Swarm does).
+ *
  * Manager addresses are the configured ones plus those the managers announce in Register and
  * Heartbeat responses. After every reconnect the worker's current statuses are reported in full,
  * so the manager learns what happened while it was unreachable.
@@ -22,7 +26,7 @@ import type { ChannelCredentials, ChannelOptions, ClientReadableStream } from "@
 import { codecs } from "../proto/convert.ts";
 import * as wire from "../proto/gen/warren.ts";
 import type { ManagerPeer, RegisterRequest, TaskStatusUpdate } from "../proto/schema/mod.ts";
-import { toWarrenError, UnavailableError } from "../proto/errors.ts";
+import { toWarrenError, UnavailableError, type WarrenError } from "../proto/errors.ts";
 import { type Logger, logger } from "../proto/log.ts";
 import { ManagerPool } from "../net/client/manager_pool.ts";
 import { fromGrpcError } from "../net/grpc/status.ts";
@@ -52,6 +56,11 @@ export interface AgentOptions {
   reconnectMaxMs?: number;
   /** Deadline of Register, Heartbeat and ReportStatus calls. Default 5 s. */
   callTimeoutMs?: number;
+  /**
+   * Called once when the managers answer that this node is not a member of the cluster (it left
+   * or was removed); the agent stops trying to register.
+   */
+  onNotMember?: (err: WarrenError) => void;
 }
 
 interface Session {
@@ -77,6 +86,7 @@ export class Agent {
   #connectedWaiters: (() => void)[] = [];
   #loop: Promise<void> | undefined;
   #closed = false;
+  #notMember: WarrenError | undefined;
   /** Sessions opened so far (tests and metrics). */
   sessions = 0;
 
@@ -113,6 +123,11 @@ export class Agent {
   /** The manager addresses known now (configured and announced). */
   get managerAddresses(): readonly string[] {
     return this.#addresses;
+  }
+
+  /** Why the managers refused this node as not a member, once they did. */
+  get notMember(): WarrenError | undefined {
+    return this.#notMember;
   }
 
   /** Status updates not yet acknowledged by a manager. */
@@ -173,13 +188,23 @@ export class Agent {
     let backoff = min;
     while (!this.#stop.signal.aborted) {
       try {
-        const session = await this.#register();
+        const session = await this.#register().catch((err) => {
+          const e = toWarrenError(err);
+          if (e.code === "not_found") this.#notMember = e;
+          throw e;
+        });
         backoff = min;
         // A stop during the Register call found no stream to cancel: open none.
         if (this.#stop.signal.aborted) break;
         await this.#runSession(session);
       } catch (err) {
         if (this.#stop.signal.aborted) break;
+        if (this.#notMember) {
+          this.#log.error("the managers say this node is not a member of the cluster", {
+            err: this.#notMember.message,
+          });
+          break;
+        }
         this.#log.warn("no manager session", {
           err: toWarrenError(err).message,
           backoffMs: backoff,
@@ -190,6 +215,7 @@ export class Agent {
       await sleep(systemClock, backoff, this.#stop.signal);
       backoff = Math.min(backoff * 2, max);
     }
+    if (this.#notMember) this.#o.onNotMember?.(this.#notMember);
   }
 
   /** A pool over the current addresses (rebuilt when the managers announced new ones). */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { FakeRuntime } from "../runtime/fake.ts";
+import { write } from "../manager/api/context.ts";
 import { fakeImages, IMAGES } from "./_test_util.ts";
 import { eventually, freePort, startTestManager, startTestWorkerNode } from "./_test_manager.ts";
 
@@ -170,6 +171,63 @@ Deno.test("agent: a secret's new version reaches the tasks its rolling update st
       "the rolled task running",
     );
     assert.equal(await cat(running().find((t) => t.specVersion === 2)!.id), "newpass");
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("agent: a node removed while it was down stops its re-adopted tasks and stops registering", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  try {
+    const first = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
+    await first.agent.waitConnected(10_000);
+    const svc = await m.createService({ name: "web", image: IMAGES.web, replicas: 2 });
+    await eventually(
+      () => m.tasksOf(svc).filter((t) => t.status.state === "running").length === 2,
+      "both tasks running",
+    );
+    await first.stop(); // killed: its containers keep running
+    // `node rm w1` while it is down.
+    await write(m.mgr.ctx, { kind: "node.remove", at: Date.now(), id: "w1", force: true });
+    const running = async () => (await runtime.list()).filter((c) => c.state === "running").length;
+    assert.equal(await running(), 2);
+    const n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
+    try {
+      const err = await n.notMember;
+      assert.equal(err.code, "not_found");
+      assert.match(err.message, /node w1 is not a member of this cluster/);
+      assert.equal(n.agent.notMember, err);
+      assert.equal(await running(), 0, "the removed node keeps running rescheduled tasks");
+      assert.equal(n.agent.sessions, 0);
+    } finally {
+      await n.stop();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("agent: a node removed while connected (node rm --force) stops its tasks", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  const n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
+  try {
+    await n.agent.waitConnected(10_000);
+    const svc = await m.createService({ name: "web", image: IMAGES.web });
+    await eventually(
+      () => m.tasksOf(svc).some((t) => t.status.state === "running"),
+      "the task running",
+    );
+    await write(m.mgr.ctx, { kind: "node.remove", at: Date.now(), id: "w1", force: true });
+    const err = await n.notMember;
+    assert.equal(err.code, "not_found");
+    assert.equal((await runtime.list()).filter((c) => c.state === "running").length, 0);
   } finally {
     await n.stop();
     await Deno.remove(dir, { recursive: true });

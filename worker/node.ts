@@ -3,10 +3,15 @@
  * session), started and stopped as a unit. Graceful stop: stop receiving work, optionally drain
  * (stop every task with its stop signal and grace period), report, and leave the remaining
  * containers running for the next start to re-adopt.
+ *
+ * A node the managers no longer know (it left or was removed) stops its tasks: the cluster has
+ * rescheduled them elsewhere, and keeping them would run them twice.
  * @module
  */
 import type { ChannelCredentials, ChannelOptions } from "@grpc/grpc-js";
 import type { RegisterRequest } from "../proto/schema/mod.ts";
+import type { WarrenError } from "../proto/errors.ts";
+import { logger } from "../proto/log.ts";
 import type { Runtime } from "../runtime/runtime.ts";
 import { Agent } from "./agent.ts";
 import type { Clock } from "./clock.ts";
@@ -40,6 +45,11 @@ export interface WorkerNode extends AsyncDisposable {
   /** The tunnel the leader sends log and exec requests over. */
   readonly tunnel: Tunnel;
   /**
+   * Settles once the managers answered that this node is not a member of the cluster, after the
+   * node stopped with every task shut down; never settles otherwise.
+   */
+  readonly notMember: Promise<WarrenError>;
+  /**
    * Stops gracefully; with `drain`, every task is shut down first; with `remove` (the node left
    * its cluster), their containers are removed too (see {@link Worker.stop}). Idempotent.
    */
@@ -56,8 +66,19 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     ...(o.registryCredentials ? { credentials: o.registryCredentials } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
+  const notMember = Promise.withResolvers<WarrenError>();
   const agent = Agent.start({
     worker,
+    onNotMember: (err) => {
+      logger("worker", { node: o.nodeId }).error(
+        "this node is no longer a member of the cluster: stopping its tasks",
+        { err: err.message },
+      );
+      const settle = () => notMember.resolve(err);
+      // No manager takes this node's reports any more: do not wait for them. Out of the
+      // cluster, its containers go as on a leave (no shim or mount is left behind).
+      void stop({ drain: true, remove: true, reportTimeoutMs: 0 }).then(settle, settle);
+    },
     managers: o.managers,
     register: o.register,
     ...(o.credentials ? { credentials: o.credentials } : {}),
@@ -83,5 +104,12 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       await agent.flushReports(opts.reportTimeoutMs ?? 5_000);
       await agent.close();
     })();
-  return { worker, agent, tunnel, stop, [Symbol.asyncDispose]: () => stop() };
+  return {
+    worker,
+    agent,
+    tunnel,
+    notMember: notMember.promise,
+    stop,
+    [Symbol.asyncDispose]: () => stop(),
+  };
 }

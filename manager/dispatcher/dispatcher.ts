@@ -19,14 +19,14 @@ import type {
   TaskStatusUpdate,
 } from "../../proto/schema/mod.ts";
 import {
-  NotFoundError,
   NotLeaderError,
+  NotMemberError,
   PermissionDeniedError,
   UnauthenticatedError,
 } from "../../proto/errors.ts";
 import type { TaskChange } from "../state/commands.ts";
 import type { Change } from "../state/fsm.ts";
-import { type ApiContext, randomId, write } from "../api/context.ts";
+import { type ApiContext, randomId, readBarrier, write } from "../api/context.ts";
 import {
   diffKeyed,
   type NodeView,
@@ -122,13 +122,12 @@ export class Dispatcher {
   /** Opens (or replaces) a node's session and records what it offers. */
   async register(req: RegisterRequest): Promise<RegisterResponse> {
     this.#assertLeader();
-    const s = this.#ctx.store.state;
-    const prev = s.nodes.get(req.nodeId);
+    // A leader elected a moment ago may not have applied every committed entry yet: confirm
+    // with a read barrier before telling a node, definitively, that it is not a member.
+    const prev = this.#ctx.store.state.nodes.get(req.nodeId) ??
+      (await readBarrier(this.#ctx, false)).nodes.get(req.nodeId);
     if (!prev) {
-      throw new NotFoundError(
-        "node",
-        `${req.nodeId}" is not a member of this cluster; join it first with 'warren join`,
-      );
+      throw new NotMemberError(req.nodeId);
     }
     const at = this.#ctx.now();
     await write(this.#ctx, {
@@ -162,7 +161,11 @@ export class Dispatcher {
 
   /** Records a heartbeat. */
   heartbeat(nodeId: string, sessionId: string): HeartbeatResponse {
-    this.#session(nodeId, sessionId).lastSeen = this.#ctx.now();
+    const session = this.#session(nodeId, sessionId);
+    // Removed while connected (`node rm --force`): the failed heartbeat makes the worker register
+    // again, and Register tells it that it is no longer a member.
+    if (!this.#ctx.store.state.nodes.has(nodeId)) throw new NotMemberError(nodeId);
+    session.lastSeen = this.#ctx.now();
     return { heartbeatPeriodMs: this.#o.heartbeatPeriodMs, managers: this.#o.managers() };
   }
 
