@@ -1,14 +1,18 @@
 /**
  * `warren join MANAGER_ADDR --token T` (also `cluster join` and `manager join`): joins a cluster
  * with the role the token grants and runs that role in the foreground. A manager also gets CLI
- * credentials. Re-running on a data directory that already joined resumes it.
+ * credentials. Re-running on a data directory that already joined resumes it; with `--token`, a
+ * worker the managers no longer know (it left or was removed) starts over with the token.
  * @module
  */
 import { Command } from "commander";
 import type * as WorkerJoin from "./worker_join.ts";
 import { readIdentity } from "../../manager/identity.ts";
 import { hostName, hostPlatform, hostResources } from "../../manager/host_info.ts";
-import { parseToken } from "../../manager/security/mod.ts";
+import { caDigest, parseToken } from "../../manager/security/mod.ts";
+import { readTlsFiles } from "../../manager/tls_files.ts";
+import { logger } from "../../proto/log.ts";
+import { NodeRemovedError } from "./membership.ts";
 import { VERSION } from "../../proto/version.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import {
@@ -83,7 +87,16 @@ export async function joinAndRun(
     );
   }
   if (existing?.role === "worker") {
-    return await runJoinedWorker({ flags: o, managers, join: undefined });
+    if (o.token) await checkSameCluster(o.dataDir, o.token);
+    try {
+      return await runJoinedWorker({ flags: o, managers, join: undefined });
+    } catch (err) {
+      if (!(err instanceof NodeRemovedError) || !o.token) throw err;
+      logger("join").warn(
+        "this data directory's node is no longer a member of the cluster: joining afresh with --token",
+        { node: existing.nodeId, dataDir: o.dataDir },
+      );
+    }
   }
   if (!o.token) {
     throw new ValidationError(
@@ -122,6 +135,19 @@ export async function joinAndRun(
   });
   if (role === "manager") return await runManager(o, advertise, joined);
   await runJoinedWorker({ flags: o, managers, join: joined });
+}
+
+/**
+ * Refuses a token of another cluster than the one the data directory's node belongs to (as
+ * `docker swarm join` refuses on a node that is part of a swarm): leave that one first.
+ */
+async function checkSameCluster(dataDir: string, token: string): Promise<void> {
+  const { caPem } = await readTlsFiles(dataDir);
+  if (await caDigest(caPem) === parseToken(token).caDigest) return;
+  throw new ValidationError(
+    "--token",
+    `is for another cluster than the one ${dataDir} belongs to: leave that first with 'warren cluster leave --data-dir ${dataDir}' (or use another --data-dir)`,
+  );
 }
 
 async function runManager(

@@ -2,7 +2,9 @@
  * `warren cluster leave [--force]` on a node: asks the managers to remove this node (a manager
  * leaves Raft first), stops the node's daemon and its tasks, and removes everything Warren set
  * up on the host (task namespaces, bridge, WireGuard interface, firewall chains). The node authenticates with
- * its own certificate, so a worker needs no admin credentials.
+ * its own certificate, so a worker needs no admin credentials. A worker then forgets its
+ * membership (membership.ts), so the next `warren join --token` joins afresh. A node the managers
+ * no longer know (removed with `node rm`) is cleaned up the same way: it is not a member either.
  * @module
  */
 import { Command } from "commander";
@@ -16,6 +18,7 @@ import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../.
 import { fromGrpcError } from "../../net/grpc/status.ts";
 import { defaultDataDir } from "./options.ts";
 import { knownManagers, requestLeave, runningDaemon } from "./pid_file.ts";
+import { forgetMembership } from "./membership.ts";
 import { defaultConfigPath, parseManagerList, processEnv, readCliConfig } from "../config.ts";
 
 /**
@@ -91,7 +94,10 @@ export function leaveCommand(): Command {
         }
         if (lastErr instanceof WarrenError && !lastErr.retryable) break;
       }
-      if (!done) throw lastErr ?? new UnavailableError("no manager answered");
+      // The managers do not know this node (it was removed): nothing to leave, but the host
+      // still holds its tasks and network, which the steps below clean up.
+      const unknown = !done && lastErr instanceof WarrenError && lastErr.code === "not_found";
+      if (!done && !unknown) throw lastErr ?? new UnavailableError("no manager answered");
       const pid = await runningDaemon(o.dataDir);
       if (pid !== undefined) {
         // The daemon stops its tasks on the way out (as 'docker swarm leave' does): nothing
@@ -112,7 +118,12 @@ export function leaveCommand(): Command {
       // manager must not carry the node networking stack for a command it never runs.
       const { cleanupNodeNetworking } = await import("../../worker/network_hooks.ts");
       await cleanupNodeNetworking({ nodeId: id.nodeId, dataDir: o.dataDir });
-      console.log(`node ${id.nodeId} left cluster ${id.clusterId}`);
+      if (id.role === "worker") await forgetMembership(o.dataDir);
+      console.log(
+        unknown
+          ? `node ${id.nodeId} was no longer a member of cluster ${id.clusterId} (removed): cleaned up this host`
+          : `node ${id.nodeId} left cluster ${id.clusterId}`,
+      );
     });
 }
 

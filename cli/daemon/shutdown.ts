@@ -3,8 +3,14 @@
  * @module
  */
 
-/** Resolves after `stop` finished following the first SIGINT/SIGTERM. */
-export function waitForShutdown(stop: () => Promise<void>): Promise<void> {
+/**
+ * Resolves after `stop` finished following the first SIGINT/SIGTERM, or once `until` settled
+ * (the daemon ends by itself, e.g. a worker the cluster removed).
+ */
+export function waitForShutdown(
+  stop: () => Promise<void>,
+  opts: { until?: Promise<unknown> } = {},
+): Promise<void> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = () => {
@@ -18,5 +24,8 @@ export function waitForShutdown(stop: () => Promise<void>): Promise<void> {
     };
     Deno.addSignalListener("SIGINT", onSignal);
     Deno.addSignalListener("SIGTERM", onSignal);
+    opts.until?.finally(() => {
+      if (!stopping) onSignal();
+    }).catch(() => {});
   });
 }

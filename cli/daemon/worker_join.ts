@@ -6,7 +6,8 @@
  */
 import { join } from "node:path";
 import { readIdentity, writeIdentity } from "../../manager/identity.ts";
-import { FailedPreconditionError } from "../../proto/errors.ts";
+import { FailedPreconditionError, type WarrenError } from "../../proto/errors.ts";
+import { forgetMembership, NodeRemovedError } from "./membership.ts";
 import { type NodeNetworking, startNodeNetworking } from "./node_network.ts";
 import { advertiseAddress } from "./options.ts";
 import { readTlsFiles, writeTlsFiles } from "../../manager/tls_files.ts";
@@ -78,6 +79,7 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
   let networking: NodeNetworking | undefined;
   let drain = o.flags.drainOnExit ?? false;
   let leaving = false;
+  let notMember: WarrenError | undefined;
   try {
     networking = await startNodeNetworking({
       nodeId: identity.nodeId,
@@ -108,17 +110,25 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
     log.info("worker started", { node: w.node.worker.nodeId, managers });
     const removePid = await writePidFile(dataDir, { managers });
     await waitForShutdown(async () => {
-      // A node that left its cluster stops its tasks: no manager will hand them back. It
-      // removes their containers too, before its own containerd stops below: a stopped task's
-      // shim, log driver and rootfs mount stay until the task is deleted.
-      if (await leaveRequested(dataDir)) drain = leaving = true;
+      // A node that left its cluster (or that the cluster removed) stops its tasks: no manager
+      // will hand them back. It removes their containers too, before its own containerd stops
+      // below: a stopped task's shim, log driver and rootfs mount stay until the task is deleted.
+      if (w.node.agent.notMember || await leaveRequested(dataDir)) drain = leaving = true;
       await removePid();
       stopRenewal();
       await w.stop({ drain, remove: leaving });
-    });
+    }, { until: w.node.notMember });
+    notMember = w.node.agent.notMember;
   } finally {
     // Containers stay up unless drained: keep their networks so the next start re-adopts them.
     await networking?.close({ keepTasks: !drain });
     await containerd.stop();
+  }
+  if (notMember) {
+    // As `cluster leave` does: the bridge, WireGuard interface and firewall chains go too.
+    const { cleanupNodeNetworking } = await import("../../worker/network_hooks.ts");
+    await cleanupNodeNetworking({ nodeId: identity.nodeId, dataDir });
+    await forgetMembership(dataDir);
+    throw new NodeRemovedError({ ...identity, dataDir }, { cause: notMember });
   }
 }
