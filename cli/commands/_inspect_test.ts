@@ -5,6 +5,7 @@ import type { WarrenClient } from "../../net/client/client.ts";
 import { NotFoundError, UnavailableError, WarrenError } from "../../proto/errors.ts";
 import { ExitCode } from "../exit_code.ts";
 import type { CliContext } from "./_context.ts";
+import { testCliContext } from "./_cli_context_test_util.ts";
 import { nodeCommand } from "./node.ts";
 import { secretCommand } from "./secret.ts";
 import { serviceCommand } from "./service.ts";
@@ -37,18 +38,7 @@ function inspectContext(kind: string, out: string[], err: string[]): CliContext 
     volumes: collection,
     close() {},
   } as unknown as WarrenClient;
-  return {
-    io: {
-      out: (text) => void (text !== "" && out.push(text)),
-      err: (text) => void err.push(text),
-      readStdin: () => Promise.resolve(new Uint8Array()),
-    },
-    env: () => undefined,
-    now: () => 0,
-    connect: () => Promise.resolve(client),
-    interrupt: () => new AbortController().signal,
-    configPath: "/nonexistent/warren.json",
-  };
+  return testCliContext(client, out, err);
 }
 
 /** Runs `KIND inspect ARGS`; returns stdout, stderr and what it threw. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { TaskLogsMessage } from "../../proto/schema/mod.ts";
 import type { CliContext } from "./_context.ts";
+import { testCliContext } from "./_cli_context_test_util.ts";
 import { serviceCommand } from "./service.ts";
 import { Command } from "commander";
 import { Manager } from "../../manager/manager.ts";
@@ -31,18 +32,7 @@ function logsContext(out: string[], err: string[]): CliContext {
     },
     close() {},
   } as unknown as WarrenClient;
-  return {
-    io: {
-      out: (text) => void (text !== "" && out.push(text)),
-      err: (text) => void err.push(text),
-      readStdin: () => Promise.resolve(new Uint8Array()),
-    },
-    env: () => undefined,
-    now: () => T0,
-    connect: () => Promise.resolve(client),
-    interrupt: () => new AbortController().signal,
-    configPath: "/nonexistent/warren.json",
-  };
+  return testCliContext(client, out, err, T0);
 }
 
 async function logs(args: string[]): Promise<{ out: string[]; err: string[] }> {
@@ -93,14 +83,7 @@ configureLogging({ level: "error" });
 
 /** Runs `warren service ARGS` in process against `manager`. */
 async function serviceAgainst(manager: string, args: string[]): Promise<void> {
-  const ctx: CliContext = {
-    io: { out: () => {}, err: () => {}, readStdin: () => Promise.resolve(new Uint8Array()) },
-    env: () => undefined,
-    now: () => Date.now(),
-    connect: (target) => Promise.resolve(new WarrenClient({ managers: target.managers })),
-    interrupt: () => new AbortController().signal,
-    configPath: "/nonexistent/warren-config.json",
-  };
+  const ctx = testCliContext((managers) => new WarrenClient({ managers: [...managers] }));
   const program = new Command("warren").exitOverride().addCommand(serviceCommand(ctx));
   await program.parseAsync(["service", ...args, "--manager", manager], { from: "user" });
 }
