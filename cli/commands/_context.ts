@@ -98,16 +98,19 @@ const collect = (value: string, previous: string[] | undefined) => [...(previous
  */
 export function addClientFlags<C extends Command>(
   cmd: C,
-  opts: { quiet?: boolean; formats?: readonly [OutputFormat, ...OutputFormat[]] } = {},
+  opts: { quiet?: boolean; formats?: readonly [OutputFormat, ...OutputFormat[]] | "none" } = {},
 ): C {
   const formats = opts.formats ?? OUTPUT_FORMATS;
   cmd.addOption(
     new Option("--manager <host:port>", "manager API address (repeatable or comma list)")
       .argParser(collect),
   );
-  cmd.addOption(
-    new Option("-o, --output <format>", "output format").choices(formats).default(formats[0]),
-  );
+  // "none": the command's output is another program's (exec), which no format applies to.
+  if (formats !== "none") {
+    cmd.addOption(
+      new Option("-o, --output <format>", "output format").choices(formats).default(formats[0]),
+    );
+  }
   if (opts.quiet) cmd.option("-q, --quiet", "print IDs only");
   return cmd;
 }

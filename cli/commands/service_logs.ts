@@ -189,7 +189,9 @@ export function addLogsExecCommands(
       });
     });
 
-  addClientFlags(group.command("exec").description("run a command in a running task"))
+  addClientFlags(group.command("exec").description("run a command in a running task"), {
+    formats: "none",
+  })
     .argument("<task>", "task ID or SERVICE.SLOT (as `service ps` shows)")
     .argument("<command...>", "command and arguments, after --")
     .option("-i, --interactive", "keep stdin open (even when it is a terminal)")

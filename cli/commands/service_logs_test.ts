@@ -111,3 +111,12 @@ Deno.test("service logs: a name that is neither a service nor a task says so", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("service exec: -o is not offered (the output is the command's own)", async () => {
+  const cmd = serviceCommand(logsContext([], [])).exitOverride();
+  for (const sub of cmd.commands) sub.exitOverride().configureOutput({ writeErr: () => {} });
+  await assert.rejects(
+    cmd.parseAsync(["exec", "web.1", "-o", "json", "--", "ls"], { from: "user" }),
+    (err: unknown) => (err as { code?: string }).code === "commander.unknownOption",
+  );
+});
