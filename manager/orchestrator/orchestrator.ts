@@ -70,6 +70,9 @@ export class Orchestrator {
   /** A pass asked for by a change, waiting for its slot. */
   #kickTimer: ReturnType<typeof setTimeout> | undefined;
   #lastPassAt = -Infinity;
+  /** Every worker was silent at the last health check (see {@link nodesToMarkDown}). */
+  #inMassSilence = false;
+  #silenceEndedAt = -Infinity;
   readonly #unsubscribe: (() => void)[] = [];
 
   constructor(ctx: ApiContext, opts: OrchestratorOptions) {
@@ -280,9 +283,18 @@ export class Orchestrator {
       nodes: [...s.nodes.values()],
       lastSeen: this.#o.lastSeen,
       now,
-      leaderSince: this.#leaderSince,
+      // After a mass silence, as after a new leader, every node has a full period to be heard.
+      leaderSince: Math.max(this.#leaderSince, this.#silenceEndedAt),
       downAfterMs: this.#o.nodeDownAfterMs,
     });
+    if (!verdict.massSilence && this.#inMassSilence) {
+      // The first workers are heard again. The others reconnect a moment later: marking them
+      // down now (they are no longer *all* silent) would reschedule their tasks needlessly.
+      this.#inMassSilence = false;
+      this.#silenceEndedAt = now;
+      return;
+    }
+    this.#inMassSilence = verdict.massSilence !== undefined;
     if (verdict.massSilence) {
       this.#log.warn(
         "every worker went silent at once: treating it as a manager-side problem, not marking nodes down",
