@@ -4,7 +4,7 @@ import type { CliContext } from "./_context.ts";
 import { testCliContext } from "./_cli_context_test_util.ts";
 import { serviceCommand } from "./service.ts";
 import { Command } from "commander";
-import { Manager } from "../../manager/manager.ts";
+import { startTestManager } from "../../worker/_test_manager.ts";
 import { WarrenClient } from "../../net/client/client.ts";
 import { NotFoundError } from "../../proto/errors.ts";
 import { configureLogging } from "../../proto/log.ts";
@@ -89,27 +89,12 @@ async function serviceAgainst(manager: string, args: string[]): Promise<void> {
 }
 
 Deno.test("service logs: a name that is neither a service nor a task says so", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "warren-logs-" });
-  const mgr = await Manager.start({
-    dataDir: dir,
-    apiAddr: "127.0.0.1:0",
-    raftAddr: "127.0.0.1:0",
-    httpAddr: "127.0.0.1:0",
-    advertiseAddr: "127.0.0.1",
-    init: { clusterName: "test" },
-    insecure: true,
-    tickMs: 10,
-  });
-  try {
-    await assert.rejects(
-      () => serviceAgainst(mgr.apiAddress, ["logs", "nosuchsvc"]),
-      (e: unknown) =>
-        e instanceof NotFoundError && e.message === 'service or task "nosuchsvc" not found',
-    );
-  } finally {
-    await mgr.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using m = await startTestManager();
+  await assert.rejects(
+    () => serviceAgainst(m.apiAddress, ["logs", "nosuchsvc"]),
+    (e: unknown) =>
+      e instanceof NotFoundError && e.message === 'service or task "nosuchsvc" not found',
+  );
 });
 
 Deno.test("service exec: -o is not offered (the output is the command's own)", async () => {
