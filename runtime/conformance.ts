@@ -221,6 +221,10 @@ const CASES: Record<string, Case> = {
     const missing = await rt.exec(id, { cmd: ["cat", "/no/such/file"] });
     assert.equal(missing.exitCode, 1);
     assert.match(missing.stderr, /No such file or directory/);
+    // As a shell and Docker answer: 127 when the executable is not there, the reason on stderr.
+    const unknown = await rt.exec(id, { cmd: ["no-such-tool", "--help"] });
+    assert.equal(unknown.exitCode, 127);
+    assert.match(unknown.stderr, /no-such-tool/);
     const teed = await rt.exec(id, { cmd: ["tee", "/tmp/x"], stdin: "piped\n" });
     assert.deepEqual(teed, { exitCode: 0, stdout: "piped\n", stderr: "" });
     assert.equal((await rt.exec(id, { cmd: ["cat", "/tmp/x"] })).stdout, "piped\n");

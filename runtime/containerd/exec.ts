@@ -45,6 +45,41 @@ export interface StartExecInput extends Omit<ExecOptions, "user"> {
   fifoDir: string;
 }
 
+/**
+ * The exit code of an exec that runc could not start, as a shell and Docker give it: 127 when
+ * the executable does not exist, 126 when it cannot be run. Undefined for other failures (the
+ * container is gone, containerd is down), which stay errors. runc reports these as
+ * `exec: "x": executable file not found in $PATH`, `stat /x: no such file or directory` or
+ * `permission denied`, as gRPC UNKNOWN (code `internal` here).
+ */
+export function startFailureExitCode(err: unknown): 126 | 127 | undefined {
+  if (!isContainerdCode(err, "internal")) return undefined;
+  const message = (err as Error).message;
+  if (!/\bexec(ve)?\b|starting container process/.test(message)) return undefined;
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied|exec format error|is a directory/i.test(message)) return 126;
+  return undefined;
+}
+
+/** A session for a process that never started: its reason on stderr (the terminal with a tty). */
+function exitedSession(exitCode: number, reason: string, tty: boolean): ExecSession {
+  const once = (data?: Uint8Array) =>
+    new ReadableStream<Uint8Array>({
+      start: (c) => {
+        if (data) c.enqueue(data);
+        c.close();
+      },
+    });
+  return {
+    stdin: new WritableStream<Uint8Array>(),
+    stdout: once(tty ? new TextEncoder().encode(reason) : undefined),
+    stderr: once(tty ? undefined : new TextEncoder().encode(reason)),
+    exited: Promise.resolve(exitCode),
+    kill: () => Promise.resolve(),
+    resize: () => Promise.resolve(),
+  };
+}
+
 /** Starts an exec process and returns its streams. */
 export async function startExec(
   client: ContainerdClient,
@@ -109,6 +144,8 @@ export async function startExec(
     }
     await client.tasks.deleteProcess({ containerId, execId }).catch(() => {});
     await cleanup();
+    const code = startFailureExitCode(err);
+    if (code !== undefined) return exitedSession(code, `${(err as Error).message}\n`, tty);
     if (isContainerdCode(err, "not_found") || isContainerdCode(err, "failed_precondition")) {
       throw new FailedPreconditionError(
         `cannot exec in container "${containerId}": ${(err as Error).message}`,
