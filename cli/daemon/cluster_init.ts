@@ -6,7 +6,6 @@
  * @module
  */
 import { Command } from "commander";
-import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { logger } from "../../proto/log.ts";
 import {
   addDaemonFlags,
@@ -97,52 +96,9 @@ export function clusterInitCommand(): Command {
         await updateAutolock(mgr.ctx, { autolock: true, rotate: false });
       }
       if (!o.managerOnly) {
-        // Loaded only when this manager also runs tasks (see worker_start.ts).
-        const [{ containerdFor }, { startNodeNetworking }, { startWorker }] = await Promise.all([
-          import("./worker_join.ts"),
-          import("./node_network.ts"),
-          import("./worker_start.ts"),
-        ]);
-        const containerd = await containerdFor(o.dataDir, o.containerdSocket);
-        stops.unshift(containerd.stop);
-        const networking = await startNodeNetworking({
-          nodeId: mgr.identity.nodeId,
-          dataDir: o.dataDir,
-          subnet: mgr.store.state.nodeSubnets.get(mgr.identity.nodeId)!,
-          clusterCidr: mgr.store.state.cluster!.cidrs.clusterCidr,
-          advertiseAddr: mgr.advertiseAddr,
-        });
-        // Containers stay up across a restart unless drained: keep their networks so they are
-        // re-adopted.
-        stops.unshift(() => networking.close({ keepTasks: !drain }));
-        const w = await startWorker({
-          networking,
-          dataDir: o.dataDir,
-          managers: [mgr.apiAddress],
-          nodeId: mgr.identity.nodeId,
-          advertiseAddr: mgr.advertiseAddr,
-          containerdSocket: containerd.socket,
-          ...(o.metricsAddr ? { metricsAddr: o.metricsAddr } : {}),
-          insecureRegistries: o.insecureRegistry,
-          credentials: channelCredentials(mgr.tls!),
-          channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
-        });
+        const { startColocatedWorker } = await import("./colocated_worker.ts");
+        const w = await startColocatedWorker(mgr, o);
         stops.unshift(() => w.stop({ drain, remove: leaving }));
-        // The manager's /metrics also shows this node's tasks (CPU, memory), so one scrape of
-        // a single-node cluster sees everything; --metrics-addr serves them on their own too.
-        const { renderWorkerMetrics } = await import("../../worker/metrics_http.ts");
-        const worker = w.node.worker;
-        const removeSource = mgr.metrics.addSource(async () =>
-          renderWorkerMetrics(await worker.metrics(), worker.tasks(), {
-            nodeId: worker.nodeId,
-            rssBytes: Deno.memoryUsage().rss,
-            links: {
-              managerConnected: () => w.node.agent.connected,
-              tunnelConnected: () => w.node.tunnel.connected,
-            },
-          })
-        );
-        stops.unshift(() => Promise.resolve(removeSource()));
       }
       console.log(
         `cluster ${mgr.identity.clusterId} running; manager ${mgr.identity.nodeId} at ${mgr.apiAddress}${

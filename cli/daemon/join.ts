@@ -25,7 +25,7 @@ import {
 } from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { managersToRecord, writePidFile } from "./pid_file.ts";
+import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
 
@@ -36,7 +36,11 @@ async function runJoinedWorker(o: Parameters<typeof WorkerJoin.runJoinedWorker>[
 }
 
 /** Flags of `join` (and of `worker start` when it joins). */
-export type JoinFlags = DaemonFlags & WorkerFlags & { token?: string; label: string[] };
+export type JoinFlags = DaemonFlags & WorkerFlags & {
+  token?: string;
+  label: string[];
+  managerOnly?: boolean;
+};
 
 /** Adds `--token` and `--label`, as `join` takes them, to `cmd`. */
 export function addJoinFlags<C extends Command>(cmd: C, tokenHelp: string): C {
@@ -57,6 +61,7 @@ export function joinCommand(name = "join"): Command {
     .description("join a cluster through MANAGER_ADDR (host:port) with a join token, and run")
     .argument("<manager>", "API address of any manager, host:port");
   addJoinFlags(cmd, "join token from 'warren cluster join-token worker|manager'");
+  cmd.option("--manager-only", "with a manager token: do not run a worker on this node");
   addDaemonFlags(cmd);
   addWorkerFlags(cmd);
   cmd.action((managerAddr: string, o: JoinFlags) => joinAndRun([managerAddr], o));
@@ -84,6 +89,15 @@ export async function joinAndRun(
     throw new ValidationError(
       "--data-dir",
       `${o.dataDir} holds a manager: run it with 'warren join' or 'warren cluster init'`,
+    );
+  }
+  if (
+    o.managerOnly &&
+    (existing?.role === "worker" || (o.token && !existing && parseToken(o.token).role === "worker"))
+  ) {
+    throw new ValidationError(
+      "--manager-only",
+      "applies to managers only: this node joins as a worker (use a manager token to join as a manager)",
     );
   }
   if (existing?.role === "worker") {
@@ -179,15 +193,35 @@ async function runManager(
   }
   // The CLI config follows the cluster's managers as they join and leave (config_managers.ts).
   const stopConfigSync = keepManagerConfig(configPath, mgr);
+  const stops: (() => Promise<void>)[] = [
+    () => mgr.stop(),
+    await writePidFile(o.dataDir, {
+      managers: managersToRecord(mgr, joined?.response.managers.map((m) => m.apiAddress) ?? []),
+    }),
+  ];
+  stops.unshift(() => Promise.resolve(stopConfigSync()));
+  // As `cluster init`: tasks stop with the daemon when asked or when the node left (and then
+  // their containers go too, before this node's containerd stops).
+  let how = { drain: o.drainOnExit ?? false, remove: false };
+  if (!o.managerOnly) {
+    try {
+      const { startColocatedWorker } = await import("./colocated_worker.ts");
+      const w = await startColocatedWorker(mgr, o);
+      stops.unshift(() => w.stop(how));
+    } catch (err) {
+      for (const s of stops) await s().catch(() => {});
+      throw err;
+    }
+  }
   console.log(
-    `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}`,
+    `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}${
+      o.managerOnly ? "" : " (also running tasks)"
+    }`,
   );
-  const removePid = await writePidFile(o.dataDir, {
-    managers: managersToRecord(mgr, joined?.response.managers.map((m) => m.apiAddress) ?? []),
-  });
   await waitForShutdown(async () => {
-    stopConfigSync();
-    await mgr.stop();
-    await removePid();
+    if (await leaveRequested(o.dataDir)) how = { drain: true, remove: true };
+    for (const s of stops) {
+      await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
+    }
   });
 }

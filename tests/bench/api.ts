@@ -183,7 +183,7 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
       await startDaemon(
         m,
         env,
-        ["join", ms[0].api, "--token", token, ...daemonFlags(m)],
+        ["join", ms[0].api, "--token", token, "--manager-only", ...daemonFlags(m)],
         /manager \S+ of cluster/,
       );
       await until(

@@ -64,8 +64,20 @@ async function waitForLog(n: WarrenNode, marker: RegExp, timeoutMs: number): Pro
   );
 }
 
-/** Starts `cluster init` on hosts[0] and joins every other host as a worker. */
-export async function startWarrenCluster(netns: NetnsCluster): Promise<WarrenCluster> {
+/** Options of {@link startWarrenCluster}. */
+export interface WarrenClusterOptions {
+  /** Indexes of the hosts (not 0) that join with a manager token; the others join as workers. */
+  managers?: number[];
+}
+
+/**
+ * Starts `cluster init` on hosts[0] and joins every other host, as a worker or (those in
+ * `opts.managers`) as a manager that also runs tasks.
+ */
+export async function startWarrenCluster(
+  netns: NetnsCluster,
+  opts: WarrenClusterOptions = {},
+): Promise<WarrenCluster> {
   if (await isSocket(DEFAULT_CONTAINERD_SOCKET)) {
     // Every node would share it (one filesystem): tasks of three "hosts" in one containerd.
     throw new Error(
@@ -158,12 +170,18 @@ export async function startWarrenCluster(netns: NetnsCluster): Promise<WarrenClu
   try {
     const [first, ...rest] = netns.hosts;
     await start(first!, ["cluster", "init"], /cluster \S+ running/);
-    const token = (await mustCli(["cluster", "join-token", "worker", "-q"])).trim();
-    for (const host of rest) {
+    const tokens = {
+      worker: (await mustCli(["cluster", "join-token", "worker", "-q"])).trim(),
+      manager: (await mustCli(["cluster", "join-token", "manager", "-q"])).trim(),
+    };
+    for (const [i, host] of rest.entries()) {
+      const manager = opts.managers?.includes(i + 1) ?? false;
       await start(
         host,
-        ["join", `${first!.address}:4240`, "--token", token],
-        /worker started/,
+        ["join", `${first!.address}:4240`, "--token", manager ? tokens.manager : tokens.worker],
+        manager
+          ? /manager \S+ of cluster \S+ running at \S+ \(also running tasks\)/
+          : /worker started/,
       );
     }
   } catch (err) {

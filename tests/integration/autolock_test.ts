@@ -139,7 +139,7 @@ Deno.test("autolock: a manager joining a locked cluster writes its cluster.key l
     await startDaemon(
       m2,
       env,
-      ["join", m1.api, "--token", await token("manager"), ...daemonFlags(m2)],
+      ["join", m1.api, "--token", await token("manager"), "--manager-only", ...daemonFlags(m2)],
       /manager \S+ of cluster \S+ running/,
     );
     const file = parseKekFile(await Deno.readFile(join(m2.dataDir, "cluster.key")));

@@ -40,7 +40,7 @@ Deno.test("managers: a 5-manager cluster keeps working with two down and stops s
       await startDaemon(
         m,
         env,
-        ["join", ms[0]!.api, "--token", token, ...daemonFlags(m)],
+        ["join", ms[0]!.api, "--token", token, "--manager-only", ...daemonFlags(m)],
         /manager \S+ of cluster \S+ running/,
       );
       await until(
@@ -84,7 +84,7 @@ Deno.test("managers: a 5-manager cluster keeps working with two down and stops s
     await startDaemon(
       leader,
       env,
-      ["join", left[0]!.api, ...daemonFlags(leader)],
+      ["join", left[0]!.api, "--manager-only", ...daemonFlags(leader)],
       /manager \S+ of cluster \S+ running/,
     );
     // (A timed-out attempt may still have committed: then the retry finds the service.)

@@ -46,7 +46,7 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
       await startDaemon(
         m,
         env,
-        ["join", ms[0].api, "--token", token, ...daemonFlags(m)],
+        ["join", ms[0].api, "--token", token, "--manager-only", ...daemonFlags(m)],
         /manager \S+ of cluster \S+ running/,
       );
       // A learner is promoted once caught up; on a loaded machine that can take a while. The
@@ -186,7 +186,7 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     await startDaemon(
       leader,
       env,
-      ["join", survivor.api, ...daemonFlags(leader)],
+      ["join", survivor.api, "--manager-only", ...daemonFlags(leader)],
       /manager \S+ of cluster \S+ running/,
     );
     const last = acked[acked.length - 1];
@@ -265,7 +265,7 @@ Deno.test("managers: a 3-manager TLS cluster survives a leader kill without losi
     await startDaemon(
       m4,
       env,
-      ["join", stayer.api, "--token", token, ...daemonFlags(m4)],
+      ["join", stayer.api, "--token", token, "--manager-only", ...daemonFlags(m4)],
       /manager \S+ of cluster \S+ running/,
     );
     await until(
