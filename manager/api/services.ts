@@ -97,6 +97,7 @@ export async function updateService(
     expectedSpecVersion: expect.expectedSpecVersion,
     expectedRevision: expect.expectedRevision,
     exclusivePorts: true,
+    keepsUnchangedTasks: true,
   });
 }
 
@@ -118,6 +119,7 @@ export async function rollbackService(ctx: ApiContext, idOrName: string): Promis
     at: ctx.now(),
     id: cur.id,
     exclusivePorts: true,
+    keepsUnchangedTasks: true,
   });
 }
 

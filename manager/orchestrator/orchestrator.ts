@@ -232,7 +232,12 @@ export class Orchestrator {
       // Without exclusivePorts: a refused automatic rollback would be retried on every pass and
       // the failed update never settle. The cost, a known gap: a port the previous spec had and
       // another service took during the failed update is then published by both.
-      await write(this.#ctx, { kind: "service.rollback", at: now, id: sv.id });
+      await write(this.#ctx, {
+        kind: "service.rollback",
+        at: now,
+        id: sv.id,
+        keepsUnchangedTasks: true,
+      });
     }
     if (step.status) {
       await write(this.#ctx, {

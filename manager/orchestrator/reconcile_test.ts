@@ -483,3 +483,16 @@ Deno.test("node health: silent nodes go down, unless every worker went silent at
   });
   assert.deepEqual(fresh.down, [], "a new leader waits a TTL for sessions");
 });
+
+Deno.test("update: a rollback that changed no task's definition completes with every task kept", () => {
+  // The rollback of a replicas-only update keeps the spec version (fsm.ts nextVersions).
+  const s: Service = {
+    ...svc({ replicas: 2, rollbackConfig: { parallelism: 1, monitorMs: 1000 } }, 1),
+    updateStatus: { state: "rollback_started", message: "", startedAt: now },
+  };
+  const tasks = [task("a", { slot: 1 }), task("b", { slot: 2 })];
+  const step = reconcileUpdate(s, tasks, { lastBatchAt: 0 }, now + 1);
+  assert.deepEqual(step.actions.desired, []);
+  assert.deepEqual(step.actions.create, []);
+  assert.equal(step.status?.state, "rolled_back");
+});

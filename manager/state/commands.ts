@@ -106,7 +106,11 @@ export const CommandSchema = z.discriminatedUnion("kind", [
    * Service writes. `exclusivePorts`: refused when another service holds one of the published
    * ports the spec claims (proto/service_rules.ts); checked here, at apply time, so two creates
    * through different managers cannot both take a port. Entries from before this field apply
-   * as they are (they were accepted with shared ports).
+   * as they are (they were accepted with shared ports). `keepsUnchangedTasks`: a new spec that
+   * changes no task's definition (proto/schema/service.ts `sameTaskDefinition`: replicas,
+   * update settings, ...) keeps the spec version, so no task is replaced, and a new spec equal to
+   * the previous one (updating back, rolling back) lets the tasks still on it stay. Entries
+   * from before this field make every write of the spec a new version, as they did.
    */
   z.object({
     kind: z.literal("service.create"),
@@ -122,6 +126,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     expectedSpecVersion: z.number().int().min(0).optional(),
     expectedRevision: z.number().int().min(0).optional(),
     exclusivePorts: z.literal(true).optional(),
+    keepsUnchangedTasks: z.literal(true).optional(),
   }),
   z.object({ kind: z.literal("service.scale"), at, id: IdSchema, replicas: z.number().int() }),
   z.object({
@@ -129,6 +134,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     at,
     id: IdSchema,
     exclusivePorts: z.literal(true).optional(),
+    keepsUnchangedTasks: z.literal(true).optional(),
   }),
   z.object({ kind: z.literal("service.delete"), at, id: IdSchema }),
   z.object({

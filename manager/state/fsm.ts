@@ -11,6 +11,7 @@ import {
   type EncryptedData,
   isTerminal,
   type Node,
+  sameTaskDefinition,
   type Service,
   serviceRevision,
   type StoredSecret,
@@ -164,8 +165,8 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         throw new AlreadyExistsError("service", cmd.spec.name);
       }
       if (cmd.exclusivePorts) checkPorts(s, cmd.spec, prev.id, prev.spec);
-      // A new spec starts a new rolling update: any paused or finished one is over, and no
-      // older version runs the new spec.
+      // A new spec starts a new rolling update: any paused or finished one is over (as in
+      // Swarm, an update resumes a paused rollout).
       const { updateStatus: _, sameSpecVersion: _same, ...rest } = prev;
       return putService(
         s,
@@ -173,7 +174,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
           ...rest,
           spec: cmd.spec,
           previousSpec: prev.spec,
-          specVersion: prev.specVersion + 1,
+          ...nextVersions(prev, cmd.spec, cmd.keepsUnchangedTasks === true),
           revision: serviceRevision(prev) + 1,
           updatedAt: cmd.at,
         }, prev),
@@ -208,20 +209,23 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         s.serviceIdByName.has(prev.previousSpec.name)
       ) throw new AlreadyExistsError("service", prev.previousSpec.name);
       if (cmd.exclusivePorts) checkPorts(s, prev.previousSpec, prev.id, prev.spec);
+      const { sameSpecVersion: _same, ...rest } = prev;
       return putService(
         s,
         withVip(s, {
-          ...prev,
+          ...rest,
           spec: prev.previousSpec,
           previousSpec: prev.spec,
-          specVersion: prev.specVersion + 1,
+          ...(cmd.keepsUnchangedTasks ? nextVersions(prev, prev.previousSpec, true) : {
+            specVersion: prev.specVersion + 1,
+            // The restored spec is the one of the version before: its tasks stay as they are.
+            // Not after a version that changed no spec (a secret's new data): the older tasks
+            // may hold data the rollback cannot bring back.
+            ...(sameSpec(prev.previousSpec, prev.spec)
+              ? {}
+              : { sameSpecVersion: prev.specVersion - 1 }),
+          }),
           revision: serviceRevision(prev) + 1,
-          // The restored spec is the one of the version before: its tasks stay as they are.
-          // Not after a version that changed no spec (a secret's new data, a forced update):
-          // the older tasks may hold data the rollback cannot bring back.
-          ...(sameSpec(prev.previousSpec, prev.spec)
-            ? {}
-            : { sameSpecVersion: prev.specVersion - 1 }),
           updateStatus: {
             state: "rollback_started",
             message: "rollback requested",
@@ -430,6 +434,39 @@ function names(services: Service[]): string {
 }
 
 /** Whether two specs are the same (the FSM's objects keep one key order, so JSON compares). */
+/**
+ * The spec version and the older version still counted as current (`sameSpecVersion`) when
+ * service `prev` gets spec `next`. Without `keepsUnchangedTasks` (log entries from before it),
+ * every new spec is a new version that no task runs yet.
+ *
+ * With it: a spec that changes no task's definition keeps the version (and the older version
+ * counted with it), so no task is replaced. Otherwise a new version, and when `next` makes the
+ * tasks the previous spec made (an update back, a rollback), the tasks still on that version
+ * stay: the previous spec is the one of the version before whenever the two differ in their
+ * task definition, as every write that changes the definition bumps the version and records
+ * the spec it replaced. Not after a version that changed no definition (a secret's new data):
+ * the older tasks may hold data the new spec cannot bring back.
+ */
+function nextVersions(
+  prev: Service,
+  next: Service["spec"],
+  keepsUnchangedTasks: boolean,
+): Pick<Service, "specVersion" | "sameSpecVersion"> {
+  if (!keepsUnchangedTasks) return { specVersion: prev.specVersion + 1 };
+  if (sameTaskDefinition(next, prev.spec)) {
+    return {
+      specVersion: prev.specVersion,
+      ...(prev.sameSpecVersion !== undefined ? { sameSpecVersion: prev.sameSpecVersion } : {}),
+    };
+  }
+  const back = prev.previousSpec !== undefined && sameTaskDefinition(next, prev.previousSpec) &&
+    !sameTaskDefinition(prev.previousSpec, prev.spec);
+  return {
+    specVersion: prev.specVersion + 1,
+    ...(back ? { sameSpecVersion: prev.specVersion - 1 } : {}),
+  };
+}
+
 function sameSpec(a: Service["spec"], b: Service["spec"]): boolean {
   return a === b || JSON.stringify(a) === JSON.stringify(b);
 }

@@ -56,6 +56,66 @@ Deno.test("fsm: create, update, scale and rollback a service keep versions and n
   assert.throws(() => applyCommand(s, { kind: "service.delete", at, id: "nope" }), NotFoundError);
 });
 
+Deno.test("fsm: a spec that changes no task definition keeps the tasks (replicas, update settings)", () => {
+  const s = emptyState();
+  const keep = { keepsUnchangedTasks: true } as const;
+  applyCommand(s, { kind: "service.create", at, service: service("web") });
+  const v1 = s.services.get("web")!.spec;
+  // What `apply -f` sends when only the replica count or the update settings changed.
+  const wider = {
+    ...v1,
+    replicas: 5,
+    updateConfig: { ...v1.updateConfig, parallelism: 2 },
+    disconnectGraceMs: 60_000,
+  };
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: wider, ...keep });
+  let sv = s.services.get("web")!;
+  assert.equal(sv.specVersion, 1, "no task runs a different definition: no new version");
+  assert.equal(sv.spec.replicas, 5);
+  assert.equal(serviceRevision(sv), 2, "still a new revision");
+  assert.deepEqual(sv.previousSpec, v1, "a rollback still restores the settings");
+  // Its rollback changes no task either.
+  applyCommand(s, { kind: "service.rollback", at, id: "web", ...keep });
+  sv = s.services.get("web")!;
+  assert.equal(sv.specVersion, 1);
+  assert.equal(sv.spec.replicas, 1);
+  assert.equal(sv.updateStatus?.state, "rollback_started");
+
+  // An image change is a new version; updating back to the image before, while the rollout
+  // is under way, keeps the tasks that still run it (as a rollback does).
+  const v2 = { ...v1, image: "registry.local/app:2" };
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: v2, ...keep });
+  assert.equal(s.services.get("web")!.specVersion, 2);
+  applyCommand(s, { kind: "service.scale", at, id: "web", replicas: 4 });
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "web",
+    spec: { ...v1, replicas: 4 },
+    ...keep,
+  });
+  sv = s.services.get("web")!;
+  assert.equal(sv.specVersion, 3);
+  assert.equal(sv.sameSpecVersion, 1, "tasks of version 1 run the definition updated back to");
+  // Anything else is a new version that no task runs yet.
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "web",
+    spec: { ...v1, env: ["A=1"] },
+    ...keep,
+  });
+  sv = s.services.get("web")!;
+  assert.equal(sv.specVersion, 4);
+  assert.equal(sv.sameSpecVersion, undefined);
+
+  // Log entries from before the flag replay as they did: every write a new version.
+  const old = emptyState();
+  applyCommand(old, { kind: "service.create", at, service: service("web") });
+  applyCommand(old, { kind: "service.update", at, id: "web", spec: { ...v1, replicas: 5 } });
+  assert.equal(old.services.get("web")!.specVersion, 2);
+});
+
 Deno.test("fsm: an update read before a scale is refused by its revision, not applied over it", () => {
   const s = emptyState();
   // A service written before revisions existed is at its spec version.

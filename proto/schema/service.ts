@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { IdSchema, isIpv4, TimestampMsSchema } from "./common.ts";
-import { ServiceSpecSchema } from "./service_spec.ts";
+import { type ServiceSpec, ServiceSpecSchema } from "./service_spec.ts";
 
 /** State of the latest update or rollback. */
 export const UpdateStateSchema = z.enum([
@@ -68,6 +68,34 @@ export type Service = z.infer<typeof ServiceSchema>;
 /** A service's revision; a service written before revisions existed is at its spec version. */
 export function serviceRevision(service: Pick<Service, "specVersion" | "revision">): number {
   return service.revision ?? service.specVersion;
+}
+
+/**
+ * Fields of a service spec that say how the service is run, not what its tasks run: changing
+ * only these leaves every task as it is (as Swarm keeps tasks whose TaskSpec is unchanged).
+ */
+const SERVICE_LEVEL_FIELDS = [
+  "replicas",
+  "updateConfig",
+  "rollbackConfig",
+  "deployment",
+  "disconnectGraceMs",
+] as const satisfies readonly (keyof ServiceSpec)[];
+
+/** `spec` without its {@link SERVICE_LEVEL_FIELDS}: what a task is made from. */
+function taskDefinition(spec: ServiceSpec): Partial<ServiceSpec> {
+  const def: Partial<ServiceSpec> = { ...spec };
+  for (const f of SERVICE_LEVEL_FIELDS) delete def[f];
+  return def;
+}
+
+/**
+ * Whether tasks made from spec `a` and from spec `b` are the same: the specs differ at most in
+ * the replica count, the update and rollback settings, the deployment strategy and the
+ * disconnect grace. Specs are compared as their JSON (both parsed by the same schema).
+ */
+export function sameTaskDefinition(a: ServiceSpec, b: ServiceSpec): boolean {
+  return a === b || JSON.stringify(taskDefinition(a)) === JSON.stringify(taskDefinition(b));
 }
 
 /**
