@@ -157,6 +157,20 @@ Deno.test("restart: restarts a worker made locally count against max attempts", 
   assert.equal(restartDecision(dead(1), p, [earlier], now).kind, "retire");
 });
 
+Deno.test("restart: failures of an earlier spec version do not count against max attempts", () => {
+  // Three v1 tasks crashed (the bad image that made the user update); v2's first crash is its
+  // first attempt, not the fourth (Swarm resets a slot's restart history on a new spec version).
+  const p = { condition: "on-failure" as const, delayMs: 0, maxAttempts: 3, windowMs: 0 };
+  const v1 = ["a", "b", "c"].map((id, i) =>
+    task(id, { state: "failed", desired: "shutdown", version: 1, at: i, ts: i })
+  );
+  const dead = task("d", { state: "failed", version: 2, at: 10, ts: now - 10 });
+  assert.equal(restartDecision(dead, p, v1, now).kind, "replace");
+  // Failures of the same version still count: 3 earlier v2 ones + this one = 4 > 3.
+  const v2 = v1.map((t) => ({ ...t, specVersion: 2 }));
+  assert.equal(restartDecision(dead, p, v2, now).kind, "retire");
+});
+
 Deno.test("global: one task per eligible node; ineligible nodes lose theirs", () => {
   const g = svc({ mode: "global", replicas: undefined });
   const r = reconcileGlobal(

@@ -17,7 +17,9 @@ export type RestartDecision =
  * Decides for `dead` (observed terminal, desired running). `history` are the slot's earlier
  * tasks (any state). Tasks lost with their node (`orphaned`) are always replaced: that is not a
  * failure of the task, and it does not count as an attempt. Restarts a worker made locally
- * (`status.localRestarts`) count as attempts.
+ * (`status.localRestarts`) count as attempts. Only tasks of `dead`'s spec version count: a new
+ * spec starts the slot's count afresh (as Swarm does), so a fixed image is not retired for the
+ * crashes of the broken one.
  */
 export function restartDecision(
   dead: Task,
@@ -37,7 +39,7 @@ export function restartDecision(
     // Each ended task is one attempt, plus the restarts its worker made on its own while cut off
     // from the managers (counted at the task's last status: their own times are not reported).
     const attempts = [dead, ...history].filter((t) =>
-      t.status.state !== "orphaned" &&
+      t.specVersion === dead.specVersion && t.status.state !== "orphaned" &&
       (t.status.state === "failed" || t.status.state === "rejected" ||
         t.status.state === "complete") &&
       t.status.timestamp >= since
