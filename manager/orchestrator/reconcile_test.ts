@@ -445,6 +445,44 @@ Deno.test("update: a global service rolls node by node; start-first keeps the ol
   ]);
 });
 
+Deno.test("update: a slot the restart policy gave up on gets the new spec's task", () => {
+  // Slot 1 crashed past max attempts on v1 and was retired; the user updates to v2 (the fix).
+  const spec = {
+    replicas: 2,
+    restartPolicy: { condition: "on-failure" as const, maxAttempts: 1 },
+    updateConfig: { parallelism: 1, monitorMs: 0 },
+  };
+  const s = svc(spec, 2);
+  const retired = task("r1", { slot: 1, version: 1, state: "failed", desired: "failed" });
+  const o2 = task("o2", { slot: 2, version: 1 });
+  const first = replicatedPass(s, [retired, o2], { lastBatchAt: 0 }, now);
+  assert.equal(first.status?.state, "updating");
+  assert.deepEqual(first.actions.create.map((c) => [c.slot, c.specVersion]), [[1, 2]]);
+  assert.deepEqual(first.actions.desired, [], "slot 2 waits: slot 1 is the batch");
+  // Once every slot runs v2, the update completes with both replicas back.
+  const u = { ...s, updateStatus: { state: "updating" as const, message: "", startedAt: now } };
+  const n1 = task("n1", { slot: 1, version: 2, at: now, ts: now });
+  const n2 = task("n2", { slot: 2, version: 2, at: now, ts: now });
+  const stopped = { ...o2, desiredState: "shutdown" as const };
+  const done = replicatedPass(u, [n1, retired, n2, stopped], { lastBatchAt: 0 }, now + 1);
+  assert.equal(done.status?.state, "completed");
+  // A retired slot of the current spec stays retired, and a rollback leaves it alone (Swarm).
+  const same = replicatedPass(s, [{ ...retired, specVersion: 2 }, n2], { lastBatchAt: 0 }, now);
+  assert.deepEqual(same.actions.create, []);
+  const rb = {
+    ...s,
+    updateStatus: { state: "rollback_started" as const, message: "", startedAt: now },
+  };
+  assert.deepEqual(replicatedPass(rb, [retired, n2], { lastBatchAt: 0 }, now).actions.create, []);
+  // The same for a global service's node.
+  const g = svc({ ...spec, mode: "global", replicas: undefined }, 2);
+  const eligible = new Set(["n1"]);
+  const gr = task("g1", { nodeId: "n1", version: 1, state: "complete", desired: "complete" });
+  const gstep = reconcileUpdate(g, [gr], { lastBatchAt: 0 }, now, { eligible });
+  assert.deepEqual(gstep.actions.create, [{ serviceId: "svc", nodeId: "n1", specVersion: 2 }]);
+  assert.deepEqual(reconcileGlobal(g, [gr], eligible, now).create, []);
+});
+
 Deno.test("update: a fresh service is not an update", () => {
   const r = reconcileUpdate(svc({ replicas: 2 }), [task("a", { slot: 1, state: "pending" })], {
     lastBatchAt: 0,

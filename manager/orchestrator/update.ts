@@ -91,6 +91,8 @@ export function reconcileUpdate(
   const units = unitsOf(service, tasks, eligible);
   const slots = units.groups;
   const outdatedSlots: (number | string)[] = [];
+  /** Outdated slots the restart policy retired: nothing to stop, their new task is created. */
+  const revived = new Set<number | string>();
   let inFlight = 0;
   let failures = 0;
   const lost = (nodeId: string) => nodes?.lost(nodeId, service, now) ?? false;
@@ -128,6 +130,17 @@ export function reconcileUpdate(
         const at = current.status.timestamp + cfg.monitorMs;
         if (at > now) out.actions.wakeAt = Math.min(out.actions.wakeAt ?? Infinity, at);
       }
+    }
+    // A slot the restart policy gave up on (max attempts, or an exit it does not restart) is
+    // still updated to a new spec, as in Swarm: the new spec may be the fix, and the service
+    // would otherwise stay short of its replicas after an update that says "completed". Not in
+    // a rollback, which only undoes the update (Swarm leaves such slots alone there too).
+    if (
+      live.length === 0 && !rollingBack && isRetired(list[0]) &&
+      !runsCurrentSpec(service, list[0]!.specVersion)
+    ) {
+      outdatedSlots.push(slot);
+      revived.add(slot);
     }
     if (old.length > 0) {
       if (current) {
@@ -192,7 +205,10 @@ export function reconcileUpdate(
   }
   const batch = outdatedSlots.sort(byKey).slice(0, parallelism - inFlight);
   for (const slot of batch) {
-    if (cfg.order === "stop-first") {
+    if (revived.has(slot)) {
+      // Nothing runs there to stop or to start beside: the new task is created either way.
+      out.actions.create.push(units.fresh(slot));
+    } else if (cfg.order === "stop-first") {
       // Only the stop: the new task follows once the old ones have stopped (see the module doc).
       for (const o of (slots.get(slot) ?? []).filter(isLive)) {
         out.actions.desired.push({ taskId: o.id, desiredState: "shutdown", reason: "updating" });
