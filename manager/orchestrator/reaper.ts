@@ -6,10 +6,11 @@
 import { isTerminal, type Task } from "../../proto/schema/mod.ts";
 
 /**
- * IDs of finished tasks beyond the newest `keep` per slot/node, and every finished task of a
- * service gone: also one still desired running (it failed and was waiting out its restart
- * delay when the service was deleted, which tells only live tasks to shut down), which nothing
- * would ever restart or remove.
+ * IDs of finished tasks beyond the newest `keep` per slot/node, and every task of a service
+ * gone, whatever its state: the dispatcher stops sending a deleted service's tasks, so their
+ * workers remove them without a last report (a task left "running" would stay forever), and
+ * one still desired running (it failed and was waiting out its restart delay when the service
+ * was deleted, which tells only live tasks to shut down) nothing would ever restart or remove.
  */
 export function tasksToReap(
   tasks: readonly Task[],
@@ -19,11 +20,11 @@ export function tasksToReap(
   const groups = new Map<string, Task[]>();
   const out: string[] = [];
   for (const t of tasks) {
-    if (!isTerminal(t.status.state)) continue;
     if (!serviceExists(t.serviceId)) {
       out.push(t.id);
       continue;
     }
+    if (!isTerminal(t.status.state)) continue;
     if (!isTerminal(t.desiredState)) continue;
     const key = `${t.serviceId}/${t.slot ?? t.nodeId}`;
     const list = groups.get(key);

@@ -503,7 +503,19 @@ Deno.test("reaper: keeps the newest finished tasks per slot", () => {
   // A task that failed and waited to restart when its service was deleted: reaped too.
   const waiting = task("w", { slot: 1, state: "failed", desired: "running", at: 1 });
   assert.deepEqual(tasksToReap([waiting], 5, () => true), []);
-  assert.deepEqual(tasksToReap([waiting, task("live", { slot: 1 })], 5, () => false), ["w"]);
+  assert.deepEqual(tasksToReap([waiting], 5, () => false), ["w"]);
+});
+
+Deno.test("reaper: the tasks of a deleted service go, whatever their last reported state", () => {
+  // The dispatcher stops sending a deleted service's tasks (nodeView skips them), so workers
+  // remove them without a last report: one left "running" in the store stayed there forever.
+  const running = task("r", { slot: 1, desired: "shutdown" });
+  assert.deepEqual(tasksToReap([running], 5, () => false), ["r"]);
+  assert.deepEqual(
+    tasksToReap([running], 5, () => true),
+    [],
+    "a live service's waits for its worker",
+  );
 });
 
 Deno.test("node health: silent nodes go down, unless every worker went silent at once", () => {
