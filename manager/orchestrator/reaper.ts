@@ -3,7 +3,9 @@
  * and reap older ones (pure).
  * @module
  */
-import { isTerminal, type Task } from "../../proto/schema/mod.ts";
+import { isTerminal, type Task, taskStateOrder } from "../../proto/schema/mod.ts";
+
+const ASSIGNED = taskStateOrder("assigned");
 
 /**
  * IDs of finished tasks beyond the newest `keep` per slot/node, and every task of a service
@@ -11,6 +13,8 @@ import { isTerminal, type Task } from "../../proto/schema/mod.ts";
  * workers remove them without a last report (a task left "running" would stay forever), and
  * one still desired running (it failed and was waiting out its restart delay when the service
  * was deleted, which tells only live tasks to shut down) nothing would ever restart or remove.
+ * Also a task told to stop before it was assigned (scaled down while pending): no scheduler
+ * places it and no worker ever sees it, so it would stay pending forever (Swarm deletes these).
  */
 export function tasksToReap(
   tasks: readonly Task[],
@@ -24,7 +28,10 @@ export function tasksToReap(
       out.push(t.id);
       continue;
     }
-    if (!isTerminal(t.status.state)) continue;
+    if (!isTerminal(t.status.state)) {
+      if (isTerminal(t.desiredState) && taskStateOrder(t.status.state) < ASSIGNED) out.push(t.id);
+      continue;
+    }
     if (!isTerminal(t.desiredState)) continue;
     const key = `${t.serviceId}/${t.slot ?? t.nodeId}`;
     const list = groups.get(key);

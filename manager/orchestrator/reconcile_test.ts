@@ -518,6 +518,16 @@ Deno.test("reaper: the tasks of a deleted service go, whatever their last report
   );
 });
 
+Deno.test("reaper: a task told to stop before it was placed goes", () => {
+  // Scaled down, or its global node gone, while still pending: the scheduler places only tasks
+  // meant to run and workers see only assigned ones, so it stayed pending forever.
+  const p = task("p", { slot: 3, state: "pending", desired: "shutdown" });
+  assert.deepEqual(tasksToReap([p], 5, () => true), ["p"]);
+  assert.deepEqual(tasksToReap([task("q", { slot: 3, state: "pending" })], 5, () => true), []);
+  const assigned = task("a", { slot: 3, state: "assigned", desired: "shutdown" });
+  assert.deepEqual(tasksToReap([assigned], 5, () => true), [], "its worker reports the stop");
+});
+
 Deno.test("node health: silent nodes go down, unless every worker went silent at once", () => {
   const nodes = [mkNode("n1", 0), mkNode("n2", 0), mkNode("n3", 0)];
   const seen: Record<string, number> = { n1: now - 20_000, n2: now - 1000, n3: now - 1000 };
