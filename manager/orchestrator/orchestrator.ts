@@ -205,6 +205,7 @@ export class Orchestrator {
           [...st.tasks.values()],
           this.#o.historyPerSlot,
           (id) => st.services.has(id),
+          (id) => st.services.get(id)?.spec.restartPolicy.maxAttempts ?? 0,
         );
         await this.#writeChunks(reap, (ids) => ({ kind: "task.delete", at: now, ids }));
       }

@@ -4,6 +4,7 @@
  * @module
  */
 import { isTerminal, type Task, taskStateOrder } from "../../proto/schema/mod.ts";
+import { isAttempt } from "./restart.ts";
 
 const ASSIGNED = taskStateOrder("assigned");
 
@@ -15,11 +16,16 @@ const ASSIGNED = taskStateOrder("assigned");
  * was deleted, which tells only live tasks to shut down) nothing would ever restart or remove.
  * Also a task told to stop before it was assigned (scaled down while pending): no scheduler
  * places it and no worker ever sees it, so it would stay pending forever (Swarm deletes these).
+ *
+ * `maxAttemptsOf` gives a service's restart policy limit (0: none): a slot keeps at least that
+ * many ended tasks that count as attempts (see {@link isAttempt}), since the policy counts them
+ * in the history; reaped down to `keep`, a limit above `keep` was never reached.
  */
 export function tasksToReap(
   tasks: readonly Task[],
   keep: number,
   serviceExists: (id: string) => boolean,
+  maxAttemptsOf: (serviceId: string) => number = () => 0,
 ): string[] {
   const groups = new Map<string, Task[]>();
   const out: string[] = [];
@@ -40,8 +46,15 @@ export function tasksToReap(
   }
   for (const list of groups.values()) {
     if (list.length <= keep) continue;
+    const maxAttempts = maxAttemptsOf(list[0]!.serviceId);
     list.sort((a, b) => b.updatedAt - a.updatedAt);
-    for (const t of list.slice(keep)) out.push(t.id);
+    let attempts = 0;
+    list.forEach((t, i) => {
+      // Among the newest attempts the restart policy counts: kept beyond `keep`.
+      const counted = attempts < maxAttempts && isAttempt(t);
+      if (counted) attempts++;
+      if (i >= keep && !counted) out.push(t.id);
+    });
   }
   return out;
 }

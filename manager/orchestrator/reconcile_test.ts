@@ -528,6 +528,30 @@ Deno.test("reaper: a task told to stop before it was placed goes", () => {
   assert.deepEqual(tasksToReap([assigned], 5, () => true), [], "its worker reports the stop");
 });
 
+Deno.test("reaper: keeps the ended tasks the restart policy still counts", () => {
+  // --restart-max-attempts 8 with the default history of 5: reaping down to 5 left at most
+  // 6 attempts to count, so the slot was restarted forever.
+  const p = { condition: "any" as const, delayMs: 0, maxAttempts: 8, windowMs: 0 };
+  const ended = Array.from(
+    { length: 8 },
+    (_, i) => task(`f${i}`, { slot: 1, state: "failed", desired: "shutdown", at: i, ts: i }),
+  );
+  const dead = task("d", { slot: 1, state: "failed", at: 100, ts: 100 });
+  const reaped = new Set(tasksToReap([...ended, dead], 5, () => true, () => p.maxAttempts));
+  assert.deepEqual([...reaped], []);
+  const history = ended.filter((t) => !reaped.has(t.id));
+  assert.equal(restartDecision(dead, p, history, now).kind, "retire");
+  // What the policy does not count (tasks an update stopped) is still trimmed to `keep`.
+  const stopped = Array.from(
+    { length: 3 },
+    (_, i) => task(`s${i}`, { slot: 1, state: "shutdown", desired: "shutdown", at: i - 10 }),
+  );
+  assert.deepEqual(
+    tasksToReap([...ended, ...stopped], 5, () => true, () => p.maxAttempts).sort(),
+    ["s0", "s1", "s2"],
+  );
+});
+
 Deno.test("node health: silent nodes go down, unless every worker went silent at once", () => {
   const nodes = [mkNode("n1", 0), mkNode("n2", 0), mkNode("n3", 0)];
   const seen: Record<string, number> = { n1: now - 20_000, n2: now - 1000, n3: now - 1000 };

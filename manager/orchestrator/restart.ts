@@ -39,10 +39,7 @@ export function restartDecision(
     // Each ended task is one attempt, plus the restarts its worker made on its own while cut off
     // from the managers (counted at the task's last status: their own times are not reported).
     const attempts = [dead, ...history].filter((t) =>
-      t.specVersion === dead.specVersion && t.status.state !== "orphaned" &&
-      (t.status.state === "failed" || t.status.state === "rejected" ||
-        t.status.state === "complete") &&
-      t.status.timestamp >= since
+      t.specVersion === dead.specVersion && isAttempt(t) && t.status.timestamp >= since
     ).reduce((n, t) => n + 1 + (t.status.localRestarts ?? 0), 0);
     if (attempts > policy.maxAttempts) {
       return {
@@ -55,6 +52,15 @@ export function restartDecision(
   }
   const at = dead.status.timestamp + policy.delayMs;
   return now >= at ? { kind: "replace" } : { kind: "wait", until: at };
+}
+
+/**
+ * Whether an ended task counts as a restart attempt of its slot: it failed, was rejected or
+ * completed (a task lost with its node, or stopped by the manager, does not).
+ */
+export function isAttempt(t: Task): boolean {
+  const state = t.status.state;
+  return state === "failed" || state === "rejected" || state === "complete";
 }
 
 /**
