@@ -5,7 +5,7 @@
  * the rolling updater (update.ts), as for replicated services.
  * @module
  */
-import { runsCurrentSpec, type Service, type Task } from "../../proto/schema/mod.ts";
+import { isTerminal, runsCurrentSpec, type Service, type Task } from "../../proto/schema/mod.ts";
 import { type Actions, noActions } from "./actions.ts";
 import { superviseSlot } from "./restart.ts";
 import { isLive, isStopping } from "./replicated.ts";
@@ -23,19 +23,30 @@ export function byNode(tasks: readonly Task[]): Map<string, Task[]> {
   return m;
 }
 
-/** Decides creates and stops so that every node in `eligible` runs exactly one task. */
+/**
+ * Decides creates and stops so that every node in `eligible` runs exactly one task. A node in
+ * `paused` keeps the task that runs there, but one that ended is not restarted.
+ */
 export function reconcileGlobal(
   service: Service,
   tasks: readonly Task[],
   eligible: ReadonlySet<string>,
   now: number,
+  paused: ReadonlySet<string> = new Set(),
 ): Actions {
   const out = noActions();
   const grouped = byNode(tasks);
   for (const [nodeId, list] of grouped) {
     if (eligible.has(nodeId)) continue;
     for (const t of list) {
-      if (isLive(t)) {
+      if (paused.has(nodeId) && isLive(t)) {
+        if (!isTerminal(t.status.state)) continue;
+        out.desired.push({
+          taskId: t.id,
+          desiredState: "shutdown",
+          reason: `node ${nodeId} is paused: the task is not restarted there`,
+        });
+      } else if (isLive(t)) {
         out.desired.push({
           taskId: t.id,
           desiredState: "shutdown",

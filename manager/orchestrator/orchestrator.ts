@@ -29,7 +29,7 @@ import { type NodeFacts, reconcileReplicated } from "./replicated.ts";
 import { reconcileGlobal } from "./global.ts";
 import { reconcileUpdate, type UpdatePacing } from "./update.ts";
 import { tasksToReap } from "./reaper.ts";
-import { globalEligibleNodes } from "./eligibility.ts";
+import { globalEligibleNodes, globalPausedNodes } from "./eligibility.ts";
 import { nodesToMarkDown } from "./node_health.ts";
 import { placementSnapshot } from "./placement_snapshot.ts";
 
@@ -252,7 +252,7 @@ export class Orchestrator {
     return mergeActions(
       step.actions,
       eligible
-        ? reconcileGlobal(sv, tasks, eligible, now)
+        ? reconcileGlobal(sv, tasks, eligible, now, globalPausedNodes(view, sv))
         : reconcileReplicated(sv, tasks, facts, now),
     );
   }

@@ -6,6 +6,9 @@ import { reconcileGlobal } from "./global.ts";
 import { restartDecision } from "./restart.ts";
 import { reconcileUpdate, type UpdatePacing } from "./update.ts";
 import { mergeActions } from "./actions.ts";
+import { ClusterView, snapshotFromState } from "../scheduler/mod.ts";
+import { emptyState } from "../state/fsm_state.ts";
+import { globalEligibleNodes, globalPausedNodes } from "./eligibility.ts";
 import { tasksToReap } from "./reaper.ts";
 import { nodesToMarkDown } from "./node_health.ts";
 
@@ -181,6 +184,31 @@ Deno.test("global: one task per eligible node; ineligible nodes lose theirs", ()
   );
   assert.deepEqual(r.create.map((c) => c.nodeId), ["n2"]);
   assert.deepEqual(r.desired.map((d) => d.taskId), ["b"]);
+});
+
+Deno.test("global: a paused node keeps its running task, gets no new one, restarts none", () => {
+  const g = svc({ mode: "global", replicas: undefined });
+  const state = emptyState();
+  state.nodes.set("n1", mkNode("n1"));
+  state.nodes.set("n2", { ...mkNode("n2"), availability: "pause" });
+  state.nodes.set("n3", { ...mkNode("n3"), availability: "drain" });
+  const view = new ClusterView(snapshotFromState(state));
+  const eligible = globalEligibleNodes(view, g);
+  const paused = globalPausedNodes(view, g);
+  assert.deepEqual([...eligible], ["n1"]);
+  assert.deepEqual([...paused], ["n2"]);
+  const running = [
+    task("a", { nodeId: "n1" }),
+    task("b", { nodeId: "n2" }),
+    task("c", { nodeId: "n3" }),
+  ];
+  const r = reconcileGlobal(g, running, eligible, now, paused);
+  assert.deepEqual(r.desired.map((d) => d.taskId), ["c"], "only the drained node's task stops");
+  assert.deepEqual(r.create, [], "no new task on the paused node");
+  const died = [task("a", { nodeId: "n1" }), task("b", { nodeId: "n2", state: "failed" })];
+  const d = reconcileGlobal(g, died, eligible, now, paused);
+  assert.deepEqual(d.desired.map((x) => x.taskId), ["b"]);
+  assert.deepEqual(d.create, []);
 });
 
 Deno.test("global: restart delays on several nodes wake at the earliest", () => {

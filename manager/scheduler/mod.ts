@@ -15,7 +15,7 @@ export {
   type Rejection,
   runFilters,
 } from "./filter.ts";
-export { DYNAMIC_FILTERS, FILTERS, STATIC_FILTERS } from "./filters/mod.ts";
+export { DYNAMIC_FILTERS, FILTERS, nodeReadyFilter, STATIC_FILTERS } from "./filters/mod.ts";
 export {
   type ImagePlatform,
   parseImagePlatform,
