@@ -186,7 +186,10 @@ export class Orchestrator {
       const facts = this.#nodeFacts(s);
       for (const id of ids) {
         const sv = s.services.get(id);
-        if (!sv) continue;
+        if (!sv) {
+          this.#pacing.delete(id); // a deleted service: its rollout pacing goes with it
+          continue;
+        }
         mergeActions(
           actions,
           await this.#reconcileService(sv, tasksOfService(s, id), view, facts, now),
