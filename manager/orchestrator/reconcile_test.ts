@@ -622,3 +622,26 @@ Deno.test("update: a rollback that changed no task's definition completes with e
   assert.deepEqual(step.actions.create, []);
   assert.equal(step.status?.state, "rolled_back");
 });
+
+Deno.test("update: the delay runs from when a batch settled, even when it took longer", () => {
+  const cfg = { parallelism: 1, delayMs: 10_000, monitorMs: 1_000, order: "start-first" as const };
+  const s: Service = {
+    ...svc({ replicas: 2, updateConfig: cfg }, 2),
+    updateStatus: { state: "updating", message: "", startedAt: now },
+  };
+  const pacing: UpdatePacing = { lastBatchAt: now };
+  // Slot 1's new task took 20 s to start (a slow pull), longer than the delay; it settles
+  // once running past its monitor period.
+  const started = now + 20_000;
+  const tasks = [
+    task("n1", { slot: 1, version: 2, at: now, ts: started }),
+    task("o2", { slot: 2, version: 1 }),
+  ];
+  const settled = started + 1_000;
+  const first = reconcileUpdate(s, tasks, pacing, settled);
+  assert.deepEqual(first.actions.create, [], "the delay starts now, not at the batch's start");
+  assert.equal(first.actions.wakeAt, settled + 10_000);
+  assert.deepEqual(reconcileUpdate(s, tasks, pacing, settled + 9_999).actions.create, []);
+  const next = reconcileUpdate(s, tasks, pacing, settled + 10_000);
+  assert.deepEqual(next.actions.create.map((c) => c.slot), [2]);
+});

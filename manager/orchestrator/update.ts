@@ -1,8 +1,10 @@
 /**
  * Rolling updates (pure): moves a service's live tasks from older spec versions to the current
- * one, `parallelism` slots (replicated) or nodes (global) at a time, in `order` stop-first or start-first, waiting `delayMs`
- * between batches and watching each new task for `monitorMs`; failures beyond
- * `maxFailureRatio` trigger the failure action (pause, continue or rollback).
+ * one, `parallelism` slots (replicated) or nodes (global) at a time, in `order` stop-first or
+ * start-first, watching each new task for `monitorMs`, and waiting `delayMs` after a batch has
+ * settled (its tasks running, healthy and past their monitor period) before the next one, as
+ * Swarm's `--update-delay`; failures beyond `maxFailureRatio` trigger the failure action
+ * (pause, continue or rollback).
  *
  * stop-first (as Docker Swarm): the updater only tells a slot's old tasks to stop; the slot's
  * new task is created by the replicated or global reconciler once none of them still runs
@@ -36,7 +38,10 @@ export interface UpdateStep {
 
 /** In-memory pacing the leader keeps per service (not replicated: it resets on failover). */
 export interface UpdatePacing {
+  /** When the last batch started (0: none yet under this leader). */
   lastBatchAt: number;
+  /** The first pass that found the last batch settled (nothing in flight): the delay's start. */
+  settledAt?: number;
 }
 
 const settled = (t: Task, now: number, monitorMs: number, needsHealth: boolean) =>
@@ -198,10 +203,16 @@ export function reconcileUpdate(
     return out;
   }
   const parallelism = cfg.parallelism === 0 ? Infinity : cfg.parallelism;
+  if (inFlight > 0) pacing.settledAt = undefined;
   if (inFlight >= parallelism || outdatedSlots.length === 0) return out;
-  if (inFlight === 0 && now - pacing.lastBatchAt < cfg.delayMs) {
-    out.actions.wakeAt = pacing.lastBatchAt + cfg.delayMs;
-    return out;
+  if (inFlight === 0 && pacing.lastBatchAt > 0 && cfg.delayMs > 0) {
+    // The delay runs from when the batch settled, not from when it started: a batch that
+    // took longer than the delay still gets its pause after it.
+    pacing.settledAt ??= now;
+    if (now - pacing.settledAt < cfg.delayMs) {
+      out.actions.wakeAt = pacing.settledAt + cfg.delayMs;
+      return out;
+    }
   }
   const batch = outdatedSlots.sort(byKey).slice(0, parallelism - inFlight);
   for (const slot of batch) {
@@ -218,6 +229,7 @@ export function reconcileUpdate(
     }
   }
   pacing.lastBatchAt = now;
+  pacing.settledAt = undefined;
   return out;
 }
 
