@@ -88,6 +88,33 @@ export function decide(records: DnsRecords, query: dnsPacket.Packet, rotate = 0)
   };
 }
 
+/**
+ * Largest DNS message over UDP for a client that did not negotiate more (RFC 1035 §4.2.1). This
+ * resolver does not speak EDNS, so it is every client's limit; musl reads no more than this.
+ */
+export const UDP_MAX_BYTES = 512;
+
+/**
+ * `response` as it may go over UDP (pure): when its wire form exceeds `maxBytes`, answers are
+ * dropped from the end until it fits and TC is set, so the client may ask again over TCP
+ * (RFC 2181 §9). A response that fits is returned as it is.
+ */
+export function fitUdp(response: dnsPacket.Packet, maxBytes = UDP_MAX_BYTES): dnsPacket.Packet {
+  if (dnsPacket.encodingLength(response) <= maxBytes) return response;
+  const all = response.answers ?? [];
+  const flags = (response.flags ?? 0) | dnsPacket.TRUNCATED_RESPONSE;
+  const withFirst = (n: number) => ({ ...response, flags, answers: all.slice(0, n) });
+  // The most answers that fit (a task list may be thousands long: bisect, do not pop).
+  let lo = 0;
+  let hi = all.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (dnsPacket.encodingLength(withFirst(mid)) <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return withFirst(lo);
+}
+
 /** A response to `query` with `rcode` (0 NOERROR, 1 FORMERR, 2 SERVFAIL, 3 NXDOMAIN). */
 export function reply(
   query: dnsPacket.Packet,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 // @ts-types="@types/dns-packet"
 import * as dnsPacket from "dns-packet";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
-import { buildRecords, decide, localName } from "./records.ts";
+import { buildRecords, decide, fitUdp, localName } from "./records.ts";
 
 const endpoints: ServiceEndpoint[] = [
   {
@@ -87,4 +87,21 @@ Deno.test("DNS: a service without a VIP yet answers its task IPs", () => {
   const r = buildRecords([{ ...endpoints[0]!, vip: undefined }]);
   assert.deepEqual(r.get("web"), ["10.240.1.2", "10.240.2.2"]);
   assert.deepEqual(localName("a.b.warren"), { name: "a.b", inDomain: true });
+});
+
+Deno.test("DNS: a UDP answer too big for 512 bytes is cut to whole records with TC set", () => {
+  const many = Array.from({ length: 100 }, (_, i) => `10.240.${i >> 6}.${(i & 63) + 2}`);
+  const r = buildRecords([{ ...endpoints[1]!, taskIps: many }]);
+  const d = decide(r, query("tasks.db"));
+  assert.ok(d.kind === "answer");
+  const udp = fitUdp(d.response);
+  const wire = dnsPacket.encode(udp);
+  assert.ok(wire.length <= 512, `${wire.length} bytes`);
+  const decoded = dnsPacket.decode(wire);
+  assert.equal(decoded.flag_tc, true);
+  assert.ok(decoded.answers!.length >= 15, `${decoded.answers!.length} answers kept`);
+  // What fits is left alone.
+  const small = decide(records, query("tasks.web"));
+  assert.ok(small.kind === "answer");
+  assert.equal(dnsPacket.decode(dnsPacket.encode(fitUdp(small.response))).flag_tc, false);
 });

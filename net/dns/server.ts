@@ -4,7 +4,8 @@
  * and relaying everything else unchanged to the host's upstream resolvers.
  *
  * ```
- * query ─▶ decode ─▶ decide(records) ─┬─ answer (VIP / task IPs / NXDOMAIN), TTL 1 s
+ * query ─▶ decode ─▶ decide(records) ─┬─ answer (VIP / task IPs / NXDOMAIN), TTL 1 s;
+ *                                     │  over UDP cut to 512 bytes with TC (client retries TCP)
  *                                     └─ forward: same bytes to upstream 1, 2, … (2 s each)
  *                                        ─▶ first reply with the query's id; else SERVFAIL
  * ```
@@ -16,7 +17,7 @@ import { Buffer } from "node:buffer";
 import dgram from "node:dgram";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
 import { type Logger, logger } from "../../proto/log.ts";
-import { buildRecords, decide, type DnsRecords, reply } from "./records.ts";
+import { buildRecords, decide, type DnsRecords, fitUdp, reply } from "./records.ts";
 import { hostUpstreams, type Upstream } from "./upstreams.ts";
 
 /** Options of {@link DnsServer.start}. */
@@ -106,7 +107,9 @@ export class DnsServer {
       return dnsPacket.encode(reply({ id: (bytes[0]! << 8) | bytes[1]! }, 1, []));
     }
     const d = decide(this.#records, query, this.#rotate++);
-    if (d.kind === "answer") return dnsPacket.encode(d.response);
+    if (d.kind === "answer") {
+      return dnsPacket.encode(transport === "udp" ? fitUdp(d.response) : d.response);
+    }
     for (const u of this.upstreams) {
       try {
         const res = transport === "udp"

@@ -3,6 +3,10 @@
  * and TCP, forwarding, SERVFAIL without upstreams, answers following the endpoints at once.
  */
 import assert from "node:assert/strict";
+// @ts-types="@types/dns-packet"
+import * as dnsPacket from "dns-packet";
+import { Buffer } from "node:buffer";
+import dgram from "node:dgram";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
 import { measureDnsLookupMs, queryDns } from "./query.ts";
 import { DnsServer } from "./server.ts";
@@ -91,4 +95,29 @@ Deno.test("measureDnsLookupMs: p50 ≤ p99, a few ms on loopback", async () => {
   assert.equal(stats.count, 200);
   assert.ok(stats.dns_lookup_ms_p50 <= stats.dns_lookup_ms_p99);
   assert.ok(stats.dns_lookup_ms_p99 < 100, JSON.stringify(stats));
+});
+
+Deno.test("DnsServer: tasks.<svc> of a big service fits UDP with TC set; TCP has every task", async () => {
+  await using p = await pair();
+  const many = Array.from({ length: 60 }, (_, i) => `10.240.1.${i + 2}`);
+  p.node.setEndpoints([{ ...web, taskIps: many }]);
+  const q = dnsPacket.encode({
+    type: "query",
+    id: 9,
+    questions: [{ type: "A", name: "tasks.web" }],
+  });
+  const sock = dgram.createSocket("udp4");
+  const raw = await new Promise<Uint8Array>((resolve) => {
+    sock.on("message", (m) => resolve(new Uint8Array(m)));
+    sock.send(q, p.node.port, "127.0.0.1");
+  });
+  await new Promise<void>((r) => sock.close(() => r()));
+  assert.ok(raw.length <= 512, `a ${raw.length}-byte UDP answer`);
+  assert.equal(dnsPacket.decode(Buffer.from(raw)).flag_tc, true);
+  const tcp = await queryDns("tasks.web", {
+    server: "127.0.0.1",
+    port: p.node.port,
+    transport: "tcp",
+  });
+  assert.equal(tcp.addresses.length, 60);
 });
