@@ -162,7 +162,7 @@ export class DnsServer {
 /** Sends `query` to `u` over UDP and resolves with the first reply. */
 function forwardUdp(query: Uint8Array, u: Upstream, timeoutMs: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const sock = dgram.createSocket("udp4");
+    const sock = dgram.createSocket(u.ip.includes(":") ? "udp6" : "udp4");
     const timer = setTimeout(() => done(new Error(`no reply within ${timeoutMs} ms`)), timeoutMs);
     const done = (err?: Error, msg?: Uint8Array) => {
       clearTimeout(timer);

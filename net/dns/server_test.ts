@@ -10,6 +10,7 @@ import dgram from "node:dgram";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
 import { measureDnsLookupMs, queryDns } from "./query.ts";
 import { DnsServer } from "./server.ts";
+import { hostUpstreams } from "./upstreams.ts";
 
 const web: ServiceEndpoint = {
   serviceId: "s1",
@@ -120,4 +121,41 @@ Deno.test("DnsServer: tasks.<svc> of a big service fits UDP with TC set; TCP has
     transport: "tcp",
   });
   assert.equal(tcp.addresses.length, 60);
+});
+
+Deno.test("DnsServer: forwards to an IPv6 upstream (a host whose resolv.conf lists only IPv6)", async () => {
+  // A minimal IPv6 upstream: answers every query with 192.0.2.6.
+  const up = dgram.createSocket("udp6");
+  await new Promise<void>((r) => up.bind(0, "::1", () => r()));
+  up.on("message", (m, rinfo) => {
+    const q = dnsPacket.decode(m);
+    up.send(
+      dnsPacket.encode({
+        type: "response",
+        id: q.id,
+        questions: q.questions,
+        answers: [{ type: "A", name: q.questions![0]!.name, ttl: 5, data: "192.0.2.6" }],
+      }),
+      rinfo.port,
+      rinfo.address,
+    );
+  });
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/resolv.conf`, "nameserver ::1\n");
+  const [upstream] = await hostUpstreams([], `${dir}/resolv.conf`);
+  assert.ok(upstream, "the IPv6 nameserver is an upstream");
+  const s = await DnsServer.start({
+    hostname: "127.0.0.1",
+    port: 0,
+    upstreams: [{ ...upstream, port: (up.address() as { port: number }).port }],
+    forwardTimeoutMs: 500,
+  });
+  try {
+    const r = await queryDns("example.org", { server: "127.0.0.1", port: s.port });
+    assert.deepEqual(r.addresses, ["192.0.2.6"]);
+  } finally {
+    await s.close();
+    await new Promise<void>((r) => up.close(() => r()));
+    await Deno.remove(dir, { recursive: true });
+  }
 });

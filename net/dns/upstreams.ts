@@ -1,9 +1,10 @@
 /**
  * The host's upstream resolvers, from /etc/resolv.conf, for the node resolver to forward the
- * names it does not own. IPv4 nameservers only; the resolver's own address is skipped so a
- * host whose resolv.conf points at Warren does not loop.
+ * names it does not own (IPv4 and IPv6 nameservers: an IPv6-only host lists only the latter); the
+ * resolver's own address is skipped so a host whose resolv.conf points at Warren does not loop.
  * @module
  */
+import { isIpv4, isIpv6 } from "../../proto/schema/common.ts";
 
 /** A resolver to forward to. */
 export interface Upstream {
@@ -11,13 +12,17 @@ export interface Upstream {
   port: number;
 }
 
-/** The IPv4 `nameserver` entries of a resolv.conf text (pure). */
+/** The `nameserver` addresses of a resolv.conf text, IPv6 ones with their `%zone` (pure). */
 export function parseResolvConf(text: string): string[] {
   const out: string[] = [];
   for (const raw of text.split("\n")) {
     const line = raw.replace(/[#;].*$/, "").trim();
-    const m = /^nameserver\s+(\d{1,3}(?:\.\d{1,3}){3})$/.exec(line);
-    if (m) out.push(m[1]!);
+    const m = /^nameserver\s+(\S+)$/.exec(line);
+    if (!m) continue;
+    const [ip, zone] = m[1]!.split("%");
+    if (isIpv4(ip!) || (isIpv6(ip!) && (zone === undefined || /^[\w.-]+$/.test(zone)))) {
+      out.push(m[1]!);
+    }
   }
   return out;
 }
