@@ -164,6 +164,15 @@ export class TaskNetworks {
     return out.sort((a, b) => (a.taskId < b.taskId ? -1 : 1));
   }
 
+  /**
+   * Installs the forward chain and its jump again (idempotent), for a host whose rules were
+   * flushed behind Warren's back (a firewall reload): with FORWARD's policy DROP, task traffic
+   * to and from other hosts would stop.
+   */
+  async repairForwardChain(): Promise<void> {
+    await installForwardChain(this.backend, this.#forward());
+  }
+
   /** Destroys every task network, then the forward chain, the bridge and the CNI state dir. */
   async close(): Promise<void> {
     for (const t of await this.list().catch(() => [])) await this.destroyTaskNetwork(t.taskId);

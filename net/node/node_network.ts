@@ -10,6 +10,7 @@
  *                    + 127.0.0.1 listeners for the ingress TCP ports (LoopbackForwarder)
  *  drainTask(t)   ─▶ t's IP out of VIPs + DNS now ─▶ wait drainDelayMs (other nodes catch up)
  *  detachTask(t)  ─▶ CNI DEL + netns delete
+ *  every 30 s     ─▶ forward chain + every nat chain and jump rewritten (host rules flushed?)
  *  close          ─▶ resolver, nat chains, task networks, bridge, portmap chains if unused
  * ```
  * @module
@@ -54,10 +55,18 @@ export interface NodeNetworkOptions {
    * task). Default 500 ms.
    */
   drainDelayMs?: number;
+  /**
+   * How often the node's forward and service rules are rewritten in full from the endpoints it
+   * knows, whatever the kernel holds: a firewall reload or `iptables -F` removed them, or an
+   * update failed (the xtables lock was busy). Default 30 s; 0: never.
+   */
+  resyncIntervalMs?: number;
 }
 
 /** Default of {@link NodeNetworkOptions.drainDelayMs}. */
 export const DEFAULT_DRAIN_DELAY_MS = 500;
+/** Default of {@link NodeNetworkOptions.resyncIntervalMs}. */
+export const DEFAULT_RESYNC_INTERVAL_MS = 30_000;
 
 /** What a task gets from {@link NodeNetwork.attachTask}. */
 export interface AttachedTask {
@@ -81,6 +90,9 @@ export class NodeNetwork {
   readonly #draining = new Map<string, string>();
   readonly #drainDelayMs: number;
   readonly #log: Logger;
+  readonly #resyncTimer: ReturnType<typeof setInterval> | undefined;
+  /** The resync in progress: close() waits for it, or it could re-add what close removes. */
+  #resyncing: Promise<void> | undefined;
   #closed = false;
 
   private constructor(
@@ -97,6 +109,16 @@ export class NodeNetwork {
     this.#drainDelayMs = o.drainDelayMs ?? DEFAULT_DRAIN_DELAY_MS;
     this.#log = logger("net", { node: o.nodeId });
     this.loopback = new LoopbackForwarder({ target: tasks.gateway, log: this.#log });
+    const every = o.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
+    if (every > 0) {
+      this.#resyncTimer = setInterval(() => {
+        if (this.#resyncing) return;
+        this.#resyncing = this.#resync().catch((err) =>
+          this.#log.warn("cannot restore the node's forward and service rules", { err })
+        ).finally(() => this.#resyncing = undefined);
+      }, every);
+      Deno.unrefTimer(this.#resyncTimer);
+    }
   }
 
   /** Sets the data plane up; on failure removes what it made. */
@@ -193,8 +215,15 @@ export class NodeNetwork {
     await this.#sync();
   }
 
+  /** Rewrites the forward chain and every service rule from what the node knows. */
+  async #resync(): Promise<void> {
+    if (this.#closed) return;
+    await this.tasks.repairForwardChain();
+    await this.#sync({ full: true });
+  }
+
   /** Pushes the endpoints, minus draining tasks, to DNS and the VIP rules. */
-  async #sync(): Promise<void> {
+  async #sync(opts: { full?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     const draining = new Set(this.#draining.values());
     const all = [...this.#endpoints.values()].map((ep) =>
@@ -203,7 +232,7 @@ export class NodeNetwork {
         : ep
     );
     this.dns.setEndpoints(all);
-    await this.proxy.syncServices(all);
+    await this.proxy.syncServices(all, opts);
     this.loopback.sync(
       this.proxy.plan.filter((p) => p.protocol === "tcp").flatMap((p) => p.ingressPorts),
     );
@@ -219,6 +248,8 @@ export class NodeNetwork {
   async close(opts: { keepTasks?: boolean } = {}): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearInterval(this.#resyncTimer);
+    await this.#resyncing;
     this.loopback.close();
     await this.dns.close();
     if (opts.keepTasks && (await this.tasks.list().catch(() => [])).length > 0) return;

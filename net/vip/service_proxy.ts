@@ -53,6 +53,8 @@ export class ServiceProxy {
   #applied: ChainRules = new Map();
   #appliedFilter: ChainRules = new Map();
   #plan: ServicePortPlan[] = [];
+  /** The kernel may not hold what #applied says (a batch failed): rewrite every chain next. */
+  #stale = false;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
 
@@ -79,15 +81,18 @@ export class ServiceProxy {
       p.#appliedFilter = await p.#existingFilterChains();
     }
     await p.#apply([]);
-    if (backend === "iptables") {
-      for (const [builtin, chain, match] of natJumps(names)) {
-        await ensureJump("nat", builtin, chain, match);
-      }
-      for (const [builtin, chain, match] of filterJumps(names)) {
-        await ensureJump("filter", builtin, chain, match);
-      }
-    }
+    if (backend === "iptables") await p.#ensureJumps();
     return p;
+  }
+
+  /** The jumps from the built-in chains into the node's chains, each added if missing. */
+  async #ensureJumps(): Promise<void> {
+    for (const [builtin, chain, match] of natJumps(this.names)) {
+      await ensureJump("nat", builtin, chain, match);
+    }
+    for (const [builtin, chain, match] of filterJumps(this.names)) {
+      await ensureJump("filter", builtin, chain, match);
+    }
   }
 
   /**
@@ -118,11 +123,17 @@ export class ServiceProxy {
 
   /**
    * Recomputes the rules for `endpoints` (every service known to the node) and applies the
-   * difference atomically. Calls are applied in order; concurrent calls queue.
+   * difference atomically. Calls are applied in order; concurrent calls queue. With `full`, or
+   * after a failed apply, every chain is rewritten from what the kernel has and the jumps are
+   * restored: the host's rules may have been flushed (a firewall reload) behind Warren's back.
    */
-  syncServices(endpoints: readonly ServiceEndpoint[]): Promise<void> {
+  syncServices(
+    endpoints: readonly ServiceEndpoint[],
+    opts: { full?: boolean } = {},
+  ): Promise<void> {
     const plan = planServices(endpoints);
-    const next = this.#queue.then(() => this.#closed ? undefined : this.#apply(plan));
+    const full = opts.full ?? false;
+    const next = this.#queue.then(() => this.#closed ? undefined : this.#apply(plan, full));
     this.#queue = next.catch(() => {});
     return next;
   }
@@ -153,12 +164,20 @@ export class ServiceProxy {
     this.#appliedFilter = new Map();
   }
 
-  async #apply(plan: ServicePortPlan[]): Promise<void> {
+  async #apply(plan: ServicePortPlan[], full = false): Promise<void> {
     if (this.backend === "nft") {
+      // The whole table is replaced every time: nothing can be stale.
       await runCommand(["nft", "-f", "-"], {
         stdin: nftScript(this.names.nftServicesTable, plan, this.#ctx),
       });
     } else {
+      const repair = full || this.#stale;
+      if (repair) {
+        this.#applied = await this.#existingChains();
+        this.#appliedFilter = await this.#existingFilterChains();
+      }
+      // Stays set if a batch below fails, so the next apply starts from the kernel's rules.
+      this.#stale = true;
       const next = natRuleset(plan, this.#ctx);
       const text = restoreText(this.#applied, next);
       if (text) await iptablesRestore(text);
@@ -167,6 +186,8 @@ export class ServiceProxy {
       const filterText = restoreText(this.#appliedFilter, nextFilter, "filter");
       if (filterText) await iptablesRestore(filterText);
       this.#appliedFilter = nextFilter;
+      if (repair) await this.#ensureJumps();
+      this.#stale = false;
     }
     const gone = removedUdpBackends(this.#plan, plan);
     this.#plan = plan;

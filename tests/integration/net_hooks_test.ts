@@ -201,6 +201,8 @@ if (env) {
       dataDir,
       dnsPort: 0,
       dnsUpstreams: [],
+      // It is never closed (a crash): no timer may outlive the test.
+      resyncIntervalMs: 0,
     });
     const a = assignment(
       { name: "web", ports: [{ target: 80, published: 18091, publishMode: "host" }] },
