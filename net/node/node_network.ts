@@ -7,6 +7,7 @@
  *          + <dataDir>/net/resolv.conf (nameserver = gateway)
  *  attachTask(t)  ─▶ netns + CNI ADD (host-mode ports through portmap) ─▶ {netnsPath, ip, resolvConfPath}
  *  apply(msg)     ─▶ endpoints (complete / upserts + removals) ─▶ syncServices + DNS records
+ *                    (saved in <dataDir>/net/endpoints.json: a restart with kept tasks reapplies it)
  *                    + 127.0.0.1 listeners for the ingress TCP ports (LoopbackForwarder)
  *  drainTask(t)   ─▶ t's IP out of VIPs + DNS now ─▶ wait drainDelayMs (other nodes catch up)
  *  detachTask(t)  ─▶ CNI DEL + netns delete
@@ -16,7 +17,13 @@
  * @module
  */
 import { join } from "node:path";
-import type { AssignmentsMessage, Port, ServiceEndpoint } from "../../proto/schema/mod.ts";
+import { z } from "zod";
+import {
+  type AssignmentsMessage,
+  type Port,
+  type ServiceEndpoint,
+  ServiceEndpointSchema,
+} from "../../proto/schema/mod.ts";
 import { type Logger, logger } from "../../proto/log.ts";
 import { TaskNetworks } from "../cni/task_network.ts";
 import { containerResolvConf } from "../dns/resolv_conf.ts";
@@ -89,6 +96,9 @@ export class NodeNetwork {
   /** Task ID → IP of local tasks being stopped: kept out of VIPs and DNS until detached. */
   readonly #draining = new Map<string, string>();
   readonly #drainDelayMs: number;
+  /** `<dataDir>/net/endpoints.json`: the endpoints last applied, for a restart. */
+  readonly #endpointsPath: string;
+  #saving = Promise.resolve();
   readonly #log: Logger;
   readonly #resyncTimer: ReturnType<typeof setInterval> | undefined;
   /** The resync in progress: close() waits for it, or it could re-add what close removes. */
@@ -107,6 +117,7 @@ export class NodeNetwork {
     this.dns = dns;
     this.resolvConfPath = resolvConfPath;
     this.#drainDelayMs = o.drainDelayMs ?? DEFAULT_DRAIN_DELAY_MS;
+    this.#endpointsPath = join(o.dataDir, "net", "endpoints.json");
     this.#log = logger("net", { node: o.nodeId });
     this.loopback = new LoopbackForwarder({ target: tasks.gateway, log: this.#log });
     const every = o.resyncIntervalMs ?? DEFAULT_RESYNC_INTERVAL_MS;
@@ -148,7 +159,9 @@ export class NodeNetwork {
       await Deno.mkdir(dir, { recursive: true, mode: 0o755 });
       const resolvConfPath = join(dir, "resolv.conf");
       await Deno.writeTextFile(resolvConfPath, containerResolvConf(tasks.gateway), { mode: 0o644 });
-      return new NodeNetwork(tasks, proxy, dns, resolvConfPath, o);
+      const n = new NodeNetwork(tasks, proxy, dns, resolvConfPath, o);
+      await n.#restoreEndpoints();
+      return n;
     } catch (err) {
       await dns?.close().catch(() => {});
       await proxy?.close().catch(() => {});
@@ -197,6 +210,47 @@ export class NodeNetwork {
     }
   }
 
+  /**
+   * Re-adopted tasks (a restart without drain) keep being served before any manager answers, or
+   * while none does: the endpoints saved by the last run are applied again. A fresh node (no
+   * task kept) starts empty.
+   */
+  async #restoreEndpoints(): Promise<void> {
+    let saved: ServiceEndpoint[];
+    try {
+      saved = z.array(ServiceEndpointSchema).parse(
+        JSON.parse(await Deno.readTextFile(this.#endpointsPath)),
+      );
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) {
+        this.#log.warn("ignoring the saved service endpoints", { err });
+      }
+      return;
+    }
+    if ((await this.tasks.list()).length === 0) return;
+    for (const ep of saved) this.#endpoints.set(ep.serviceId, ep);
+    await this.#sync();
+  }
+
+  /**
+   * Saves the endpoints for {@link #restoreEndpoints} (best effort: logged on failure), one save
+   * at a time, each of the newest endpoints (messages may overlap).
+   */
+  #saveEndpoints(): Promise<void> {
+    this.#saving = this.#saving.then(() => this.#writeEndpoints());
+    return this.#saving;
+  }
+
+  async #writeEndpoints(): Promise<void> {
+    const tmp = `${this.#endpointsPath}.tmp`;
+    try {
+      await Deno.writeTextFile(tmp, JSON.stringify([...this.#endpoints.values()]), { mode: 0o600 });
+      await Deno.rename(tmp, this.#endpointsPath);
+    } catch (err) {
+      this.#log.warn("cannot save the service endpoints", { err });
+    }
+  }
+
   /** The service endpoints known now, by service ID. */
   get endpoints(): ReadonlyMap<string, ServiceEndpoint> {
     return this.#endpoints;
@@ -212,6 +266,7 @@ export class NodeNetwork {
     if (msg.complete) this.#endpoints.clear();
     for (const id of msg.removedEndpointIds) this.#endpoints.delete(id);
     for (const ep of msg.endpoints) this.#endpoints.set(ep.serviceId, ep);
+    await this.#saveEndpoints();
     await this.#sync();
   }
 
@@ -256,6 +311,7 @@ export class NodeNetwork {
     await this.proxy.close();
     await this.tasks.close();
     await Deno.remove(this.resolvConfPath).catch(() => {});
+    await Deno.remove(this.#endpointsPath).catch(() => {});
     await removeEmptyPortmapChains().catch((err) =>
       this.#log.warn("cannot remove portmap's chains", { err })
     );

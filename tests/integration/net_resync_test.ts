@@ -1,9 +1,11 @@
 /**
  * A node whose host rules are flushed behind its back (a firewall reload, `iptables -F`, inside
  * a netns node host with FORWARD DROP): the VIP and the ingress port work again within the
- * resync interval, without any new assignments message.
+ * resync interval, without any new assignments message; a worker restarted while no manager
+ * answers keeps serving its adopted tasks' VIP, ingress port and DNS names.
  */
 import assert from "node:assert/strict";
+import { queryDns } from "../../net/dns/query.ts";
 import { runCommand } from "../../net/host/command.ts";
 import type { ServiceEndpoint } from "../../proto/schema/mod.ts";
 import { assignment, message } from "../../worker/_test_util.ts";
@@ -71,6 +73,52 @@ if (env) {
         "the ingress port answers again from another host",
         async () => (await viaIngress()).stdout.trim() === "r1",
         10_000,
+      );
+    } finally {
+      await hooks.close();
+    }
+    assert.deepEqual(await snapshot(`${dataDir}/cni/ipam`), before);
+    await Deno.remove(dataDir, { recursive: true });
+  });
+
+  Deno.test("restart: a worker restarted with no manager keeps its tasks' VIP, ingress and DNS", async () => {
+    const dataDir = await Deno.makeTempDir({ prefix: "warren-net-resync-" });
+    const before = await snapshot(`${dataDir}/cni/ipam`);
+    const opts = {
+      nodeId: `node-${randomSuffix()}`,
+      subnet: "10.240.15.0/24",
+      clusterCidr: "10.240.0.0/16",
+      dataDir,
+      dnsUpstreams: [],
+      resyncIntervalMs: 0,
+    };
+    let hooks = await createNetworkHooks(opts);
+    try {
+      await using stack = new AsyncDisposableStack();
+      const a = assignment({ name: "web" }, { id: "web.1.k1" });
+      const r = await hooks.attach(a);
+      const ns = hooks.node.tasks.names.netnsPrefix + a.task.id;
+      stack.use(await startResponder(ns, 80, "k1"));
+      await hooks.apply(message([], { endpoints: [webEndpoint([r.ip!])] }));
+      // The daemon stops without draining (its containers stay up) and starts again; no
+      // manager answers, so no assignments message comes.
+      await hooks.close({ keepTasks: true });
+      hooks = await createNetworkHooks(opts);
+      assert.equal((await hooks.attach(a)).ip, r.ip, "the task keeps its address");
+      const viaVip = await inNetns(ns, ["busybox", "nc", "-w", "1", "10.96.0.40", "80"]);
+      assert.equal(viaVip.stdout.trim(), "k1", "the VIP still reaches the task");
+      const viaIngress = await inNetns(env.clientNetns, [
+        "busybox",
+        "nc",
+        "-w",
+        "1",
+        env.nodeAddress,
+        "18092",
+      ]);
+      assert.equal(viaIngress.stdout.trim(), "k1", "the ingress port still answers");
+      assert.deepEqual(
+        (await queryDns("web", { server: "10.240.15.1", timeoutMs: 1_000 })).addresses,
+        ["10.96.0.40"],
       );
     } finally {
       await hooks.close();
