@@ -10,14 +10,16 @@
  *   worker.onAssignments(m ──▶ nodeMesh.apply(m)) ──▶ mesh.setPeers(all known peers)
  *
  * The subnet and port are remembered in `<dataDir>/wireguard/mesh.json`, so a node restarted
- * without a join response (`warren join` on a joined data dir, `warren worker start`) finds them.
+ * without a join response (`warren join` on a joined data dir, `warren worker start`) finds them;
+ * the peers last applied in `peers.json`, which a restart configures before any manager answers.
  * @module
  */
 import { join } from "node:path";
+import { z } from "zod";
 import { ValidationError } from "../../proto/errors.ts";
 import { logger } from "../../proto/log.ts";
 import { isIpv6 } from "../../proto/schema/common.ts";
-import type { OverlayPeer } from "../../proto/schema/dispatch.ts";
+import { type OverlayPeer, OverlayPeerSchema } from "../../proto/schema/dispatch.ts";
 import type { NodeWireGuard } from "../../proto/schema/node.ts";
 import type { DeviceMode } from "./device.ts";
 import { loadOrCreateNodeKey, wireguardDir } from "./keys.ts";
@@ -76,6 +78,35 @@ function statePath(dataDir: string): string {
   return join(wireguardDir(dataDir), "mesh.json");
 }
 
+function peersPath(dataDir: string): string {
+  return join(wireguardDir(dataDir), "peers.json");
+}
+
+/** The peers saved by the last run (none if unreadable: the managers send them again). */
+async function readPeers(dataDir: string): Promise<OverlayPeer[]> {
+  try {
+    return z.array(OverlayPeerSchema).parse(
+      JSON.parse(await Deno.readTextFile(peersPath(dataDir))),
+    );
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      log.warn("ignoring the saved overlay peers", { err });
+    }
+    return [];
+  }
+}
+
+/** Saves the peers for the next start (best effort). */
+async function writePeers(dataDir: string, peers: OverlayPeer[]): Promise<void> {
+  const path = peersPath(dataDir);
+  try {
+    await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(peers), { mode: 0o600 });
+    await Deno.rename(`${path}.tmp`, path);
+  } catch (err) {
+    log.warn("cannot save the overlay peers", { err });
+  }
+}
+
 async function readRemembered(dataDir: string): Promise<Partial<Remembered>> {
   try {
     return JSON.parse(await Deno.readTextFile(statePath(dataDir))) as Partial<Remembered>;
@@ -125,7 +156,10 @@ export async function startNodeMesh(o: NodeMeshOptions): Promise<NodeMesh> {
     await mesh.close();
     throw err;
   }
-  const known = new Map<string, OverlayPeer>();
+  // A restarted node keeps its peers until a manager answers (or while none does): the tasks
+  // it re-adopts keep reaching other nodes' tasks.
+  const known = new Map((await readPeers(o.dataDir)).map((p) => [p.nodeId, p]));
+  let saving = Promise.resolve();
   let retry: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
   const push = async (): Promise<void> => {
@@ -145,6 +179,7 @@ export async function startNodeMesh(o: NodeMeshOptions): Promise<NodeMesh> {
     endpoint: endpointOf(o.advertiseAddr, listenPort),
     subnet,
   };
+  if (known.size > 0) await push();
   const nodeMesh: NodeMesh = {
     wireguard,
     mesh,
@@ -155,7 +190,9 @@ export async function startNodeMesh(o: NodeMeshOptions): Promise<NodeMesh> {
       if (msg.complete) known.clear();
       for (const id of msg.removedPeerIds) known.delete(id);
       for (const p of msg.peers) known.set(p.nodeId, p);
-      return push();
+      // One save at a time, each of the newest list (messages may overlap).
+      saving = saving.then(() => writePeers(o.dataDir, [...known.values()]));
+      return saving.then(push);
     },
     async close() {
       closed = true;

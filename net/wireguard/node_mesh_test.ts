@@ -66,7 +66,7 @@ Deno.test("node mesh: register entry, complete and delta messages, restart from 
     equal((await a.mesh.dump()).peers.size, 1);
     ok(await pingWithin(h1, b.mesh.address), "a → b again");
 
-    // Restart b without a subnet: it comes from mesh.json; the key is the same.
+    // Restart b without a subnet: it comes from mesh.json; the key and the peers are the same.
     await b.close();
     meshes.pop();
     const b2 = await startNodeMesh({
@@ -77,6 +77,8 @@ Deno.test("node mesh: register entry, complete and delta messages, restart from 
     });
     meshes.push(b2);
     deepEqual(b2.wireguard, b.wireguard);
+    // Before any manager answers, b2 has the peers b knew: its tasks still reach a's.
+    ok(await pingWithin(h1, b2.mesh.address), "a → restarted b, before any message");
     await b2.apply(message({ complete: true, peers }));
     ok(await pingWithin(h1, b2.mesh.address), "a → restarted b");
   } finally {
