@@ -48,18 +48,20 @@ export function parseConstraint(text: string): Constraint | string {
   if (!VALUE.test(value)) {
     return `"${text}" has a malformed value: 1-256 of letters, digits and . _ / : * -`;
   }
-  if (key.startsWith("node.labels.")) {
+  // As in Swarm, attribute names and values are not case-sensitive (label keys are).
+  if (key.toLowerCase().startsWith("node.labels.")) {
     const label = key.slice("node.labels.".length);
     if (!LABEL_KEY.test(label)) return `"${text}" has a malformed label key "${label}"`;
     return { attribute: "node.labels", label, operator, value };
   }
-  const attribute = ATTRIBUTES.find((a) => a === key);
+  const attribute = ATTRIBUTES.find((a) => a === key.toLowerCase());
   if (attribute === undefined) {
     return `"${text}" tests unknown attribute "${key}"; known: ${
       ATTRIBUTES.join(", ")
     }, node.labels.KEY`;
   }
-  if (attribute === "node.role" && value !== "manager" && value !== "worker") {
+  const role = value.toLowerCase();
+  if (attribute === "node.role" && role !== "manager" && role !== "worker") {
     return `"${text}": node.role is manager or worker`;
   }
   return { attribute, operator, value };

@@ -26,6 +26,25 @@ Deno.test("parseConstraint parses Swarm constraint syntax", () => {
   });
 });
 
+Deno.test("parseConstraint: attribute names and values in any case, as Swarm takes them", () => {
+  assert.deepEqual(parseConstraint("node.role==Manager"), {
+    attribute: "node.role",
+    operator: "==",
+    value: "Manager",
+  });
+  assert.deepEqual(parseConstraint("Node.Hostname!=edge-1"), {
+    attribute: "node.hostname",
+    operator: "!=",
+    value: "edge-1",
+  });
+  assert.deepEqual(parseConstraint("NODE.LABELS.Zone==b"), {
+    attribute: "node.labels",
+    label: "Zone",
+    operator: "==",
+    value: "b",
+  });
+});
+
 Deno.test("parseConstraint rejects malformed constraints", () => {
   const bad: [string, RegExp][] = [
     ["node.role=manager", /must look like/],
