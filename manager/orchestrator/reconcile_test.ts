@@ -645,3 +645,27 @@ Deno.test("update: the delay runs from when a batch settled, even when it took l
   const next = reconcileUpdate(s, tasks, pacing, settled + 10_000);
   assert.deepEqual(next.actions.create.map((c) => c.slot), [2]);
 });
+
+Deno.test("update: a new task that fails after its monitor period is not the update's failure", () => {
+  const cfg = { parallelism: 1, monitorMs: 1_000, failureAction: "pause" as const };
+  const s: Service = {
+    ...svc({ replicas: 2, updateConfig: cfg }, 2),
+    updateStatus: { state: "updating", message: "", startedAt: now },
+  };
+  const pacing: UpdatePacing = { lastBatchAt: now };
+  const running = task("n1", { slot: 1, version: 2, at: now, ts: now + 100 });
+  const old = task("o2", { slot: 2, version: 1 });
+  // Seen past its monitor period: settled, the next batch goes.
+  const next = reconcileUpdate(s, [running, old], pacing, now + 1_200);
+  assert.deepEqual(next.actions.desired.map((d) => d.taskId), ["o2"]);
+  // An hour later it crashes (the update is slow, or waits on slot 2): not a failed update.
+  const crashed = { ...running, status: { ...running.status, state: "failed" as const } };
+  const later = reconcileUpdate(s, [crashed, old], pacing, now + 3_600_000);
+  assert.notEqual(later.status?.state, "paused");
+  // One that fails within its monitor period still pauses the update.
+  const quick = task("n2", { slot: 1, version: 2, at: now, state: "failed" });
+  assert.equal(
+    reconcileUpdate(s, [quick, old], { lastBatchAt: now }, now + 500).status?.state,
+    "paused",
+  );
+});

@@ -42,6 +42,13 @@ export interface UpdatePacing {
   lastBatchAt: number;
   /** The first pass that found the last batch settled (nothing in flight): the delay's start. */
   settledAt?: number;
+  /**
+   * New tasks of this update seen past their monitor period (running, healthy if checked): a
+   * later failure of one is not the update's (as in Swarm, which watches each updated task for
+   * the monitor period only). After a failover the new leader starts with none: it counts such
+   * a failure, the cautious side.
+   */
+  monitored?: Set<string>;
 }
 
 const settled = (t: Task, now: number, monitorMs: number, needsHealth: boolean) =>
@@ -109,10 +116,16 @@ export function reconcileUpdate(
     const fresh = list.filter((t) =>
       t.specVersion === service.specVersion && t.createdAt >= startedAt
     );
+    for (const t of fresh) {
+      if (settled(t, now, cfg.monitorMs, needsHealth)) (pacing.monitored ??= new Set()).add(t.id);
+    }
     failures += fresh.filter((t) =>
-      t.status.state === "failed" || t.status.state === "rejected"
+      (t.status.state === "failed" || t.status.state === "rejected") &&
+      !pacing.monitored?.has(t.id)
     ).length;
-    const current = live.find((t) => runsCurrentSpec(service, t.specVersion));
+    const current = live.find((t) =>
+      runsCurrentSpec(service, t.specVersion)
+    );
     const old = live.filter((t) => !runsCurrentSpec(service, t.specVersion));
     // No task meant to run: the slot is between an old task told to stop and its new task,
     // which the reconciler creates once nothing of the slot still runs (stop-first), this pass
@@ -173,6 +186,7 @@ export function reconcileUpdate(
   const underway = st?.state === "updating" || st?.state === "rollback_started";
   const updating = outdatedSlots.length > 0 || (underway && inFlight > 0);
   if (!updating) {
+    pacing.monitored = undefined;
     if (st && (st.state === "updating" || st.state === "rollback_started")) {
       out.status = {
         state: rollingBack ? "rolled_back" : "completed",
@@ -186,6 +200,7 @@ export function reconcileUpdate(
   if (st?.state === "paused") return out;
   if (!st || (st.state !== "updating" && st.state !== "rollback_started")) {
     out.status = { state: "updating", message: "update in progress", startedAt: now };
+    pacing.monitored = undefined; // a new update: only its own tasks
   }
   if (failures > 0 && failures / total > cfg.maxFailureRatio && cfg.failureAction !== "continue") {
     const msg =
