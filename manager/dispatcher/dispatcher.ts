@@ -306,6 +306,8 @@ export class Dispatcher {
         // (host networking) change no other node's view.
         if (t.status.ip) this.#globalDirty = true;
       } else if (c.kind === "node" || c.kind === "service") {
+        // A removed node's session goes with it (kept, it would count as seen for good).
+        if (c.kind === "node" && c.action === "delete") this.#sessions.delete(c.node.id);
         this.#globalDirty = true;
       } else if (c.kind === "volume") {
         this.#globalDirty = true;

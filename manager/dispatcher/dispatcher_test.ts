@@ -137,3 +137,41 @@ Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later on
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("dispatcher: a removed node's session is dropped", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-dispatcher-" });
+  const mgr = await Manager.start({
+    dataDir: dir,
+    apiAddr: "127.0.0.1:0",
+    raftAddr: "127.0.0.1:0",
+    httpAddr: "127.0.0.1:0",
+    advertiseAddr: "127.0.0.1",
+    init: { clusterName: "test" },
+    insecure: true,
+    tickMs: 10,
+  });
+  try {
+    mgr.orchestrator.stop();
+    const at = Date.now();
+    await write(mgr.ctx, {
+      kind: "node.register",
+      at,
+      node: { ...node("w1", at), hostname: "w1" },
+    });
+    await mgr.dispatcher.register({
+      nodeId: "w1",
+      hostname: "w1",
+      addresses: { advertise: "127.0.0.1" },
+      resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
+      platform: { os: "linux", arch: "amd64" },
+      version: "0.1.0",
+    });
+    assert.ok(mgr.dispatcher.sessionNodeIds.includes("w1"));
+    await write(mgr.ctx, { kind: "node.remove", at, id: "w1", force: true });
+    assert.ok(!mgr.dispatcher.sessionNodeIds.includes("w1"));
+    assert.equal(mgr.dispatcher.lastSeen("w1"), undefined);
+  } finally {
+    await mgr.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
