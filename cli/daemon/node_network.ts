@@ -5,7 +5,6 @@
  * @module
  */
 import { startNodeMesh } from "../../net/wireguard/node_mesh.ts";
-import { DEFAULT_MTU } from "../../net/wireguard/mesh.ts";
 import { createNetworkHooks, type WarrenNetworkHooks } from "../../worker/network_hooks.ts";
 import type { NodeMesh } from "../../net/wireguard/node_mesh.ts";
 import type { Worker } from "../../worker/worker.ts";
@@ -44,7 +43,7 @@ export async function startNodeNetworking(o: {
       clusterCidr: o.clusterCidr,
       dataDir: o.dataDir,
       // Task traffic to other nodes goes through the tunnel: fit its MTU.
-      mtu: DEFAULT_MTU,
+      mtu: mesh.mesh.mtu,
     });
   } catch (err) {
     await mesh.close();

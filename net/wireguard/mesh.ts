@@ -76,6 +76,8 @@ export class Mesh implements AsyncDisposable {
   readonly interfaceName: string;
   /** This node's address on the interface (its subnet's network address). */
   readonly address: string;
+  /** The device's MTU (what task interfaces must fit in). */
+  readonly mtu: number;
   readonly #o: MeshOptions;
   readonly #runner: Runner;
   readonly #privateKeyPath: string;
@@ -98,6 +100,7 @@ export class Mesh implements AsyncDisposable {
     device: Device,
   ) {
     this.#o = o;
+    this.mtu = o.mtu ?? DEFAULT_MTU;
     this.#runner = runner;
     this.#privateKeyPath = privateKeyPath;
     this.publicKey = publicKey;
@@ -173,7 +176,7 @@ export class Mesh implements AsyncDisposable {
       "dev",
       name,
       "mtu",
-      String(o.mtu ?? DEFAULT_MTU),
+      String(this.mtu),
       "up",
     ]);
   }

@@ -14,6 +14,7 @@
  * the peers last applied in `peers.json`, which a restart configures before any manager answers.
  * @module
  */
+import { detectOverlayMtu } from "./overlay_mtu.ts";
 import { join } from "node:path";
 import { z } from "zod";
 import { ValidationError } from "../../proto/errors.ts";
@@ -46,6 +47,8 @@ export interface NodeMeshOptions {
   netns?: string;
   mode?: DeviceMode;
   interfaceName?: string;
+  /** The device's MTU; default from the uplink holding `advertiseAddr` (overlay_mtu.ts). */
+  mtu?: number;
 }
 
 /** The overlay part of an AssignmentsMessage. */
@@ -148,6 +151,7 @@ export async function startNodeMesh(o: NodeMeshOptions): Promise<NodeMesh> {
     ...(o.netns ? { netns: o.netns } : {}),
     ...(o.mode ? { mode: o.mode } : {}),
     ...(o.interfaceName ? { interfaceName: o.interfaceName } : {}),
+    mtu: o.mtu ?? await detectOverlayMtu(o.advertiseAddr, o.netns),
   });
   try {
     const state: Remembered = { subnet, listenPort };

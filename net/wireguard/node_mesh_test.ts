@@ -30,6 +30,13 @@ Deno.test("node mesh: register entry, complete and delta messages, restart from 
   ];
   const meshes: NodeMesh[] = [];
   try {
+    // Host 1's uplink carries less than 1500 (PPPoE, a tunnel underneath): its overlay fits.
+    const links = JSON.parse((await h1.run(["ip", "-j", "addr", "show"])).stdout) as {
+      ifname: string;
+      addr_info?: { local?: string }[];
+    }[];
+    const uplink = links.find((l) => l.addr_info?.some((x) => x.local === h1.address))!.ifname;
+    equal((await h1.run(["ip", "link", "set", "dev", uplink, "mtu", "1400"])).code, 0);
     const a = await startNodeMesh({
       nodeId: ids[0]!,
       dataDir: dirs[0]!,
@@ -46,6 +53,12 @@ Deno.test("node mesh: register entry, complete and delta messages, restart from 
       netns: h2.name,
     });
     meshes.push(b);
+    equal(a.mesh.mtu, 1320, "1400 less WireGuard's 80 bytes");
+    equal(b.mesh.mtu, 1420);
+    const aLink = JSON.parse(
+      (await h1.run(["ip", "-j", "link", "show", "dev", a.mesh.interfaceName])).stdout,
+    ) as { mtu: number }[];
+    equal(aLink[0]!.mtu, 1320);
     ok(NodeWireGuardSchema.safeParse(a.wireguard).success);
     deepEqual(a.wireguard.endpoint, `${h1.address}:${DEFAULT_WIREGUARD_PORT}`);
     const peers = [
