@@ -165,6 +165,33 @@ Deno.test("manager: an update read before a scale fails (gRPC and REST) instead 
   assert.deepEqual([updated.spec.replicas, updated.spec.env], [5, ["A=1"]]);
 });
 
+Deno.test("manager: an update of the replicas only keeps the tasks; force replaces them (gRPC and REST)", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop(); // no tasks needed: the spec versions tell
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const v1 = await c.services.create({ name: "fu", image: "registry.local/fu:1" });
+  const wider = await c.services.update("fu", { ...v1.spec, replicas: 4 });
+  assert.equal(wider.specVersion, v1.specVersion, "no task runs a different definition");
+  const forced = await c.services.update("fu", wider.spec, { force: true });
+  assert.equal(forced.specVersion, v1.specVersion + 1, "force: a version no task runs yet");
+  const put = (query: string) =>
+    restFetch(m.mgr, `http://127.0.0.1:${m.mgr.httpPort}/v1/services/fu${query}`, {
+      method: "PUT",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(forced.spec),
+    });
+  const rest = await put("?force=true");
+  assert.equal(rest.status, 200);
+  assert.equal(
+    ((await rest.json()) as { specVersion: number }).specVersion,
+    forced.specVersion + 1,
+  );
+  const bad = await put("?force=yes");
+  assert.equal(bad.status, 400);
+  assert.match(await bad.text(), /force/);
+  assert.equal((await c.services.inspect("fu")).specVersion, forced.specVersion + 1);
+});
+
 Deno.test("manager: a published port another service holds is refused (gRPC FAILED_PRECONDITION, HTTP 412)", async () => {
   await using m = await startManager();
   using c = new WarrenClient({ managers: [m.mgr.apiAddress] });

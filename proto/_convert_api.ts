@@ -224,6 +224,7 @@ export const apiCodecs = {
       spec: encSpec(r.spec),
       expectedSpecVersion: r.expectedSpecVersion,
       expectedRevision: r.expectedRevision,
+      force: r.force ?? false,
     }),
     (x: w.UpdateServiceRequest) =>
       compact({
@@ -231,6 +232,7 @@ export const apiCodecs = {
         spec: decSpec(x.spec),
         expectedSpecVersion: x.expectedSpecVersion,
         expectedRevision: x.expectedRevision,
+        force: x.force || undefined,
       }),
   ),
   ScaleServiceRequest: codec(

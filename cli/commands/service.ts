@@ -125,13 +125,14 @@ export function serviceCommand(ctx: CliContext = defaultContext()): Command {
     group.command("update").description("change a service (only what the flags say)"),
   )
     .argument("<service>", "service ID or name")
-    .argument("[command...]", "new command and arguments, after --");
+    .argument("[command...]", "new command and arguments, after --")
+    .option("--force", "replace every task, even if nothing changed or only the replicas did");
   addServiceSpecFlags(update, { update: true }).action(
-    async (id: string, args: string[], o: ClientFlags & ServiceFlags) => {
+    async (id: string, args: string[], o: ClientFlags & ServiceFlags & { force?: boolean }) => {
       await withClient(ctx, o, async (c) => {
         const current = await c.services.inspect(id);
         const spec = finishServiceSpec(applyServiceFlags(current.spec, o, args));
-        if (isDeepStrictEqual(spec, current.spec)) {
+        if (!o.force && isDeepStrictEqual(spec, current.spec)) {
           ctx.io.err(`service ${current.spec.name}: no change`);
           ctx.io.out(o.output === "table" ? current.id : renderObject(current, o.output));
           return;
@@ -141,6 +142,7 @@ export function serviceCommand(ctx: CliContext = defaultContext()): Command {
         const svc = await c.services.update(current.id, spec, {
           expectedSpecVersion: current.specVersion,
           expectedRevision: serviceRevision(current),
+          ...(o.force ? { force: true } : {}),
         });
         ctx.io.out(o.output === "table" ? svc.id : renderObject(svc, o.output));
       });

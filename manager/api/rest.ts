@@ -228,6 +228,10 @@ export function restApp(
   app.put("/v1/services/:id", async (c) => {
     const expected = c.req.query("expected_spec_version");
     const revision = c.req.query("expected_revision");
+    const force = c.req.query("force");
+    if (force !== undefined && force !== "true" && force !== "false") {
+      throw new ValidationError("force", `must be true or false, not "${force}"`);
+    }
     const req = parseOrThrow(UpdateServiceRequestSchema, {
       id: c.req.param("id"),
       spec: await body(c),
@@ -237,6 +241,7 @@ export function restApp(
       ...(revision === undefined
         ? {}
         : { expectedRevision: versionQuery("expected_revision", revision) }),
+      ...(force === "true" ? { force: true } : {}),
     });
     return c.json(await services.updateService(ctx, req.id, req.spec, req));
   });

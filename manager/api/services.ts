@@ -76,6 +76,8 @@ export async function inspectService(
 export interface UpdateExpectation {
   expectedSpecVersion?: number;
   expectedRevision?: number;
+  /** Replace every task, even when the spec changes none of them. */
+  force?: boolean;
 }
 
 /** Replaces a service's spec (a new spec version; the old one is kept for rollback). */
@@ -97,7 +99,8 @@ export async function updateService(
     expectedSpecVersion: expect.expectedSpecVersion,
     expectedRevision: expect.expectedRevision,
     exclusivePorts: true,
-    keepsUnchangedTasks: true,
+    // Without it the new spec is a new version whatever it changed: every task is replaced.
+    ...(expect.force ? {} : { keepsUnchangedTasks: true as const }),
   });
 }
 

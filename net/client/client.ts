@@ -223,13 +223,14 @@ export class WarrenClient implements Disposable {
     update: async (
       id: string,
       spec: d.ServiceSpecInput,
-      opts: { expectedSpecVersion?: number; expectedRevision?: number } = {},
+      opts: { expectedSpecVersion?: number; expectedRevision?: number; force?: boolean } = {},
     ): Promise<d.Service> => {
       const req = d.parseOrThrow(d.UpdateServiceRequestSchema, {
         id,
         spec,
         expectedSpecVersion: opts.expectedSpecVersion,
         expectedRevision: opts.expectedRevision,
+        ...(opts.force ? { force: true } : {}),
       });
       const res = await this.#pool.unary(
         w.ServiceServiceService.update,

@@ -729,7 +729,14 @@ export interface UpdateServiceRequest {
    * When set, the update fails with FAILED_PRECONDITION unless the service is at this revision
    * (Service.revision): no write of the spec, a scale included, came between read and update.
    */
-  expectedRevision?: number | undefined;
+  expectedRevision?:
+    | number
+    | undefined;
+  /**
+   * Replace every task even when the new spec changes none of them (`service update --force`,
+   * as Swarm's): a new spec version that no task runs yet.
+   */
+  force: boolean;
 }
 
 export interface ScaleServiceRequest {
@@ -7019,7 +7026,7 @@ export const InspectServiceRequest: MessageFns<InspectServiceRequest> = {
 };
 
 function createBaseUpdateServiceRequest(): UpdateServiceRequest {
-  return { id: "", spec: undefined, expectedSpecVersion: undefined, expectedRevision: undefined };
+  return { id: "", spec: undefined, expectedSpecVersion: undefined, expectedRevision: undefined, force: false };
 }
 
 export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
@@ -7035,6 +7042,9 @@ export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
     }
     if (message.expectedRevision !== undefined) {
       writer.uint32(32).uint64(message.expectedRevision);
+    }
+    if (message.force !== false) {
+      writer.uint32(40).bool(message.force);
     }
     return writer;
   },
@@ -7084,6 +7094,14 @@ export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
             message.expectedRevision = longToNumber(reader.uint64());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.force = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -7107,6 +7125,7 @@ export const UpdateServiceRequest: MessageFns<UpdateServiceRequest> = {
       : undefined;
     message.expectedSpecVersion = object.expectedSpecVersion ?? undefined;
     message.expectedRevision = object.expectedRevision ?? undefined;
+    message.force = object.force ?? false;
     return message;
   },
 };

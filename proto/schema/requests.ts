@@ -192,6 +192,8 @@ export const UpdateServiceRequestSchema = z.object({
   expectedSpecVersion: RaftIndexSchema.optional(),
   /** Fail unless the service is at this revision (`serviceRevision`): nothing wrote its spec. */
   expectedRevision: RaftIndexSchema.optional(),
+  /** Replace every task even when the spec changes none of them (`service update --force`). */
+  force: z.boolean().optional(),
 });
 /** ServiceService.Scale request (strict: `{"replicas": 3, "typo": 1}` names `typo`). */
 export const ScaleServiceRequestSchema = z.strictObject({
