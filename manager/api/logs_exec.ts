@@ -37,7 +37,7 @@ import type {
   TaskLogsRequest,
   TunnelUp,
 } from "../../proto/schema/mod.ts";
-import { type CallObserver, serverStream } from "../../net/grpc/adapter.ts";
+import { type CallObserver, drained, serverStream } from "../../net/grpc/adapter.ts";
 import { fromGrpcError, toGrpcError } from "../../net/grpc/status.ts";
 import type { HostedService } from "../../net/grpc/server.ts";
 import type { CallWithAuth } from "../../net/grpc/tls.ts";
@@ -344,7 +344,7 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
               ...(up.stderr ? { stderr: up.stderr } : {}),
             }),
           );
-          if (!ok) await new Promise((r) => call.once("drain", r));
+          if (!ok) await drained(call, ac.signal);
         }
         if (up.exitCode !== undefined) exitCode = up.exitCode;
       }

@@ -57,7 +57,7 @@ export function serverStream<Req, Res>(
         for await (const item of fn(call.request, ac.signal, call)) {
           if (ac.signal.aborted) break;
           // Respect flow control: wait for the buffer to drain before producing more.
-          if (!call.write(item)) await new Promise((r) => call.once("drain", r));
+          if (!call.write(item)) await drained(call, ac.signal);
         }
         observe?.(method, performance.now() - t0, "ok");
         if (!ac.signal.aborted) call.end();
@@ -68,6 +68,26 @@ export function serverStream<Req, Res>(
       }
     })();
   };
+}
+
+/**
+ * Resolves once `stream` drains or `signal` aborts: a cancelled call is destroyed without a
+ * `drain`, and waiting for one would keep the handler (and what it holds) forever.
+ */
+export function drained(
+  stream: { once(e: "drain", fn: () => void): unknown; off(e: "drain", fn: () => void): unknown },
+  signal: AbortSignal,
+): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      stream.off("drain", done);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    stream.once("drain", done);
+    signal.addEventListener("abort", done, { once: true });
+  });
 }
 
 /**
