@@ -95,7 +95,14 @@ export class RaftNode {
   };
   readonly #core: RaftCore;
   readonly #members = new Map<string, string>();
-  #seq = 0;
+  /**
+   * The last proposal (and read) sequence number. It starts at random, not at 0: the log keeps
+   * this node's entries from earlier runs, and one applied again after a restart (a lost commit
+   * index, a replay spread over several Readies) must not answer a new caller whose number it
+   * happens to carry. A start below 2^52 leaves 2^52 numbers per run as exact integers (the
+   * envelope stores a float64).
+   */
+  #seq = crypto.getRandomValues(new Uint32Array(1))[0] * 2 ** 20;
   readonly #proposals = new Map<number, Waiter>();
   readonly #reads = new Map<string, Waiter>();
   /** Reads confirmed at an index, waiting for the state machine to get there. */
