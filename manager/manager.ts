@@ -21,7 +21,7 @@ import { type ApiContext, randomId, write } from "./api/context.ts";
 import { apiServices } from "./api/grpc.ts";
 import { publicRestApp, restApp, restHandler, type RouteHook } from "./api/rest.ts";
 import { loadOrCreateRestToken } from "./api/rest_token.ts";
-import { openGuard, tlsGuard } from "./api/authz.ts";
+import { openGuard, refuseRemoved, tlsGuard } from "./api/authz.ts";
 import { managerPeers, rotateJoinToken } from "./api/membership.ts";
 import { secretsForWorker } from "./api/secrets.ts";
 import { registerManagerMetrics } from "./metrics.ts";
@@ -266,7 +266,9 @@ export class Manager {
 
       // The API port admits callers without a certificate (joining nodes); every method but
       // Join checks the caller's certificate and role.
-      const guard = tls ? tlsGuard : openGuard;
+      const guard = tls
+        ? refuseRemoved(tlsGuard, (id) => store.state.removedNodeIds.has(id))
+        : openGuard;
       const apiServer: GrpcServer = await startGrpcServer({
         address: opts.apiAddr,
         credentials: tls ? serverCredentials(tls, { clientCert: "optional" }) : undefined,

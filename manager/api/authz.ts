@@ -4,9 +4,12 @@
  * - any member may renew its own certificate;
  * - workers may only use WorkerService, and only for their own node ID;
  * - managers may use everything (the Raft transport checks for managers on its own port);
- * - admin clients (the CLI) may use the admin API.
+ * - admin clients (the CLI) may use the admin API;
+ * - a node removed from the cluster may call nothing, though its certificate has not expired
+ *   ({@link refuseRemoved}).
  * @module
  */
+import { UnauthenticatedError } from "../../proto/errors.ts";
 import {
   authorize,
   type CallWithAuth,
@@ -55,6 +58,27 @@ export const tlsGuard: Guard = (call, method, nodeId) => {
   }
   return peer;
 };
+
+/**
+ * `guard`, also refusing the certificates of nodes removed from the cluster (`node rm`, `cluster
+ * leave`, as `removed` says): a certificate stays valid until it expires, and a removed manager's
+ * would otherwise keep the whole admin API. WorkerService is left to the dispatcher, which tells
+ * a removed worker that it is no longer a member (the worker then stops its tasks).
+ */
+export function refuseRemoved(guard: Guard, removed: (nodeId: string) => boolean): Guard {
+  return (call, method, nodeId) => {
+    const peer = guard(call, method, nodeId);
+    if (
+      peer !== undefined && peer.role !== "admin" && removed(peer.nodeId) &&
+      !method.startsWith("WorkerService/")
+    ) {
+      throw new UnauthenticatedError(
+        `node ${peer.nodeId} was removed from the cluster: its certificate is no longer accepted`,
+      );
+    }
+    return peer;
+  };
+}
 
 /** The guard of an insecure server (tests only): lets everything through. */
 export const openGuard: Guard = () => undefined;

@@ -135,6 +135,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       }
       s.nodes.delete(prev.id);
       s.nodeSubnets.delete(prev.id);
+      s.removedNodeIds.add(prev.id);
       return { result: undefined, changes: [{ kind: "node", action: "delete", node: prev }] };
     }
     case "service.create": {

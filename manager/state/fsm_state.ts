@@ -34,6 +34,11 @@ export interface ClusterState {
   volumeIdByName: Map<string, string>;
   /** Task subnet of each node (allocated at registration, freed at removal). */
   nodeSubnets: Map<string, string>;
+  /**
+   * IDs of the nodes removed from the cluster (IDs are never reused): their certificates stay
+   * valid until they expire, so the API refuses them by this list (Swarm's removed nodes).
+   */
+  removedNodeIds: Set<string>;
 }
 
 /** An empty cluster. */
@@ -55,6 +60,7 @@ export function emptyState(): ClusterState {
     volumes: new Map(),
     volumeIdByName: new Map(),
     nodeSubnets: new Map(),
+    removedNodeIds: new Set(),
   };
 }
 
@@ -69,6 +75,8 @@ export interface StateSnapshot {
   secrets: StoredSecret[];
   volumes: Volume[];
   nodeSubnets: [string, string][];
+  /** Absent in snapshots taken before it was kept. */
+  removedNodeIds?: string[];
 }
 
 /** Captures the state as plain data. */
@@ -83,6 +91,7 @@ export function toSnapshot(s: ClusterState): StateSnapshot {
     secrets: [...s.secrets.values()],
     volumes: [...s.volumes.values()],
     nodeSubnets: [...s.nodeSubnets],
+    removedNodeIds: [...s.removedNodeIds],
   };
 }
 
@@ -99,6 +108,7 @@ export function fromSnapshot(snap: StateSnapshot): ClusterState {
     s.secretIdByName.set(x.name, x.id);
   }
   for (const [id, cidr] of snap.nodeSubnets ?? []) s.nodeSubnets.set(id, cidr);
+  for (const id of snap.removedNodeIds ?? []) s.removedNodeIds.add(id);
   for (const v of snap.volumes) {
     s.volumes.set(v.id, v);
     s.volumeIdByName.set(v.name, v.id);
