@@ -374,7 +374,14 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
       up.end();
     })();
     await new Promise<void>((resolve, reject) => {
-      up.on("data", (x: wire.ExecOutput) => call.write(x));
+      // Backpressure: a slow client pauses the leader's stream instead of this manager
+      // buffering everything the process writes.
+      up.on("data", (x: wire.ExecOutput) => {
+        if (!call.write(x)) {
+          up.pause();
+          call.once("drain", () => up.resume());
+        }
+      });
       up.on("error", reject);
       up.on("end", () => {
         call.end();
