@@ -9,12 +9,11 @@ import { encodeBase64 } from "../../proto/schema/mod.ts";
 
 configureLogging({ level: "error" });
 
-Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later one", async () => {
+/** A single in-process manager on loopback ports (plain gRPC), in a fresh data directory. */
+async function startManager(
+  extra: Partial<Parameters<typeof Manager.start>[0]> = {},
+): Promise<{ mgr: Manager; dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "warren-dispatcher-" });
-  // The first resolution of secret "s1" waits until the test lets it go.
-  let gate: PromiseWithResolvers<void> | undefined;
-  const waiting = Promise.withResolvers<void>();
-  const returned = Promise.withResolvers<void>();
   const mgr = await Manager.start({
     dataDir: dir,
     apiAddr: "127.0.0.1:0",
@@ -24,6 +23,17 @@ Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later on
     init: { clusterName: "test" },
     insecure: true,
     tickMs: 10,
+    ...extra,
+  });
+  return { mgr, dir };
+}
+
+Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later one", async () => {
+  // The first resolution of secret "s1" waits until the test lets it go.
+  let gate: PromiseWithResolvers<void> | undefined;
+  const waiting = Promise.withResolvers<void>();
+  const returned = Promise.withResolvers<void>();
+  const { mgr, dir } = await startManager({
     dispatcher: {
       heartbeatPeriodMs: 200,
       batchMs: 5,
@@ -139,17 +149,7 @@ Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later on
 });
 
 Deno.test("dispatcher: a removed node's session is dropped", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "warren-dispatcher-" });
-  const mgr = await Manager.start({
-    dataDir: dir,
-    apiAddr: "127.0.0.1:0",
-    raftAddr: "127.0.0.1:0",
-    httpAddr: "127.0.0.1:0",
-    advertiseAddr: "127.0.0.1",
-    init: { clusterName: "test" },
-    insecure: true,
-    tickMs: 10,
-  });
+  const { mgr, dir } = await startManager();
   try {
     mgr.orchestrator.stop();
     const at = Date.now();

@@ -4,7 +4,14 @@
  * scheduler, which leaves such a task pending with its reason.
  * @module
  */
-import { FILTERS, nodeReadyFilter, runFilters, type SchedulerService } from "../scheduler/mod.ts";
+import {
+  type Filter,
+  FILTERS,
+  type NodeInfo,
+  nodeReadyFilter,
+  runFilters,
+  type SchedulerService,
+} from "../scheduler/mod.ts";
 import type { ClusterView } from "../scheduler/cluster_view.ts";
 import { resolveRequest } from "../scheduler/request.ts";
 
@@ -14,14 +21,7 @@ export function globalEligibleNodes(
   service: SchedulerService,
   imagePlatforms?: readonly string[],
 ): Set<string> {
-  const req = resolveRequest(service, imagePlatforms);
-  const out = new Set<string>();
-  if (typeof req === "string") return out;
-  const statics = FILTERS.filter((f) => !f.dynamic);
-  for (const info of view.infos) {
-    if (runFilters(statics, info, req, view) === "ok") out.add(info.node.id);
-  }
-  return out;
+  return passing(view, service, imagePlatforms, STATICS, () => true);
 }
 
 /**
@@ -34,13 +34,31 @@ export function globalPausedNodes(
   service: SchedulerService,
   imagePlatforms?: readonly string[],
 ): Set<string> {
+  return passing(
+    view,
+    service,
+    imagePlatforms,
+    STATICS_BUT_READY,
+    (n) => n.availability === "pause" && n.status.state === "ready",
+  );
+}
+
+const STATICS = FILTERS.filter((f) => !f.dynamic);
+const STATICS_BUT_READY = STATICS.filter((f) => f !== nodeReadyFilter);
+
+/** IDs of the nodes for which `select` holds and that pass `filters` for `service`. */
+function passing(
+  view: ClusterView,
+  service: SchedulerService,
+  imagePlatforms: readonly string[] | undefined,
+  filters: readonly Filter[],
+  select: (node: NodeInfo["node"]) => boolean,
+): Set<string> {
   const req = resolveRequest(service, imagePlatforms);
   const out = new Set<string>();
   if (typeof req === "string") return out;
-  const others = FILTERS.filter((f) => !f.dynamic && f !== nodeReadyFilter);
   for (const info of view.infos) {
-    if (info.node.availability !== "pause" || info.node.status.state !== "ready") continue;
-    if (runFilters(others, info, req, view) === "ok") out.add(info.node.id);
+    if (select(info.node) && runFilters(filters, info, req, view) === "ok") out.add(info.node.id);
   }
   return out;
 }
