@@ -669,3 +669,26 @@ Deno.test("update: a new task that fails after its monitor period is not the upd
     "paused",
   );
 });
+
+Deno.test("update: the next update's first batch goes at once; the delay is only between batches", () => {
+  const cfg = { parallelism: 1, delayMs: 10_000, monitorMs: 0 };
+  const pacing: UpdatePacing = { lastBatchAt: 0 };
+  // An update to v2 ran to its end: one batch.
+  const v2 = svc({ replicas: 1, updateConfig: cfg }, 2);
+  const start = reconcileUpdate(v2, [task("o", { slot: 1, version: 1 })], pacing, now);
+  assert.deepEqual(start.actions.desired.map((d) => d.taskId), ["o"]);
+  const running = { ...v2, updateStatus: start.status! };
+  const done = reconcileUpdate(
+    running,
+    [task("a", { slot: 1, version: 2, at: now })],
+    pacing,
+    now + 1,
+  );
+  assert.equal(done.status?.state, "completed");
+  // Soon after, v3: its first batch does not wait out a delay.
+  const v3 = { ...svc({ replicas: 1, updateConfig: cfg }, 3), updateStatus: done.status! };
+  const later = now + 2_000;
+  const first = reconcileUpdate(v3, [task("a", { slot: 1, version: 2, at: now })], pacing, later);
+  assert.equal(first.status?.state, "updating");
+  assert.deepEqual(first.actions.desired.map((d) => d.taskId), ["a"]);
+});

@@ -49,6 +49,8 @@ export interface UpdatePacing {
    * a failure, the cautious side.
    */
   monitored?: Set<string>;
+  /** The update (its `startedAt`) the fields above belong to: a new one starts afresh. */
+  run?: number;
 }
 
 const settled = (t: Task, now: number, monitorMs: number, needsHealth: boolean) =>
@@ -111,6 +113,14 @@ export function reconcileUpdate(
   const startedAt = st && (st.state === "updating" || st.state === "rollback_started")
     ? st.startedAt
     : now;
+  // A new update (or a rollback of one) owes nothing to the last: its first batch goes at once
+  // (the delay is between batches), and only its own tasks count as its failures.
+  if (pacing.run !== undefined && pacing.run !== startedAt) {
+    pacing.lastBatchAt = 0;
+    pacing.settledAt = undefined;
+    pacing.monitored = undefined;
+  }
+  pacing.run = startedAt;
   for (const [slot, list] of slots) {
     const live = list.filter(isLive);
     const fresh = list.filter((t) =>
@@ -186,7 +196,6 @@ export function reconcileUpdate(
   const underway = st?.state === "updating" || st?.state === "rollback_started";
   const updating = outdatedSlots.length > 0 || (underway && inFlight > 0);
   if (!updating) {
-    pacing.monitored = undefined;
     if (st && (st.state === "updating" || st.state === "rollback_started")) {
       out.status = {
         state: rollingBack ? "rolled_back" : "completed",
@@ -200,7 +209,6 @@ export function reconcileUpdate(
   if (st?.state === "paused") return out;
   if (!st || (st.state !== "updating" && st.state !== "rollback_started")) {
     out.status = { state: "updating", message: "update in progress", startedAt: now };
-    pacing.monitored = undefined; // a new update: only its own tasks
   }
   if (failures > 0 && failures / total > cfg.maxFailureRatio && cfg.failureAction !== "continue") {
     const msg =
