@@ -308,6 +308,13 @@ export class Dispatcher {
       } else if (c.kind === "node" || c.kind === "service") {
         // A removed node's session goes with it (kept, it would count as seen for good).
         if (c.kind === "node" && c.action === "delete") this.#sessions.delete(c.node.id);
+        // A node marked down (silent past the down period) loses its session, as in Swarm: a
+        // worker that was only frozen (SIGSTOP, a stalled VM, a long GC) and heartbeats again
+        // is told to register, which makes it ready again. Kept, its heartbeats were accepted
+        // and the node stayed down for good.
+        if (c.kind === "node" && c.action === "update" && c.node.status.state === "down") {
+          this.#endSession(c.node.id, "the node was marked down");
+        }
         this.#globalDirty = true;
       } else if (c.kind === "volume") {
         this.#globalDirty = true;
@@ -416,6 +423,16 @@ export class Dispatcher {
             e.removed.length + secrets.length + removedSecretIds.length === 0;
     if (!empties) st.push(msg);
     return !empties;
+  }
+
+  /** Ends `nodeId`'s session and streams: its worker registers again. */
+  #endSession(nodeId: string, reason: string): void {
+    if (!this.#sessions.delete(nodeId)) return;
+    for (const st of this.#streams) {
+      if (st.nodeId !== nodeId) continue;
+      st.end(new UnauthenticatedError(`${reason}: register again`));
+    }
+    this.#log.info("ended a worker session", { node: nodeId, reason });
   }
 
   #dropAll(reason: string): void {

@@ -4,6 +4,7 @@ import { write } from "../api/context.ts";
 import { node } from "../state/_fixtures_test_util.ts";
 import { WarrenClient } from "../../net/client/client.ts";
 import { configureLogging } from "../../proto/log.ts";
+import { UnauthenticatedError } from "../../proto/errors.ts";
 import type { AssignmentsMessage, SecretData, Task } from "../../proto/schema/mod.ts";
 import { encodeBase64 } from "../../proto/schema/mod.ts";
 
@@ -170,6 +171,45 @@ Deno.test("dispatcher: a removed node's session is dropped", async () => {
     await write(mgr.ctx, { kind: "node.remove", at, id: "w1", force: true });
     assert.ok(!mgr.dispatcher.sessionNodeIds.includes("w1"));
     assert.equal(mgr.dispatcher.lastSeen("w1"), undefined);
+  } finally {
+    await mgr.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("dispatcher: a node marked down must register again, which makes it ready", async () => {
+  const { mgr, dir } = await startManager();
+  try {
+    mgr.orchestrator.stop(); // the test marks the node down itself
+    const at = Date.now();
+    await write(mgr.ctx, {
+      kind: "node.register",
+      at,
+      node: { ...node("w1", at), hostname: "w1" },
+    });
+    const register = () =>
+      mgr.dispatcher.register({
+        nodeId: "w1",
+        hostname: "w1",
+        addresses: { advertise: "127.0.0.1" },
+        resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
+        platform: { os: "linux", arch: "amd64" },
+        version: "0.1.0",
+      });
+    const { sessionId } = await register();
+    mgr.dispatcher.heartbeat("w1", sessionId);
+    // The worker froze past the down period: the orchestrator marked it down.
+    const ready = mgr.store.state.nodes.get("w1")!;
+    await write(mgr.ctx, {
+      kind: "node.status",
+      at,
+      id: "w1",
+      status: { ...ready.status, state: "down", message: "no heartbeat for 11 s" },
+    });
+    // It thaws and heartbeats: told to register again.
+    assert.throws(() => mgr.dispatcher.heartbeat("w1", sessionId), UnauthenticatedError);
+    await register();
+    assert.equal(mgr.store.state.nodes.get("w1")!.status.state, "ready");
   } finally {
     await mgr.stop();
     await Deno.remove(dir, { recursive: true });
