@@ -170,6 +170,7 @@ export async function startTestWorkerNode(
   dataDir: string,
   runtime: Runtime,
   managers: string[],
+  extra: Partial<Parameters<typeof startWorkerNode>[0]> = {},
 ): Promise<WorkerNode> {
   return await startWorkerNode({
     nodeId: "w1",
@@ -186,5 +187,6 @@ export async function startTestWorkerNode(
     reportBatchMs: 20,
     reconnectMinMs: 50,
     reconnectMaxMs: 200,
+    ...extra,
   });
 }

@@ -61,6 +61,11 @@ export interface AgentOptions {
    * or was removed); the agent stops trying to register.
    */
   onNotMember?: (err: WarrenError) => void;
+  /**
+   * Called with every manager address known (the configured ones plus those the managers
+   * announced) whenever that list changes, so the daemon can keep it for its next start.
+   */
+  onManagers?: (addresses: readonly string[]) => void;
 }
 
 interface Session {
@@ -342,6 +347,7 @@ export class Agent {
     if (!sameList(next, this.#addresses)) {
       this.#log.info("manager addresses changed", { managers: next });
       this.#addresses = next;
+      this.#o.onManagers?.(next);
     }
   }
 }

@@ -233,3 +233,23 @@ Deno.test("agent: a node removed while connected (node rm --force) stops its tas
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("agent: tells the daemon every manager address it learns, for its next start", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  const learned: (readonly string[])[] = [];
+  // Configured under another name than the one the manager announces (its API address).
+  const configured = m.apiAddress.replace("127.0.0.1", "localhost");
+  await using n = await startTestWorkerNode(dir, runtime, [configured], {
+    onManagers: (list) => learned.push(list),
+  });
+  try {
+    await n.agent.waitConnected(10_000);
+    assert.deepEqual(learned.at(-1), [configured, m.apiAddress]);
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -36,6 +36,8 @@ export interface WorkerNodeOptions {
   /** Reconnect backoff bounds (ms). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Called with every manager address the agent knows whenever that list changes. */
+  onManagers?: (addresses: readonly string[]) => void;
 }
 
 /** A running worker node. */
@@ -80,6 +82,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
       void stop({ drain: true, remove: true, reportTimeoutMs: 0 }).then(settle, settle);
     },
     managers: o.managers,
+    ...(o.onManagers ? { onManagers: o.onManagers } : {}),
     register: o.register,
     ...(o.credentials ? { credentials: o.credentials } : {}),
     ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}),

@@ -18,13 +18,7 @@ export async function writePidFile(
   const path = join(dataDir, "warren.pid");
   // A request of a leave that never finished concerns an earlier daemon, not this one.
   await Deno.remove(join(dataDir, "leaving")).catch(() => {});
-  if (o.managers?.length) {
-    await Deno.writeTextFile(
-      join(dataDir, "managers.json"),
-      JSON.stringify([...new Set(o.managers)]) + "\n",
-      { mode: 0o644 },
-    );
-  }
+  if (o.managers?.length) await recordManagers(dataDir, o.managers);
   await Deno.writeTextFile(path, `${Deno.pid}\n`, { mode: 0o644 });
   return async () => {
     try {
@@ -57,6 +51,19 @@ export function managersToRecord(mgr: ManagerView, extra: readonly string[] = []
   return [
     ...new Set([...others, ...extra.filter((a) => a !== mgr.apiAddress), mgr.apiAddress]),
   ];
+}
+
+/**
+ * Records the manager API addresses the node knows (`managers.json`): for `cluster leave`, and
+ * for the worker's next start, which then finds the cluster even when the manager it first
+ * joined through is gone or no longer leads.
+ */
+export async function recordManagers(dataDir: string, managers: readonly string[]): Promise<void> {
+  await Deno.writeTextFile(
+    join(dataDir, "managers.json"),
+    JSON.stringify([...new Set(managers)]) + "\n",
+    { mode: 0o644 },
+  );
 }
 
 /** The manager API addresses the node's daemon last recorded (empty when none). */

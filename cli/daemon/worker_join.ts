@@ -25,7 +25,7 @@ import type { DaemonFlags, WorkerFlags } from "./options.ts";
 import { DEFAULT_CONTAINERD_SOCKET, startWorker } from "./worker_start.ts";
 import { renewThroughManagers } from "./renew_client.ts";
 import { waitForShutdown } from "./shutdown.ts";
-import { leaveRequested, writePidFile } from "./pid_file.ts";
+import { knownManagers, leaveRequested, recordManagers, writePidFile } from "./pid_file.ts";
 
 /** Options of {@link runJoinedWorker}. */
 export interface JoinedWorkerOptions {
@@ -69,6 +69,9 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
     });
     managers = [...new Set([...managers, ...r.managers.map((m) => m.apiAddress)])];
   }
+  // A resumed worker also tries the managers it learned last time (managers.json): the one
+  // on its command line may be down or no longer lead, and a follower refuses sessions.
+  if (!o.join) managers = [...new Set([...managers, ...(await knownManagers(dataDir))])];
   const tls = new TlsIdentity(await readTlsFiles(dataDir));
   const identity = await readIdentity(dataDir);
   if (!identity?.subnet || !identity.clusterCidr) {
@@ -98,6 +101,12 @@ export async function runJoinedWorker(o: JoinedWorkerOptions): Promise<void> {
       insecureRegistries: o.flags.insecureRegistry ?? [],
       credentials: channelCredentials(tls),
       channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
+      onManagers: (list) => {
+        managers = [...list];
+        recordManagers(dataDir, list).catch((err) =>
+          log.warn("cannot record the manager addresses", { err })
+        );
+      },
     });
     const stopRenewal = startRenewal({
       identity: tls,

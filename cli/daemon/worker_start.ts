@@ -52,6 +52,8 @@ export interface StartWorkerOptions {
   metricsAddr?: string;
   /** Registries (`host[:port]`) the containerd runtime pulls from over plain HTTP. */
   insecureRegistries?: string[];
+  /** Called with the manager addresses the worker knows whenever they change. */
+  onManagers?: (addresses: readonly string[]) => void;
 }
 
 /** The containerd runtime's options for a worker started with `o`. */
@@ -112,6 +114,7 @@ export async function startWorker(o: StartWorkerOptions): Promise<StartedWorker>
       ...(o.networking ? { network: o.networking.hooks } : o.network ? { network: o.network } : {}),
       ...(o.credentials ? { credentials: o.credentials } : {}),
       ...(o.channelOptions ? { channelOptions: o.channelOptions } : {}),
+      ...(o.onManagers ? { onManagers: o.onManagers } : {}),
     });
     const metrics = o.metricsAddr
       ? serveWorkerMetrics({
