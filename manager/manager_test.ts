@@ -192,6 +192,35 @@ Deno.test("manager: an update of the replicas only keeps the tasks; force replac
   assert.equal((await c.services.inspect("fu")).specVersion, forced.specVersion + 1);
 });
 
+Deno.test("manager: task lists show a task told to stop until it has stopped", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop(); // tasks are written by hand
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const sv = await c.services.create({ name: "ps", image: "registry.local/ps:1" });
+  const at = Date.now();
+  const status = (state: "running" | "shutdown") => ({
+    state,
+    message: "",
+    health: "none" as const,
+    timestamp: at,
+  });
+  const base = { serviceId: sv.id, slot: 1, specVersion: 1, createdAt: at, updatedAt: at };
+  await write(m.mgr.ctx, {
+    kind: "task.create",
+    at,
+    tasks: [
+      // Told to stop, still in its stop grace period: it holds a container.
+      { ...base, id: "stopping", desiredState: "shutdown", status: status("running") },
+      { ...base, id: "stopped", desiredState: "shutdown", status: status("shutdown") },
+      { ...base, id: "new", slot: 2, desiredState: "running", status: status("running") },
+    ],
+  });
+  const ids = (await c.tasks.list({ serviceId: sv.id })).tasks.map((t) => t.id).sort();
+  assert.deepEqual(ids, ["new", "stopping"]);
+  const all = (await c.tasks.list({ serviceId: sv.id, history: true })).tasks.map((t) => t.id);
+  assert.deepEqual(all.sort(), ["new", "stopped", "stopping"]);
+});
+
 Deno.test("manager: a published port another service holds is refused (gRPC FAILED_PRECONDITION, HTTP 412)", async () => {
   await using m = await startManager();
   using c = new WarrenClient({ managers: [m.mgr.apiAddress] });

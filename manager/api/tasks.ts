@@ -7,7 +7,12 @@ import { type ApiContext, readBarrier, resolve } from "./context.ts";
 import { findNode } from "./nodes.ts";
 import { tasksOfService, tasksOnNode } from "../state/fsm_state.ts";
 
-/** Lists tasks; without `history`, only those meant to run (desired state not terminal). */
+/**
+ * Lists tasks; without `history`, those meant to run (desired state not terminal) and those
+ * told to stop that have not stopped yet (still running through their stop grace period, or on
+ * a node that went silent), as Swarm shows them ("Shutdown / Running"): they still hold a
+ * container.
+ */
 export async function listTasks(
   ctx: ApiContext,
   opts: { serviceId?: string; nodeId?: string; history: boolean; stale: boolean },
@@ -26,7 +31,9 @@ export async function listTasks(
     const nodeId = findNode(s, opts.nodeId).id;
     tasks = tasks.filter((t) => t.nodeId === nodeId);
   }
-  if (!opts.history) tasks = tasks.filter((t) => !isTerminal(t.desiredState));
+  if (!opts.history) {
+    tasks = tasks.filter((t) => !isTerminal(t.desiredState) || !isTerminal(t.status.state));
+  }
   tasks.sort((a, b) =>
     a.serviceId !== b.serviceId
       ? (a.serviceId < b.serviceId ? -1 : 1)
