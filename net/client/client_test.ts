@@ -9,6 +9,7 @@ import {
   FailedPreconditionError,
   NotFoundError,
   NotLeaderError,
+  UnavailableError,
   ValidationError,
 } from "../../proto/errors.ts";
 import * as w from "../../proto/gen/warren.ts";
@@ -173,6 +174,25 @@ Deno.test("client: every manager unreachable gives a retryable unavailable error
     assert.match(err.message, new RegExp(`tried ${a}, ${b}`));
     return true;
   });
+});
+
+Deno.test("client: a manager's own unavailable answer (no quorum) beats an unreachable one's", async () => {
+  const noQuorum = await serve(services({
+    list: () => {
+      throw new UnavailableError("no quorum: a majority (2 of 2) of the managers must be up");
+    },
+  }));
+  try {
+    // The reachable manager is tried first and last: the unreachable one's error comes after.
+    using client = new WarrenClient({ managers: [noQuorum.address, closedAddress()] });
+    await assert.rejects(client.services.list(), (err: Error & { code?: string }) => {
+      assert.equal(err.code, "unavailable");
+      assert.match(err.message, /^no quorum: a majority/);
+      return true;
+    });
+  } finally {
+    await noQuorum.stop();
+  }
 });
 
 /** An EventService whose watch streams what `script` writes. */

@@ -15,7 +15,7 @@ import type {
   ServiceError,
 } from "@grpc/grpc-js";
 import { Metadata } from "@grpc/grpc-js";
-import { fromGrpcError } from "../grpc/status.ts";
+import { answeredByServer, fromGrpcError } from "../grpc/status.ts";
 import { splitHostPort } from "../../proto/schema/common.ts";
 import { UnavailableError, ValidationError, type WarrenError } from "../../proto/errors.ts";
 
@@ -116,6 +116,9 @@ export class ManagerPool implements Disposable {
     opts: { timeoutMs?: number } = {},
   ): Promise<Res> {
     let last: WarrenError | undefined;
+    // A manager that answered "unavailable" (no quorum, no leader yet) says what is wrong; a
+    // manager that could not be reached at all only says that it could not.
+    let answered: WarrenError | undefined;
     for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
       const i = (this.#preferred + attempt) % this.#addresses.length;
       try {
@@ -125,9 +128,10 @@ export class ManagerPool implements Disposable {
       } catch (err) {
         last = err as WarrenError;
         if (!isFailover(last)) throw last;
+        if (last.code === "unavailable" && answeredByServer(last)) answered = last;
       }
     }
-    throw withAddresses(last!, this.#addresses);
+    throw answered ?? withAddresses(last!, this.#addresses);
   }
 
   /** One attempt of a unary call on address number `i`, without failover. */

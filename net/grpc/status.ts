@@ -63,6 +63,15 @@ const FROM_GRPC: Partial<Record<Status, ErrorCode>> = {
 
 const KNOWN_CODES = new Set<string>(Object.keys(TO_GRPC));
 
+/**
+ * Whether `err` (from {@link fromGrpcError}) is an answer of a Warren server, not a transport
+ * failure (connection refused, TLS, deadline on the wire): only servers set the code trailer.
+ */
+export function answeredByServer(err: WarrenError): boolean {
+  const cause = err.cause as Partial<ServiceError> | undefined;
+  return (cause?.metadata?.get?.(CODE_KEY).length ?? 0) > 0;
+}
+
 /** Turns a gRPC client error back into the typed Warren error the server threw. */
 export function fromGrpcError(err: ServiceError): WarrenError {
   const fromTrailer = err.metadata?.get(CODE_KEY)[0]?.toString();
