@@ -26,6 +26,9 @@ export async function main(args: string[]): Promise<number> {
       // Commander has printed the message or help already; help and --version exit 0.
       return err.exitCode === 0 ? 0 : 2;
     }
+    // The reader of our output went away (`warren service logs ... | head`): nothing to say to
+    // it, and not a failure of the command, as for other Unix tools that get EPIPE.
+    if (err instanceof Deno.errors.BrokenPipe) return 0;
     const e = toWarrenError(err);
     console.error(`error: ${e.message}`);
     return 1;

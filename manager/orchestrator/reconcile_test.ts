@@ -343,7 +343,7 @@ Deno.test("update: failures beyond the ratio pause or roll back", () => {
     now + 10,
   );
   assert.equal(paused.status?.state, "paused");
-  assert.match(paused.status!.message, /1 of 2 updated task\(s\) failed/);
+  assert.match(paused.status!.message, /1 new task\(s\) failed, of 2 to update/);
   const rb = svc({ ...base, updateConfig: { ...base.updateConfig, failureAction: "rollback" } }, 2);
   const rolled = reconcileUpdate({ ...rb, previousSpec: rb.spec, updateStatus: st }, tasks, {
     lastBatchAt: 0,

@@ -212,7 +212,7 @@ export function reconcileUpdate(
   }
   if (failures > 0 && failures / total > cfg.maxFailureRatio && cfg.failureAction !== "continue") {
     const msg =
-      `${failures} of ${total} updated task(s) failed (max failure ratio ${cfg.maxFailureRatio})`;
+      `${failures} new task(s) failed, of ${total} to update (max failure ratio ${cfg.maxFailureRatio})`;
     if (cfg.failureAction === "rollback" && !rollingBack && service.previousSpec) {
       out.rollback = true;
       out.status = { state: "rollback_started", message: `${msg}: rolling back`, startedAt: now };

@@ -119,7 +119,7 @@ export class Store implements StateMachine {
   ): AsyncGenerator<Event> {
     if (fromIndex < this.#historyFloor) {
       throw new FailedPreconditionError(
-        `events up to index ${this.#historyFloor} are no longer kept (asked from ${fromIndex}): list the objects, then watch from the list's index`,
+        `events up to index ${this.#historyFloor} are no longer kept (asked for those after ${fromIndex}): list the objects, then watch from the list's index`,
       );
     }
     const kinds = opts.kinds && opts.kinds.length > 0 ? new Set(opts.kinds) : undefined;

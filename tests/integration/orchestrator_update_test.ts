@@ -63,7 +63,7 @@ Deno.test("orchestrator: a failing release pauses the rolling update (failureAct
       "update paused",
     );
     const s = await client.services.inspect(svc);
-    assert.match(s.updateStatus!.message, /1 of 3 updated task\(s\) failed.*update paused/);
+    assert.match(s.updateStatus!.message, /1 new task\(s\) failed, of 3 to update.*update paused/);
     assert.equal(s.spec.image, SIM_IMAGES.webBroken, "pause keeps the new spec");
     // One batch went out (slot 1); the other two slots still run the old release.
     const failed = c.tasks(svc).filter((t) => t.specVersion === 2 && t.status.state === "failed");
