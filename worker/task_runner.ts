@@ -73,8 +73,11 @@ export interface TaskHooks {
   drainNetwork?(a: Assignment): Promise<void>;
   /** The host file the container's output goes to. */
   logPath(taskId: string): string;
-  /** Removes the task's log files (and their rotated copies). Idempotent. */
-  removeLogs?(taskId: string): Promise<void>;
+  /**
+   * The task's container is gone: its log files join the node's ended ones (kept a while for
+   * `service logs`, task_logs.ts). Idempotent.
+   */
+  retireLogs?(taskId: string): Promise<void>;
   /** Writes the task's /etc/hostname and /etc/hosts (etc_files.ts); their read-only mounts. */
   etcFiles?(
     taskId: string,
@@ -272,7 +275,7 @@ export class TaskRunner {
       await hooks.removeEtcFiles?.(this.id);
       await hooks.detachNetwork(this.id);
     }
-    await hooks.removeLogs?.(this.id);
+    await hooks.retireLogs?.(this.id);
   }
 
   // ---- transitions -------------------------------------------------------------------------

@@ -92,14 +92,19 @@ export function serveLogs(env: RequestEnv, req: TunnelLogsRequest): TunnelReques
       return sending;
     };
     try {
-      runnerOf(env, req.taskId);
-      if (req.follow) watchdog = followBackstop(env, req.taskId, ac);
-      const entries = env.worker.runtime.logs(req.taskId, {
+      const options = {
         follow: req.follow,
         ...(req.tail !== undefined ? { tail: req.tail } : {}),
         ...(req.since !== undefined ? { since: new Date(req.since) } : {}),
         signal: ac.signal,
-      });
+      };
+      // A task whose container is gone: what the node kept of its output, if anything.
+      const ended = env.worker.runner(req.taskId)
+        ? undefined
+        : await env.worker.endedTaskLogs(req.taskId, options);
+      if (!ended) runnerOf(env, req.taskId);
+      if (req.follow && !ended) watchdog = followBackstop(env, req.taskId, ac);
+      const entries = ended ?? env.worker.runtime.logs(req.taskId, options);
       for await (const e of entries) {
         if (ac.signal.aborted) break;
         batch.push({ stream: e.stream, line: e.line, timestamp: e.ts.getTime() });

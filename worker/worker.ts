@@ -22,7 +22,14 @@ import {
   type TaskStatusUpdate,
 } from "../proto/schema/mod.ts";
 import { type Logger, logger } from "../proto/log.ts";
-import { Labels, type NetworkMode, type RegistryAuth, type Runtime } from "../runtime/runtime.ts";
+import {
+  Labels,
+  type LogEntry,
+  type LogsOptions,
+  type NetworkMode,
+  type RegistryAuth,
+  type Runtime,
+} from "../runtime/runtime.ts";
 import { type Clock, sleep, systemClock } from "./clock.ts";
 import { LocalState } from "./local_state.ts";
 import type { Probe, ProbeTarget } from "./probes.ts";
@@ -258,6 +265,17 @@ export class Worker {
   }
 
   /** The runner of task `id` (tests and diagnostics). */
+  /**
+   * The output of a task whose container is gone, from the log files the node keeps of recently
+   * ended tasks (task_logs.ts); undefined when none are kept.
+   */
+  endedTaskLogs(
+    id: string,
+    options: LogsOptions = {},
+  ): Promise<AsyncIterable<LogEntry> | undefined> {
+    return this.#logFiles.ended(id, options);
+  }
+
   runner(id: string): TaskRunner | undefined {
     return this.#runners.get(id);
   }
@@ -396,9 +414,10 @@ export class Worker {
         this.#log.warn("cannot remove a container on leaving", { container: c.id, err });
       }
     }
-    // The /etc and log files of containers swept above (the runners removed their own).
+    // The /etc files of containers swept above (the runners removed their own), and every
+    // log file: out of the cluster, nobody asks for them.
     const kept = new Set(this.#runners.keys());
-    await Promise.all([this.#etcFiles.prune(kept), this.#logFiles.prune(kept)]).catch((err) =>
+    await Promise.all([this.#etcFiles.prune(kept), this.#logFiles.removeAll()]).catch((err) =>
       this.#log.warn("cannot remove task files on leaving", { err })
     );
   }
@@ -492,7 +511,11 @@ export class Worker {
       detachNetwork: (id) => network.detach(id),
       ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
       logPath: (id) => this.#logFiles.path(id),
-      removeLogs: (id) => this.#logFiles.remove(id),
+      retireLogs: (id) => {
+        const live = new Set(this.#runners.keys());
+        live.delete(id);
+        return this.#logFiles.retire(id, live);
+      },
       etcFiles: (id, input) => this.#etcFiles.write(id, input),
       removeEtcFiles: (id) => this.#etcFiles.remove(id),
       ...(this.#o.probe ? { probe: this.#o.probe } : {}),

@@ -5,6 +5,7 @@ import type { FakeRuntime, ManualClock } from "../runtime/fake.ts";
 import { Labels } from "../runtime/runtime.ts";
 import { UnavailableError } from "../proto/errors.ts";
 import { hostNetwork, Worker } from "./worker.ts";
+import { ENDED_KEPT } from "./task_logs.ts";
 import { LocalState } from "./local_state.ts";
 import {
   assignment,
@@ -127,7 +128,7 @@ Deno.test("worker: a restarted worker re-adopts running containers and removes u
   assert.deepEqual((await e.runtime.list()).map((c) => c.id), ["keep", "other-node"]);
 });
 
-Deno.test("worker: a task's log files go with the task; those of unknown tasks are pruned at start", async () => {
+Deno.test("worker: an ended task's log files are kept among the node's last few and still read; older ones go", async () => {
   await using e = await env();
   const w1 = await e.open();
   w1.applyAssignments(message([assignment({}, { id: "gone" }), assignment({}, { id: "keep" })]));
@@ -136,20 +137,39 @@ Deno.test("worker: a task's log files go with the task; those of unknown tasks a
     "running",
     e.clock,
   );
-  // The fake runtime writes no files: put them where the runtime's log config points.
+  // The fake runtime writes no files: put them where the runtime's log config points, in the
+  // log driver's format.
   const logs = join(e.dir, "logs");
   const files = () => [...Deno.readDirSync(logs)].map((f) => f.name).sort();
-  for (const f of ["gone.log", "gone.log.1", "keep.log", "keep.log.1"]) {
-    await Deno.writeTextFile(join(logs, f), "line\n");
-  }
+  const line = (text: string) => `2026-11-27T10:00:00.000000000Z stderr F ${text}\n`;
+  await Deno.writeTextFile(join(logs, "gone.log.1"), line("starting"));
+  await Deno.writeTextFile(join(logs, "gone.log"), line("panic: no config"));
+  await Deno.writeTextFile(join(logs, "keep.log"), line("serving"));
   w1.applyAssignments(message([assignment({}, { id: "keep" })]));
   await w1.settled();
-  assert.deepEqual(files(), ["keep.log", "keep.log.1"]);
+  assert.equal(w1.runner("gone"), undefined, "its container is gone");
+  // `service logs` of the ended task still reads why it ended.
+  const read = async (id: string) => {
+    const out: string[] = [];
+    for await (const e of (await w1.endedTaskLogs(id))!) out.push(`${e.stream} ${e.line}`);
+    return out;
+  };
+  assert.deepEqual(await read("gone"), ["stderr starting", "stderr panic: no config"]);
+  assert.equal(await w1.endedTaskLogs("never-ran"), undefined);
   await w1.stop();
-  // Left by a task removed while the worker was down (its record deleted).
-  for (const f of ["stale.log", "stale.log.2"]) await Deno.writeTextFile(join(logs, f), "x\n");
+  // Ended tasks beyond the bound (here older files of tasks removed while the worker was down)
+  // are deleted at the next start, oldest first; the running task's are never touched.
+  const old = new Date(Date.now() - 3_600_000);
+  for (let i = 0; i < ENDED_KEPT; i++) {
+    await Deno.writeTextFile(join(logs, `old${i}.log`), "x\n");
+    await Deno.utime(join(logs, `old${i}.log`), old, new Date(old.getTime() + i));
+  }
   await e.open();
-  assert.deepEqual(files(), ["keep.log", "keep.log.1"]);
+  const kept = files();
+  assert.ok(kept.includes("keep.log"));
+  assert.ok(kept.includes("gone.log") && kept.includes("gone.log.1"), "the newest ended task's");
+  assert.ok(!kept.includes("old0.log"), "the oldest ended task's files are gone");
+  assert.equal(kept.filter((f) => !f.startsWith("keep")).length, ENDED_KEPT + 1, "5 ended tasks");
 });
 
 Deno.test("worker: a failed container removal is retried; the network is released and the record kept meanwhile", async () => {

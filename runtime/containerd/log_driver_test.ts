@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { installLogDriver, logDriverUri } from "./log_driver.ts";
-import { readLogs } from "./logs.ts";
+import { readLogs } from "../log_reader.ts";
 
 /**
  * Runs the driver as the shim does: stdout pipe on fd 3, stderr on fd 4, ready pipe on fd 5

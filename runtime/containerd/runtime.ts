@@ -46,7 +46,7 @@ import { subscribeEvents } from "./events.ts";
 import { runExec, startExec } from "./exec.ts";
 import { type LocalImage, LocalImageCache, resolveLocalImage } from "./images.ts";
 import { installLogDriver, logDriverUri } from "./log_driver.ts";
-import { readLogs } from "./logs.ts";
+import { readLogs } from "../log_reader.ts";
 import { hostPlatform } from "./oci.ts";
 import { pullImage } from "./pull.ts";
 import { mountSecrets, SECRETS_DESTINATION, unmountSecrets } from "./secrets.ts";

@@ -159,6 +159,26 @@ Deno.test("logs/exec: a service's logs through the worker tunnel: prefixes, tail
   assert.ok(tookMs < 15_000, `follow ended ${tookMs} ms after start`);
   assert.equal(m.tasksOf(job)[0]?.status.state, "complete");
 
+  // A crash loop: each failed task's container goes, and its output can still be read (the
+  // node keeps the log files of its last few ended tasks).
+  const crash = await m.createService({
+    name: "crash",
+    image: env.exitImage,
+    command: ["sh", "-c", 'echo "panic: no config in $(hostname)" >&2; exit 3'],
+    restartPolicy: { condition: "on-failure", delayMs: 0, maxAttempts: 1 },
+  });
+  await eventually(
+    () => m.tasksOf(crash).filter((t) => t.status.state === "failed").length === 2,
+    "both attempts failed",
+    30_000,
+  );
+  const first = m.tasksOf(crash).sort((a, b) => a.createdAt - b.createdAt)[0]!;
+  await eventually(() => node.worker.runner(first.id) === undefined, "its container removed");
+  const crashed = await collect(c.tasks.logs({ taskId: first.id }));
+  assert.deepEqual(crashed.get("crash.1"), ["stderr:panic: no config in crash.1"]);
+  const byService = await collect(c.tasks.logs({ serviceId: "crash" }));
+  assert.equal(byService.get("crash.1")?.length, 2, JSON.stringify([...byService]));
+
   // Following one task never hangs: it ends when the worker's tunnel drops (the worker stops;
   // following a whole service goes on, for the tasks that replace its tasks) ...
   const dropped = async (opts: { idleTimeoutMs?: number }, cut: () => Promise<void>) => {

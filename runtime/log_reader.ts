@@ -1,5 +1,5 @@
 /**
- * Reading a container's log files as written by the log driver (log_driver.ts): CRI format
+ * Reading a container's log files as written by the log driver (containerd/log_driver.ts): CRI format
  * records, rotated `log.N` ... `log.1`, `log`. Partial records (`P`) are joined into one line.
  *
  * Follow mode polls the current file (every `pollMs`) and notices a rotation by the inode under
@@ -7,7 +7,7 @@
  * ends once `exited` has resolved and the file has stayed quiet for `settleMs` — the driver may
  * still be writing the last lines the process printed just before it exited.
  */
-import type { LogEntry } from "../runtime.ts";
+import type { LogEntry } from "./runtime.ts";
 
 /** Options of {@link readLogs}. */
 export interface ReadLogsOptions {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { readLogs } from "./logs.ts";
-import type { LogEntry } from "../runtime.ts";
+import { readLogs } from "./log_reader.ts";
+import type { LogEntry } from "./runtime.ts";
 
 async function collect(it: AsyncIterable<LogEntry>): Promise<string[]> {
   const out: string[] = [];
