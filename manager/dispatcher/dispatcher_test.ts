@@ -29,6 +29,18 @@ async function startManager(
   return { mgr, dir };
 }
 
+/** Opens a worker session for node "w1", as its worker's Register does. */
+function registerW1(mgr: Manager) {
+  return mgr.dispatcher.register({
+    nodeId: "w1",
+    hostname: "w1",
+    addresses: { advertise: "127.0.0.1" },
+    resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
+    platform: { os: "linux", arch: "amd64" },
+    version: "0.1.0",
+  });
+}
+
 Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later one", async () => {
   // The first resolution of secret "s1" waits until the test lets it go.
   let gate: PromiseWithResolvers<void> | undefined;
@@ -77,14 +89,7 @@ Deno.test("dispatcher: a send waiting for secrets is not overtaken by a later on
       secrets: [{ secret: "s1" }],
     });
     const b = await c.services.create({ name: "b", image: "registry.local/b:1", replicas: 1 });
-    const { sessionId } = await mgr.dispatcher.register({
-      nodeId: "w1",
-      hostname: "w1",
-      addresses: { advertise: "127.0.0.1" },
-      resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
-      platform: { os: "linux", arch: "amd64" },
-      version: "0.1.0",
-    });
+    const { sessionId } = await registerW1(mgr);
     // What the worker holds: the assignments of every message applied in order.
     const held = new Set<string>();
     const changed = new EventTarget();
@@ -159,14 +164,7 @@ Deno.test("dispatcher: a removed node's session is dropped", async () => {
       at,
       node: { ...node("w1", at), hostname: "w1" },
     });
-    await mgr.dispatcher.register({
-      nodeId: "w1",
-      hostname: "w1",
-      addresses: { advertise: "127.0.0.1" },
-      resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
-      platform: { os: "linux", arch: "amd64" },
-      version: "0.1.0",
-    });
+    await registerW1(mgr);
     assert.ok(mgr.dispatcher.sessionNodeIds.includes("w1"));
     await write(mgr.ctx, { kind: "node.remove", at, id: "w1", force: true });
     assert.ok(!mgr.dispatcher.sessionNodeIds.includes("w1"));
@@ -187,15 +185,7 @@ Deno.test("dispatcher: a node marked down must register again, which makes it re
       at,
       node: { ...node("w1", at), hostname: "w1" },
     });
-    const register = () =>
-      mgr.dispatcher.register({
-        nodeId: "w1",
-        hostname: "w1",
-        addresses: { advertise: "127.0.0.1" },
-        resources: { nanoCpus: 1e9, memoryBytes: 1e9 },
-        platform: { os: "linux", arch: "amd64" },
-        version: "0.1.0",
-      });
+    const register = () => registerW1(mgr);
     const { sessionId } = await register();
     mgr.dispatcher.heartbeat("w1", sessionId);
     // The worker froze past the down period: the orchestrator marked it down.
