@@ -188,6 +188,7 @@ export const encSpec = (s: d.ServiceSpec): w.ServiceSpec => ({
   disconnectGraceMs: s.disconnectGraceMs,
   labels: { ...s.labels },
   registryAuthSecret: s.registryAuthSecret,
+  containerLabels: { ...s.containerLabels },
 });
 /**
  * Built with one named store per defined field, in the order of the fields, instead of through
@@ -227,5 +228,6 @@ export const decSpec = (x: w.ServiceSpec | undefined): Raw | undefined => {
   if (x.disconnectGraceMs !== undefined) o.disconnectGraceMs = x.disconnectGraceMs;
   o.labels = { ...x.labels };
   if (x.registryAuthSecret !== undefined) o.registryAuthSecret = x.registryAuthSecret;
+  o.containerLabels = { ...x.containerLabels };
   return o;
 };

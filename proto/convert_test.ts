@@ -108,6 +108,7 @@ const fullSpec = d.ServiceSpecSchema.parse({
   readOnlyRootfs: true,
   disconnectGraceMs: 0,
   labels: { team: "web" },
+  containerLabels: { "com.example.logs": "json" },
 });
 const globalSpec = d.ServiceSpecSchema.parse({
   name: "agent",

@@ -42,7 +42,7 @@ export function containerConfig(a: Assignment, r: ResolvedTaskInputs): Container
     ...(spec.user ? { user: spec.user } : {}),
     hostname: spec.hostname ?? hostnameOf(taskName(a.serviceName, task)),
     labels: {
-      ...spec.labels,
+      ...spec.containerLabels,
       [Labels.serviceId]: task.serviceId,
       [Labels.nodeId]: r.nodeId,
       [WorkerLabels.serviceName]: a.serviceName,

@@ -69,7 +69,9 @@ function fresh(a = assignment()): TaskRecord {
 }
 
 Deno.test("task runner: one forward transition per step, container created while starting", async () => {
-  const h = harness(fresh());
+  const h = harness(
+    fresh(assignment({ labels: { team: "web" }, containerLabels: { "com.example.logs": "json" } })),
+  );
   const { runner, runtime } = h;
   const states = async () => {
     assert.equal(await runner.step(), true);
@@ -91,6 +93,8 @@ Deno.test("task runner: one forward transition per step, container created while
   assert.equal(c.state, "running");
   assert.equal(c.labels["warren.node.id"], "node1");
   assert.equal(c.labels["warren.service.id"], "svc1");
+  assert.equal(c.labels["com.example.logs"], "json", "the service's container labels");
+  assert.equal(c.labels["team"], undefined, "not the service's own labels");
 });
 
 Deno.test("task runner: exit 0 completes, non-zero fails with the exit code", async () => {

@@ -39,6 +39,8 @@ export interface ServiceFlags {
   placementPref?: string[];
   label?: string[];
   labelRm?: string[];
+  containerLabel?: string[];
+  containerLabelRm?: string[];
   reserveCpu?: string;
   reserveMemory?: string;
   limitCpu?: string;
@@ -93,7 +95,8 @@ export function addServiceSpecFlags(cmd: Command, opts: { update: boolean }): Co
   list("--mount <spec>", "mount: type=volume|bind|tmpfs,src=..,dst=/path[,ro]");
   list("--constraint <expr>", "placement constraint, e.g. node.labels.zone==edge");
   list("--placement-pref <pref>", "spread preference, e.g. spread=node.labels.zone");
-  list("--label <k=v>", "service label");
+  list("--label <k=v>", "service label (not on its containers: changing it restarts nothing)");
+  list("--container-label <k=v>", "label on every container of the service");
   if (opts.update) {
     list("--env-rm <KEY>", "remove an environment variable");
     list("--publish-rm <PUBLISHED[/proto]>", "remove a port by its published (or target) port");
@@ -101,6 +104,7 @@ export function addServiceSpecFlags(cmd: Command, opts: { update: boolean }): Co
     list("--mount-rm <PATH>", "remove a mount by its container path");
     list("--constraint-rm <expr>", "remove a constraint");
     list("--label-rm <KEY>", "remove a label");
+    list("--container-label-rm <KEY>", "remove a container label");
   }
   cmd.option("--reserve-cpu <cores>", "CPU reserved per task, e.g. 0.5")
     .option("--reserve-memory <bytes>", "memory reserved per task, e.g. 512M")
@@ -222,18 +226,34 @@ export function applyServiceFlags(
     (f.placementPref ?? []).map((p) => parsePlacementPref(p)),
     (p) => p.spread,
   );
-  const labels = { ...s.labels };
-  for (const l of f.label ?? []) {
-    const [k, v] = parseKeyValue(l, "--label", { allowBare: true });
-    labels[k] = v;
-  }
-  for (const k of f.labelRm ?? []) delete labels[k];
-  s.labels = labels;
+  s.labels = mergeLabels(s.labels, f.label, f.labelRm, "--label");
+  s.containerLabels = mergeLabels(
+    s.containerLabels,
+    f.containerLabel,
+    f.containerLabelRm,
+    "--container-label",
+  );
 
   applyResources(s, f);
   applyHealth(s, f);
   applyPolicies(s, f, dur);
   return s;
+}
+
+/** `base` with the `add` flags' `k=v` (or bare `k`) set and the `rm` keys removed. */
+function mergeLabels(
+  base: Record<string, string> | undefined,
+  add: string[] | undefined,
+  rm: string[] | undefined,
+  flag: string,
+): Record<string, string> {
+  const labels = { ...base };
+  for (const l of add ?? []) {
+    const [k, v] = parseKeyValue(l, flag, { allowBare: true });
+    labels[k] = v;
+  }
+  for (const k of rm ?? []) delete labels[k];
+  return labels;
 }
 
 /** Replaces base entries with the same key as an added one (keeping order), drops removed keys. */
@@ -431,6 +451,7 @@ const FIELD_FLAGS: readonly [RegExp, string][] = [
   [/^spec\.command\b/, "--entrypoint"],
   [/^spec\.args\b/, "COMMAND"],
   [/^spec\.labels\b/, "--label"],
+  [/^spec\.containerLabels\b/, "--container-label"],
 ];
 
 /** The flag that sets `field` (a path like `spec.ports[0].target`), if any. */

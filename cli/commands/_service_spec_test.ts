@@ -59,6 +59,7 @@ Deno.test("service flags: create builds a complete spec", () => {
     "--update-max-failure-ratio=0.25",
     "--disconnect-grace=1m",
     "--label=tier=front",
+    "--container-label=logs=json",
     "--",
     "httpd",
     "-f",
@@ -98,6 +99,7 @@ Deno.test("service flags: create builds a complete spec", () => {
   assert.equal(spec.updateConfig.maxFailureRatio, 0.25);
   assert.equal(spec.disconnectGraceMs, 60_000);
   assert.deepEqual(spec.labels, { tier: "front" });
+  assert.deepEqual(spec.containerLabels, { logs: "json" });
   // Unset flags keep the schema defaults.
   assert.deepEqual(spec.restartPolicy.maxAttempts, 0);
   assert.equal(spec.mode, "replicated");
@@ -112,6 +114,8 @@ Deno.test("service flags: update changes only what is given", () => {
     "--publish=8080:80",
     "--publish=9090:90",
     "--label=a=1",
+    "--container-label=c=1",
+    "--container-label=d=2",
     "--constraint=node.role==worker",
     "--health-cmd=true",
     "--health-interval=5s",
@@ -123,12 +127,14 @@ Deno.test("service flags: update changes only what is given", () => {
     "--publish-rm=9090",
     "--publish=8080:8000",
     "--label-rm=a",
+    "--container-label-rm=c",
     "--health-timeout=2s",
   ], true);
   const next = finishServiceSpec(applyServiceFlags(base, f, args));
   assert.deepEqual(next.env, ["A=10", "C=3"]);
   assert.deepEqual(next.ports.map((p) => [p.published, p.target]), [[8080, 8000]]);
   assert.deepEqual(next.labels, {});
+  assert.deepEqual(next.containerLabels, { d: "2" });
   assert.equal(next.healthCheck?.intervalMs, 5000);
   assert.equal(next.healthCheck?.timeoutMs, 2000);
   assert.deepEqual(next.healthCheck?.exec, { command: ["/bin/sh", "-c", "true"] });
@@ -138,6 +144,7 @@ Deno.test("service flags: update changes only what is given", () => {
     env: base.env,
     ports: base.ports,
     labels: base.labels,
+    containerLabels: base.containerLabels,
     healthCheck: base.healthCheck,
   }, base);
   // No flags at all: the same spec.

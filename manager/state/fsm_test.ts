@@ -67,6 +67,7 @@ Deno.test("fsm: a spec that changes no task definition keeps the tasks (replicas
     replicas: 5,
     updateConfig: { ...v1.updateConfig, parallelism: 2 },
     disconnectGraceMs: 60_000,
+    labels: { owner: "team-a" }, // the service's, not its containers'
   };
   applyCommand(s, { kind: "service.update", at, id: "web", spec: wider, ...keep });
   let sv = s.services.get("web")!;

@@ -412,10 +412,19 @@ export interface ServiceSpec {
   disconnectGraceMs?: number | undefined;
   labels: { [key: string]: string };
   /** Name of a secret with the registry login for the image (see ServiceSpec in the zod schema). */
-  registryAuthSecret?: string | undefined;
+  registryAuthSecret?:
+    | string
+    | undefined;
+  /** Labels on every container of the service (`labels` are the service's own). */
+  containerLabels: { [key: string]: string };
 }
 
 export interface ServiceSpec_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ServiceSpec_ContainerLabelsEntry {
   key: string;
   value: string;
 }
@@ -3212,6 +3221,7 @@ function createBaseServiceSpec(): ServiceSpec {
     disconnectGraceMs: undefined,
     labels: {},
     registryAuthSecret: undefined,
+    containerLabels: {},
   };
 }
 
@@ -3304,6 +3314,9 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
     if (message.registryAuthSecret !== undefined) {
       writer.uint32(234).string(message.registryAuthSecret);
     }
+    globalThis.Object.entries(message.containerLabels).forEach(([key, value]: [string, string]) => {
+      ServiceSpec_ContainerLabelsEntry.encode({ key: key as any, value }, writer.uint32(242).fork()).join();
+    });
     return writer;
   },
 
@@ -3555,6 +3568,17 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
             message.registryAuthSecret = reader.string();
             continue;
           }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            const entry30 = ServiceSpec_ContainerLabelsEntry.decode(reader, reader.uint32());
+            if (entry30.value !== undefined) {
+              message.containerLabels[entry30.key] = entry30.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3621,6 +3645,15 @@ export const ServiceSpec: MessageFns<ServiceSpec> = {
       {},
     );
     message.registryAuthSecret = object.registryAuthSecret ?? undefined;
+    message.containerLabels = (globalThis.Object.entries(object.containerLabels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -3686,6 +3719,77 @@ export const ServiceSpec_LabelsEntry: MessageFns<ServiceSpec_LabelsEntry> = {
   },
   fromPartial<I extends Exact<DeepPartial<ServiceSpec_LabelsEntry>, I>>(object: I): ServiceSpec_LabelsEntry {
     const message = createBaseServiceSpec_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseServiceSpec_ContainerLabelsEntry(): ServiceSpec_ContainerLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const ServiceSpec_ContainerLabelsEntry: MessageFns<ServiceSpec_ContainerLabelsEntry> = {
+  encode(message: ServiceSpec_ContainerLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ServiceSpec_ContainerLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseServiceSpec_ContainerLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ServiceSpec_ContainerLabelsEntry>, I>>(
+    base?: I,
+  ): ServiceSpec_ContainerLabelsEntry {
+    return ServiceSpec_ContainerLabelsEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ServiceSpec_ContainerLabelsEntry>, I>>(
+    object: I,
+  ): ServiceSpec_ContainerLabelsEntry {
+    const message = createBaseServiceSpec_ContainerLabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;

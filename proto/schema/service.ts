@@ -80,6 +80,7 @@ const SERVICE_LEVEL_FIELDS = [
   "rollbackConfig",
   "deployment",
   "disconnectGraceMs",
+  "labels",
 ] as const satisfies readonly (keyof ServiceSpec)[];
 
 /** `spec` without its {@link SERVICE_LEVEL_FIELDS}: what a task is made from. */
@@ -91,8 +92,8 @@ function taskDefinition(spec: ServiceSpec): Partial<ServiceSpec> {
 
 /**
  * Whether tasks made from spec `a` and from spec `b` are the same: the specs differ at most in
- * the replica count, the update and rollback settings, the deployment strategy and the
- * disconnect grace. Specs are compared as their JSON (both parsed by the same schema).
+ * the replica count, the update and rollback settings, the deployment strategy, the
+ * disconnect grace and the service's labels (containers carry `containerLabels`). Specs are compared as their JSON (both parsed by the same schema).
  */
 export function sameTaskDefinition(a: ServiceSpec, b: ServiceSpec): boolean {
   return a === b || JSON.stringify(taskDefinition(a)) === JSON.stringify(taskDefinition(b));

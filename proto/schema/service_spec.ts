@@ -128,8 +128,13 @@ const ServiceSpecObject = z.strictObject({
   readOnlyRootfs: z.boolean().default(false),
   /** How long tasks on a disconnected node are kept before being replaced elsewhere. */
   disconnectGraceMs: durationMs(DAY_MS).default(0),
-  /** User labels. */
+  /**
+   * Labels of the service (for tools that read the cluster's API); not on its containers, so
+   * changing them replaces no task (Swarm's `--label`).
+   */
   labels: LabelsSchema,
+  /** Labels on every container of the service (Swarm's `--container-label`). */
+  containerLabels: LabelsSchema,
 });
 
 /**
