@@ -15,7 +15,7 @@ import {
   type DaemonFlags,
   type WorkerFlags,
 } from "./options.ts";
-import { waitForShutdown } from "./shutdown.ts";
+import { runStops, waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
@@ -124,14 +124,12 @@ export function clusterInitCommand(): Command {
         );
       }
     } catch (err) {
-      for (const s of stops) await s().catch(() => {});
+      await runStops(stops);
       throw err;
     }
     await waitForShutdown(async () => {
       if (await leaveRequested(o.dataDir)) drain = leaving = true;
-      for (const s of stops) {
-        await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
-      }
+      await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
     });
   });
   return cmd;

@@ -10,6 +10,8 @@ import type { Manager } from "../../manager/manager.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
 import { UnavailableError } from "../../proto/errors.ts";
 import type { WorkerFlags } from "./options.ts";
+import { managersToRecord } from "./pid_file.ts";
+import { runStops } from "./shutdown.ts";
 
 /** A running co-located worker. */
 export interface ColocatedWorker {
@@ -39,10 +41,9 @@ export async function startColocatedWorker(
   ]);
   const { subnet, clusterCidr } = await ownSubnet(mgr, SUBNET_WAIT_MS);
   const stops: (() => Promise<void>)[] = [];
-  // Every step runs even when one fails (containerd must stop after a failed worker stop).
   const stopAll = async () => {
     const errors: unknown[] = [];
-    for (const s of stops) await s().catch((err) => errors.push(err));
+    await runStops(stops, (err) => errors.push(err));
     if (errors.length === 1) throw errors[0];
     if (errors.length > 1) throw new AggregateError(errors, "stopping the worker failed");
   };
@@ -152,8 +153,5 @@ async function ownSubnet(
  * join later reach it in Register and Heartbeat answers.
  */
 function managerAddresses(mgr: Manager): string[] {
-  const others = [...mgr.store.state.nodes.values()]
-    .filter((n) => n.role === "manager" && n.id !== mgr.identity.nodeId && n.addresses.api)
-    .map((n) => n.addresses.api!);
-  return [...new Set([mgr.apiAddress, ...others])];
+  return [...new Set([mgr.apiAddress, ...managersToRecord(mgr)])];
 }

@@ -24,7 +24,7 @@ import {
   type WorkerFlags,
 } from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
-import { waitForShutdown } from "./shutdown.ts";
+import { runStops, waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
@@ -91,10 +91,8 @@ export async function joinAndRun(
       `${o.dataDir} holds a manager: run it with 'warren join' or 'warren cluster init'`,
     );
   }
-  if (
-    o.managerOnly &&
-    (existing?.role === "worker" || (o.token && !existing && parseToken(o.token).role === "worker"))
-  ) {
+  const tokenRole = o.token ? parseToken(o.token).role : undefined;
+  if (o.managerOnly && (existing?.role === "worker" || (!existing && tokenRole === "worker"))) {
     throw new ValidationError(
       "--manager-only",
       "applies to managers only: this node joins as a worker (use a manager token to join as a manager)",
@@ -112,13 +110,13 @@ export async function joinAndRun(
       );
     }
   }
-  if (!o.token) {
+  if (!o.token || !tokenRole) {
     throw new ValidationError(
       "--token",
       "is required to join (get one with 'warren cluster join-token worker')",
     );
   }
-  const role = parseToken(o.token).role;
+  const role = tokenRole;
   if (role === "manager" && opts.workerOnly) {
     throw new ValidationError(
       "--token",
@@ -209,7 +207,7 @@ async function runManager(
       const w = await startColocatedWorker(mgr, o);
       stops.unshift(() => w.stop(how));
     } catch (err) {
-      for (const s of stops) await s().catch(() => {});
+      await runStops(stops);
       throw err;
     }
   }
@@ -220,8 +218,6 @@ async function runManager(
   );
   await waitForShutdown(async () => {
     if (await leaveRequested(o.dataDir)) how = { drain: true, remove: true };
-    for (const s of stops) {
-      await s().catch((err) => logger("daemon").warn("error while stopping", { err }));
-    }
+    await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
   });
 }

@@ -29,3 +29,14 @@ export function waitForShutdown(
     }).catch(() => {});
   });
 }
+
+/**
+ * Runs a daemon's `stops` in order, each one even when one before it failed (containerd must
+ * stop after a failed worker stop); `onError` hears every failure.
+ */
+export async function runStops(
+  stops: readonly (() => Promise<void>)[],
+  onError: (err: unknown) => void = () => {},
+): Promise<void> {
+  for (const s of stops) await s().catch(onError);
+}
