@@ -118,6 +118,11 @@ export class SimClients {
     }
   }
 
+  /** Whether `op` is still being tried (not answered, not given up). */
+  pending(op: KvOperation): boolean {
+    return this.#clients.some((c) => c.current?.op === op);
+  }
+
   /** Starts `input` on a dedicated client (the liveness probe). Returns the operation. */
   startProbe(input: KvInput): KvOperation {
     const c = new Client(this.#clients.length + 1);

@@ -39,7 +39,10 @@ Deno.test("sim: seeds that once failed pass (regressions)", () => {
   // 422278016: a follower that already had everything a snapshot covered kept answering its
   // first chunk with its commit index, which the leader ignored (match did not move): the
   // leader resent that snapshot forever while the entries after it were compacted.
-  for (const seed of [422278016]) {
+  // 207959820: without pre-vote, the two members behind kept winning the election timeouts
+  // after the faults healed, and a leader came only after ~360 steps; the probe write had been
+  // given up on after 160 and was never asked again, so no probe committed in the quiet phase.
+  for (const seed of [422278016, 207959820]) {
     try {
       runSimulation({ seed });
     } catch (err) {
