@@ -24,9 +24,11 @@ export function nodesToMarkDown(
   let watched = 0;
   for (const n of i.nodes) {
     if (n.status.state !== "ready") continue;
+    // Managers too: only a worker session makes a node ready (a --manager-only manager stays
+    // unknown), and every manager runs one unless told not to. Skipping managers without a
+    // session here left a crashed leader "ready" for good, with its tasks "running", since the
+    // new leader never had its session.
     const seen = i.lastSeen(n.id);
-    // A manager without a session runs no worker (--manager-only): Raft watches it instead.
-    if (n.role === "manager" && seen === undefined) continue;
     watched++;
     const last = Math.max(seen ?? 0, i.leaderSince, n.status.lastHeartbeatAt);
     if (i.now - last > i.downAfterMs) candidates.push({ ...n, lastSeen: last });

@@ -610,6 +610,35 @@ Deno.test("node health: silent nodes go down, unless every worker went silent at
   assert.deepEqual(fresh.down, [], "a new leader waits a TTL for sessions");
 });
 
+Deno.test("node health: a ready manager that never opened a session with this leader goes down", () => {
+  // The old leader crashed: its worker's session died with it, and the new leader never saw one.
+  const managers = ["m1", "m2", "m3"].map((id) => ({ ...mkNode(id, 0), role: "manager" as const }));
+  const seen: Record<string, number> = { m2: now - 1000, m3: now - 1000 };
+  const r = nodesToMarkDown({
+    nodes: managers,
+    lastSeen: (id) => seen[id],
+    now,
+    leaderSince: now - 15_000,
+    downAfterMs: 10_000,
+  });
+  assert.deepEqual(r.down.map((n) => n.id), ["m1"]);
+  // A --manager-only manager never becomes ready, so it is not watched.
+  const managerOnly = {
+    ...managers[0],
+    status: { ...managers[0].status, state: "unknown" as const },
+  };
+  assert.deepEqual(
+    nodesToMarkDown({
+      nodes: [managerOnly, ...managers.slice(1)],
+      lastSeen: (id) => seen[id],
+      now,
+      leaderSince: now - 15_000,
+      downAfterMs: 10_000,
+    }).down,
+    [],
+  );
+});
+
 Deno.test("update: a rollback that changed no task's definition completes with every task kept", () => {
   // The rollback of a replicas-only update keeps the spec version (fsm.ts nextVersions).
   const s: Service = {
