@@ -156,16 +156,23 @@ export class Tunnel {
     }, Math.min(1_000, idleMs));
     const onStop = () => call.cancel();
     this.#stop.signal.addEventListener("abort", onStop, { once: true });
+    // Aborted when this tunnel ends. A cancelled or failed call emits neither "drain" nor "close"
+    // for a write stuck on flow control (a paused manager), so a send waiting for those would
+    // wait forever, and with it its request: a log reader's file and Tasks/Wait, an exec's pumps.
+    const ended = new AbortController();
     const send: UpSender = async (up: TunnelUp) => {
+      if (ended.signal.aborted) return; // its request is cancelled; nobody reads this any more
       if (!call.write(codecs.TunnelUp.toWire(up))) {
         await new Promise<void>((r) => {
           const done = () => {
             call.off("drain", done);
             call.off("close", done);
+            ended.signal.removeEventListener("abort", done);
             r();
           };
           call.once("drain", done);
           call.once("close", done);
+          ended.signal.addEventListener("abort", done, { once: true });
         });
       }
     };
@@ -196,6 +203,7 @@ export class Tunnel {
       for (const r of requests.values()) r.cancel();
       requests.clear();
       call.cancel();
+      ended.abort();
     }
     return accepted;
   }
