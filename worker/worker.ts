@@ -125,6 +125,8 @@ export class Worker {
   readonly #state: LocalState;
   readonly #runners = new Map<string, TaskRunner>();
   readonly #removing = new Set<Promise<void>>();
+  /** Tasks no longer in {@link #runners} whose container is still being stopped or removed. */
+  readonly #removingIds = new Set<string>();
   readonly #listeners = new Set<(u: TaskStatusUpdate) => void>();
   readonly #messageListeners = new Set<(msg: AssignmentsMessage) => void>();
   readonly #pulls = new Map<string, Promise<void>>();
@@ -452,12 +454,15 @@ export class Worker {
     const runner = this.#runners.get(id);
     if (!runner) return;
     this.#runners.delete(id);
+    this.#removingIds.add(id);
     const p = (async () => {
       let delayMs = REMOVE_RETRY_MIN_MS;
       for (;;) {
         try {
           await runner.remove();
-          // Its container is gone: a deleted volume it mounted may go too.
+          // Its container is gone: a deleted volume it mounted may go too, and its log files
+          // count among the ended ones.
+          this.#removingIds.delete(id);
           this.volumes.release(id);
           break;
         } catch (err) {
@@ -488,7 +493,10 @@ export class Worker {
       );
     })();
     this.#removing.add(p);
-    void p.finally(() => this.#removing.delete(p));
+    void p.finally(() => {
+      this.#removing.delete(p);
+      this.#removingIds.delete(id);
+    });
   }
 
   #emit(u: TaskStatusUpdate): void {
@@ -512,7 +520,9 @@ export class Worker {
       ...(network.drain ? { drainNetwork: (a: Assignment) => network.drain!(a) } : {}),
       logPath: (id) => this.#logFiles.path(id),
       retireLogs: (id) => {
-        const live = new Set(this.#runners.keys());
+        // A task being removed still has its container (a stop can take the grace period,
+        // minutes): its files are not among the ended ones yet, however old its last line.
+        const live = new Set([...this.#runners.keys(), ...this.#removingIds]);
         live.delete(id);
         return this.#logFiles.retire(id, live);
       },

@@ -172,6 +172,43 @@ Deno.test("worker: an ended task's log files are kept among the node's last few 
   assert.equal(kept.filter((f) => !f.startsWith("keep")).length, ENDED_KEPT + 1, "5 ended tasks");
 });
 
+Deno.test("worker: an ended task's logs are not deleted while another task's container is still being removed", async () => {
+  await using e = await env();
+  const w = await e.open();
+  // "slow" ignores SIGTERM: its removal takes the whole grace period.
+  const slow = assignment({ image: IMAGES.stubborn, stopGracePeriodMs: 10_000 }, { id: "slow" });
+  w.applyAssignments(message([slow, assignment({}, { id: "quick" })]));
+  await until(
+    () => stateOf(w, "slow") === "running" && stateOf(w, "quick") === "running",
+    "running",
+    e.clock,
+  );
+  const logs = join(e.dir, "logs");
+  // The slow task last wrote long ago (a quiet server); other tasks ended since.
+  const recent = new Date(Date.now() - 60_000);
+  for (let i = 0; i < ENDED_KEPT; i++) {
+    await Deno.writeTextFile(join(logs, `ended${i}.log`), "x\n");
+    await Deno.utime(join(logs, `ended${i}.log`), recent, new Date(recent.getTime() + i));
+  }
+  await Deno.writeTextFile(join(logs, "slow.log"), "2026-11-27T10:00:00.000000000Z stdout F up\n");
+  const long = new Date(Date.now() - 3_600_000);
+  await Deno.utime(join(logs, "slow.log"), long, long);
+  await Deno.writeTextFile(join(logs, "quick.log"), "");
+  w.applyAssignments(message([])); // service rm: both go
+  // Its container gone, its logs retired: reported down.
+  const down = (id: string) =>
+    e.updates.some((u) => u.taskId === id && u.status.state === "shutdown");
+  await until(() => down("quick"), "quick removed", e.clock);
+  await until(() => e.clock.pending > 0, "the slow task's grace period", e.clock);
+  await e.clock.advance(10_000);
+  await w.settled();
+  assert.deepEqual(await e.runtime.list(), []);
+  const kept = [...Deno.readDirSync(logs)].map((f) => f.name).sort();
+  assert.ok(kept.includes("slow.log"), `the task that ended last keeps its logs (kept: ${kept})`);
+  assert.ok(kept.includes("quick.log"));
+  assert.equal(kept.length, ENDED_KEPT, `the oldest ended ones went instead (kept: ${kept})`);
+});
+
 Deno.test("worker: a failed container removal is retried; the network is released and the record kept meanwhile", async () => {
   await using e = await env();
   const detached: string[] = [];
