@@ -12,8 +12,8 @@
  * ```
  *
  * Everything runs under one lease, so GC cannot take a half-pulled image; children are written
- * before the parents whose GC labels reference them. Concurrent pulls of the same reference on the
- * same client share one in-flight pull.
+ * before the parents whose GC labels reference them. Concurrent pulls of the same reference (and
+ * credentials) on the same client share one in-flight pull.
  */
 import { type ContainerdClient, isContainerdCode } from "./client.ts";
 import { hasBlob, setBlobLabels, writeBlob } from "./content.ts";
@@ -98,8 +98,10 @@ const inFlight = new WeakMap<ContainerdClient, Map<string, InFlight>>();
 
 /**
  * Pulls `ref` from its registry into containerd (content, snapshots, image record) and returns
- * the unpacked image. A second call for the same reference, platform and snapshotter while the
- * first is running joins it instead of pulling twice (the first caller's credentials are used).
+ * the unpacked image. A second call for the same reference, platform, snapshotter and credentials
+ * while the first is running joins it instead of pulling twice. Callers with other credentials
+ * (or none) pull on their own: joining would fail a caller whose login the registry accepts
+ * because another's was refused, or hand an image to a caller the registry would refuse.
  */
 export function pullImage(
   client: ContainerdClient,
@@ -109,7 +111,10 @@ export function pullImage(
   const parsed = parseReference(ref);
   const platform = options.platform ?? hostPlatform();
   const snapshotter = options.snapshotter ?? DEFAULT_SNAPSHOTTER;
-  const key = `${parsed.name}|${formatPlatform(platform)}|${snapshotter}`;
+  const creds = options.credentials;
+  // In memory only, like the options that carry them.
+  const login = creds ? JSON.stringify([creds.username, creds.password]) : "";
+  const key = `${parsed.name}|${formatPlatform(platform)}|${snapshotter}|${login}`;
   let pulls = inFlight.get(client);
   if (!pulls) inFlight.set(client, pulls = new Map());
   const running = pulls.get(key);

@@ -107,3 +107,27 @@ Deno.test("pull: missing tag and wrong platform fail clearly", async () => {
   );
   assert.deepEqual(await contentDigests(client), []);
 });
+
+Deno.test("pull: a pull in flight is shared only by callers with the same credentials", async () => {
+  await using ctd = await startContainerd();
+  await using registry = await startRegistry({ auth: "basic" });
+  using client = new ContainerdClient({ socket: ctd.socket, namespace: ctd.namespace });
+  const { reference } = await pushImage(
+    registry,
+    "warren/private",
+    "v1",
+    await buildExitImage({ exitCode: 0 }),
+  );
+  const credentials = registry.credentials!;
+  // Two services of one image at once, one with the registry login and one without: each pull
+  // stands on its own credentials, in either order.
+  for (const authedFirst of [false, true]) {
+    const anonymous = () => pullImage(client, reference);
+    const authed = () => pullImage(client, reference, { credentials });
+    const [first, second] = authedFirst ? [authed(), anonymous()] : [anonymous(), authed()];
+    const [a, b] = await Promise.allSettled(authedFirst ? [second, first] : [first, second]);
+    assert.equal(a.status, "rejected", "without credentials the registry refuses");
+    assert.equal((a as PromiseRejectedResult).reason.code, "unauthenticated");
+    assert.equal(b.status, "fulfilled", "with them it answers");
+  }
+});
