@@ -4,7 +4,8 @@
  * reachable, and publishes every status change to its listeners.
  *
  * On {@link Worker.open} it loads its records from Deno KV, removes the Warren containers (and
- * the log files) of this node it has no record of, and resumes every task from its recorded
+ * the log files) of this node it has no record of (one that will not go is retried in the
+ * background, so it cannot keep the node from starting), and resumes every task from its recorded
  * state: a running container is re-adopted (same ID, no restart). A task that had not started
  * yet waits for the first complete assignments message, which brings the secrets it may need
  * (they are kept in memory only).
@@ -170,6 +171,7 @@ export class Worker {
     try {
       await w.#resume();
     } catch (err) {
+      w.#stopping.abort(); // no removal retries left running for a worker that never opened
       await state.close();
       throw err;
     }
@@ -184,7 +186,18 @@ export class Worker {
     for (const c of containers) {
       if (known.has(c.id)) continue;
       this.#log.info("removing a container this worker no longer owns", { container: c.id });
-      await this.runtime.remove(c.id);
+      try {
+        await this.runtime.remove(c.id);
+      } catch (err) {
+        // One container that will not go (a dead shim, a busy mount) must not keep the node
+        // from starting and re-adopting its tasks: it is retried in the background.
+        this.#log.warn("cannot remove a container this worker no longer owns; retrying", {
+          container: c.id,
+          err,
+        });
+        this.#removeUnowned(c.id, network);
+        continue;
+      }
       // Its IP lease, netns and host ports too, or a later task publishing the port conflicts.
       // (Its /etc and log files go with the prunes below.)
       await network.detach(c.id);
@@ -497,6 +510,34 @@ export class Worker {
       this.#removing.delete(p);
       this.#removingIds.delete(id);
     });
+  }
+
+  /**
+   * Retries the removal of a container found at start that no task of this worker owns, with
+   * backoff, until it goes (then its network is released) or the worker stops (the next start
+   * tries again).
+   */
+  #removeUnowned(id: string, network: NetworkHooks): void {
+    const p = (async () => {
+      let delayMs = REMOVE_RETRY_MIN_MS;
+      for (;;) {
+        if (!await sleep(this.clock, delayMs, this.#stopping.signal)) return;
+        try {
+          await this.runtime.remove(id);
+          break;
+        } catch (err) {
+          this.#log.warn("cannot remove a container this worker no longer owns; retrying", {
+            container: id,
+            delayMs,
+            err,
+          });
+        }
+        delayMs = Math.min(delayMs * 2, REMOVE_RETRY_MAX_MS);
+      }
+      await network.detach(id);
+    })().catch((err) => this.#log.error("cannot release an unowned container's network", { err }));
+    this.#removing.add(p);
+    void p.finally(() => this.#removing.delete(p));
   }
 
   #emit(u: TaskStatusUpdate): void {

@@ -279,6 +279,41 @@ Deno.test("worker: an unowned container removed at start has its network release
   assert.deepEqual(detached, ["orphan"]);
 });
 
+Deno.test("worker: an unowned container that cannot be removed at start does not keep the worker from starting", async () => {
+  await using e = await env();
+  const w1 = await e.open();
+  w1.applyAssignments(message([assignment({}, { id: "keep" })]));
+  await until(() => stateOf(w1, "keep") === "running", "running", e.clock);
+  await w1.stop();
+  await e.runtime.prepare({
+    taskId: "orphan",
+    image: IMAGES.web,
+    labels: { [Labels.nodeId]: "node1" },
+  });
+  await e.runtime.start("orphan");
+  const detached: string[] = [];
+  const failed = failCalls(e.runtime, "remove", new UnavailableError("shim: ttrpc: closed"), 1);
+  const w = await Worker.open({
+    nodeId: "node1",
+    dataDir: e.dir,
+    runtime: e.runtime,
+    clock: e.clock,
+    network: { ...hostNetwork, detach: (id) => Promise.resolve(void detached.push(id)) },
+  });
+  try {
+    assert.equal(failed(), 1);
+    assert.deepEqual(w.adopted, ["keep"], "its own tasks are re-adopted all the same");
+    assert.deepEqual(detached, [], "the network of a container that may still run is kept");
+    // Tried again after a backoff, and then its network goes too.
+    await until(() => e.clock.pending > 0, "the retry's timer", e.clock);
+    await e.clock.advance(1_000);
+    await until(() => detached.length === 1, "the orphan removed", e.clock);
+    assert.deepEqual((await e.runtime.list()).map((c) => c.id), ["keep"]);
+  } finally {
+    await w.stop();
+  }
+});
+
 Deno.test("worker: after a restart, a task that had not started waits for the first complete message and its secrets", async () => {
   await using e = await env();
   const a = assignment({ secrets: [{ secret: "db-pass" }] }, { id: "sec", state: "preparing" });
