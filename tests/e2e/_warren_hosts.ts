@@ -37,6 +37,12 @@ export interface WarrenCluster extends AsyncDisposable {
   spawnCli(args: string[]): Deno.ChildProcess;
   /** Stops one daemon with SIGTERM (then SIGKILL after 15 s); resolves with its exit code. */
   stopNode(node: WarrenNode): Promise<number>;
+  /**
+   * Starts a stopped (or killed) node's daemon again on its data directory, as an operator
+   * re-runs the same command: `cluster init` on the first host, `join` without a token on the
+   * others (both resume). Replaces `node` in {@link nodes}; resolves once it is running.
+   */
+  restartNode(node: WarrenNode): Promise<WarrenNode>;
   stop(): Promise<void>;
 }
 
@@ -161,14 +167,24 @@ export async function startWarrenCluster(
       stderr: "piped",
     }).spawn();
     const n: WarrenNode = { host, nodeId: "", dataDir, child, log: [] };
-    nodes.push(n);
+    const at = nodes.findIndex((o) => o.host === host);
+    if (at >= 0) nodes[at] = n;
+    else nodes.push(n);
     pump(child, n.log);
     await waitForLog(n, marker, 60_000);
     n.nodeId = /node network up node=(\S+)/.exec(n.log.join(""))?.[1] ?? "";
     return n;
   };
+  const [first, ...rest] = netns.hosts;
+  const restartNode = async (n: WarrenNode) => {
+    const [args, marker] = n.host === first
+      ? [["cluster", "init"], /cluster \S+ running/]
+      : [["join", `${first!.address}:4240`], /manager \S+ of cluster|worker started/];
+    const again = await start(n.host, args, marker);
+    again.nodeId ||= n.nodeId; // in case its "node network up" line came after the marker
+    return again;
+  };
   try {
-    const [first, ...rest] = netns.hosts;
     await start(first!, ["cluster", "init"], /cluster \S+ running/);
     const tokens = {
       worker: (await mustCli(["cluster", "join-token", "worker", "-q"])).trim(),
@@ -188,7 +204,17 @@ export async function startWarrenCluster(
     await stop();
     throw err;
   }
-  return { nodes, env, cli, mustCli, spawnCli, stopNode, stop, [Symbol.asyncDispose]: stop };
+  return {
+    nodes,
+    env,
+    cli,
+    mustCli,
+    spawnCli,
+    stopNode,
+    restartNode,
+    stop,
+    [Symbol.asyncDispose]: stop,
+  };
 }
 
 async function isSocket(path: string): Promise<boolean> {
