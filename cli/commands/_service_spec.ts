@@ -199,10 +199,9 @@ export function applyServiceFlags(
     f.envRm,
   );
   s.ports = mergeBy(
-    s.ports ?? [],
+    removePorts(s.ports ?? [], f.publishRm ?? []),
     (f.publish ?? []).map((p) => parsePublish(p)),
     portKey,
-    f.publishRm?.map(normalizePortRm),
   );
   s.mounts = mergeBy(
     s.mounts ?? [],
@@ -280,8 +279,25 @@ function portKey(p: PortInput): string {
   return p.published !== undefined ? `${p.published}/${proto}` : `target:${p.target}/${proto}`;
 }
 
-function normalizePortRm(text: string): string {
-  return text.includes("/") ? text : `${text}/tcp`;
+/**
+ * `--publish-rm PORT[/proto]`: drops the ports published at PORT; when none is, the ports
+ * whose container port is PORT (as Swarm's `--publish-rm 80` removes `8080:80`, and the only
+ * way to name a port published at no fixed number, `--publish 80`).
+ */
+function removePorts(ports: readonly PortInput[], rm: readonly string[]): PortInput[] {
+  let out = [...ports];
+  for (const text of rm) {
+    const m = /^(\d+)(?:\/(tcp|udp))?$/.exec(text.trim());
+    if (!m) {
+      throw new ValidationError("--publish-rm", `"${text}" must be PORT[/tcp|udp], e.g. 8080`);
+    }
+    const n = Number(m[1]);
+    const proto = m[2] ?? "tcp";
+    const same = (p: PortInput) => (p.protocol ?? "tcp") === proto;
+    const byPublished = out.some((p) => same(p) && p.published === n);
+    out = out.filter((p) => !(same(p) && (byPublished ? p.published === n : p.target === n)));
+  }
+  return out;
 }
 
 function applyResources(s: SpecDraft, f: ServiceFlags): void {

@@ -239,3 +239,24 @@ Deno.test("service flags: --registry-auth-secret sets the login secret; update c
     /spec\.registryAuthSecret/,
   );
 });
+
+Deno.test("service flags: --publish-rm names a port by its published, else its target port", () => {
+  const base = create("web", [
+    "--image=web:1",
+    "--publish=8080:80",
+    "--publish=53:53/udp",
+    "--publish=9000",
+    "--publish=80:8080",
+  ]);
+  const rm = (...ports: string[]) =>
+    finishServiceSpec(
+      applyServiceFlags(base, flags(ports.map((p) => `--publish-rm=${p}`), true).f),
+    ).ports.map((p) => `${p.published ?? "-"}:${p.target}/${p.protocol}`);
+  // 80 is published (80:8080): that one goes, not 8080:80 whose container port is 80.
+  assert.deepEqual(rm("80"), ["8080:80/tcp", "53:53/udp", "-:9000/tcp"]);
+  // A port published at no fixed number is named by its container port.
+  assert.deepEqual(rm("9000"), ["8080:80/tcp", "53:53/udp", "80:8080/tcp"]);
+  assert.deepEqual(rm("53"), ["8080:80/tcp", "53:53/udp", "-:9000/tcp", "80:8080/tcp"]);
+  assert.deepEqual(rm("53/udp", "8080"), ["-:9000/tcp", "80:8080/tcp"]);
+  rejects(() => rm("http"), "--publish-rm", /"http" must be PORT\[\/tcp\|udp\]/);
+});
