@@ -7,6 +7,7 @@
  */
 import { type Command, Option } from "commander";
 import { ValidationError } from "../../proto/errors.ts";
+import { parseConstraint } from "../../proto/schema/constraint.ts";
 import * as d from "../../proto/schema/mod.ts";
 import { parseBytes, parseCpu, parseDurationMs, parseIntFlag, parseRatio } from "./_units.ts";
 import {
@@ -217,8 +218,8 @@ export function applyServiceFlags(
   s.constraints = mergeBy(
     s.constraints ?? [],
     (f.constraint ?? []).map((c) => parseConstraintFlag(c)),
-    (c) => c,
-    f.constraintRm?.map((c) => c.trim()),
+    constraintKey,
+    f.constraintRm?.map(constraintKey),
   );
   s.preferences = mergeBy(
     s.preferences ?? [],
@@ -272,6 +273,18 @@ function mergeBy<T>(
     else out.push(item);
   }
   return out;
+}
+
+/**
+ * A constraint as the scheduler reads it, so `--constraint-rm` and `--constraint` match however
+ * it was spaced or cased (`node.role == Manager` is `node.role==manager`; label keys keep case).
+ */
+function constraintKey(text: string): string {
+  const c = parseConstraint(text);
+  if (typeof c === "string") return text.trim();
+  return `${
+    c.attribute === "node.labels" ? `node.labels.${c.label}` : c.attribute
+  }${c.operator}${c.value.toLowerCase()}`;
 }
 
 function portKey(p: PortInput): string {

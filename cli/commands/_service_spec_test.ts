@@ -260,3 +260,22 @@ Deno.test("service flags: --publish-rm names a port by its published, else its t
   assert.deepEqual(rm("53/udp", "8080"), ["-:9000/tcp", "80:8080/tcp"]);
   rejects(() => rm("http"), "--publish-rm", /"http" must be PORT\[\/tcp\|udp\]/);
 });
+
+Deno.test("service flags: --constraint-rm matches however the constraint was spaced or cased", () => {
+  const base = create("web", [
+    "--image=web:1",
+    "--constraint=node.role == manager",
+    "--constraint=node.labels.Zone==edge",
+  ]);
+  const next = (argv: string[]) =>
+    finishServiceSpec(applyServiceFlags(base, flags(argv, true).f)).constraints;
+  assert.deepEqual(next(["--constraint-rm=node.role==Manager"]), ["node.labels.Zone==edge"]);
+  assert.deepEqual(next(["--constraint-rm= node.labels.Zone == edge"]), ["node.role == manager"]);
+  // Label keys are case-sensitive: another key is another constraint.
+  assert.equal(next(["--constraint-rm=node.labels.zone==edge"]).length, 2);
+  // Adding one that is already there (spaced otherwise) replaces it instead of doubling it.
+  assert.deepEqual(next(["--constraint=node.role==manager"]), [
+    "node.role==manager",
+    "node.labels.Zone==edge",
+  ]);
+});
