@@ -67,11 +67,13 @@ export function parseApplyFile(text: string): Desired[] {
       throw new ValidationError(where, "must be a mapping with a kind");
     }
     const { kind, ...rest } = raw as Record<string, unknown>;
+    // Errors name the field where the file has it: under `spec`, or inline.
+    const at = "spec" in rest ? `${where}.spec` : where;
     let desired: Desired;
     switch (kind) {
       case "Service": {
         const body = specOrInline(where, rest, d.ServiceSpecSchema.in.shape);
-        const spec = d.parseOrThrow(d.ServiceSpecSchema, body, `${where}.spec`);
+        const spec = d.parseOrThrow(d.ServiceSpecSchema, body, at);
         desired = { kind, name: spec.name, spec };
         break;
       }
@@ -87,14 +89,16 @@ export function parseApplyFile(text: string): Desired[] {
       }
       case "Volume": {
         const body = specOrInline(where, rest, d.VolumeCreateRequestSchema.shape);
-        const request = d.parseOrThrow(d.VolumeCreateRequestSchema.strict(), body, where);
+        const request = d.parseOrThrow(d.VolumeCreateRequestSchema.strict(), body, at);
         desired = { kind, name: request.name, request };
         break;
       }
       default:
         throw new ValidationError(
           `${where}.kind`,
-          `must be Service, Secret or Volume, not ${JSON.stringify(kind)}`,
+          kind === undefined
+            ? "is required: Service, Secret or Volume"
+            : `must be Service, Secret or Volume, not ${JSON.stringify(kind)}`,
         );
     }
     const key = `${desired.kind}/${desired.name}`;

@@ -77,6 +77,11 @@ Deno.test("apply: bad documents name the document and field", () => {
   rejects("kind: Service\nspec: { name: web, image: x }\nimage: y", "doc[0].image", /not both/);
   rejects("kind: Service\nspec: { name: web, image: x }\nbogus: 1", "doc[0].bogus", /not a known/);
   rejects("kind: Volume\nspec: { name: v }\nbogus: 1", "doc[0].bogus", /not a known field/);
+  // The field is named where the file has it: inline, or under spec.
+  rejects("kind: Service\nname: web\nimage: x\nenv: { A: 1 }", "doc[0].env", /expected array/);
+  rejects("kind: Volume\nspec: { name: v, driver: nfs }", "doc[0].spec.driver", /local/);
+  rejects("kind: Volume\nspec: { name: v, size: 3 }", "doc[0].spec.size", /not a known field/);
+  rejects("name: web\nimage: x", "doc[0].kind", /^doc\[0\]\.kind: is required: Service, Secret/);
   rejects("- a\n- b", "doc[0]", /mapping/);
   rejects("kind: [", "doc[0]", /not valid YAML/);
 });
