@@ -20,33 +20,41 @@ import { parseKeyValue } from "./_values.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
-/** Where `secret create` takes the data from: exactly one source, else stdin. */
+/**
+ * Where `secret create` takes the data from: exactly one source, else stdin. `file` is the
+ * optional FILE argument of Swarm's `docker secret create NAME FILE` (`-`: stdin).
+ */
 export async function secretData(
   o: { fromFile?: string; fromLiteral?: string },
   readStdin: () => Promise<Uint8Array>,
+  file?: string,
 ): Promise<Uint8Array> {
+  if (file !== undefined && o.fromFile !== undefined) {
+    throw new ValidationError("FILE", "cannot be combined with --from-file");
+  }
+  if (file !== undefined && o.fromLiteral !== undefined) {
+    throw new ValidationError("FILE", "cannot be combined with --from-literal");
+  }
+  const path = file !== undefined && file !== "-" ? file : o.fromFile;
   if (o.fromFile !== undefined && o.fromLiteral !== undefined) {
     throw new ValidationError("--from-literal", "cannot be combined with --from-file");
   }
   if (o.fromLiteral !== undefined) return new TextEncoder().encode(o.fromLiteral);
-  if (o.fromFile !== undefined) {
+  if (path !== undefined) {
     try {
-      return await Deno.readFile(o.fromFile);
+      return await Deno.readFile(path);
     } catch (err) {
-      throw new ValidationError(
-        "--from-file",
-        `cannot read ${o.fromFile}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
+      const flag = path === file ? "FILE" : "--from-file";
+      throw new ValidationError(flag, `cannot read ${path}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
   }
   const data = await readStdin();
   if (data.length === 0) {
     throw new ValidationError(
       "data",
-      "is empty: pass --from-file FILE, --from-literal TEXT, or pipe it on stdin",
+      "is empty: name a FILE (or --from-file FILE), pass --from-literal TEXT, or pipe it on stdin",
     );
   }
   return data;
@@ -59,18 +67,20 @@ export function secretCommand(ctx: CliContext = defaultContext()): Command {
     group.command("create").description("create a secret from a file, a literal or stdin"),
   )
     .argument("<name>", "secret name (a DNS label)")
+    .argument("[file]", "read the data from this file (- for stdin), as --from-file")
     .option("--from-file <file>", "read the data from a file")
     .option("--from-literal <text>", "use this text as the data")
     .addOption(new Option("--label <k=v>", "secret label (repeatable)").argParser(collect))
     .action(
       async (
         name: string,
+        file: string | undefined,
         o: ClientFlags & { fromFile?: string; fromLiteral?: string; label?: string[] },
       ) => {
         const labels = Object.fromEntries(
           (o.label ?? []).map((l) => parseKeyValue(l, "--label", { allowBare: true })),
         );
-        const data = await secretData(o, ctx.io.readStdin);
+        const data = await secretData(o, ctx.io.readStdin, file);
         const secret = await withClient(ctx, o, (c) => c.secrets.create({ name, data, labels }));
         ctx.io.out(o.output === "table" ? secret.id : renderObject(secret, o.output));
       },
@@ -79,6 +89,7 @@ export function secretCommand(ctx: CliContext = defaultContext()): Command {
     group.command("update").description("replace a secret's data (services using it roll)"),
   )
     .argument("<secret>", "secret ID or name")
+    .argument("[file]", "read the data from this file (- for stdin), as --from-file")
     .option("--from-file <file>", "read the data from a file")
     .option("--from-literal <text>", "use this text as the data")
     .addOption(
@@ -87,12 +98,13 @@ export function secretCommand(ctx: CliContext = defaultContext()): Command {
     .action(
       async (
         id: string,
+        file: string | undefined,
         o: ClientFlags & { fromFile?: string; fromLiteral?: string; label?: string[] },
       ) => {
         const labels = o.label === undefined ? undefined : Object.fromEntries(
           o.label.map((l) => parseKeyValue(l, "--label", { allowBare: true })),
         );
-        const data = await secretData(o, ctx.io.readStdin);
+        const data = await secretData(o, ctx.io.readStdin, file);
         const secret = await withClient(ctx, o, async (c) => {
           // Without --label the labels stay as they are.
           const keep = labels ?? (await c.secrets.inspect(id)).labels;
