@@ -77,14 +77,46 @@ export interface ServiceFlags {
   readOnly?: boolean;
   registryAuthSecret?: string;
   registryAuthSecretRm?: boolean;
+  /** Swarm's spellings of the adding flags on update (`--env-add` is `--env`): see SWARM_ADD. */
+  envAdd?: string[];
+  publishAdd?: string[];
+  secretAdd?: string[];
+  mountAdd?: string[];
+  constraintAdd?: string[];
+  placementPrefAdd?: string[];
+  labelAdd?: string[];
+  containerLabelAdd?: string[];
 }
+
+/**
+ * `service update` also takes Swarm's `--X-add` for each repeatable `--X` (a Swarm user types
+ * `--env-add`, and `node update` spells it `--label-add` too); hidden, as the same flag twice.
+ */
+const SWARM_ADD = [
+  ["env", "envAdd"],
+  ["publish", "publishAdd"],
+  ["secret", "secretAdd"],
+  ["mount", "mountAdd"],
+  ["constraint", "constraintAdd"],
+  ["placementPref", "placementPrefAdd"],
+  ["label", "labelAdd"],
+  ["containerLabel", "containerLabelAdd"],
+] as const satisfies readonly (readonly [keyof ServiceFlags, keyof ServiceFlags])[];
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
 /** Adds the spec flags to `cmd`; `update` adds the `--*-rm` and `--no-healthcheck` flags. */
 export function addServiceSpecFlags(cmd: Command, opts: { update: boolean }): Command {
-  const list = (flags: string, description: string) =>
+  const list = (flags: string, description: string) => {
     cmd.addOption(new Option(flags, `${description} (repeatable)`).argParser(collect));
+    if (opts.update && !flags.includes("-rm ")) {
+      // `--env <KEY=VALUE>` → hidden `--env-add <KEY=VALUE>`.
+      const add = flags.replace(/^(--[a-z-]+)/, "$1-add");
+      cmd.addOption(
+        new Option(add, `same as ${flags.split(" ")[0]}`).argParser(collect).hideHelp(),
+      );
+    }
+  };
   const choice = (flags: string, description: string, choices: readonly string[]) =>
     cmd.addOption(new Option(flags, description).choices(choices));
   cmd.option("--image <ref>", "image reference, e.g. registry.local:5000/web:1.2");
@@ -165,6 +197,10 @@ export function applyServiceFlags(
   args: readonly string[] = [],
 ): SpecDraft {
   const s: SpecDraft = structuredClone(base);
+  f = { ...f };
+  for (const [flag, add] of SWARM_ADD) {
+    if (f[add] !== undefined) f[flag] = [...(f[flag] ?? []), ...f[add]];
+  }
   if (f.image !== undefined) s.image = f.image;
   if (f.mode !== undefined) {
     s.mode = f.mode as d.ServiceMode;

@@ -279,3 +279,28 @@ Deno.test("service flags: --constraint-rm matches however the constraint was spa
     "node.labels.Zone==edge",
   ]);
 });
+
+Deno.test("service flags: update takes Swarm's --X-add spellings of the adding flags", () => {
+  const base = create("web", ["--image=web:1", "--env=A=1", "--label=a=1"]);
+  const { f } = flags([
+    "--env-add=B=2",
+    "--env=C=3",
+    "--publish-add=8080:80",
+    "--constraint-add=node.role==worker",
+    "--placement-pref-add=spread=node.labels.zone",
+    "--label-add=b=2",
+    "--container-label-add=c=3",
+    "--mount-add=type=tmpfs,dst=/tmp",
+  ], true);
+  const next = finishServiceSpec(applyServiceFlags(base, f));
+  assert.deepEqual(next.env, ["A=1", "C=3", "B=2"]);
+  assert.deepEqual(next.ports.map((p) => [p.published, p.target]), [[8080, 80]]);
+  assert.deepEqual(next.constraints, ["node.role==worker"]);
+  assert.deepEqual(next.preferences, [{ spread: "node.labels.zone" }]);
+  assert.deepEqual(next.labels, { a: "1", b: "2" });
+  assert.deepEqual(next.containerLabels, { c: "3" });
+  assert.deepEqual(next.mounts.map((m) => m.target), ["/tmp"]);
+  // A bad value is named by the flag it stands for; create has no such spelling.
+  rejects(() => applyServiceFlags(base, flags(["--env-add=B"], true).f), "--env", /KEY=VALUE/);
+  assert.throws(() => flags(["--env-add=B=2"]), /unknown option '--env-add/);
+});

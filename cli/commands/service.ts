@@ -126,7 +126,11 @@ export function serviceCommand(ctx: CliContext = defaultContext()): Command {
   )
     .argument("<service>", "service ID or name")
     .argument("[command...]", "new command and arguments, after --")
-    .option("--force", "replace every task, even if nothing changed or only the replicas did");
+    .option("--force", "replace every task, even if nothing changed or only the replicas did")
+    .addHelpText(
+      "after",
+      "\nThe repeatable flags also take Swarm's spelling: --env-add, --publish-add, --label-add, ...",
+    );
   addServiceSpecFlags(update, { update: true }).action(
     async (id: string, args: string[], o: ClientFlags & ServiceFlags & { force?: boolean }) => {
       await withClient(ctx, o, async (c) => {
