@@ -193,7 +193,7 @@ export function restApp(
   const app = new Hono();
   addPublicRoutes(app, ctx, opts);
 
-  const stale = (c: Context) => c.req.query("stale") === "true";
+  const stale = (c: Context) => boolQuery(c, "stale");
   const idParam = (c: Context) => parseOrThrow(IdSchema, c.req.param("id"), "id");
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const body = (c: Context): Promise<object> =>
@@ -212,7 +212,7 @@ export function restApp(
     return c.json(await nodes.updateNode(ctx, idParam(c), update));
   });
   app.delete("/v1/nodes/:id", async (c) => {
-    await nodes.removeNode(ctx, idParam(c), c.req.query("force") === "true");
+    await nodes.removeNode(ctx, idParam(c), boolQuery(c, "force"));
     return c.body(null, 204);
   });
 
@@ -228,10 +228,6 @@ export function restApp(
   app.put("/v1/services/:id", async (c) => {
     const expected = c.req.query("expected_spec_version");
     const revision = c.req.query("expected_revision");
-    const force = c.req.query("force");
-    if (force !== undefined && force !== "true" && force !== "false") {
-      throw new ValidationError("force", `must be true or false, not "${force}"`);
-    }
     const req = parseOrThrow(UpdateServiceRequestSchema, {
       id: c.req.param("id"),
       spec: await body(c),
@@ -241,7 +237,7 @@ export function restApp(
       ...(revision === undefined
         ? {}
         : { expectedRevision: versionQuery("expected_revision", revision) }),
-      ...(force === "true" ? { force: true } : {}),
+      ...(boolQuery(c, "force") ? { force: true } : {}),
     });
     return c.json(await services.updateService(ctx, req.id, req.spec, req));
   });
@@ -265,7 +261,7 @@ export function restApp(
     const req = parseOrThrow(ListTasksRequestSchema, {
       serviceId: c.req.query("service"),
       nodeId: c.req.query("node"),
-      history: c.req.query("history") === "true",
+      history: boolQuery(c, "history"),
       stale: stale(c),
     });
     return c.json(await listTasks(ctx, req));
@@ -281,7 +277,7 @@ export function restApp(
     async (c) => c.json(await volumes.inspectVolume(ctx, idParam(c), stale(c))),
   );
   app.delete("/v1/volumes/:id", async (c) => {
-    await volumes.deleteVolume(ctx, idParam(c), { force: c.req.query("force") === "true" });
+    await volumes.deleteVolume(ctx, idParam(c), { force: boolQuery(c, "force") });
     return c.body(null, 204);
   });
 
@@ -320,8 +316,9 @@ export function restApp(
 
   // Events as newline-delimited JSON, until the client disconnects.
   app.get("/v1/events", (c) => {
+    const from = c.req.query("from_index");
     const req = parseOrThrow(WatchRequestSchema, {
-      fromIndex: Number(c.req.query("from_index") ?? 0),
+      fromIndex: from === undefined ? 0 : versionQuery("from_index", from, "a Raft index"),
       kinds: c.req.queries("kind") ?? [],
     });
     const ac = new AbortController();
@@ -354,15 +351,27 @@ export function restApp(
  * `?expected_spec_version=N` or `?expected_revision=N` (query `name`). Not `Number(text)`: that
  * reads an empty value as 0, which then fails as a stale version (412) instead of as bad input.
  */
-function versionQuery(name: string, text: string): number {
+function versionQuery(
+  name: string,
+  text: string,
+  what = "a version, a whole number (as inspect shows it)",
+): number {
   const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(n)) {
-    throw new ValidationError(
-      name,
-      `${JSON.stringify(text)} must be a version, a whole number (as inspect shows it)`,
-    );
+    throw new ValidationError(name, `${JSON.stringify(text)} must be ${what}`);
   }
   return n;
+}
+
+/**
+ * A boolean query parameter: absent or `false` is false, `true` true, anything else a 400
+ * naming it, so `?force=1` is not silently read as "no force" (or `?stale=yes` as a full read).
+ */
+function boolQuery(c: Context, name: string): boolean {
+  const v = c.req.query(name);
+  if (v === undefined || v === "false") return false;
+  if (v === "true") return true;
+  throw new ValidationError(name, `must be true or false, not ${JSON.stringify(v)}`);
 }
 
 /**

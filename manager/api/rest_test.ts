@@ -184,6 +184,27 @@ Deno.test("rest: an empty or malformed expected_spec_version is a 400, not a sta
   assert.deepEqual(proposed, []);
 });
 
+Deno.test("rest: query parameters are checked and named as the URL spells them", async () => {
+  const { app, proposed } = restWith();
+  const cases: [string, string, string, RegExp][] = [
+    ["GET", "/v1/events?from_index=abc", "from_index", /"abc" must be a Raft index/],
+    ["GET", "/v1/events?from_index=", "from_index", /"" must be a Raft index/],
+    ["GET", "/v1/events?from_index=1.5", "from_index", /"1.5" must be a Raft index/],
+    ["GET", "/v1/services?stale=yes", "stale", /must be true or false, not "yes"/],
+    ["GET", "/v1/tasks?history=1", "history", /must be true or false, not "1"/],
+    ["DELETE", "/v1/volumes/v1?force=1", "force", /must be true or false, not "1"/],
+    ["DELETE", "/v1/nodes/n1?force=yes", "force", /must be true or false, not "yes"/],
+  ];
+  for (const [method, path, field, reason] of cases) {
+    const res = await app.request(path, { method });
+    assert.equal(res.status, 400, `${method} ${path}`);
+    const { error } = await res.json();
+    assert.equal(error.field, field, path);
+    assert.match(error.message, reason, path);
+  }
+  assert.deepEqual(proposed, []);
+});
+
 Deno.test("rest: unknown paths are a JSON 404, a wrong method on a resource a JSON 405", async () => {
   const { app } = restWith();
   for (const [method, path] of [["GET", "/v1/nope"], ["POST", "/v2/services"], ["GET", "/"]]) {
