@@ -8,6 +8,7 @@
 import { type Command, Option } from "commander";
 import { ValidationError } from "../../proto/errors.ts";
 import { parseConstraint } from "../../proto/schema/constraint.ts";
+import { canonicalSignal } from "../../proto/schema/signal.ts";
 import * as d from "../../proto/schema/mod.ts";
 import { parseBytes, parseCpu, parseDurationMs, parseIntFlag, parseRatio } from "./_units.ts";
 import {
@@ -167,7 +168,7 @@ export function addServiceSpecFlags(cmd: Command, opts: { update: boolean }): Co
   choice("--update-order <order>", "stop-first or start-first", d.UpdateOrderSchema.options);
   cmd.option("--disconnect-grace <duration>", "keep tasks of a disconnected node this long")
     .option("--stop-grace-period <duration>", "time between the stop signal and SIGKILL")
-    .option("--stop-signal <signal>", "signal that stops a task, e.g. SIGTERM");
+    .option("--stop-signal <signal>", "signal that stops a task, e.g. SIGTERM, QUIT or 9");
   choice("--endpoint-mode <mode>", "vip or dnsrr", d.EndpointModeSchema.options);
   cmd.option("--max-replicas-per-node <n>", "most tasks of this service per node (0 = any)")
     .option("--workdir <path>", "working directory in the container")
@@ -217,7 +218,7 @@ export function applyServiceFlags(
   if (f.readOnly !== undefined) s.readOnlyRootfs = f.readOnly;
   if (f.registryAuthSecret !== undefined) s.registryAuthSecret = f.registryAuthSecret;
   if (f.registryAuthSecretRm) delete s.registryAuthSecret;
-  if (f.stopSignal !== undefined) s.stopSignal = f.stopSignal;
+  if (f.stopSignal !== undefined) s.stopSignal = canonicalSignal(f.stopSignal);
   if (f.endpointMode !== undefined) s.endpointMode = f.endpointMode as d.EndpointMode;
   if (f.maxReplicasPerNode !== undefined) {
     s.maxReplicasPerNode = parseIntFlag(f.maxReplicasPerNode, "--max-replicas-per-node");

@@ -304,3 +304,16 @@ Deno.test("service flags: update takes Swarm's --X-add spellings of the adding f
   rejects(() => applyServiceFlags(base, flags(["--env-add=B"], true).f), "--env", /KEY=VALUE/);
   assert.throws(() => flags(["--env-add=B=2"]), /unknown option '--env-add/);
 });
+
+Deno.test("service flags: --stop-signal takes a name in any case, with or without SIG, as Docker", () => {
+  for (const given of ["KILL", "kill", "sigkill", "SIGKILL"]) {
+    assert.equal(create("web", ["--image=web:1", `--stop-signal=${given}`]).stopSignal, "SIGKILL");
+  }
+  assert.equal(create("web", ["--image=web:1", "--stop-signal=RTMIN+3"]).stopSignal, "SIGRTMIN+3");
+  assert.equal(create("web", ["--image=web:1", "--stop-signal=9"]).stopSignal, "9");
+  rejects(
+    () => create("web", ["--image=web:1", "--stop-signal=NOPE"]),
+    "--stop-signal",
+    /not a signal/,
+  );
+});

@@ -68,6 +68,18 @@ export function signalNumberOf(signal: string | number): number | undefined {
   return Object.hasOwn(SIGNALS, name) ? SIGNALS[name] : undefined;
 }
 
+/**
+ * `signal` as a spec stores it: a known name in any case, with or without `SIG` (`kill`,
+ * `KILL`, `sigkill`), becomes `SIGKILL`, as Docker's `--stop-signal` reads it; numbers and
+ * unknown names are returned as given, for {@link StopSignalSchema} to accept or explain.
+ */
+export function canonicalSignal(signal: string): string {
+  const s = signal.trim();
+  if (/^\d+$/.test(s) || signalNumberOf(s) === undefined) return signal;
+  const upper = s.toUpperCase();
+  return upper.startsWith("SIG") ? upper : `SIG${upper}`;
+}
+
 /** A stop signal in a spec: `SIG` and a name from {@link SIGNALS}, or a number 1-64. */
 export const StopSignalSchema = z.string().superRefine((s, ctx) => {
   if (/^(SIG[A-Z0-9+-]{1,12}|[1-9][0-9]?)$/.test(s) && signalNumberOf(s) !== undefined) return;
