@@ -7,6 +7,7 @@ import { CommanderError } from "commander";
 import { startsDaemon } from "./daemon/program.ts";
 import { toWarrenError } from "../proto/errors.ts";
 import { ExitCode } from "./exit_code.ts";
+import { invocationDir } from "./invocation_dir.ts";
 
 /** Runs the CLI with `args` (without the program name) and returns the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -36,5 +37,7 @@ export async function main(args: string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  const dir = invocationDir((name) => Deno.env.get(name), Deno.cwd());
+  if (dir) Deno.chdir(dir);
   Deno.exit(await main(Deno.args));
 }
