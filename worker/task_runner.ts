@@ -112,6 +112,14 @@ export interface TaskRecord {
   restarts: number[];
 }
 
+/** A local restart decided by the restart policy, kept while the runtime cannot do it yet. */
+interface LocalRestart {
+  /** Why the container stopped, for the message. */
+  after: string;
+  previousCode: number | undefined;
+  attempt: number;
+}
+
 /** Runs one task. See the module doc. */
 export class TaskRunner {
   readonly #env: RunnerEnv;
@@ -124,6 +132,8 @@ export class TaskRunner {
   #drained = false;
   /** Next backoff after a transient runtime failure (containerd restarting). */
   #retryMs = RETRY_MIN_MS;
+  /** A local restart that failed transiently: the next step tries it again. */
+  #pendingRestart: LocalRestart | undefined;
   #version = 0;
   #wakeCtl = new AbortController();
   #health: HealthMonitor | undefined;
@@ -221,6 +231,7 @@ export class TaskRunner {
         await this.#start();
         return true;
       case "running":
+        if (this.#pendingRestart) return await this.#retryRestart(this.#pendingRestart);
         if (this.#unhealthy !== undefined) return await this.#stopUnhealthy(this.#unhealthy);
         return await this.#supervise();
     }
@@ -563,7 +574,8 @@ export class TaskRunner {
             : cause === "lost"
             ? "losing its process"
             : `exit code ${cause}`;
-          return await this.#restartLocally(after, exitCode, d.attempt);
+          this.#restarts = pruneHistory(policy, [...this.#restarts, clock.now()], clock.now());
+          return await this.#restartLocally({ after, previousCode: exitCode, attempt: d.attempt });
         }
         why = "; a manager is reachable again, which replaces the task";
       } else {
@@ -579,32 +591,59 @@ export class TaskRunner {
     return true;
   }
 
-  /** @param after why the container stopped, for the message */
-  async #restartLocally(
-    after: string,
-    previousCode: number | undefined,
-    attempt: number,
-  ): Promise<boolean> {
-    const { runtime, clock } = this.#env;
-    this.#restarts = pruneHistory(this.#a.spec.restartPolicy, [
-      ...this.#restarts,
-      clock.now(),
-    ], clock.now());
+  /**
+   * Replaces the stopped container with a new one under the same ID. A transient runtime
+   * failure (containerd restarting) is retried after a backoff rather than failing the task:
+   * the old container may be removed already, and runtime outages must end no task.
+   */
+  async #restartLocally(r: LocalRestart): Promise<boolean> {
+    const { runtime } = this.#env;
     try {
       await runtime.remove(this.id);
       this.#drained = false; // a new container, in service again
       const st = await this.#createAndStart();
+      this.#pendingRestart = undefined;
+      this.#retryMs = RETRY_MIN_MS;
       this.#annotate({
-        message: `restarted locally after ${after} (attempt ${attempt})`,
+        message: `restarted locally after ${r.after} (attempt ${r.attempt})`,
         // Reported with the task's status: the orchestrator counts them as attempts too.
         localRestarts: this.#restarts.length,
-        ...(previousCode !== undefined ? { exitCode: previousCode } : {}),
+        ...(r.previousCode !== undefined ? { exitCode: r.previousCode } : {}),
         health: this.#a.spec.healthCheck ? "starting" : "none",
         ...(st.ip ? { ip: st.ip } : {}),
       });
       this.#startHealth(undefined);
     } catch (err) {
-      this.#fail(`local restart failed: ${message(err)}`, previousCode);
+      if (isRetryable(err)) {
+        // The same attempt (counted once in the history) is tried again by the next step.
+        if (!this.#pendingRestart) {
+          this.#annotate({ message: `local restart failed: ${message(err)}; retrying` });
+        }
+        this.#pendingRestart = r;
+        this.#log.warn("restarting the container locally failed; retrying", { err });
+        await this.#backoff();
+        return true;
+      }
+      this.#pendingRestart = undefined;
+      this.#fail(`local restart failed: ${message(err)}`, r.previousCode);
+    }
+    return true;
+  }
+
+  /**
+   * Tries a local restart again that the runtime could not do. A manager reachable by now
+   * decides instead, as for any exit while connected: the task ends, reported as it stopped.
+   */
+  async #retryRestart(r: LocalRestart): Promise<boolean> {
+    if (!this.#env.isConnected()) return await this.#restartLocally(r);
+    this.#pendingRestart = undefined;
+    const error = `local restart after ${r.after} failed; a manager is reachable again, ` +
+      "which replaces the task";
+    if (r.previousCode === 0) {
+      this.#move("complete", { message: error, exitCode: 0 });
+    } else {
+      const code = r.previousCode !== undefined ? { exitCode: r.previousCode } : {};
+      this.#move("failed", { message: error, error, ...code });
     }
     return true;
   }

@@ -599,6 +599,48 @@ Deno.test("task runner: a stop that fails transiently is retried, not reported d
   assert.equal((await h2.runtime.inspect(h2.runner.id)).state, "stopped");
 });
 
+Deno.test("task runner: a local restart that fails while containerd restarts is retried, not failed", async () => {
+  const policy = { condition: "on-failure" as const, delayMs: 1_000 };
+  const h = harness(fresh(assignment({ image: IMAGES.exit, restartPolicy: policy })), {
+    connected: false,
+  });
+  void h.runner.run();
+  await until(() => h.runner.status.state === "running", "running", h.clock);
+  // The old container is removed, then containerd goes away before the new one is created.
+  const down = new UnavailableError("containerd Containers/Get: reset");
+  const failed = failCalls(h.runtime, "inspect", down, 2);
+  await h.clock.advance(100); // exits with 3
+  await until(() => /restarting locally/.test(h.runner.status.message), "restart", h.clock);
+  await h.clock.advance(1_000);
+  await until(() => failed() === 1, "the failed restart", h.clock);
+  await until(() => /retrying/.test(h.runner.status.message), "retrying", h.clock);
+  assert.equal(h.runner.status.state, "running", h.runner.status.message);
+  assert.deepEqual(await h.runtime.list(), [], "the old container is gone already");
+  await h.clock.advance(500);
+  await until(() => failed() === 2, "the second failed restart", h.clock);
+  assert.equal(h.runner.status.state, "running", h.runner.status.message);
+  await h.clock.advance(1_000); // the backoff grows
+  await until(() => /restarted locally/.test(h.runner.status.message), "restarted", h.clock);
+  assert.equal(h.runner.status.state, "running");
+  assert.equal(h.runner.restartCount, 1, "one attempt, however often the runtime was retried");
+  assert.equal((await h.runtime.inspect(h.runner.id)).state, "running");
+
+  // A manager reachable again while the restart waits for the runtime decides instead.
+  const h2 = harness(fresh(assignment({ image: IMAGES.exit, restartPolicy: policy })), {
+    connected: false,
+  });
+  void h2.runner.run();
+  await until(() => h2.runner.status.state === "running", "running", h2.clock);
+  failCalls(h2.runtime, "remove", down);
+  await h2.clock.advance(1_100);
+  await until(() => /retrying/.test(h2.runner.status.message), "retrying", h2.clock);
+  h2.connected.value = true;
+  await h2.clock.advance(500);
+  await until(() => h2.runner.status.state === "failed", "failed", h2.clock);
+  assert.match(h2.runner.status.error!, /local restart after exit code 3 failed; a manager/);
+  assert.equal(h2.runner.status.exitCode, 3);
+});
+
 Deno.test("task runner: a running task whose container lost its process (host reboot) goes through the restart policy", async () => {
   const running = (a: Assignment): TaskRecord => ({
     assignment: a,
