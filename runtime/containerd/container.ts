@@ -5,7 +5,8 @@
  *
  * These are the building blocks of the containerd `Runtime`: prepare → start → wait/stop → remove.
  */
-import { type ContainerdClient, isContainerdCode } from "./client.ts";
+import * as grpc from "@grpc/grpc-js";
+import { type ContainerdClient, ContainerdError, isContainerdCode } from "./client.ts";
 import { Options as RuncOptions } from "./gen/github.com/containerd/containerd/runtime/v2/runc/options/oci.ts";
 import { Status as TaskStatus } from "./gen/github.com/containerd/containerd/api/types/task/task.ts";
 import { withLease } from "./lease.ts";
@@ -165,14 +166,24 @@ export interface StopOptions {
   signal?: number;
   /** How long the process may take to exit after the first signal; default 10 s. */
   gracePeriodMs?: number;
+  /** How long the exit may take after SIGKILL; default {@link KILL_WAIT_MS}. */
+  killWaitMs?: number;
 }
 
 const SIGKILL = 9;
+/**
+ * Longest wait for the exit after SIGKILL. A killed process is reaped at once unless its shim is
+ * hung (or the process is stuck in the kernel): waiting on for ever would hang whoever stops it
+ * (a drain, a worker shutting down), so the stop fails instead and its caller retries or cleans up.
+ */
+export const KILL_WAIT_MS = 10_000;
+const WAIT_METHOD = "/containerd.services.tasks.v1.Tasks/Wait";
 
 /**
  * Stops the task: `signal`, then after the grace period SIGKILL to all its processes (a PID 1
  * without a SIGTERM handler ignores SIGTERM). Returns how it exited, or undefined when there is
- * no task.
+ * no task. @throws ContainerdError (`deadline_exceeded`, retryable) when the task has not exited
+ * `killWaitMs` after SIGKILL
  */
 export async function stopTask(
   client: ContainerdClient,
@@ -194,16 +205,24 @@ export async function stopTask(
     });
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), options.gracePeriodMs ?? 10_000);
-  });
+  const after = (ms: number) =>
+    new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), ms);
+    });
   try {
-    const first = await Promise.race([exited, timedOut]);
+    const first = await Promise.race([exited, after(options.gracePeriodMs ?? 10_000)]);
     if (first !== "timeout") return first;
     await killTask(client, id, SIGKILL, { all: true }).catch((err) => {
       if (!isContainerdCode(err, "not_found")) throw err;
     });
-    return await exited;
+    const killWaitMs = options.killWaitMs ?? KILL_WAIT_MS;
+    const killed = await Promise.race([exited, after(killWaitMs)]);
+    if (killed !== "timeout") return killed;
+    throw new ContainerdError(
+      WAIT_METHOD,
+      grpc.status.DEADLINE_EXCEEDED,
+      `task "${id}" did not exit within ${killWaitMs} ms of SIGKILL (is its shim hung?)`,
+    );
   } finally {
     clearTimeout(timer);
     waiting.abort();

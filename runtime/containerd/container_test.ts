@@ -2,8 +2,16 @@ import assert from "node:assert/strict";
 import { startContainerd, type TestContainerd } from "../../tests/fixtures/containerd.ts";
 import { startRegistry } from "../../tests/fixtures/registry.ts";
 import { buildExitImage, buildHttpServerImage, pushImage } from "../../tests/fixtures/image.ts";
-import { ContainerdClient, isContainerdCode } from "./client.ts";
-import { createContainer, removeContainer, startTask, stopTask, waitTask } from "./container.ts";
+import FakeTimers from "@sinonjs/fake-timers";
+import { ContainerdClient, type ContainerdError, isContainerdCode } from "./client.ts";
+import {
+  createContainer,
+  KILL_WAIT_MS,
+  removeContainer,
+  startTask,
+  stopTask,
+  waitTask,
+} from "./container.ts";
 import { type PulledImage, pullImage } from "./pull.ts";
 import { buildSpec, type SpecInput } from "./spec.ts";
 
@@ -149,5 +157,63 @@ Deno.test("container: joins a given network namespace", async () => {
     }
   } finally {
     await ip("netns", "del", netns);
+  }
+});
+
+/**
+ * A containerd whose shim does what `onKill` says: Tasks/Wait answers only when a kill makes
+ * the task exit (or rejects when the caller aborts), as a shim that hangs never answers.
+ */
+function fakeTasks(onKill: (signal: number) => number | undefined): {
+  client: ContainerdClient;
+  kills: { signal: number; all: boolean }[];
+} {
+  const kills: { signal: number; all: boolean }[] = [];
+  let exit: (code: number) => void = () => {};
+  const tasks = {
+    wait: (_req: unknown, opts: { signal?: AbortSignal }) =>
+      new Promise((resolve, reject) => {
+        exit = (code) => resolve({ exitStatus: code, exitedAt: undefined });
+        opts.signal?.addEventListener("abort", () => reject(new Error("cancelled")));
+      }),
+    kill: (req: { signal: number; all: boolean }) => {
+      kills.push({ signal: req.signal, all: req.all });
+      const code = onKill(req.signal);
+      if (code !== undefined) exit(code);
+      return Promise.resolve({});
+    },
+  };
+  return { client: { tasks } as unknown as ContainerdClient, kills };
+}
+
+Deno.test("container: stop gives up a bounded time after SIGKILL when the shim never answers", async () => {
+  const clock = FakeTimers.withGlobal(globalThis).install({
+    toFake: ["setTimeout", "clearTimeout"],
+  });
+  try {
+    // A normal stop: SIGTERM ignored, the grace period, then SIGKILL ends it.
+    const ok = fakeTasks((s) => s === 9 ? 137 : undefined);
+    const stopped = stopTask(ok.client, "t1", { gracePeriodMs: 5_000 });
+    await clock.tickAsync(5_000);
+    assert.deepEqual((await stopped)?.exitCode, 137);
+    assert.deepEqual(ok.kills, [{ signal: 15, all: false }, { signal: 9, all: true }]);
+
+    // A hung shim: nothing ever exits. The stop fails (retryable) instead of hanging.
+    const hung = fakeTasks(() => undefined);
+    let settled = false;
+    const stopping = stopTask(hung.client, "t2", { gracePeriodMs: 5_000 });
+    stopping.then(() => settled = true, () => settled = true);
+    await clock.tickAsync(5_000 + KILL_WAIT_MS - 1);
+    assert.equal(settled, false, "waits the whole deadline after SIGKILL");
+    assert.deepEqual(hung.kills, [{ signal: 15, all: false }, { signal: 9, all: true }]);
+    await clock.tickAsync(1);
+    await assert.rejects(stopping, (e) => {
+      assert.ok(isContainerdCode(e, "deadline_exceeded"), String(e));
+      assert.ok((e as ContainerdError).retryable);
+      assert.match((e as Error).message, /did not exit within 10000 ms of SIGKILL/);
+      return true;
+    });
+  } finally {
+    clock.uninstall();
   }
 });
