@@ -62,14 +62,77 @@ async function inodeOf(path: string): Promise<number | null> {
   }
 }
 
-async function readRest(file: Deno.FsFile): Promise<Uint8Array[]> {
-  const chunks: Uint8Array[] = [];
+const CHUNK_BYTES = 64 * 1024;
+
+/** The file at `path`, or undefined when it is missing or cannot be read (then skipped). */
+function openIfExists(path: string): Promise<Deno.FsFile | undefined> {
+  return Deno.open(path, { read: true }).catch(() => undefined);
+}
+
+/** Reads `file` from its position to its present end, one chunk at a time. */
+async function* chunks(file: Deno.FsFile): AsyncGenerator<Uint8Array> {
   for (;;) {
-    const buf = new Uint8Array(64 * 1024);
+    const buf = new Uint8Array(CHUNK_BYTES);
     const n = await file.read(buf);
-    if (n === null || n === 0) return chunks;
-    chunks.push(buf.subarray(0, n));
+    if (n === null || n === 0) return;
+    yield buf.subarray(0, n);
   }
+}
+
+/** The entries of `file` from its position to its present end that `keep` accepts. */
+async function* entriesOf(
+  file: Deno.FsFile,
+  parser: RecordParser,
+  keep: (e: LogEntry) => boolean,
+): AsyncGenerator<LogEntry> {
+  for await (const chunk of chunks(file)) {
+    for (const e of parser.push(chunk)) if (keep(e)) yield e;
+  }
+}
+
+/** The last `max` items pushed, in order: memory stays bounded however many come. */
+class Ring<T> {
+  readonly #items: T[] = [];
+  #start = 0;
+  constructor(readonly max: number) {}
+
+  push(item: T): void {
+    if (this.max <= 0) return;
+    if (this.#items.length < this.max) {
+      this.#items.push(item);
+      return;
+    }
+    this.#items[this.#start] = item;
+    this.#start = (this.#start + 1) % this.max;
+  }
+
+  toArray(): T[] {
+    return [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
+  }
+}
+
+/**
+ * The last `tail` kept entries, oldest first. Files are read newest first, so a rotated file is
+ * read only while fewer than `tail` entries were found, and at most `tail` entries are held (a
+ * `--tail 10` must not load 2 × 10 MB of history on a Raspberry Pi). Each file has its own
+ * parser, as when read oldest first; the current one (`files[0]`) is always read to its end,
+ * since following goes on from there.
+ */
+async function lastEntries(
+  files: { file: Deno.FsFile | undefined; parser: RecordParser }[],
+  tail: number,
+  keep: (e: LogEntry) => boolean,
+): Promise<LogEntry[]> {
+  let out: LogEntry[] = [];
+  for (const [i, { file, parser }] of files.entries()) {
+    const need = Math.max(0, tail - out.length);
+    if (i > 0 && need === 0) break;
+    if (!file) continue;
+    const ring = new Ring<LogEntry>(need);
+    for await (const e of entriesOf(file, parser, keep)) ring.push(e);
+    out = [...ring.toArray(), ...out];
+  }
+  return out;
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -84,25 +147,36 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Yields the log lines of the files at `path` (see the module doc). */
+/**
+ * Yields the log lines of the files at `path` (see the module doc). History is streamed (or, with
+ * `tail`, only the last lines are kept), never loaded whole.
+ */
 export async function* readLogs(path: string, options: ReadLogsOptions): AsyncGenerator<LogEntry> {
   const since = options.since?.getTime();
   const keep = (e: LogEntry) => since === undefined || e.ts.getTime() >= since;
-  // History: rotated files, oldest first, then the current file up to its present end.
-  const history: LogEntry[] = [];
-  for (let i = options.maxFiles - 1; i >= 1; i--) {
-    const parser = new RecordParser();
-    const bytes = await Deno.readFile(`${path}.${i}`).catch(() => undefined);
-    if (bytes) history.push(...parser.push(bytes).filter(keep));
-  }
-  let file = await Deno.open(path, { read: true }).catch(() => undefined);
+  // Every file is opened before any is read: a rotation meanwhile (a rename) cannot make one
+  // read twice or skipped. Rotated files oldest first.
+  const rotated: (Deno.FsFile | undefined)[] = [];
+  let file: Deno.FsFile | undefined;
   let parser = new RecordParser();
   try {
-    if (file) {
-      for (const chunk of await readRest(file)) history.push(...parser.push(chunk).filter(keep));
+    for (let i = options.maxFiles - 1; i >= 1; i--) {
+      rotated.push(await openIfExists(`${path}.${i}`));
     }
-    const tail = options.tail;
-    yield* tail === undefined ? history : tail > 0 ? history.slice(-tail) : [];
+    file = await openIfExists(path);
+    // History: rotated files, oldest first, then the current file up to its present end.
+    if (options.tail === undefined) {
+      for (const f of rotated) if (f) yield* entriesOf(f, new RecordParser(), keep);
+      if (file) yield* entriesOf(file, parser, keep);
+    } else {
+      const newestFirst = [
+        { file, parser },
+        ...rotated.toReversed().map((f) => ({ file: f, parser: new RecordParser() })),
+      ];
+      yield* await lastEntries(newestFirst, options.tail, keep);
+    }
+    for (const f of rotated) f?.close();
+    rotated.length = 0;
     if (!options.follow) return;
 
     let exited = false;
@@ -112,7 +186,7 @@ export async function* readLogs(path: string, options: ReadLogsOptions): AsyncGe
     while (!options.signal?.aborted) {
       let got = 0;
       if (file) {
-        for (const chunk of await readRest(file)) {
+        for await (const chunk of chunks(file)) {
           got += chunk.byteLength;
           for (const e of parser.push(chunk)) if (keep(e)) yield e;
         }
@@ -121,9 +195,7 @@ export async function* readLogs(path: string, options: ReadLogsOptions): AsyncGe
       const ino = await inodeOf(path);
       if (ino !== null && (!file || ino !== (await file.stat()).ino)) {
         if (file) {
-          for (const chunk of await readRest(file)) {
-            for (const e of parser.push(chunk)) if (keep(e)) yield e;
-          }
+          yield* entriesOf(file, parser, keep);
           file.close();
         }
         file = await Deno.open(path, { read: true });
@@ -138,5 +210,6 @@ export async function* readLogs(path: string, options: ReadLogsOptions): AsyncGe
     }
   } finally {
     file?.close();
+    for (const f of rotated) f?.close();
   }
 }

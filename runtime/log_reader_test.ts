@@ -87,3 +87,94 @@ Deno.test("logs: follow of a missing file ends after the exit; abort ends it too
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/**
+ * Counts the bytes read from each file (by path), through Deno.readFile and file handles alike:
+ * what readLogs holds at any time is at most what it has read so far.
+ */
+function spyReads(): { read: Map<string, number>; total(): number } & Disposable {
+  const read = new Map<string, number>();
+  const count = (path: string, n: number) => read.set(path, (read.get(path) ?? 0) + n);
+  const paths = new WeakMap<Deno.FsFile, string>();
+  const { open, readFile } = Deno;
+  const fileRead = Deno.FsFile.prototype.read;
+  Object.assign(Deno, {
+    open: async (path: string | URL, o?: Deno.OpenOptions) => {
+      const f = await open(path, o);
+      paths.set(f, String(path));
+      return f;
+    },
+    readFile: async (path: string | URL, o?: Deno.ReadFileOptions) => {
+      const bytes = await readFile(path, o);
+      count(String(path), bytes.byteLength);
+      return bytes;
+    },
+  });
+  Deno.FsFile.prototype.read = async function (this: Deno.FsFile, p: Uint8Array) {
+    const n = await fileRead.call(this, p);
+    count(paths.get(this) ?? "?", n ?? 0);
+    return n;
+  };
+  return {
+    read,
+    total: () => [...read.values()].reduce((a, b) => a + b, 0),
+    [Symbol.dispose]() {
+      Object.assign(Deno, { open, readFile });
+      Deno.FsFile.prototype.read = fileRead;
+    },
+  };
+}
+
+/** `path.1` with 3,000 lines (~170 KB, more than one read), `path` with 50. */
+async function bigHistory(dir: string): Promise<{ path: string; all: string[] }> {
+  const path = `${dir}/container.log`;
+  const ts = (i: number) => String(i % 60).padStart(2, "0");
+  const old = Array.from({ length: 3_000 }, (_, i) => `old ${i}`);
+  const recent = Array.from({ length: 50 }, (_, i) => `new ${i}`);
+  await Deno.writeTextFile(`${path}.1`, old.map((l, i) => rec(ts(i), "stdout", "F", l)).join(""));
+  await Deno.writeTextFile(path, recent.map((l) => rec("59", "stdout", "F", l)).join(""));
+  return { path, all: [...old, ...recent].map((l) => `stdout:${l}`) };
+}
+
+Deno.test("logs: --tail holds only the last lines and reads older files only when it needs them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { path, all } = await bigHistory(dir);
+    {
+      using spy = spyReads();
+      assert.deepEqual(await collect(readLogs(path, { maxFiles: 2, tail: 10 })), all.slice(-10));
+      assert.equal(spy.read.get(`${path}.1`) ?? 0, 0, "the rotated file is not read");
+    }
+    // Across files, with and without --since: the same lines as the whole history cut.
+    const since = new Date("2024-05-01T10:00:30Z");
+    const recent = all.filter((_, i) => i >= 3_000 || i % 60 >= 30);
+    for (const tail of [0, 1, 49, 50, 51, 2_999, 3_050, 5_000]) {
+      const want = tail > 0 ? all.slice(-tail) : [];
+      assert.deepEqual(await collect(readLogs(path, { maxFiles: 2, tail })), want, `tail ${tail}`);
+      assert.deepEqual(
+        await collect(readLogs(path, { maxFiles: 2, tail, since })),
+        tail > 0 ? recent.slice(-tail) : [],
+        `tail ${tail} since`,
+      );
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("logs: without --tail, history is streamed, not loaded whole before the first line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const { path, all } = await bigHistory(dir);
+    {
+      using spy = spyReads();
+      const it = readLogs(path, { maxFiles: 2 });
+      assert.equal((await it.next()).value?.line, "old 0");
+      assert.ok(spy.total() <= 64 * 1024, `${spy.total()} bytes read for the first line`);
+      await it.return(undefined);
+    }
+    assert.deepEqual(await collect(readLogs(path, { maxFiles: 2 })), all);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
