@@ -137,23 +137,56 @@ export function parseImageConfig(bytes: Uint8Array, what = "image config"): OciI
   return parseJson(imageConfigSchema, bytes, what);
 }
 
-/** True when an index entry's platform runs on `want` (arm64 accepts no variant or `v8`). */
+/**
+ * How well an image built for `have` runs on a node of platform `want`: 0 is the node's own
+ * platform, higher numbers are fallbacks, undefined means it does not run there. As Docker and
+ * containerd choose:
+ * - arm64 takes arm64 with no variant or `v8`; failing that the 32-bit `arm` builds (`v7`,
+ *   then `v6`, then `v5`), which 64-bit ARM CPUs such as every Raspberry Pi's run (a CPU
+ *   without 32-bit support then fails the start with an exec format error);
+ * - amd64 prefers a build with no variant or `v1`/`v2` (every x86-64 CPU) over `v3`/`v4` ones,
+ *   which need newer instruction sets (AVX2, AVX-512) that older and low-power CPUs lack.
+ */
+export function platformRank(
+  have: OciDescriptor["platform"],
+  want: Platform,
+): number | undefined {
+  if (!have || have.os !== want.os) return undefined;
+  const v = have.variant;
+  if (want.architecture === "arm64") {
+    if (have.architecture === "arm64") return !v || v === "v8" ? 0 : undefined;
+    if (have.architecture === "arm") {
+      const fallback = ["v7", "v6", "v5"].indexOf(v ?? "v7");
+      return fallback >= 0 ? 1 + fallback : undefined;
+    }
+    return undefined;
+  }
+  if (have.architecture !== want.architecture) return undefined;
+  if (want.architecture === "amd64" && (v === "v3" || v === "v4")) return v === "v3" ? 1 : 2;
+  return 0;
+}
+
+/** True when an image built for `have` runs on `want` at all (see {@link platformRank}). */
 export function platformMatches(
   have: OciDescriptor["platform"],
   want: Platform,
 ): boolean {
-  if (!have || have.os !== want.os || have.architecture !== want.architecture) return false;
-  return want.architecture !== "arm64" || !have.variant || have.variant === "v8";
+  return platformRank(have, want) !== undefined;
 }
 
 /**
- * Picks the manifest for `platform` from an index (the first match, as registries list them).
+ * Picks the manifest for `platform` from an index: the best {@link platformRank}, and of equal
+ * ones the first, as registries list them.
  * @throws FailedPreconditionError listing the platforms the image does have.
  */
 export function selectManifest(index: OciIndex, platform: Platform, image: string): OciDescriptor {
-  const match = index.manifests.find((d) =>
-    isManifestType(d.mediaType) && platformMatches(d.platform, platform)
-  );
+  let match: OciDescriptor | undefined;
+  let best = Infinity;
+  for (const d of index.manifests) {
+    if (!isManifestType(d.mediaType)) continue;
+    const rank = platformRank(d.platform, platform);
+    if (rank !== undefined && rank < best) [match, best] = [d, rank];
+  }
   if (match) return match;
   const has = index.manifests.filter((d) => d.platform).map((d) => formatPlatform(d.platform!));
   throw new FailedPreconditionError(

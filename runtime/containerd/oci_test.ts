@@ -65,11 +65,44 @@ Deno.test("selectManifest: explains which platforms exist when none fits", () =>
   );
 });
 
-Deno.test("platformMatches: arm64 accepts no variant or v8 only", () => {
+Deno.test("platformMatches: arm64 accepts no variant or v8, and 32-bit arm as a fallback", () => {
   const want = { os: "linux", architecture: "arm64" } as const;
   assert.equal(platformMatches({ os: "linux", architecture: "arm64" }, want), true);
   assert.equal(platformMatches({ os: "linux", architecture: "arm64", variant: "v9" }, want), false);
+  assert.equal(platformMatches({ os: "linux", architecture: "arm", variant: "v7" }, want), true);
+  assert.equal(platformMatches({ os: "linux", architecture: "arm", variant: "v8" }, want), false);
+  assert.equal(platformMatches({ os: "linux", architecture: "amd64" }, want), false);
   assert.equal(platformMatches(undefined, want), false);
+});
+
+Deno.test("selectManifest: the node's own build first, then the fallbacks Docker would run", () => {
+  const entry = (n: string, architecture: string, variant?: string) => ({
+    mediaType: MediaType.ociManifest,
+    digest: dig(n),
+    size: 10,
+    platform: { os: "linux", architecture, ...(variant ? { variant } : {}) },
+  });
+  const arm64 = { os: "linux", architecture: "arm64" } as const;
+  const amd64 = { os: "linux", architecture: "amd64" } as const;
+  // A Raspberry Pi on 64-bit OS runs an image built for 32-bit ARM only, v7 before v6.
+  const armOnly: OciIndex = {
+    ...index,
+    manifests: [entry("5", "arm", "v6"), entry("6", "arm", "v7")],
+  };
+  assert.equal(selectManifest(armOnly, arm64, "img").digest, dig("6"));
+  const both: OciIndex = {
+    ...index,
+    manifests: [entry("6", "arm", "v7"), entry("7", "arm64", "v8")],
+  };
+  assert.equal(selectManifest(both, arm64, "img").digest, dig("7"));
+  // x86-64-v3 builds listed first are not picked over the baseline one an older CPU runs.
+  const levels: OciIndex = {
+    ...index,
+    manifests: [entry("8", "amd64", "v3"), entry("9", "amd64"), entry("a", "amd64", "v2")],
+  };
+  assert.equal(selectManifest(levels, amd64, "img").digest, dig("9"));
+  const v3Only: OciIndex = { ...index, manifests: [entry("8", "amd64", "v3")] };
+  assert.equal(selectManifest(v3Only, amd64, "img").digest, dig("8"));
 });
 
 Deno.test("parse*: valid documents round-trip, malformed ones name the bad field", () => {
