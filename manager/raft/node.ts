@@ -555,6 +555,13 @@ export class RaftNode {
     const st = this.#o.storage;
     const index = this.#applied;
     const data = packSnapshot(this.members, this.#o.stateMachine.snapshot());
+    // The commit index that let these entries apply may still be a pending commit-only change.
+    // A snapshot past the durable commit would be applied state the restarted core does not
+    // know as committed ("applied beyond commit": the node could not start): write it first.
+    if (this.#pendingHard) {
+      await st.persist({ entries: [], hardState: this.#pendingHard });
+      this.#pendingHard = undefined;
+    }
     await st.createSnapshot(index, this.#core.confState(), data);
     this.#snapshotIndex = index;
     const compactTo = index - this.#o.keepEntriesAfterSnapshot;
