@@ -107,7 +107,13 @@ export class KvStorage implements WritableStorage {
       });
     }
     const hs = await kv.get<Uint8Array>([...prefix, "hs"]);
-    if (hs.value) mem.setHardState(decodeHardState(hs.value));
+    if (hs.value) {
+      // A snapshot holds applied, hence committed, entries. Data written before the shell made
+      // the commit index durable ahead of its snapshots may have the commit behind the snapshot,
+      // which the core refuses to start from ("applied beyond commit"): the snapshot is proof.
+      const h = decodeHardState(hs.value);
+      mem.setHardState({ ...h, commit: Math.max(h.commit, meta.snapMeta.index) });
+    }
     // Entries of the current epoch above the compaction point, reassembled from their parts:
     // first those of the layout before runs (all written before any run), then the runs.
     const floor = meta.compactIndex;

@@ -71,6 +71,23 @@ Deno.test("KvStorage: everything written survives a reopen", async () => {
   ]);
 });
 
+Deno.test("KvStorage: a commit index written behind the latest snapshot opens at the snapshot", async () => {
+  await using tmp = await tempKv();
+  const kv1 = await tmp.open();
+  const s1 = await KvStorage.open(kv1);
+  await s1.persist({
+    entries: [ent(1, 1), ent(2, 1), ent(3, 1), ent(4, 1)],
+    hardState: { term: 1, vote: "a", commit: 2 },
+  });
+  // A node that applied up to 3 (the commit that said so not yet durable) took a snapshot there
+  // and was killed: its entries are committed, the snapshot says so.
+  await s1.createSnapshot(3, { voters: ["a"], learners: [] }, enc.encode("state"));
+  kv1.close();
+  const s2 = await KvStorage.open(await tmp.open());
+  assert.deepEqual(s2.initialState().hardState, { term: 1, vote: "a", commit: 3 });
+  assert.equal(s2.lastIndex(), 4);
+});
+
 Deno.test("KvStorage: entries and snapshots above 64 KiB are chunked and reassembled", async () => {
   await using tmp = await tempKv();
   const big = new Uint8Array(300_000).map((_, i) => i * 7);
