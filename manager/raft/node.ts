@@ -198,14 +198,7 @@ export class RaftNode {
       await this.#o.storage.persist({ entries: [], hardState: this.#pendingHard });
       this.#pendingHard = undefined;
     }
-    const err = new UnavailableError("raft node stopped");
-    this.#queued = [];
-    for (const w of this.#proposals.values()) this.#settle(w, err);
-    for (const w of this.#reads.values()) this.#settle(w, err);
-    for (const r of this.#readsAtIndex) this.#settle(r.w, err);
-    this.#proposals.clear();
-    this.#reads.clear();
-    this.#readsAtIndex = [];
+    this.#failWaiters("stopped", undefined);
     this.#expiries.clear();
   }
 
@@ -427,13 +420,41 @@ export class RaftNode {
       try {
         await this.#handleReady(this.#core.ready());
       } catch (err) {
-        // Storage failed: continuing could ack what is not durable. Stop the node.
+        // Storage failed: continuing could ack what is not durable. Stop the node, answer its
+        // callers now (not at their timeout) and stop claiming to lead, so the orchestrator
+        // and dispatcher on this manager stand down while the others elect a leader.
         this.#fatal = err;
         this.#o.onError(err);
         this.#stopped = true;
         clearInterval(this.#ticker);
+        this.#failWaiters("failed", err);
+        this.#setLeader({ leaderId: "", term: this.#lead.term, isLeader: false });
       }
     }
+  }
+
+  /**
+   * Fails every waiting caller. A proposal the core has taken may still commit (followers may
+   * hold it already): its caller is told the outcome is unknown, which clients do not repeat on
+   * another manager as they do UNAVAILABLE, so a retry cannot apply it twice. Proposals still
+   * queued and reads changed nothing: UNAVAILABLE, safe to retry anywhere.
+   */
+  #failWaiters(what: "stopped" | "failed", cause: unknown): void {
+    const unavailable = new UnavailableError(`raft node ${what}`, { cause });
+    const unknown = new DeadlineExceededError(
+      `raft node ${what} before this change was confirmed; its outcome is unknown`,
+      { cause },
+    );
+    const queued = new Set(this.#queued.map((q) => q.seq));
+    this.#queued = [];
+    for (const [seq, w] of this.#proposals) {
+      this.#settle(w, queued.has(seq) ? unavailable : unknown);
+    }
+    for (const w of this.#reads.values()) this.#settle(w, unavailable);
+    for (const r of this.#readsAtIndex) this.#settle(r.w, unavailable);
+    this.#proposals.clear();
+    this.#reads.clear();
+    this.#readsAtIndex = [];
   }
 
   async #handleReady(rd: Ready): Promise<void> {
@@ -461,7 +482,7 @@ export class RaftNode {
     // 3. Apply.
     if (rd.snapshot) this.#restore(rd.snapshot);
     for (const e of rd.committedEntries) this.#apply(e);
-    if (rd.softState || rd.hardState) this.#noteLeader(rd);
+    if (rd.softState || rd.hardState) this.#noteLeader();
     // 4. Reads.
     for (const rs of rd.readStates) {
       const w = this.#reads.get(rs.context);
@@ -532,15 +553,17 @@ export class RaftNode {
     if (id !== this.id) this.#o.transport.setPeer(id, addr);
   }
 
-  #noteLeader(rd: Ready): void {
+  #noteLeader(): void {
     const st = this.#core.status();
-    const next: LeaderInfo = { leaderId: st.lead, term: st.term, isLeader: st.role === "leader" };
+    this.#setLeader({ leaderId: st.lead, term: st.term, isLeader: st.role === "leader" });
+  }
+
+  #setLeader(next: LeaderInfo): void {
     if (
       next.leaderId === this.#lead.leaderId && next.term === this.#lead.term &&
       next.isLeader === this.#lead.isLeader
     ) return;
     this.#lead = next;
-    void rd;
     for (const fn of this.#leaderListeners) {
       try {
         fn(next);

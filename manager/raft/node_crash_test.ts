@@ -7,19 +7,23 @@ import { ProposalDroppedError } from "./core/errors.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "./core/types.ts";
 
 /**
- * A {@link KvStorage} whose process "dies" right after it records a snapshot: every later write
- * fails before reaching the disk (the node stops, acknowledging nothing more), so reopening the
- * KV file shows what a kill -9 at that moment leaves.
+ * A {@link KvStorage} that "dies" when told to, or right after it records a snapshot: every later
+ * write fails before reaching the disk (the node stops, acknowledging nothing more), so
+ * reopening the KV file shows what a kill -9 at that moment leaves.
  */
 class CrashingStorage implements PersistentStorage {
   #dead = false;
   #died!: () => void;
-  /** Resolves once the snapshot is durable and the "process" is dead. */
+  /** Resolves once the "process" is dead. */
   readonly died = new Promise<void>((r) => (this.#died = r));
   get dead(): boolean {
     return this.#dead;
   }
-  constructor(readonly inner: KvStorage) {}
+  constructor(readonly inner: KvStorage, readonly opts: { killAfterSnapshot: boolean }) {}
+  kill() {
+    this.#dead = true;
+    this.#died();
+  }
   initialState() {
     return this.inner.initialState();
   }
@@ -57,8 +61,7 @@ class CrashingStorage implements PersistentStorage {
   async createSnapshot(index: number, cs: ConfState, data: Uint8Array): Promise<Snapshot> {
     this.#alive();
     const snap = await this.inner.createSnapshot(index, cs, data);
-    this.#dead = true;
-    this.#died();
+    if (this.opts.killAfterSnapshot) this.kill();
     return snap;
   }
   async compact(index: number) {
@@ -132,7 +135,9 @@ Deno.test("raft node: a member killed right after taking a snapshot restarts fro
   const c = new Cluster(kv);
   try {
     await c.init();
-    const storage = new CrashingStorage(await KvStorage.open(kv, ["a"]));
+    const storage = new CrashingStorage(await KvStorage.open(kv, ["a"]), {
+      killAfterSnapshot: true,
+    });
     const a = await c.start("a", storage);
     await c.start("b");
     await c.start("c");
@@ -172,6 +177,55 @@ Deno.test("raft node: a member killed right after taking a snapshot restarts fro
     assert.equal(sm.data.get("k"), last);
   } finally {
     await c.stop().catch(() => {});
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("raft node: a storage failure answers waiting callers at once and gives up leadership", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-raft-fatal-" });
+  const kv = await Deno.openKv(join(dir, "a.kv"));
+  try {
+    const sm = new KvStateMachine();
+    const inner = await KvStorage.open(kv);
+    await RaftNode.bootstrap(inner, { id: "a", address: "a", stateMachine: sm });
+    const storage = new CrashingStorage(inner, { killAfterSnapshot: false });
+    const errors: unknown[] = [];
+    const node = new RaftNode({
+      id: "a",
+      address: "a",
+      storage,
+      transport: noTransport,
+      stateMachine: sm,
+      tickMs: 1,
+      // Far longer than the test takes: the callers must not wait for it.
+      requestTimeoutMs: 5_000,
+      onError: (err) => errors.push(err),
+    });
+    node.start();
+    await knowsLeader(node);
+    assert.ok(node.leader.isLeader);
+    const leaderless = new Promise<void>((resolve) => {
+      const off = node.onLeaderChange((l) => {
+        if (!l.isLeader && l.leaderId === "") (off(), resolve());
+      });
+    });
+    storage.kill();
+    const p = node.propose(put("k", "v"));
+    // The proposal reached the core (and could have reached followers): its outcome is unknown,
+    // which clients do not retry elsewhere.
+    await assert.rejects(p, (err: { code?: string; message?: string }) => {
+      assert.equal(err.code, "deadline_exceeded");
+      assert.match(err.message ?? "", /raft node failed .*outcome is unknown/);
+      return true;
+    });
+    await leaderless;
+    assert.equal(node.leader.isLeader, false);
+    assert.equal(errors.length, 1);
+    // Nothing more is accepted; such refusals are safe to retry on another manager.
+    assert.throws(() => node.propose(put("k", "w")), { code: "unavailable" });
+    await node.stop();
+  } finally {
     kv.close();
     await Deno.remove(dir, { recursive: true });
   }
