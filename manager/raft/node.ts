@@ -555,14 +555,32 @@ export class RaftNode {
 
   #noteLeader(): void {
     const st = this.#core.status();
-    this.#setLeader({ leaderId: st.lead, term: st.term, isLeader: st.role === "leader" });
+    const next = { leaderId: st.lead, term: st.term, isLeader: st.role === "leader" };
+    if (this.#setLeader(next) && next.leaderId !== "") this.#reissueReads();
   }
 
-  #setLeader(next: LeaderInfo): void {
+  /**
+   * Asks again for the reads not confirmed yet once a new leader is known: the old leader
+   * dropped those it held (or never got them), and nothing else would answer them before
+   * their timeout. A read confirmed twice is served at the first (#reads forgets it then).
+   */
+  #reissueReads(): void {
+    for (const [ctx, w] of this.#reads) {
+      try {
+        this.#core.readIndex(ctx);
+      } catch (err) {
+        this.#reads.delete(ctx);
+        this.#settle(w, err);
+      }
+    }
+  }
+
+  /** Records and announces a change of leadership; false when nothing changed. */
+  #setLeader(next: LeaderInfo): boolean {
     if (
       next.leaderId === this.#lead.leaderId && next.term === this.#lead.term &&
       next.isLeader === this.#lead.isLeader
-    ) return;
+    ) return false;
     this.#lead = next;
     for (const fn of this.#leaderListeners) {
       try {
@@ -571,6 +589,7 @@ export class RaftNode {
         this.#o.onError(err);
       }
     }
+    return true;
   }
 
   async #maybeSnapshot(): Promise<void> {

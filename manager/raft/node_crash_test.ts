@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { type PersistentStorage, RaftNode } from "./node.ts";
 import { KvStorage } from "./kv_storage.ts";
 import { KvStateMachine, put } from "./_kv_sm_test_util.ts";
+import { Cluster, knowsLeader, noTransport } from "./_node_cluster_test_util.ts";
 import { ProposalDroppedError } from "./core/errors.ts";
 import type { ConfState, Entry, HardState, Snapshot } from "./core/types.ts";
 
@@ -71,62 +72,6 @@ class CrashingStorage implements PersistentStorage {
   #alive() {
     if (this.#dead) throw new Error("the process was killed");
   }
-}
-
-const noTransport = { send: () => {}, setPeer: () => {}, removePeer: () => {} };
-
-/** Three voters in this process, each with its own KV prefix, over an in-memory network. */
-class Cluster {
-  readonly nodes = new Map<string, RaftNode>();
-  readonly ids = ["a", "b", "c"];
-  constructor(readonly kv: Deno.Kv) {}
-
-  /** Empty storages holding the initial membership. */
-  async init(): Promise<void> {
-    for (const id of this.ids) {
-      const st = await KvStorage.open(this.kv, [id]);
-      await st.applySnapshot({
-        meta: { index: 1, term: 1, confState: { voters: this.ids, learners: [] } },
-        data: new Uint8Array(),
-      });
-    }
-  }
-
-  /** Starts `id` on `storage` (its KV prefix by default). */
-  async start(id: string, storage?: PersistentStorage): Promise<RaftNode> {
-    const node = new RaftNode({
-      id,
-      address: id,
-      storage: storage ?? await KvStorage.open(this.kv, [id]),
-      transport: {
-        // Delivered on a later turn, as a socket would, so no node steps inside another's Ready.
-        send: (to, msg) => setTimeout(() => this.nodes.get(to)?.receive([msg])),
-        setPeer: () => {},
-        removePeer: () => {},
-      },
-      stateMachine: new KvStateMachine(),
-      tickMs: 2,
-      snapshotEveryEntries: 5,
-    });
-    this.nodes.set(id, node);
-    node.start();
-    return node;
-  }
-
-  async stop(): Promise<void> {
-    for (const n of this.nodes.values()) await n.stop();
-    this.nodes.clear();
-  }
-}
-
-/** Resolves once `node` knows a leader. */
-function knowsLeader(node: RaftNode): Promise<void> {
-  if (node.leader.leaderId !== "") return Promise.resolve();
-  return new Promise((resolve) => {
-    const off = node.onLeaderChange((l) => {
-      if (l.leaderId !== "") (off(), resolve());
-    });
-  });
 }
 
 Deno.test("raft node: a member killed right after taking a snapshot restarts from it", async () => {
