@@ -42,6 +42,8 @@ export const encService = (s: d.Service): w.Service => ({
   previousSpec: s.previousSpec && encSpec(s.previousSpec),
   specVersion: s.specVersion,
   sameSpecVersion: s.sameSpecVersion,
+  olderSameSpecVersions: s.olderSameSpecVersions ?? [],
+  previousSpecVersions: s.previousSpecVersions ?? [],
   revision: s.revision,
   vip: s.vip,
   updateStatus: s.updateStatus && encUpdateStatus(s.updateStatus),
@@ -57,6 +59,8 @@ export const decService = (x: w.Service): Raw => {
   if ((v = decSpec(x.previousSpec)) !== undefined) o.previousSpec = v;
   if (x.specVersion !== undefined) o.specVersion = x.specVersion;
   if (x.sameSpecVersion !== undefined) o.sameSpecVersion = x.sameSpecVersion;
+  if (x.olderSameSpecVersions?.length) o.olderSameSpecVersions = x.olderSameSpecVersions;
+  if (x.previousSpecVersions?.length) o.previousSpecVersions = x.previousSpecVersions;
   if (x.revision !== undefined) o.revision = x.revision;
   if (x.vip !== undefined) o.vip = x.vip;
   if ((v = decUpdateStatus(x.updateStatus)) !== undefined) o.updateStatus = v;

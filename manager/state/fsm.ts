@@ -10,6 +10,7 @@ import {
   canTransition,
   type EncryptedData,
   isTerminal,
+  MAX_SAME_SPEC_VERSIONS,
   type Node,
   sameTaskDefinition,
   type Service,
@@ -168,7 +169,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       if (cmd.exclusivePorts) checkPorts(s, cmd.spec, prev.id, prev.spec);
       // A new spec starts a new rolling update: any paused or finished one is over (as in
       // Swarm, an update resumes a paused rollout).
-      const { updateStatus: _, sameSpecVersion: _same, ...rest } = prev;
+      const { updateStatus: _, ...rest } = withoutVersionSets(prev);
       return putService(
         s,
         withVip(s, {
@@ -210,7 +211,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
         s.serviceIdByName.has(prev.previousSpec.name)
       ) throw new AlreadyExistsError("service", prev.previousSpec.name);
       if (cmd.exclusivePorts) checkPorts(s, prev.previousSpec, prev.id, prev.spec);
-      const { sameSpecVersion: _same, ...rest } = prev;
+      const rest = withoutVersionSets(prev);
       return putService(
         s,
         withVip(s, {
@@ -331,7 +332,7 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
       for (const sv of [...s.services.values()]) {
         if (!sv.spec.secrets.some((r) => r.secret === prev.name)) continue;
         // Every task gets the new data: none runs the new version already.
-        const { sameSpecVersion: _same, ...rest } = sv;
+        const rest = withoutVersionSets(sv);
         changes.push(
           ...putService(s, {
             ...rest,
@@ -436,13 +437,14 @@ function names(services: Service[]): string {
 
 /** Whether two specs are the same (the FSM's objects keep one key order, so JSON compares). */
 /**
- * The spec version and the older version still counted as current (`sameSpecVersion`) when
+ * The spec version, the older versions still counted as current (`sameSpecVersion`,
+ * `olderSameSpecVersions`) and those running the spec replaced (`previousSpecVersions`) when
  * service `prev` gets spec `next`. Without `keepsUnchangedTasks` (log entries from before it),
  * every new spec is a new version that no task runs yet.
  *
  * With it: a spec that changes no task's definition keeps the version (and the older version
  * counted with it), so no task is replaced. Otherwise a new version, and when `next` makes the
- * tasks the previous spec made (an update back, a rollback), the tasks still on that version
+ * tasks the previous spec made (an update back, a rollback), the tasks still on its versions
  * stay: the previous spec is the one of the version before whenever the two differ in their
  * task definition, as every write that changes the definition bumps the version and records
  * the spec it replaced. Not after a version that changed no definition (a secret's new data):
@@ -452,20 +454,59 @@ function nextVersions(
   prev: Service,
   next: Service["spec"],
   keepsUnchangedTasks: boolean,
-): Pick<Service, "specVersion" | "sameSpecVersion"> {
+): VersionSets {
   if (!keepsUnchangedTasks) return { specVersion: prev.specVersion + 1 };
+  const current = currentVersions(prev);
   if (sameTaskDefinition(next, prev.spec)) {
-    return {
-      specVersion: prev.specVersion,
-      ...(prev.sameSpecVersion !== undefined ? { sameSpecVersion: prev.sameSpecVersion } : {}),
-    };
+    // previousSpec becomes prev.spec, whose tasks are the current ones: nothing to go back to.
+    return aliases(prev.specVersion, current.slice(1));
   }
   const back = prev.previousSpec !== undefined && sameTaskDefinition(next, prev.previousSpec) &&
     !sameTaskDefinition(prev.previousSpec, prev.spec);
+  // Every version whose tasks run the spec going back to, not only the one before: after a
+  // rollback (v3 = v1's spec, its v1 tasks kept) and a failed update (v4), the rollback to v3's
+  // spec keeps the v1 tasks too instead of replacing healthy tasks of the very same definition.
+  const previous = prev.previousSpecVersions ?? [prev.specVersion - 1];
   return {
-    specVersion: prev.specVersion + 1,
-    ...(back ? { sameSpecVersion: prev.specVersion - 1 } : {}),
+    ...aliases(prev.specVersion + 1, back ? previous : []),
+    previousSpecVersions: current.slice(0, MAX_SAME_SPEC_VERSIONS + 1),
   };
+}
+
+/** The fields of a service that say which task versions run which of its specs. */
+type VersionSets = Pick<
+  Service,
+  "specVersion" | "sameSpecVersion" | "olderSameSpecVersions" | "previousSpecVersions"
+>;
+
+/** `prev`'s versions whose tasks run its current spec, newest first. */
+function currentVersions(prev: Service): number[] {
+  return [
+    prev.specVersion,
+    ...(prev.sameSpecVersion !== undefined ? [prev.sameSpecVersion] : []),
+    ...(prev.olderSameSpecVersions ?? []),
+  ];
+}
+
+/** Version `specVersion` whose tasks also run at `same` (newest first, the oldest dropped). */
+function aliases(specVersion: number, same: number[]): VersionSets {
+  const [first, ...older] = same.filter((v) => v !== specVersion);
+  return {
+    specVersion,
+    ...(first !== undefined ? { sameSpecVersion: first } : {}),
+    ...(older.length > 0 ? { olderSameSpecVersions: older.slice(0, MAX_SAME_SPEC_VERSIONS) } : {}),
+  };
+}
+
+/** `sv` without the version sets, which every write of its spec sets anew. */
+function withoutVersionSets(sv: Service): Service {
+  const {
+    sameSpecVersion: _same,
+    olderSameSpecVersions: _older,
+    previousSpecVersions: _previous,
+    ...rest
+  } = sv;
+  return rest;
 }
 
 function sameSpec(a: Service["spec"], b: Service["spec"]): boolean {

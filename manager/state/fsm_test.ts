@@ -5,7 +5,7 @@ import { type ClusterState, emptyState, fromSnapshot, toSnapshot } from "./fsm_s
 import type { Command } from "./commands.ts";
 import { node, service, task } from "./_fixtures_test_util.ts";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../../proto/errors.ts";
-import { serviceRevision } from "../../proto/schema/mod.ts";
+import { runsCurrentSpec, serviceRevision } from "../../proto/schema/mod.ts";
 
 function run(cmds: Command[], s: ClusterState = emptyState()): ClusterState {
   for (const c of cmds) {
@@ -115,6 +115,40 @@ Deno.test("fsm: a spec that changes no task definition keeps the tasks (replicas
   applyCommand(old, { kind: "service.create", at, service: service("web") });
   applyCommand(old, { kind: "service.update", at, id: "web", spec: { ...v1, replicas: 5 } });
   assert.equal(old.services.get("web")!.specVersion, 2);
+});
+
+Deno.test("fsm: a second rollback to a spec keeps the tasks of every version that runs it", () => {
+  // Seen on a real cluster: v1 ×3, a failed update rolled back (one slot now at v3, two still
+  // at v1), a second failed update, rolled back too: the two v1 tasks, healthy and of the very
+  // spec restored, were replaced one by one as if outdated.
+  const s = emptyState();
+  const keep = { keepsUnchangedTasks: true } as const;
+  applyCommand(s, { kind: "service.create", at, service: service("web") });
+  const v1 = s.services.get("web")!.spec;
+  const bad = { ...v1, image: "registry.local/app:bad" };
+  const runs = (v: number) => runsCurrentSpec(s.services.get("web")!, v);
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: bad, ...keep }); // v2
+  applyCommand(s, { kind: "service.rollback", at, id: "web", ...keep }); // v3 = v1
+  assert.deepEqual([1, 2, 3].map(runs), [true, false, true]);
+  // Only the failure action: no new version.
+  const pause = { ...v1, updateConfig: { ...v1.updateConfig, failureAction: "pause" as const } };
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: pause, ...keep });
+  assert.equal(s.services.get("web")!.specVersion, 3);
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: bad, ...keep }); // v4
+  assert.deepEqual([1, 3, 4].map(runs), [false, false, true]);
+  applyCommand(s, { kind: "service.rollback", at, id: "web", ...keep }); // v5 = v1
+  const sv = s.services.get("web")!;
+  assert.equal(sv.specVersion, 5);
+  assert.deepEqual([1, 2, 3, 4, 5].map(runs), [true, false, true, false, true]);
+  // An update back to the bad image (v6 = v4's spec) keeps only the v4 task; then a third
+  // rollback keeps all three versions of v1's spec.
+  applyCommand(s, { kind: "service.update", at, id: "web", spec: bad, ...keep });
+  assert.deepEqual([1, 3, 4, 5, 6].map(runs), [false, false, true, false, true]);
+  applyCommand(s, { kind: "service.rollback", at, id: "web", ...keep }); // v7 = v1
+  assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(runs), [true, false, true, false, true, false, true]);
+  // A snapshot keeps the lists.
+  const again = fromSnapshot(toSnapshot(s));
+  assert.deepEqual(again.services.get("web"), s.services.get("web"));
 });
 
 Deno.test("fsm: an update read before a scale is refused by its revision, not applied over it", () => {

@@ -453,7 +453,16 @@ export interface Service {
    * Counts every write of the spec: updates, rollbacks and scaling (which keeps spec_version).
    * Absent on services written before it existed; it then equals spec_version.
    */
-  revision?: number | undefined;
+  revision?:
+    | number
+    | undefined;
+  /** Versions older than same_spec_version whose tasks run the current spec too. */
+  olderSameSpecVersions: number[];
+  /**
+   * The versions whose tasks run previous_spec (what a rollback keeps); empty on services
+   * written before it existed (then the version before spec_version).
+   */
+  previousSpecVersions: number[];
 }
 
 export interface TaskStatus {
@@ -3899,6 +3908,8 @@ function createBaseService(): Service {
     updatedAt: 0,
     sameSpecVersion: undefined,
     revision: undefined,
+    olderSameSpecVersions: [],
+    previousSpecVersions: [],
   };
 }
 
@@ -3933,6 +3944,20 @@ export const Service: MessageFns<Service> = {
     }
     if (message.revision !== undefined) {
       writer.uint32(80).uint64(message.revision);
+    }
+    if (message.olderSameSpecVersions.length !== 0) {
+      writer.uint32(90).fork();
+      for (const v of message.olderSameSpecVersions) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    if (message.previousSpecVersions.length !== 0) {
+      writer.uint32(98).fork();
+      for (const v of message.previousSpecVersions) {
+        writer.uint64(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -4030,6 +4055,42 @@ export const Service: MessageFns<Service> = {
             message.revision = longToNumber(reader.uint64());
             continue;
           }
+          case 11: {
+            if (tag === 88) {
+              message.olderSameSpecVersions.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 90) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.olderSameSpecVersions.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 12: {
+            if (tag === 96) {
+              message.previousSpecVersions.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 98) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.previousSpecVersions.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4063,6 +4124,8 @@ export const Service: MessageFns<Service> = {
     message.updatedAt = object.updatedAt ?? 0;
     message.sameSpecVersion = object.sameSpecVersion ?? undefined;
     message.revision = object.revision ?? undefined;
+    message.olderSameSpecVersions = object.olderSameSpecVersions?.map((e) => e) || [];
+    message.previousSpecVersions = object.previousSpecVersions?.map((e) => e) || [];
     return message;
   },
 };

@@ -31,6 +31,12 @@ export const UpdateStatusSchema = z.object({
 /** Update status. */
 export type UpdateStatus = z.infer<typeof UpdateStatusSchema>;
 
+/**
+ * Most older versions a service counts as running its current spec (besides `sameSpecVersion`):
+ * each failed update rolled back adds one; past this many the oldest one's tasks are replaced.
+ */
+export const MAX_SAME_SPEC_VERSIONS = 16;
+
 /** A service. */
 export const ServiceSchema = z.object({
   /** Service ID. */
@@ -46,6 +52,21 @@ export const ServiceSchema = z.object({
    * restored. Its tasks run the current spec already and are not replaced.
    */
   sameSpecVersion: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  /**
+   * Versions older than `sameSpecVersion` whose tasks run the current spec too: a rollback to a
+   * spec that an earlier rollback had restored keeps the tasks of both versions.
+   */
+  olderSameSpecVersions: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).max(
+    MAX_SAME_SPEC_VERSIONS,
+  ).optional(),
+  /**
+   * The versions whose tasks run `previousSpec` (when its task definition differs from the
+   * current one): what a rollback, or an update back to that spec, keeps. Absent on services
+   * written before it existed: the version before this one is assumed.
+   */
+  previousSpecVersions: z.array(z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)).max(
+    MAX_SAME_SPEC_VERSIONS + 1,
+  ).optional(),
   /**
    * Counts every write of the spec: updates and rollbacks (with the spec version) and scaling,
    * which changes `replicas` but keeps the spec version (no task runs a different definition).
@@ -104,8 +125,9 @@ export function sameTaskDefinition(a: ServiceSpec, b: ServiceSpec): boolean {
  * or the version a rollback returned to.
  */
 export function runsCurrentSpec(
-  service: Pick<Service, "specVersion" | "sameSpecVersion">,
+  service: Pick<Service, "specVersion" | "sameSpecVersion" | "olderSameSpecVersions">,
   specVersion: number,
 ): boolean {
-  return specVersion === service.specVersion || specVersion === service.sameSpecVersion;
+  return specVersion === service.specVersion || specVersion === service.sameSpecVersion ||
+    (service.olderSameSpecVersions?.includes(specVersion) ?? false);
 }
