@@ -209,6 +209,7 @@ export class Orchestrator {
           this.#o.historyPerSlot,
           (id) => st.services.has(id),
           (id) => st.services.get(id)?.spec.restartPolicy.maxAttempts ?? 0,
+          (id) => st.nodes.has(id),
         );
         await this.#writeChunks(reap, (ids) => ({ kind: "task.delete", at: now, ids }));
       }

@@ -20,12 +20,18 @@ const ASSIGNED = taskStateOrder("assigned");
  * `maxAttemptsOf` gives a service's restart policy limit (0: none): a slot keeps at least that
  * many ended tasks that count as attempts (see {@link isAttempt}), since the policy counts them
  * in the history; reaped down to `keep`, a limit above `keep` was never reached.
+ *
+ * `nodeExists` (default: every node does): a task told to stop on a node since removed goes
+ * too, whatever its last reported state: no worker will report it again (a removed node's
+ * worker is refused and stops its tasks on its own), so one last seen "running" stayed in
+ * `service ps` and the state for good.
  */
 export function tasksToReap(
   tasks: readonly Task[],
   keep: number,
   serviceExists: (id: string) => boolean,
   maxAttemptsOf: (serviceId: string) => number = () => 0,
+  nodeExists: (nodeId: string) => boolean = () => true,
 ): string[] {
   const groups = new Map<string, Task[]>();
   const out: string[] = [];
@@ -35,7 +41,11 @@ export function tasksToReap(
       continue;
     }
     if (!isTerminal(t.status.state)) {
-      if (isTerminal(t.desiredState) && taskStateOrder(t.status.state) < ASSIGNED) out.push(t.id);
+      if (
+        isTerminal(t.desiredState) &&
+        (taskStateOrder(t.status.state) < ASSIGNED ||
+          (t.nodeId !== undefined && !nodeExists(t.nodeId)))
+      ) out.push(t.id);
       continue;
     }
     if (!isTerminal(t.desiredState)) continue;

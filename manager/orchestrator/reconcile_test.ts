@@ -546,6 +546,18 @@ Deno.test("reaper: the tasks of a deleted service go, whatever their last report
   );
 });
 
+Deno.test("reaper: a task told to stop on a removed node goes, whatever its last state", () => {
+  // Seen on a real cluster: a worker stopped, marked down, its tasks replaced, then `node rm`:
+  // its two tasks stayed "shutdown / running" in `service ps` for good, as nothing reports them.
+  const stale = task("r", { slot: 1, nodeId: "gone", desired: "shutdown" });
+  const all = () => 0;
+  assert.deepEqual(tasksToReap([stale], 5, () => true, all, (id) => id !== "gone"), ["r"]);
+  assert.deepEqual(tasksToReap([stale], 5, () => true, all, () => true), [], "its node may report");
+  // One still meant to run is the orchestrator's to replace first (it is then told to stop).
+  const meant = task("m", { slot: 2, nodeId: "gone" });
+  assert.deepEqual(tasksToReap([meant], 5, () => true, all, (id) => id !== "gone"), []);
+});
+
 Deno.test("reaper: a task told to stop before it was placed goes", () => {
   // Scaled down, or its global node gone, while still pending: the scheduler places only tasks
   // meant to run and workers see only assigned ones, so it stayed pending forever.
