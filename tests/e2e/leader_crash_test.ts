@@ -12,11 +12,8 @@
  * docker-registry and busybox-static (`deno task setup`).
  */
 import { deepEqual, equal, notEqual } from "node:assert/strict";
-import { createNetnsCluster } from "../fixtures/netns.ts";
-import { startRegistry } from "../fixtures/registry.ts";
-import { buildHttpServerImage, pushImage } from "../fixtures/image.ts";
 import { startWarrenCluster } from "./_warren_hosts.ts";
-import { exposeRegistry } from "./_registry_access.ts";
+import { httpImageOnHosts } from "./_http_image_hosts.ts";
 import { pollUntil } from "./_e2e_util.ts";
 
 interface NodeJson {
@@ -33,16 +30,8 @@ interface TaskJson {
 }
 
 Deno.test("e2e: a killed leader's node goes down, its task moves, and it comes back clean", async (t) => {
-  await using registry = await startRegistry();
-  const image = await pushImage(
-    registry,
-    "warren/http",
-    "v1",
-    await buildHttpServerImage({ version: "v1" }),
-  );
-  await using netns = await createNetnsCluster({ hosts: 3 });
-  await using access = await exposeRegistry(netns, registry);
-  const reference = image.reference.replace(registry.host, access.host);
+  await using hosts = await httpImageOnHosts(3);
+  const { netns, reference } = hosts;
   await using warren = await startWarrenCluster(netns, { managers: [1, 2] });
   const nodes = async () =>
     JSON.parse(await warren.mustCli(["node", "ls", "-o", "json"])) as NodeJson[];

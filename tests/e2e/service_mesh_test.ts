@@ -19,14 +19,12 @@
  * Debian's docker-registry and busybox-static (`deno task setup`).
  */
 import { deepEqual, equal, ok } from "node:assert/strict";
-import { createNetnsCluster, type NetnsHost } from "../fixtures/netns.ts";
-import { startRegistry } from "../fixtures/registry.ts";
-import { buildHttpServerImage, pushImage } from "../fixtures/image.ts";
+import type { NetnsHost } from "../fixtures/netns.ts";
 import { nodeNames } from "../../net/host/names.ts";
 import { startWarrenCluster, type WarrenCluster, type WarrenNode } from "./_warren_hosts.ts";
 import { parseProbeOutput, type ProbeResult } from "./_http_probe.ts";
 import { spawnProbe } from "./_task_shell.ts";
-import { exposeRegistry } from "./_registry_access.ts";
+import { httpImageOnHosts } from "./_http_image_hosts.ts";
 import {
   type HostSnapshot,
   leftovers,
@@ -117,16 +115,8 @@ async function httpGetVia(host: NetnsHost, address: string, port: number): Promi
 const hostsOf = (pages: string) => new Set([...pages.matchAll(/host=(\S+)/g)].map((m) => m[1]!));
 
 Deno.test("e2e: a service across three hosts: VIP, DNS, routing mesh, drain, clean teardown", async (t) => {
-  await using registry = await startRegistry();
-  const image = await pushImage(
-    registry,
-    "warren/http",
-    "v1",
-    await buildHttpServerImage({ version: "v1" }),
-  );
-  await using netns = await createNetnsCluster({ hosts: 3 });
-  await using access = await exposeRegistry(netns, registry);
-  const reference = image.reference.replace(registry.host, access.host);
+  await using hosts = await httpImageOnHosts(3);
+  const { netns, reference } = hosts;
   const baseline: HostSnapshot[] = await Promise.all(netns.hosts.map(snapshotHost));
   await using warren = await startWarrenCluster(netns);
   const [hostA] = netns.hosts;
