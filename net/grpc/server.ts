@@ -23,8 +23,10 @@ import type {
   UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import type { Socket } from "node:net";
+import type { Http2Session } from "node:http2";
 import { UnavailableError } from "../../proto/errors.ts";
 import { toGrpcError } from "./status.ts";
+import { closeQuietlyOnGoaway } from "./quiet_goaway.ts";
 
 /**
  * Largest message a server accepts by default, in bytes (snapshot chunks, large specs). The REST
@@ -64,6 +66,7 @@ export interface GrpcServerOptions {
 /** One of grpc-js's listening HTTP/2 servers, as far as this module uses it. */
 interface Listener {
   on(event: "connection", f: (s: Socket) => void): void;
+  on(event: "session", f: (s: Http2Session) => void): void;
 }
 
 /** Binds and starts a server hosting `services`. */
@@ -95,6 +98,20 @@ export function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
             if (closing) return void s.destroy();
             sockets.add(s);
             s.once("close", () => sockets.delete(s));
+          });
+          // Nor does it answer a client's GOAWAY with one (quiet_goaway.ts): it ends the
+          // session's connection the same way. The raw socket is the one with the session's
+          // peer (the session's own socket is TLS's, above it).
+          l.on("session", (session) => {
+            const peer = session.socket;
+            const raw = () =>
+              [...sockets].find((s) =>
+                s.remotePort === peer.remotePort && s.remoteAddress === peer.remoteAddress
+              );
+            closeQuietlyOnGoaway(session, () => {
+              const s = raw();
+              if (s) void closeSocket(s);
+            });
           });
         }
         let stopped: Promise<void> | undefined;
