@@ -104,10 +104,13 @@ export function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
           // peer (the session's own socket is TLS's, above it).
           l.on("session", (session) => {
             const peer = session.socket;
+            // (A unix socket has no port to match: its session is left for the client to end.)
             const raw = () =>
-              [...sockets].find((s) =>
-                s.remotePort === peer.remotePort && s.remoteAddress === peer.remoteAddress
-              );
+              peer.remotePort === undefined
+                ? undefined
+                : [...sockets].find((s) =>
+                  s.remotePort === peer.remotePort && s.remoteAddress === peer.remoteAddress
+                );
             closeQuietlyOnGoaway(session, () => {
               const s = raw();
               if (s) void closeSocket(s);
