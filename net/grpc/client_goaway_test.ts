@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Buffer } from "node:buffer";
+import { spawnChild } from "./_child_output.ts";
 import http2 from "node:http2";
 
 const FIXTURE = fileURLToPath(new URL("./_server_fixture.ts", import.meta.url));
@@ -36,25 +37,11 @@ function echoCall(session: http2.ClientHttp2Session, byte: number) {
 }
 
 Deno.test("grpc: a server answers a client's GOAWAY with none of its own, and lives", async () => {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", FIXTURE],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
-  const waitFor = async (re: RegExp) => {
-    while (!re.test(out)) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      out += value;
-    }
-    return re.exec(out);
-  };
+  const fixture = spawnChild(["run", "-A", FIXTURE]);
+  const { child, until } = fixture;
   try {
-    const port = Number((await waitFor(/port (\d+)/))?.[1]);
-    assert.ok(port > 0, out);
+    const port = Number((await until(/port (\d+)/))?.[1]);
+    assert.ok(port > 0, fixture.out);
     for (let run = 0; run < 3; run++) {
       const session = http2.connect(`http://127.0.0.1:${port}`);
       const goaways: number[] = [];
@@ -77,8 +64,8 @@ Deno.test("grpc: a server answers a client's GOAWAY with none of its own, and li
   } finally {
     await child.stdin.close();
   }
-  await waitFor(/lived/);
+  await until(/lived/);
   const status = await child.status;
   const stderr = await new Response(child.stderr).text();
-  assert.equal(status.code, 0, `server exited ${status.code}\n${out}${stderr}`);
+  assert.equal(status.code, 0, `server exited ${status.code}\n${fixture.out}${stderr}`);
 });

@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { startGrpcServer } from "./server.ts";
 import { ECHO, echoImplementation } from "./_echo_service.ts";
+import { spawnChild } from "./_child_output.ts";
 
 const FIXTURE = fileURLToPath(new URL("./_gc_client_fixture.ts", import.meta.url));
 
@@ -21,26 +22,17 @@ Deno.test("grpc: a client whose finished calls were collected outlives a stoppin
       services: [{ definition: ECHO, implementation: echoImplementation }],
     });
     const port = server.port;
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", "--v8-flags=--expose-gc", FIXTURE, `127.0.0.1:${port}`],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    while (!out.includes("ready\n")) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      out += value;
-    }
+    const { child, until, rest } = spawnChild([
+      "run",
+      "-A",
+      "--v8-flags=--expose-gc",
+      FIXTURE,
+      `127.0.0.1:${port}`,
+    ]);
+    await until(/ready\n/);
     await server.stop(1000);
     await child.stdin.close();
-    for (;;) {
-      const { value, done } = await lines.read();
-      if (done) break;
-      out += value;
-    }
+    const out = await rest();
     const status = await child.status;
     const stderr = await new Response(child.stderr).text();
     assert.equal(status.code, 0, `run ${run}: client exited ${status.code}\n${out}${stderr}`);
