@@ -95,12 +95,18 @@ export class Raft {
     }
     if (cfg.applied > this.log.applied) {
       // Membership changes in (snapshot, applied] are not in the snapshot's ConfState: replay them.
+      // Only those: the log may keep entries below the snapshot (compaction trails it), and the
+      // changes there are in its ConfState already. Applying them again is not idempotent (a
+      // change ignored when it applied, such as demoting the only voter, may take effect).
       invariant(
         cfg.applied <= this.log.committed,
         () => `applied ${cfg.applied} is beyond commit ${this.log.committed}`,
       );
-      for (const e of this.log.slice(this.log.applied + 1, cfg.applied + 1, Infinity)) {
-        if (e.type === "confChange") this.applyConfChange(decodeConfChange(e.data));
+      const from = Math.max(this.log.applied, storage.snapshot().meta.index) + 1;
+      if (from <= cfg.applied) {
+        for (const e of this.log.slice(from, cfg.applied + 1, Infinity)) {
+          if (e.type === "confChange") this.applyConfChange(decodeConfChange(e.data));
+        }
       }
       this.log.appliedTo(cfg.applied);
     }

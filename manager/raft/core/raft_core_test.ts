@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { encodeConfChange } from "./codec.ts";
 import { MemoryStorage } from "./memory_storage.ts";
 import type { Message, MsgSnap } from "./messages.ts";
 import { xoshiro128 } from "./prng.ts";
@@ -147,6 +148,30 @@ Deno.test("restart: hard state, log and membership changes after the snapshot ar
   assert.deepEqual(rd.committedEntries.map((e) => e.type), ["normal", "confChange", "normal"]);
   fresh.advance(rd);
   assert.deepEqual(fresh.confState().learners, ["4"]);
+});
+
+Deno.test("restart: changes the snapshot covers are not replayed over its configuration (thesis §4)", () => {
+  // A persistent store keeps a tail of entries below its latest snapshot (KvStorage compacts to
+  // snapshot - keepEntriesAfterSnapshot), so the log holds changes the snapshot's ConfState already
+  // includes. Replaying them over it is not idempotent: a change ignored when it applied (here,
+  // demoting the only voter) takes effect against the later configuration.
+  const storage = bootstrapped(["a"]);
+  const cc = (type: "addLearner" | "addNode", nodeId: string) => ({
+    index: 0,
+    term: 1,
+    type: "confChange" as const,
+    data: encodeConfChange({ type, nodeId, context: new Uint8Array() }),
+  });
+  storage.append([{ ...cc("addLearner", "a"), index: 2 }, { ...cc("addNode", "b"), index: 3 }]);
+  storage.setHardState({ term: 1, vote: "a", commit: 3 });
+  const before = new RaftCore({ id: "a", applied: 1 }, storage);
+  drain(before, storage);
+  assert.deepEqual(before.confState(), { voters: ["a", "b"], learners: [] });
+  storage.createSnapshot(3, before.confState(), new Uint8Array());
+  assert.equal(storage.firstIndex(), 2, "the entries below the snapshot are kept");
+
+  const after = new RaftCore({ id: "a", applied: 3 }, storage);
+  assert.deepEqual(after.confState(), before.confState());
 });
 
 Deno.test("snapshot chunks out of order make the follower ask for the offset it expects", () => {
