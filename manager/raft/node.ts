@@ -15,6 +15,7 @@ import type { ConfChange, Entry, HardState, Snapshot } from "./core/types.ts";
 import type { Status } from "./core/status.ts";
 import { openEnvelope, sealEnvelope } from "./envelope.ts";
 import { type Expiry, ExpiryQueue } from "./expiry_queue.ts";
+import { Members } from "./members.ts";
 import { splitEarlyMessages } from "./parallel_append.ts";
 import { packSnapshot, type StateMachine, unpackSnapshot } from "./state_machine.ts";
 import {
@@ -94,7 +95,8 @@ export class RaftNode {
     onError: (err: unknown) => void;
   };
   readonly #core: RaftCore;
-  readonly #members = new Map<string, string>();
+  /** The configuration's members with addresses; keeps the transport's peers in step. */
+  readonly #members: Members;
   /**
    * The last proposal (and read) sequence number. It starts at random, not at 0: the log keeps
    * this node's entries from earlier runs, and one applied again after a restart (a lost commit
@@ -142,6 +144,12 @@ export class RaftNode {
       onError: opts.onError ?? (() => {}),
     };
     this.#expiries = new ExpiryQueue(this.#o.requestTimeoutMs);
+    this.#members = new Members({
+      selfId: opts.id,
+      selfAddress: opts.address,
+      transport: opts.transport,
+      peers: opts.peers,
+    });
     // Restore the application and member addresses from the latest snapshot; committed entries
     // after it are re-applied by the core on start.
     this.#hard = opts.storage.initialState().hardState;
@@ -149,12 +157,13 @@ export class RaftNode {
     this.#snapshotIndex = snap.meta.index;
     this.#applied = snap.meta.index;
     if (snap.meta.index > 0) this.#restore(snap);
-    this.#setMember(opts.id, opts.address);
-    for (const [id, addr] of Object.entries(opts.peers ?? {})) this.#setMember(id, addr);
     this.#core = new RaftCore(
       { electionTicks: 6, heartbeatTicks: 1, ...opts.core, id: opts.id, applied: this.#applied },
       opts.storage,
     );
+    // The members are the snapshot's configuration; the entries after it, re-applied on start,
+    // change them as they did before the restart.
+    this.#members.sync(this.#core.confState());
   }
 
   /**
@@ -280,7 +289,7 @@ export class RaftNode {
 
   /** Promotes learner `id` to voter (call once it has caught up). */
   promote(id: string): Promise<unknown> {
-    const addr = this.#members.get(id) ?? "";
+    const addr = this.#members.address(id) ?? "";
     return this.#confChange({ type: "addNode", nodeId: id, context: enc.encode(addr) });
   }
 
@@ -313,9 +322,12 @@ export class RaftNode {
     return this.#applied;
   }
 
-  /** Known member addresses (voters and learners). */
+  /**
+   * The members of the configuration in effect (voters and learners, this node too when it is
+   * one) with their addresses ("" when none is known).
+   */
   get members(): Record<string, string> {
-    return Object.fromEntries(this.#members);
+    return this.#members.toRecord();
   }
 
   /** The core's status (term, commit, progress of followers when leader). */
@@ -491,8 +503,12 @@ export class RaftNode {
       this.#readsAtIndex.push({ index: rs.index, w });
     }
     this.#serveReads();
-    // 5. Advance.
+    // 5. Advance: the core applies the membership changes; the member list and the transport
+    // follow (a snapshot's configuration replaced the old one when the core received it).
     this.#core.advance(rd);
+    if (rd.snapshot || rd.committedEntries.some((e) => e.type === "confChange")) {
+      this.#members.sync(this.#core.confState());
+    }
     await this.#maybeSnapshot();
   }
 
@@ -502,11 +518,10 @@ export class RaftNode {
     if (e.type === "confChange") {
       const cc = decodeConfChange(e.data);
       const env = openEnvelope(cc.context);
-      const addr = env ? dec.decode(env.payload) : "";
-      if (cc.type === "removeNode") {
-        this.#members.delete(cc.nodeId);
-        if (cc.nodeId !== this.id) this.#o.transport.removePeer(cc.nodeId);
-      } else if (addr) this.#setMember(cc.nodeId, addr);
+      // The core applies the change in advance(); the member list follows it there.
+      if (cc.type !== "removeNode") {
+        this.#members.learn(cc.nodeId, env ? dec.decode(env.payload) : "");
+      }
       if (env?.proposer === this.id) this.#resolveProposal(env.seq, undefined);
       return;
     }
@@ -542,15 +557,11 @@ export class RaftNode {
 
   #restore(snap: Snapshot): void {
     const { members, app } = unpackSnapshot(snap.data);
-    for (const [id, addr] of Object.entries(members)) this.#setMember(id, addr);
+    // Addresses only: who is a member is the snapshot's ConfState, which the core holds.
+    this.#members.learnSnapshot(members);
     this.#o.stateMachine.restore(app, snap.meta.index);
     this.#applied = Math.max(this.#applied, snap.meta.index);
     this.#snapshotIndex = snap.meta.index;
-  }
-
-  #setMember(id: string, addr: string): void {
-    this.#members.set(id, addr);
-    if (id !== this.id) this.#o.transport.setPeer(id, addr);
   }
 
   #noteLeader(): void {
