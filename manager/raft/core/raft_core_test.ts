@@ -69,6 +69,29 @@ Deno.test("proposals without a leader are dropped with a typed error; network pr
   });
 });
 
+Deno.test("the leader drops proposals forwarded by a node outside its configuration (thesis §4.2.3)", () => {
+  // A removed manager keeps running with a certificate the Raft transport still accepts; what it
+  // proposes must not reach the log it no longer belongs to.
+  const storage = bootstrapped(["a"]);
+  const core = new RaftCore({ id: "a" }, storage);
+  core.campaign();
+  drain(core, storage);
+  const forwarded = (from: string, data: string): Message => ({
+    type: "MsgProp",
+    from,
+    to: "a",
+    term: 0, // forwarded requests keep term 0
+    entries: [{ index: 0, term: 0, type: "normal", data: enc.encode(data) }],
+  });
+  core.step(forwarded("gone", "from a non-member"));
+  assert.deepEqual(drain(core, storage).flatMap((rd) => rd.entries), []);
+  core.proposeConfChange({ type: "addLearner", nodeId: "l", context: new Uint8Array() });
+  drain(core, storage);
+  core.step(forwarded("l", "from a learner"));
+  const appended = drain(core, storage).flatMap((rd) => rd.entries);
+  assert.deepEqual(appended.map((e) => new TextDecoder().decode(e.data)), ["from a learner"]);
+});
+
 Deno.test("the uncommitted-bytes bound refuses proposals until entries commit", () => {
   const storage = bootstrapped(["a", "b", "c"]);
   const core = new RaftCore({ id: "a", maxUncommittedEntriesBytes: 100 }, storage);

@@ -65,6 +65,11 @@ function leaderPropose(r: Raft, m: MsgProp): void {
     r.dropProposal(`leadership is being transferred to ${r.leadTransferee}`);
   }
   const local = m.from === r.id || m.from === NONE;
+  // A node outside the configuration (a removed manager still running) may not write to the log
+  // it left (thesis §4.2.3: removed servers must not disrupt the cluster).
+  if (!local && !r.tracker.progress.has(m.from)) {
+    r.dropProposal(`node ${m.from} is not a member of the configuration`);
+  }
   for (let i = 0; i < m.entries.length; i++) {
     const e = m.entries[i];
     if (e.type !== "confChange") continue;
