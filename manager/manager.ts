@@ -175,7 +175,7 @@ export class Manager {
         identity: tls,
         clusterId: identity.clusterId,
         selfId: identity.nodeId,
-        onMessages: (_from, msgs) => ref.node?.receive(msgs),
+        onMessages: (from, msgs) => ref.node?.receive(msgs, from),
         allowedRole: "manager",
       });
       closers.push(() => raftServer.close());

@@ -211,9 +211,15 @@ export class RaftNode {
     this.#expiries.clear();
   }
 
-  /** Delivers encoded messages received from the transport. */
-  receive(msgs: Uint8Array[]): void {
+  /**
+   * Delivers encoded messages received from the transport. `sender` is the peer the transport
+   * authenticated (its certificate's node ID): a message claiming to be from anyone else is
+   * dropped, so one manager's certificate cannot vote, append or propose as another.
+   */
+  receive(msgs: Uint8Array[], sender?: string): void {
     if (this.#stopped) return;
+    let forged = 0;
+    let claimed = "";
     for (const b of msgs) {
       let m: Message;
       try {
@@ -222,12 +228,24 @@ export class RaftNode {
         this.#o.onError(err);
         continue;
       }
+      if (sender !== undefined && m.from !== sender) {
+        forged++;
+        claimed = m.from;
+        continue;
+      }
       try {
         this.#core.step(m);
       } catch (err) {
         // A message the core refuses (e.g. a local-only type from a confused peer) is dropped.
         this.#o.onError(err);
       }
+    }
+    if (forged > 0) {
+      this.#o.onError(
+        new Error(
+          `dropped ${forged} Raft message(s) claiming to be from "${claimed}" on the connection of "${sender}"`,
+        ),
+      );
     }
     this.#kick();
   }

@@ -262,3 +262,38 @@ Deno.test("raft node: a joining manager survives a snapshot older than its addit
     }
   });
 });
+
+Deno.test("raft node: a message whose sender is not the authenticated peer is dropped", async () => {
+  await withKv(async (kv) => {
+    const storage = await KvStorage.open(kv, ["b"]);
+    await storage.applySnapshot({
+      meta: { index: 10, term: 2, confState: { voters: ["a", "b", "c"], learners: [] } },
+      data: packSnapshot(addresses("a", "b", "c"), new KvStateMachine().snapshot()),
+    });
+    const errors: string[] = [];
+    const transport = new RecordingTransport();
+    const sm = new KvStateMachine();
+    const node = new RaftNode({
+      id: "b",
+      address: addr("b"),
+      storage,
+      transport,
+      stateMachine: sm,
+      tickMs: 60_000,
+      onError: (err) => errors.push(String(err)),
+    });
+    node.start();
+    try {
+      // c's certificate, claiming to be leader a: dropped. Then a itself, same index.
+      node.receive([encodeMessage(appMsg("a", "b", 10, [putEntry(11, "k", "forged")]))], "c");
+      const applied = transport.ack("a", 11);
+      node.receive([encodeMessage(appMsg("a", "b", 10, [putEntry(11, "k", "real")]))], "a");
+      await applied;
+      assert.equal(sm.data.get("k"), "real");
+      assert.equal(errors.length, 1);
+      assert.match(errors[0], /claiming to be from "a" on the connection of "c"/);
+    } finally {
+      await node.stop();
+    }
+  });
+});

@@ -32,7 +32,7 @@ class Member {
       address: `127.0.0.1:${this.port}`,
       clusterId: "c1",
       selfId: this.id,
-      onMessages: (_from, msgs) => ref.node?.receive(msgs),
+      onMessages: (from, msgs) => ref.node?.receive(msgs, from),
     });
     this.port = this.server.port;
     this.transport = new TlsRaftTransport({

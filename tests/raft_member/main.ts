@@ -92,7 +92,7 @@ const raftServer = await startTlsRaftServer({
   identity,
   clusterId: CLUSTER_ID,
   selfId: id,
-  onMessages: (_from, msgs) => ref.node?.receive(msgs),
+  onMessages: (from, msgs) => ref.node?.receive(msgs, from),
 });
 const address = `${raftAddr.hostname}:${raftServer.port}`;
 const transport = new TlsRaftTransport({
