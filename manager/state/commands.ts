@@ -13,6 +13,7 @@ import {
   NodeSchema,
   NodeStatusSchema,
   NodeUpdateSchema,
+  RequestIdSchema,
   ServiceSchema,
   ServiceSpecSchema,
   StoredSecretSchema,
@@ -25,6 +26,12 @@ import {
 } from "../../proto/schema/mod.ts";
 
 const at = TimestampMsSchema;
+/**
+ * The client's request ID of the write that proposed the command (absent in entries from before
+ * it, and in commands no client request made): the FSM answers a repeat of an ID it remembers
+ * with the first outcome instead of applying it again (fsm_requests.ts).
+ */
+const requestId = RequestIdSchema.optional();
 
 /** A join token as stored: only its hash. */
 export const StoredTokenSchema = z.object({
@@ -85,8 +92,8 @@ export type TaskChange = z.infer<typeof TaskChangeSchema>;
 
 /** Every replicated command. */
 export const CommandSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("cluster.init"), at, cluster: ClusterRecordSchema }),
-  z.object({ kind: z.literal("token.set"), at, token: StoredTokenSchema }),
+  z.object({ kind: z.literal("cluster.init"), at, requestId, cluster: ClusterRecordSchema }),
+  z.object({ kind: z.literal("token.set"), at, requestId, token: StoredTokenSchema }),
   /**
    * Autolock on (with the sealed unlock key) or off (without). `replaces`: the sealed key the
    * writer saw (null: none); refused when another change came first, so two admins turning it on
@@ -95,13 +102,26 @@ export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("cluster.autolock"),
     at,
+    requestId,
     unlockKey: EncryptedDataSchema.optional(),
     replaces: EncryptedDataSchema.nullable().optional(),
   }),
-  z.object({ kind: z.literal("node.register"), at, node: NodeSchema }),
-  z.object({ kind: z.literal("node.update"), at, id: IdSchema, update: NodeUpdateSchema }),
-  z.object({ kind: z.literal("node.status"), at, id: IdSchema, status: NodeStatusSchema }),
-  z.object({ kind: z.literal("node.remove"), at, id: IdSchema, force: z.boolean() }),
+  z.object({ kind: z.literal("node.register"), at, requestId, node: NodeSchema }),
+  z.object({
+    kind: z.literal("node.update"),
+    at,
+    requestId,
+    id: IdSchema,
+    update: NodeUpdateSchema,
+  }),
+  z.object({
+    kind: z.literal("node.status"),
+    at,
+    requestId,
+    id: IdSchema,
+    status: NodeStatusSchema,
+  }),
+  z.object({ kind: z.literal("node.remove"), at, requestId, id: IdSchema, force: z.boolean() }),
   /**
    * Service writes. `exclusivePorts`: refused when another service holds one of the published
    * ports the spec claims (proto/service_rules.ts); checked here, at apply time, so two creates
@@ -115,12 +135,14 @@ export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("service.create"),
     at,
+    requestId,
     service: ServiceSchema,
     exclusivePorts: z.literal(true).optional(),
   }),
   z.object({
     kind: z.literal("service.update"),
     at,
+    requestId,
     id: IdSchema,
     spec: ServiceSpecSchema,
     expectedSpecVersion: z.number().int().min(0).optional(),
@@ -128,37 +150,56 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     exclusivePorts: z.literal(true).optional(),
     keepsUnchangedTasks: z.literal(true).optional(),
   }),
-  z.object({ kind: z.literal("service.scale"), at, id: IdSchema, replicas: z.number().int() }),
+  z.object({
+    kind: z.literal("service.scale"),
+    at,
+    requestId,
+    id: IdSchema,
+    replicas: z.number().int(),
+  }),
   z.object({
     kind: z.literal("service.rollback"),
     at,
+    requestId,
     id: IdSchema,
     exclusivePorts: z.literal(true).optional(),
     keepsUnchangedTasks: z.literal(true).optional(),
   }),
-  z.object({ kind: z.literal("service.delete"), at, id: IdSchema }),
+  z.object({ kind: z.literal("service.delete"), at, requestId, id: IdSchema }),
   z.object({
     kind: z.literal("service.updateStatus"),
     at,
+    requestId,
     id: IdSchema,
     updateStatus: UpdateStatusSchema,
   }),
-  z.object({ kind: z.literal("task.create"), at, tasks: z.array(TaskSchema).max(100_000) }),
-  z.object({ kind: z.literal("task.update"), at, changes: z.array(TaskChangeSchema).max(100_000) }),
-  z.object({ kind: z.literal("task.delete"), at, ids: z.array(IdSchema).max(100_000) }),
-  z.object({ kind: z.literal("secret.create"), at, secret: StoredSecretSchema }),
-  z.object({ kind: z.literal("secret.delete"), at, id: IdSchema }),
+  z.object({
+    kind: z.literal("task.create"),
+    at,
+    requestId,
+    tasks: z.array(TaskSchema).max(100_000),
+  }),
+  z.object({
+    kind: z.literal("task.update"),
+    at,
+    requestId,
+    changes: z.array(TaskChangeSchema).max(100_000),
+  }),
+  z.object({ kind: z.literal("task.delete"), at, requestId, ids: z.array(IdSchema).max(100_000) }),
+  z.object({ kind: z.literal("secret.create"), at, requestId, secret: StoredSecretSchema }),
+  z.object({ kind: z.literal("secret.delete"), at, requestId, id: IdSchema }),
   z.object({
     kind: z.literal("secret.update"),
     at,
+    requestId,
     id: IdSchema,
     encrypted: EncryptedDataSchema,
     labels: LabelsSchema,
   }),
-  z.object({ kind: z.literal("volume.create"), at, volume: VolumeSchema }),
-  z.object({ kind: z.literal("volume.delete"), at, id: IdSchema }),
+  z.object({ kind: z.literal("volume.create"), at, requestId, volume: VolumeSchema }),
+  z.object({ kind: z.literal("volume.delete"), at, requestId, id: IdSchema }),
   /** Binds a volume without a node to the node its first task was placed on (plan applier). */
-  z.object({ kind: z.literal("volume.bind"), at, id: IdSchema, nodeId: IdSchema }),
+  z.object({ kind: z.literal("volume.bind"), at, requestId, id: IdSchema, nodeId: IdSchema }),
 ]);
 /** A replicated command. */
 export type Command = z.infer<typeof CommandSchema>;

@@ -31,6 +31,7 @@ import {
   unindexTask,
 } from "./fsm_state.ts";
 import { allocateSubnet, allocateVip } from "./fsm_ipam.ts";
+import { failed, rememberRequest, replayRequest, succeeded } from "./fsm_requests.ts";
 
 /** One object that a command created, updated or deleted. */
 export type Change =
@@ -48,8 +49,29 @@ export interface Applied {
   changes: Change[];
 }
 
-/** Applies `cmd` to `s` in place. Throws (changing nothing) when the command cannot apply. */
+/**
+ * Applies `cmd` to `s` in place. Throws (changing nothing but the request table) when the
+ * command cannot apply. A command with a request ID the state remembers is a client's retry of
+ * a write that applied already: it is not applied again, and answers (or throws) as the first
+ * one did (fsm_requests.ts). Entries without an ID apply as they always did.
+ */
 export function applyCommand(s: ClusterState, cmd: Command): Applied {
+  const requestId = cmd.requestId;
+  if (requestId === undefined) return applyKind(s, cmd);
+  const first = s.requests.get(requestId);
+  if (first) return { result: replayRequest(s, requestId, first, cmd.kind), changes: [] };
+  let applied: Applied;
+  try {
+    applied = applyKind(s, cmd);
+  } catch (err) {
+    rememberRequest(s, requestId, failed(cmd.kind, err));
+    throw err;
+  }
+  rememberRequest(s, requestId, succeeded(cmd.kind, applied.result));
+  return applied;
+}
+
+function applyKind(s: ClusterState, cmd: Command): Applied {
   switch (cmd.kind) {
     case "cluster.init":
       if (s.cluster && s.cluster.id !== cmd.cluster.id) {

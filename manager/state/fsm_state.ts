@@ -7,6 +7,7 @@ import type { Node, Service, StoredSecret, Task, Volume } from "../../proto/sche
 import type { ClusterRecord, StoredToken } from "./commands.ts";
 import { cidrBase, ipv4Number } from "./fsm_ipam.ts";
 import { publishedPortKeys } from "../../proto/service_rules.ts";
+import type { RequestOutcome } from "./fsm_requests.ts";
 
 /** Everything Raft replicates, held in memory (restored from snapshots + log replay). */
 export interface ClusterState {
@@ -39,6 +40,11 @@ export interface ClusterState {
    * valid until they expire, so the API refuses them by this list (Swarm's removed nodes).
    */
   removedNodeIds: Set<string>;
+  /**
+   * What the last client request IDs came to, oldest first (fsm_requests.ts): a client's retry
+   * of a write that applied already gets the first outcome instead of applying it again.
+   */
+  requests: Map<string, RequestOutcome>;
 }
 
 /** An empty cluster. */
@@ -61,6 +67,7 @@ export function emptyState(): ClusterState {
     volumeIdByName: new Map(),
     nodeSubnets: new Map(),
     removedNodeIds: new Set(),
+    requests: new Map(),
   };
 }
 
@@ -77,6 +84,8 @@ export interface StateSnapshot {
   nodeSubnets: [string, string][];
   /** Absent in snapshots taken before it was kept. */
   removedNodeIds?: string[];
+  /** Request IDs and their outcomes, oldest first. Absent in snapshots taken before them. */
+  requests?: [string, RequestOutcome][];
 }
 
 /** Captures the state as plain data. */
@@ -92,6 +101,7 @@ export function toSnapshot(s: ClusterState): StateSnapshot {
     volumes: [...s.volumes.values()],
     nodeSubnets: [...s.nodeSubnets],
     removedNodeIds: [...s.removedNodeIds],
+    requests: [...s.requests],
   };
 }
 
@@ -109,6 +119,7 @@ export function fromSnapshot(snap: StateSnapshot): ClusterState {
   }
   for (const [id, cidr] of snap.nodeSubnets ?? []) s.nodeSubnets.set(id, cidr);
   for (const id of snap.removedNodeIds ?? []) s.removedNodeIds.add(id);
+  for (const [id, outcome] of snap.requests ?? []) s.requests.set(id, outcome);
   for (const v of snap.volumes) {
     s.volumes.set(v.id, v);
     s.volumeIdByName.set(v.name, v.id);

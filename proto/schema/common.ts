@@ -17,6 +17,19 @@ export const IdSchema = z
   );
 
 /**
+ * A client's ID of one logical write, the same on every retry of it (Raft dissertation §6.3):
+ * managers answer a repeat with the first outcome instead of applying the write again. 16-128
+ * characters of letters, digits, `.`, `_`, `:` or `-` (a UUID fits); long enough that two
+ * clients do not pick the same one by chance.
+ */
+export const RequestIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9._:-]{16,128}$/,
+    "must be 16-128 characters of letters, digits, '.', '_', ':' or '-'",
+  );
+
+/**
  * A DNS label as used for service, secret and volume names: 1-63 characters of `[a-z0-9-]`,
  * neither starting nor ending with `-`.
  */
