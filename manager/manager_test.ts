@@ -14,6 +14,7 @@ import {
   ValidationError,
 } from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
+import { cutProxy } from "./_cut_proxy_test_util.ts";
 import { type Event, serviceRevision, type ServiceSpecInput } from "../proto/schema/mod.ts";
 
 configureLogging({ level: "error" });
@@ -693,4 +694,72 @@ Deno.test("manager: admins turning autolock on at once all get the one key that 
   for (const r of rotated) {
     if (r.status === "rejected") assert.match(String(r.reason), /run it again/);
   }
+});
+
+Deno.test("manager: a write whose answer was lost is retried with its request ID and applies once", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop(); // no tasks needed
+  // A new client per call dials the manager through a proxy first, the manager itself second.
+  await using proxy = cutProxy(m.mgr.apiAddress);
+  const call = async <T>(fn: (c: WarrenClient) => Promise<T>): Promise<T> => {
+    using c = new WarrenClient({ managers: [proxy.address, m.mgr.apiAddress] });
+    return await fn(c);
+  };
+  // Once a write has committed and applied, before its answer goes out: the connection drops,
+  // as when the leader dies mid-write. The client fails over with the same request ID.
+  let cuts = 0;
+  const observe = m.mgr.ctx.observeCommit;
+  m.mgr.ctx.observeCommit = (ms) => {
+    observe?.(ms);
+    cuts++;
+    proxy.cut();
+  };
+  const web = await call((c) => c.services.create({ name: "web", image: "registry.local/web:1" }));
+  assert.equal(cuts, 1, "the first attempt applied and lost its answer; the retry did not apply");
+  const { services } = await call((c) => c.services.list());
+  assert.deepEqual(services.map((s) => [s.id, s.spec.name]), [[web.id, "web"]], "created once");
+
+  const scaled = await call((c) => c.services.scale("web", 3));
+  assert.equal(scaled.spec.replicas, 3);
+  await call((c) => c.services.update("web", { ...scaled.spec, image: "registry.local/web:2" }));
+  const now = await call((c) => c.services.inspect("web"));
+  assert.equal(cuts, 3);
+  assert.deepEqual([now.specVersion, serviceRevision(now)], [2, 3], "one scale, one update");
+
+  // The retry finds no service to delete: it is answered as the first attempt was.
+  await call((c) => c.services.delete("web"));
+  assert.equal(cuts, 4);
+  await assert.rejects(() => call((c) => c.services.inspect("web")), NotFoundError);
+  m.mgr.ctx.observeCommit = observe;
+});
+
+Deno.test("manager: REST takes a request ID from Idempotency-Key and answers a repeat alike", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop();
+  const base = `http://127.0.0.1:${m.mgr.httpPort}`;
+  const post = (key: Record<string, string>, body: unknown) =>
+    restFetch(m.mgr, `${base}/v1/services`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...key },
+      body: JSON.stringify(body),
+    });
+  const spec = { name: "api", image: "registry.local/api:1" };
+  const key = { "idempotency-key": "3f1c9a52-6a4e-4c1e-9d0b-2b7d1f0e5a11" };
+  let r = await post(key, spec);
+  assert.equal(r.status, 201);
+  const first = await r.json();
+  r = await post(key, spec);
+  assert.equal(r.status, 201, "the repeat answers as the first one did, not 409");
+  assert.equal((await r.json()).id, first.id);
+  r = await post({ "warren-request-id": key["idempotency-key"] }, spec);
+  assert.equal(r.status, 201, "the gRPC header names the same request");
+  await r.body?.cancel();
+  r = await post({ "idempotency-key": "another-request-0001" }, spec);
+  assert.equal(r.status, 409, "a new request ID is a new write");
+  await r.body?.cancel();
+  r = await post({ "idempotency-key": "short" }, spec);
+  assert.equal(r.status, 400);
+  assert.equal((await r.json()).error.field, "Idempotency-Key");
+  const list = await (await restFetch(m.mgr, `${base}/v1/services`)).json();
+  assert.equal(list.services.length, 1);
 });

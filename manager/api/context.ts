@@ -6,7 +6,13 @@
  */
 import type { Store } from "../state/store.ts";
 import type { RaftNode } from "../raft/node.ts";
-import { type Command, encodeCommand, encodeValidatedCommand } from "../state/commands.ts";
+import {
+  type Command,
+  type CommandKind,
+  encodeCommand,
+  encodeValidatedCommand,
+} from "../state/commands.ts";
+import { replayRequest, type RequestOutcome } from "../state/fsm_requests.ts";
 import { NotFoundError, UnavailableError, ValidationError } from "../../proto/errors.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ClusterKeys } from "../cluster_keys.ts";
@@ -28,6 +34,50 @@ export interface ApiContext {
   keys: () => Promise<ClusterKeys>;
   /** This manager's own key-encryption key under autolock (absent in some tests). */
   localKek?: LocalKekControl;
+  /**
+   * The client's request ID of the write being served (gRPC `warren-request-id`, REST
+   * `Idempotency-Key`), on a per-call copy made by {@link withRequestId}: {@link write} puts it
+   * in the command and {@link answerOnce} answers a repeat with the first outcome. Only for
+   * handlers that make one replicated write, and answer with what it returned.
+   */
+  requestId?: string;
+}
+
+/** `ctx` for one call that carries `requestId` (`ctx` itself when it carries none). */
+export function withRequestId(ctx: ApiContext, requestId: string | undefined): ApiContext {
+  return requestId === undefined ? ctx : { ...ctx, requestId };
+}
+
+/**
+ * Serves a write that a client may send again with the same request ID ({@link withRequestId})
+ * after losing the answer: `run` checks the request and makes one `kind` write. A repeat of an
+ * ID the state remembers is answered with the first outcome (manager/state/fsm_requests.ts)
+ * without running `run` again; so is a repeat whose `run` fails, once the first attempt shows
+ * in the state: its checks may fail *because* the first attempt applied (a repeated delete finds
+ * nothing to delete), and the read barrier they passed makes the first attempt visible if it
+ * committed before. A repeat that comes before the first attempt commits runs, and the FSM
+ * answers it from the table. `answer` turns the FSM's result into the handler's (identity by
+ * default).
+ */
+export async function answerOnce<T>(
+  ctx: ApiContext,
+  kind: CommandKind,
+  run: () => Promise<T>,
+  answer: (result: unknown) => T = (result) => result as T,
+): Promise<T> {
+  const requestId = ctx.requestId;
+  if (requestId === undefined) return await run();
+  const replay = (first: RequestOutcome) =>
+    answer(replayRequest(ctx.store.state, requestId, first, kind));
+  const seen = ctx.store.state.requests.get(requestId);
+  if (seen) return replay(seen);
+  try {
+    return await run();
+  } catch (err) {
+    const first = ctx.store.state.requests.get(requestId);
+    if (!first) throw err;
+    return replay(first);
+  }
 }
 
 /** Whether this manager's key-encryption key is locked, and unlocking it (autolock). */
@@ -48,7 +98,10 @@ export interface WriteOptions {
   validated?: boolean;
 }
 
-/** Replicates `cmd` and returns the FSM's result (throws the FSM's typed error on rejection). */
+/**
+ * Replicates `cmd`, tagged with the call's request ID if it has one, and returns the FSM's
+ * result (throws the FSM's typed error on rejection).
+ */
 export async function write<T = unknown>(
   ctx: ApiContext,
   cmd: Command,
@@ -56,7 +109,9 @@ export async function write<T = unknown>(
 ): Promise<T> {
   await leaderKnown(ctx);
   const t0 = performance.now();
-  const data = opts.validated ? encodeValidatedCommand(cmd) : encodeCommand(cmd);
+  // The ID was parsed at the API's edge (net/grpc/request_id.ts): still "validated".
+  const tagged = ctx.requestId === undefined ? cmd : { ...cmd, requestId: ctx.requestId };
+  const data = opts.validated ? encodeValidatedCommand(tagged) : encodeCommand(tagged);
   const result = await ctx.raft.propose(data) as T;
   ctx.observeCommit?.(performance.now() - t0);
   return result;

@@ -9,6 +9,7 @@ import * as wire from "../../proto/gen/warren.ts";
 import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
 import { NotLeaderError, PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
 import { fromGrpcError } from "../../net/grpc/status.ts";
+import { requestIdMetadata, requestIdOf } from "../../net/grpc/request_id.ts";
 import { LeaderChannel } from "./_leader_channel.ts";
 import {
   acceptEncodedResponses,
@@ -17,7 +18,7 @@ import {
   unary,
 } from "../../net/grpc/adapter.ts";
 import type { HostedService } from "../../net/grpc/server.ts";
-import type { ApiContext } from "./context.ts";
+import { type ApiContext, withRequestId } from "./context.ts";
 import * as services from "./services.ts";
 import { ServiceListEncoder } from "./service_list_encoder.ts";
 import * as nodes from "./nodes.ts";
@@ -45,6 +46,18 @@ export function apiServices(
     fn: (req: Req, caller: ReturnType<Guard>) => Promise<Res>,
   ) =>
     unary<Req, Res>(m, (req, call) => fn(req, guard(call as unknown as CallWithAuth, m)), observe);
+  // Writes a client may send again after losing the answer: the request ID it sends with each
+  // attempt (warren-request-id) rides with the call, so a repeat gets the first outcome
+  // (context.ts answerOnce). Only handlers that make one replicated write and answer with its
+  // result: a join-token rotation or an autolock change answers with what the handler made.
+  const once = <Req, Res>(
+    m: string,
+    fn: (req: Req, ctx: ApiContext, caller: ReturnType<Guard>) => Promise<Res>,
+  ) =>
+    unary<Req, Res>(m, (req, call) => {
+      const caller = guard(call as unknown as CallWithAuth, m);
+      return fn(req, withRequestId(ctx, requestIdOf(call.metadata)), caller);
+    }, observe);
   // Logs and exec go through the worker tunnels (logs_exec.ts); TLS is on when the guard is.
   const streams = logsExecServices(ctx, { guard, observe, secure: guard !== openGuard });
   const serviceList = new ServiceListEncoder();
@@ -119,16 +132,16 @@ export function apiServices(
     {
       definition: wire.SecretServiceService,
       implementation: {
-        create: u(
+        create: once(
           "SecretService/Create",
-          async (r: wire.CreateSecretRequest) =>
+          async (r: wire.CreateSecretRequest, ctx) =>
             codecs.Secret.toWire(
               await secrets.createSecret(ctx, codecs.CreateSecretRequest.fromWire(r)),
             ),
         ),
-        update: u(
+        update: once(
           "SecretService/Update",
-          async (r: wire.UpdateSecretRequest) =>
+          async (r: wire.UpdateSecretRequest, ctx) =>
             codecs.Secret.toWire(
               await secrets.updateSecret(ctx, codecs.UpdateSecretRequest.fromWire(r)),
             ),
@@ -143,7 +156,7 @@ export function apiServices(
           async (r: wire.InspectSecretRequest) =>
             codecs.Secret.toWire(await secrets.inspectSecret(ctx, id(r.id), r.stale)),
         ),
-        delete: u("SecretService/Delete", async (r: wire.DeleteSecretRequest) => {
+        delete: once("SecretService/Delete", async (r: wire.DeleteSecretRequest, ctx) => {
           await secrets.deleteSecret(ctx, id(r.id));
           return {};
         }),
@@ -164,13 +177,13 @@ export function apiServices(
           async (r: wire.InspectNodeRequest) =>
             codecs.Node.toWire(await nodes.inspectNode(ctx, id(r.id), r.stale)),
         ),
-        update: u("NodeService/Update", async (r: wire.UpdateNodeRequest) => {
+        update: once("NodeService/Update", async (r: wire.UpdateNodeRequest, ctx) => {
           const req = codecs.UpdateNodeRequest.fromWire(r);
           // The update alone: it becomes part of a Raft command, whose schema is strict.
           const { id: nodeId, ...update } = req;
           return codecs.Node.toWire(await nodes.updateNode(ctx, nodeId, update));
         }),
-        remove: u("NodeService/Remove", async (r: wire.RemoveNodeRequest) => {
+        remove: once("NodeService/Remove", async (r: wire.RemoveNodeRequest, ctx) => {
           try {
             await nodes.removeNode(ctx, id(r.id), r.force);
           } catch (err) {
@@ -184,6 +197,8 @@ export function apiServices(
                 m.requestSerialize,
                 m.responseDeserialize,
                 r,
+                // The leader answers a repeat of the request alike: the ID goes along.
+                requestIdMetadata(ctx.requestId),
                 (e) => e ? reject(fromGrpcError(e)) : resolve(),
               )
             );
@@ -196,7 +211,7 @@ export function apiServices(
       // List answers with cached bytes (service_list_encoder.ts).
       definition: acceptEncodedResponses(wire.ServiceServiceService, "list"),
       implementation: {
-        create: u("ServiceService/Create", async (r: wire.CreateServiceRequest) => {
+        create: once("ServiceService/Create", async (r: wire.CreateServiceRequest, ctx) => {
           const req = codecs.CreateServiceRequest.fromWire(r);
           return codecs.Service.toWire(await services.createService(ctx, req.spec));
         }),
@@ -209,23 +224,23 @@ export function apiServices(
           async (r: wire.InspectServiceRequest) =>
             codecs.Service.toWire(await services.inspectService(ctx, id(r.id), r.stale)),
         ),
-        update: u("ServiceService/Update", async (r: wire.UpdateServiceRequest) => {
+        update: once("ServiceService/Update", async (r: wire.UpdateServiceRequest, ctx) => {
           const req = codecs.UpdateServiceRequest.fromWire(r);
           return codecs.Service.toWire(
             await services.updateService(ctx, req.id, req.spec, req),
           );
         }),
-        scale: u("ServiceService/Scale", async (r: wire.ScaleServiceRequest) => {
+        scale: once("ServiceService/Scale", async (r: wire.ScaleServiceRequest, ctx) => {
           const req = codecs.ScaleServiceRequest.fromWire(r);
           return codecs.Service.toWire(await services.scaleService(ctx, req.id, req.replicas));
         }),
-        delete: u("ServiceService/Delete", async (r: wire.DeleteServiceRequest) => {
+        delete: once("ServiceService/Delete", async (r: wire.DeleteServiceRequest, ctx) => {
           await services.deleteService(ctx, id(r.id));
           return {};
         }),
-        rollback: u(
+        rollback: once(
           "ServiceService/Rollback",
-          async (r: wire.RollbackServiceRequest) =>
+          async (r: wire.RollbackServiceRequest, ctx) =>
             codecs.Service.toWire(await services.rollbackService(ctx, id(r.id))),
         ),
       },
@@ -243,9 +258,9 @@ export function apiServices(
     {
       definition: wire.VolumeServiceService,
       implementation: {
-        create: u(
+        create: once(
           "VolumeService/Create",
-          async (r: wire.CreateVolumeRequest) =>
+          async (r: wire.CreateVolumeRequest, ctx) =>
             codecs.Volume.toWire(
               await volumes.createVolume(ctx, codecs.CreateVolumeRequest.fromWire(r)),
             ),
@@ -260,7 +275,7 @@ export function apiServices(
           async (r: wire.InspectVolumeRequest) =>
             codecs.Volume.toWire(await volumes.inspectVolume(ctx, id(r.id), r.stale)),
         ),
-        delete: u("VolumeService/Delete", async (r: wire.DeleteVolumeRequest) => {
+        delete: once("VolumeService/Delete", async (r: wire.DeleteVolumeRequest, ctx) => {
           await volumes.deleteVolume(ctx, id(r.id), { force: r.force });
           return {};
         }),

@@ -12,7 +12,7 @@ import {
   ValidationError,
 } from "../../proto/errors.ts";
 import type { Status } from "../raft/core/status.ts";
-import { type ApiContext, idByPrefix, readBarrier, write } from "./context.ts";
+import { answerOnce, type ApiContext, idByPrefix, readBarrier, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 
 /** Lists nodes (by host name), optionally of one role. */
@@ -39,18 +39,20 @@ export async function inspectNode(
 }
 
 /** Changes availability or labels; a change of role is refused (see the module doc). */
-export async function updateNode(
+export function updateNode(
   ctx: ApiContext,
   idOrName: string,
   update: NodeUpdate,
 ): Promise<Node> {
-  const n = findNode(await readBarrier(ctx, false), idOrName);
-  if (update.role !== undefined && update.role !== n.role) {
-    throw new FailedPreconditionError(
-      `changing a node's role is not supported: a manager leaves with 'warren cluster leave' and rejoins with a worker token, a worker with a manager token (node "${n.hostname}" stays a ${n.role})`,
-    );
-  }
-  return write<Node>(ctx, { kind: "node.update", at: ctx.now(), id: n.id, update });
+  return answerOnce(ctx, "node.update", async () => {
+    const n = findNode(await readBarrier(ctx, false), idOrName);
+    if (update.role !== undefined && update.role !== n.role) {
+      throw new FailedPreconditionError(
+        `changing a node's role is not supported: a manager leaves with 'warren cluster leave' and rejoins with a worker token, a worker with a manager token (node "${n.hostname}" stays a ${n.role})`,
+      );
+    }
+    return write<Node>(ctx, { kind: "node.update", at: ctx.now(), id: n.id, update });
+  });
 }
 
 /**
@@ -61,6 +63,10 @@ export async function updateNode(
  * finds that safe.
  */
 export async function removeNode(ctx: ApiContext, idOrName: string, force: boolean): Promise<void> {
+  await answerOnce(ctx, "node.remove", () => removeNodeOnce(ctx, idOrName, force), () => {});
+}
+
+async function removeNodeOnce(ctx: ApiContext, idOrName: string, force: boolean): Promise<void> {
   const n = findNode(await readBarrier(ctx, false), idOrName);
   const status = ctx.raft.status();
   const member = ctx.raft.members[n.id] !== undefined ||

@@ -35,7 +35,8 @@ import { REST_TOKEN_FILE } from "./rest_token.ts";
 import { toHttpError } from "../../net/http/status.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../net/grpc/server.ts";
 import type { Registry } from "../../net/http/metrics.ts";
-import type { ApiContext } from "./context.ts";
+import { type ApiContext, withRequestId } from "./context.ts";
+import { parseRequestId, REQUEST_ID_KEY } from "../../net/grpc/request_id.ts";
 import * as services from "./services.ts";
 import * as nodes from "./nodes.ts";
 import { listTasks } from "./tasks.ts";
@@ -198,6 +199,8 @@ export function restApp(
   const maxBodyBytes = opts.maxBodyBytes ?? MAX_BODY_BYTES;
   const body = (c: Context): Promise<object> =>
     readJsonBody(c.req.raw, maxBodyBytes) as Promise<object>;
+  // A write's request ID ({@link requestIdOf}): a repeat gets the first outcome (answerOnce).
+  const once = (c: Context) => withRequestId(ctx, requestIdOf(c));
 
   app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
 
@@ -209,17 +212,17 @@ export function restApp(
   app.get("/v1/nodes/:id", async (c) => c.json(await nodes.inspectNode(ctx, idParam(c), stale(c))));
   app.patch("/v1/nodes/:id", async (c) => {
     const update = parseOrThrow(NodeUpdateSchema, await body(c));
-    return c.json(await nodes.updateNode(ctx, idParam(c), update));
+    return c.json(await nodes.updateNode(once(c), idParam(c), update));
   });
   app.delete("/v1/nodes/:id", async (c) => {
-    await nodes.removeNode(ctx, idParam(c), boolQuery(c, "force"));
+    await nodes.removeNode(once(c), idParam(c), boolQuery(c, "force"));
     return c.body(null, 204);
   });
 
   app.get("/v1/services", async (c) => c.json(await services.listServices(ctx, stale(c))));
   app.post("/v1/services", async (c) => {
     const req = parseOrThrow(CreateServiceRequestSchema, { spec: await body(c) });
-    return c.json(await services.createService(ctx, req.spec), 201);
+    return c.json(await services.createService(once(c), req.spec), 201);
   });
   app.get(
     "/v1/services/:id",
@@ -239,21 +242,21 @@ export function restApp(
         : { expectedRevision: versionQuery("expected_revision", revision) }),
       ...(boolQuery(c, "force") ? { force: true } : {}),
     });
-    return c.json(await services.updateService(ctx, req.id, req.spec, req));
+    return c.json(await services.updateService(once(c), req.id, req.spec, req));
   });
   app.post("/v1/services/:id/scale", async (c) => {
     const req = parseOrThrow(ScaleServiceRequestSchema, {
       ...(await body(c)),
       id: c.req.param("id"),
     });
-    return c.json(await services.scaleService(ctx, req.id, req.replicas));
+    return c.json(await services.scaleService(once(c), req.id, req.replicas));
   });
   app.post(
     "/v1/services/:id/rollback",
-    async (c) => c.json(await services.rollbackService(ctx, idParam(c))),
+    async (c) => c.json(await services.rollbackService(once(c), idParam(c))),
   );
   app.delete("/v1/services/:id", async (c) => {
-    await services.deleteService(ctx, idParam(c));
+    await services.deleteService(once(c), idParam(c));
     return c.body(null, 204);
   });
 
@@ -270,14 +273,14 @@ export function restApp(
   app.get("/v1/volumes", async (c) => c.json(await volumes.listVolumes(ctx, stale(c))));
   app.post("/v1/volumes", async (c) => {
     const req = parseOrThrow(VolumeCreateRequestSchema, await body(c));
-    return c.json(await volumes.createVolume(ctx, req), 201);
+    return c.json(await volumes.createVolume(once(c), req), 201);
   });
   app.get(
     "/v1/volumes/:id",
     async (c) => c.json(await volumes.inspectVolume(ctx, idParam(c), stale(c))),
   );
   app.delete("/v1/volumes/:id", async (c) => {
-    await volumes.deleteVolume(ctx, idParam(c), { force: boolQuery(c, "force") });
+    await volumes.deleteVolume(once(c), idParam(c), { force: boolQuery(c, "force") });
     return c.body(null, 204);
   });
 
@@ -285,7 +288,7 @@ export function restApp(
   app.get("/v1/secrets", async (c) => c.json(await secrets.listSecrets(ctx, stale(c))));
   app.post("/v1/secrets", async (c) => {
     const req = parseOrThrow(SecretCreateRequestSchema, await body(c));
-    return c.json(await secrets.createSecret(ctx, req), 201);
+    return c.json(await secrets.createSecret(once(c), req), 201);
   });
   app.get(
     "/v1/secrets/:id",
@@ -296,10 +299,10 @@ export function restApp(
       ...(await body(c)),
       id: c.req.param("id"),
     });
-    return c.json(await secrets.updateSecret(ctx, req));
+    return c.json(await secrets.updateSecret(once(c), req));
   });
   app.delete("/v1/secrets/:id", async (c) => {
-    await secrets.deleteSecret(ctx, idParam(c));
+    await secrets.deleteSecret(once(c), idParam(c));
     return c.body(null, 204);
   });
 
@@ -346,6 +349,21 @@ export function restApp(
   app.notFound((c) => notFoundOrNotAllowed(app, c));
   return app;
 }
+
+/**
+ * The request ID of a write, from `Idempotency-Key` (the IETF draft's header, as Stripe takes it)
+ * or `warren-request-id` (what the gRPC API takes); both given, they must agree.
+ * @throws ValidationError naming the header when malformed
+ */
+function requestIdOf(c: Context): string | undefined {
+  const ids = [IDEMPOTENCY_KEY, REQUEST_ID_KEY].flatMap((h) => {
+    const v = c.req.header(h);
+    return v === undefined ? [] : [parseRequestId([v], h)!];
+  });
+  return parseRequestId(ids, `${IDEMPOTENCY_KEY} and ${REQUEST_ID_KEY}`);
+}
+
+const IDEMPOTENCY_KEY = "Idempotency-Key";
 
 /**
  * `?expected_spec_version=N` or `?expected_revision=N` (query `name`). Not `Number(text)`: that

@@ -13,7 +13,7 @@ import {
   type SecretUpdateRequest,
   type StoredSecret,
 } from "../../proto/schema/mod.ts";
-import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
+import { answerOnce, type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import { constantTimeEqualBytes } from "../security/mod.ts";
 
 const meta = ({ encrypted: _, ...m }: StoredSecret): Secret => m;
@@ -23,18 +23,20 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
   return ka.length === Object.keys(b).length && ka.every((k) => b[k] === a[k]);
 }
 
-/** Creates a secret (version 1). */
-export async function createSecret(ctx: ApiContext, req: SecretCreateRequest): Promise<Secret> {
-  const keys = await ctx.keys();
-  const id = ctx.newId();
-  const at = ctx.now();
-  const encrypted = await keys.sealSecret(decodeBase64(req.data), { id, name: req.name });
-  const stored = await write<StoredSecret>(ctx, {
-    kind: "secret.create",
-    at,
-    secret: { id, name: req.name, version: 1, labels: req.labels, createdAt: at, encrypted },
-  });
-  return meta(stored);
+/** Creates a secret (version 1); a repeat of the call's request ID is not applied again. */
+export function createSecret(ctx: ApiContext, req: SecretCreateRequest): Promise<Secret> {
+  return answerOnce(ctx, "secret.create", async () => {
+    const keys = await ctx.keys();
+    const id = ctx.newId();
+    const at = ctx.now();
+    const encrypted = await keys.sealSecret(decodeBase64(req.data), { id, name: req.name });
+    const stored = await write<StoredSecret>(ctx, {
+      kind: "secret.create",
+      at,
+      secret: { id, name: req.name, version: 1, labels: req.labels, createdAt: at, encrypted },
+    });
+    return meta(stored);
+  }, (stored) => meta(stored as StoredSecret));
 }
 
 /**
@@ -42,28 +44,30 @@ export async function createSecret(ctx: ApiContext, req: SecretCreateRequest): P
  * and labels equal to the current version's change nothing (what `apply -f` sends); `dryRun`
  * only answers with the secret as the update would leave it.
  */
-export async function updateSecret(ctx: ApiContext, req: SecretUpdateRequest): Promise<Secret> {
-  const s = await readBarrier(ctx, false);
-  const cur = resolve(s.secrets, s.secretIdByName, req.id, "secret");
-  const keys = await ctx.keys();
-  const data = decodeBase64(req.data);
-  if (req.unlessSame && sameLabels(cur.labels, req.labels)) {
-    const plain = await keys.openSecret(cur.encrypted, cur);
-    const same = constantTimeEqualBytes(plain, data);
-    plain.fill(0);
-    if (same) return meta(cur);
-  }
-  if (req.dryRun) return { ...meta(cur), version: cur.version + 1, labels: req.labels };
-  const encrypted = await keys.sealSecret(data, cur);
-  return meta(
-    await write<StoredSecret>(ctx, {
-      kind: "secret.update",
-      at: ctx.now(),
-      id: cur.id,
-      encrypted,
-      labels: req.labels,
-    }),
-  );
+export function updateSecret(ctx: ApiContext, req: SecretUpdateRequest): Promise<Secret> {
+  return answerOnce(ctx, "secret.update", async () => {
+    const s = await readBarrier(ctx, false);
+    const cur = resolve(s.secrets, s.secretIdByName, req.id, "secret");
+    const keys = await ctx.keys();
+    const data = decodeBase64(req.data);
+    if (req.unlessSame && sameLabels(cur.labels, req.labels)) {
+      const plain = await keys.openSecret(cur.encrypted, cur);
+      const same = constantTimeEqualBytes(plain, data);
+      plain.fill(0);
+      if (same) return meta(cur);
+    }
+    if (req.dryRun) return { ...meta(cur), version: cur.version + 1, labels: req.labels };
+    const encrypted = await keys.sealSecret(data, cur);
+    return meta(
+      await write<StoredSecret>(ctx, {
+        kind: "secret.update",
+        at: ctx.now(),
+        id: cur.id,
+        encrypted,
+        labels: req.labels,
+      }),
+    );
+  }, (stored) => meta(stored as StoredSecret));
 }
 
 /** Lists secrets (metadata only). */
@@ -88,9 +92,11 @@ export async function inspectSecret(
 
 /** Deletes a secret no service uses. */
 export async function deleteSecret(ctx: ApiContext, idOrName: string): Promise<void> {
-  const s = await readBarrier(ctx, false);
-  const cur = resolve(s.secrets, s.secretIdByName, idOrName, "secret");
-  await write(ctx, { kind: "secret.delete", at: ctx.now(), id: cur.id });
+  await answerOnce(ctx, "secret.delete", async () => {
+    const s = await readBarrier(ctx, false);
+    const cur = resolve(s.secrets, s.secretIdByName, idOrName, "secret");
+    await write(ctx, { kind: "secret.delete", at: ctx.now(), id: cur.id });
+  }, () => {});
 }
 
 /** Plaintext of the named secrets, for a worker whose tasks use them (the dispatcher's hook). */

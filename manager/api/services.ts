@@ -5,27 +5,32 @@
 import type { Service, ServiceSpec } from "../../proto/schema/mod.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import { missingSecretRefs, specChangeRefusal } from "../../proto/service_rules.ts";
-import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
+import { answerOnce, type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ServiceListEncoder } from "./service_list_encoder.ts";
 
 /**
  * Creates a service from a spec parsed by ServiceSpecSchema (both API faces parse requests
  * before calling): the rest of the command is an ID and timestamps, so it is not parsed again.
+ * A repeat of the call's request ID answers with the service the first one created.
  */
-export async function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
-  await checkSecretsExist(ctx, spec);
-  const at = ctx.now();
-  const service: Service = {
-    id: ctx.newId(),
-    spec,
-    specVersion: 1,
-    revision: 1,
-    createdAt: at,
-    updatedAt: at,
-  };
-  return await write<Service>(ctx, { kind: "service.create", at, service, exclusivePorts: true }, {
-    validated: true,
+export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
+  return answerOnce(ctx, "service.create", async () => {
+    await checkSecretsExist(ctx, spec);
+    const at = ctx.now();
+    const service: Service = {
+      id: ctx.newId(),
+      spec,
+      specVersion: 1,
+      revision: 1,
+      createdAt: at,
+      updatedAt: at,
+    };
+    return await write<Service>(
+      ctx,
+      { kind: "service.create", at, service, exclusivePorts: true },
+      { validated: true },
+    );
   });
 }
 
@@ -80,56 +85,67 @@ export interface UpdateExpectation {
   force?: boolean;
 }
 
-/** Replaces a service's spec (a new spec version; the old one is kept for rollback). */
-export async function updateService(
+/**
+ * Replaces a service's spec (a new spec version; the old one is kept for rollback). Like every
+ * write here, a repeat of the call's request ID is not applied again ({@link answerOnce}).
+ */
+export function updateService(
   ctx: ApiContext,
   idOrName: string,
   spec: ServiceSpec,
   expect: UpdateExpectation = {},
 ): Promise<Service> {
-  const cur = findService(await readBarrier(ctx, false), idOrName);
-  await checkSecretsExist(ctx, spec);
-  const refused = specChangeRefusal(cur.spec, spec);
-  if (refused) throw new ValidationError(refused.field, refused.reason);
-  return write<Service>(ctx, {
-    kind: "service.update",
-    at: ctx.now(),
-    id: cur.id,
-    spec,
-    expectedSpecVersion: expect.expectedSpecVersion,
-    expectedRevision: expect.expectedRevision,
-    exclusivePorts: true,
-    // Without it the new spec is a new version whatever it changed: every task is replaced.
-    ...(expect.force ? {} : { keepsUnchangedTasks: true as const }),
+  return answerOnce(ctx, "service.update", async () => {
+    const cur = findService(await readBarrier(ctx, false), idOrName);
+    await checkSecretsExist(ctx, spec);
+    const refused = specChangeRefusal(cur.spec, spec);
+    if (refused) throw new ValidationError(refused.field, refused.reason);
+    return write<Service>(ctx, {
+      kind: "service.update",
+      at: ctx.now(),
+      id: cur.id,
+      spec,
+      expectedSpecVersion: expect.expectedSpecVersion,
+      expectedRevision: expect.expectedRevision,
+      exclusivePorts: true,
+      // Without it the new spec is a new version whatever it changed: every task is replaced.
+      ...(expect.force ? {} : { keepsUnchangedTasks: true as const }),
+    });
   });
 }
 
 /** Sets the replica count of a replicated service. */
-export async function scaleService(
+export function scaleService(
   ctx: ApiContext,
   idOrName: string,
   replicas: number,
 ): Promise<Service> {
-  const cur = findService(await readBarrier(ctx, false), idOrName);
-  return write<Service>(ctx, { kind: "service.scale", at: ctx.now(), id: cur.id, replicas });
+  return answerOnce(ctx, "service.scale", async () => {
+    const cur = findService(await readBarrier(ctx, false), idOrName);
+    return write<Service>(ctx, { kind: "service.scale", at: ctx.now(), id: cur.id, replicas });
+  });
 }
 
 /** Returns the service to its previous spec. */
-export async function rollbackService(ctx: ApiContext, idOrName: string): Promise<Service> {
-  const cur = findService(await readBarrier(ctx, false), idOrName);
-  return write<Service>(ctx, {
-    kind: "service.rollback",
-    at: ctx.now(),
-    id: cur.id,
-    exclusivePorts: true,
-    keepsUnchangedTasks: true,
+export function rollbackService(ctx: ApiContext, idOrName: string): Promise<Service> {
+  return answerOnce(ctx, "service.rollback", async () => {
+    const cur = findService(await readBarrier(ctx, false), idOrName);
+    return write<Service>(ctx, {
+      kind: "service.rollback",
+      at: ctx.now(),
+      id: cur.id,
+      exclusivePorts: true,
+      keepsUnchangedTasks: true,
+    });
   });
 }
 
 /** Deletes a service; its tasks are shut down. */
 export async function deleteService(ctx: ApiContext, idOrName: string): Promise<void> {
-  const cur = findService(await readBarrier(ctx, false), idOrName);
-  await write(ctx, { kind: "service.delete", at: ctx.now(), id: cur.id });
+  await answerOnce(ctx, "service.delete", async () => {
+    const cur = findService(await readBarrier(ctx, false), idOrName);
+    await write(ctx, { kind: "service.delete", at: ctx.now(), id: cur.id });
+  }, () => {});
 }
 
 function findService(s: ClusterState, idOrName: string): Service {

@@ -4,7 +4,7 @@
  */
 import type { Volume, VolumeCreateRequest } from "../../proto/schema/mod.ts";
 import { NotFoundError } from "../../proto/errors.ts";
-import { type ApiContext, readBarrier, resolve, write } from "./context.ts";
+import { answerOnce, type ApiContext, readBarrier, resolve, write } from "./context.ts";
 import { findNode } from "./nodes.ts";
 
 /**
@@ -13,15 +13,17 @@ import { findNode } from "./nodes.ts";
  * task mounting it would wait forever for a node that never comes.
  * @throws NotFoundError naming the node
  */
-export async function createVolume(ctx: ApiContext, req: VolumeCreateRequest): Promise<Volume> {
-  const nodeId = req.nodeId === undefined
-    ? undefined
-    : findNode(await readBarrier(ctx, false), req.nodeId).id;
-  const at = ctx.now();
-  return await write<Volume>(ctx, {
-    kind: "volume.create",
-    at,
-    volume: { ...req, nodeId, id: ctx.newId(), createdAt: at, updatedAt: at },
+export function createVolume(ctx: ApiContext, req: VolumeCreateRequest): Promise<Volume> {
+  return answerOnce(ctx, "volume.create", async () => {
+    const nodeId = req.nodeId === undefined
+      ? undefined
+      : findNode(await readBarrier(ctx, false), req.nodeId).id;
+    const at = ctx.now();
+    return await write<Volume>(ctx, {
+      kind: "volume.create",
+      at,
+      volume: { ...req, nodeId, id: ctx.newId(), createdAt: at, updatedAt: at },
+    });
   });
 }
 
@@ -56,12 +58,14 @@ export async function deleteVolume(
   idOrName: string,
   opts: { force?: boolean } = {},
 ): Promise<void> {
-  try {
-    const s = await readBarrier(ctx, false);
-    const v = resolve(s.volumes, s.volumeIdByName, idOrName, "volume");
-    await write(ctx, { kind: "volume.delete", at: ctx.now(), id: v.id });
-  } catch (err) {
-    if (opts.force && err instanceof NotFoundError) return;
-    throw err;
-  }
+  await answerOnce(ctx, "volume.delete", async () => {
+    try {
+      const s = await readBarrier(ctx, false);
+      const v = resolve(s.volumes, s.volumeIdByName, idOrName, "volume");
+      await write(ctx, { kind: "volume.delete", at: ctx.now(), id: v.id });
+    } catch (err) {
+      if (opts.force && err instanceof NotFoundError) return;
+      throw err;
+    }
+  }, () => {});
 }

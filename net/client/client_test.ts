@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import type * as grpc from "@grpc/grpc-js";
 import { codecs } from "../../proto/convert.ts";
 import {
+  DeadlineExceededError,
   FailedPreconditionError,
   NotFoundError,
   NotLeaderError,
@@ -16,6 +17,7 @@ import * as w from "../../proto/gen/warren.ts";
 import * as d from "../../proto/schema/mod.ts";
 import { type GrpcServer, type HostedService, startGrpcServer } from "../grpc/server.ts";
 import { toGrpcError } from "../grpc/status.ts";
+import { REQUEST_ID_KEY } from "../grpc/request_id.ts";
 import { WarrenClient } from "./client.ts";
 
 const SPEC = d.ServiceSpecSchema.parse({ name: "web", image: "busybox:1.36" });
@@ -31,13 +33,13 @@ function secretEvent(index: number): d.Event {
   };
 }
 
-type Unary<Req, Res> = (req: Req) => Res | Promise<Res>;
+type Unary<Req, Res> = (req: Req, call: { metadata: grpc.Metadata }) => Res | Promise<Res>;
 
 /** A unary handler that answers with `fn`'s result or its thrown error as a gRPC status. */
 function unary<Req, Res>(fn: Unary<Req, Res>) {
-  return async (call: { request: Req }, cb: grpc.sendUnaryData<Res>) => {
+  return async (call: { request: Req; metadata: grpc.Metadata }, cb: grpc.sendUnaryData<Res>) => {
     try {
-      cb(null, await fn(call.request));
+      cb(null, await fn(call.request, call));
     } catch (err) {
       cb(toGrpcError(err));
     }
@@ -48,6 +50,7 @@ function services(impl: {
   list?: Unary<w.ListServicesRequest, w.ListServicesResponse>;
   create?: Unary<w.CreateServiceRequest, w.Service>;
   inspect?: Unary<w.InspectServiceRequest, w.Service>;
+  delete?: Unary<w.DeleteServiceRequest, w.DeleteServiceResponse>;
 }): HostedService {
   const implementation: Record<string, unknown> = {};
   for (const [k, fn] of Object.entries(impl)) {
@@ -123,6 +126,59 @@ Deno.test("client: a deadline exceeded write is not retried on another manager",
   );
   assert.deepEqual(seen, ["slow"]);
   never.resolve(codecs.Service.toWire(SERVICE));
+});
+
+/** The request ID a call carried (undefined for none). */
+const idOf = (call: { metadata: grpc.Metadata }) =>
+  call.metadata.get(REQUEST_ID_KEY)[0]?.toString();
+
+Deno.test("client: a write carries one request ID on every attempt, a new one per call", async () => {
+  const seen: [string, string | undefined][] = [];
+  await using follower = await serve(services({
+    create: (_, call) => {
+      seen.push(["follower", idOf(call)]);
+      throw new UnavailableError("not the leader and cannot forward");
+    },
+  }));
+  await using leader = await serve(services({
+    create: (_, call) => (seen.push(["leader", idOf(call)]), codecs.Service.toWire(SERVICE)),
+    list: (_, call) => (seen.push(["list", idOf(call)]), list()),
+    delete: (_, call) => (seen.push(["delete", idOf(call)]), {}),
+  }));
+  using client = new WarrenClient({ managers: [follower.address, leader.address] });
+  await client.services.create({ name: "web", image: "busybox:1.36" });
+  await client.services.list();
+  await client.services.delete("web");
+  const [[, first], [, retry], [, read], [, del]] = seen;
+  assert.deepEqual(seen.map(([who]) => who), ["follower", "leader", "list", "delete"]);
+  assert.match(first!, /^[A-Za-z0-9_-]{22}$/, "128 random bits, base64url");
+  assert.equal(retry, first, "the failover repeats the request ID");
+  assert.equal(read, undefined, "reads carry none");
+  assert.ok(del !== undefined && del !== first, "another call, another ID");
+});
+
+Deno.test("client: a manager's own deadline answer fails a write over only with a request ID", async () => {
+  const seen: string[] = [];
+  const unknownOutcome = () => {
+    throw new DeadlineExceededError("raft node stopped before this change was confirmed");
+  };
+  await using stopping = await serve(services({
+    create: () => (seen.push("create"), unknownOutcome()),
+    list: () => (seen.push("list"), unknownOutcome()),
+  }));
+  await using other = await serve(services({
+    create: () => (seen.push("other create"), codecs.Service.toWire(SERVICE)),
+    list: () => (seen.push("other list"), list()),
+  }));
+  using client = new WarrenClient({ managers: [stopping.address, other.address] });
+  // A call without one is not repeated: its outcome is unknown.
+  await assert.rejects(
+    client.services.list(),
+    (err: Error & { code?: string }) => err.code === "deadline_exceeded",
+  );
+  // The write carries a request ID: the other manager answers a repeat with the first outcome.
+  assert.equal((await client.services.create({ name: "web", image: "busybox" })).id, "svc1");
+  assert.deepEqual(seen, ["list", "create", "other create"]);
 });
 
 Deno.test("client: typed errors come back with their kind and field", async () => {

@@ -3,8 +3,17 @@
  * when that one is unreachable (UNAVAILABLE: connection refused, no leader, not the leader and
  * unable to forward) the call moves on to the next address, a bounded number of times.
  *
+ * A write may reach a manager and apply even though its answer is lost (the connection drops
+ * after the request went out, the leader dies mid-write): retried elsewhere it would apply
+ * twice. So mutating calls carry a request ID (request_id.ts), the same on every attempt, and
+ * managers answer a repeat of an ID with the first outcome instead of applying it again
+ * (manager/state/fsm_requests.ts).
+ *
  * Calls whose outcome is unknown (DEADLINE_EXCEEDED: the manager may have applied a write) are
- * never retried here; the caller sees the typed error and decides.
+ * not retried here, except a write with a request ID that a manager itself answered so (its
+ * Raft node stopped with the write in flight): the ID makes that retry safe. A deadline the
+ * client ran out of is never retried (it would multiply the wait); the caller sees the typed
+ * error and decides.
  * @module
  */
 import { type ChannelCredentials, Client, credentials as grpcCredentials } from "@grpc/grpc-js";
@@ -16,6 +25,7 @@ import type {
 } from "@grpc/grpc-js";
 import { Metadata } from "@grpc/grpc-js";
 import { answeredByServer, fromGrpcError } from "../grpc/status.ts";
+import { requestIdMetadata } from "../grpc/request_id.ts";
 import { splitHostPort } from "../../proto/schema/common.ts";
 import { UnavailableError, ValidationError, type WarrenError } from "../../proto/errors.ts";
 
@@ -40,9 +50,25 @@ export interface ManagerPoolOptions {
   maxAttempts?: number;
 }
 
-/** Whether a failed attempt may be repeated on another manager. */
-export function isFailover(err: WarrenError): boolean {
-  return err.code === "unavailable" || err.code === "not_leader";
+/**
+ * Whether a failed attempt may be repeated on another manager: UNAVAILABLE and not-leader;
+ * with a request ID (`idempotent`) also a manager's own DEADLINE_EXCEEDED answer (see the
+ * module doc).
+ */
+export function isFailover(err: WarrenError, idempotent = false): boolean {
+  if (err.code === "unavailable" || err.code === "not_leader") return true;
+  return idempotent && err.code === "deadline_exceeded" && answeredByServer(err);
+}
+
+/** Options of one {@link ManagerPool.unary} call. */
+export interface UnaryOptions {
+  /** Deadline of each attempt; the pool's default when absent. */
+  timeoutMs?: number;
+  /**
+   * The request ID of a mutating call (request_id.ts `newRequestId`), sent on every attempt:
+   * managers answer a repeat with the first outcome, so failing over cannot apply it twice.
+   */
+  requestId?: string;
 }
 
 /** One grpc-js channel per manager address; calls fail over between them. */
@@ -107,14 +133,16 @@ export class ManagerPool implements Disposable {
   }
 
   /**
-   * Calls a unary method, failing over to the next manager on UNAVAILABLE. Errors are typed
-   * Warren errors; the last attempt's error is thrown when every attempt failed over.
+   * Calls a unary method, failing over to the next manager on UNAVAILABLE ({@link isFailover}).
+   * Errors are typed Warren errors; the last attempt's error is thrown when every attempt
+   * failed over.
    */
   async unary<Req, Res>(
     method: MethodDef<Req, Res>,
     request: Req,
-    opts: { timeoutMs?: number } = {},
+    opts: UnaryOptions = {},
   ): Promise<Res> {
+    const idempotent = opts.requestId !== undefined;
     let last: WarrenError | undefined;
     // A manager that answered "unavailable" (no quorum, no leader yet) says what is wrong; a
     // manager that could not be reached at all only says that it could not.
@@ -122,12 +150,14 @@ export class ManagerPool implements Disposable {
     for (let attempt = 0; attempt < this.#maxAttempts; attempt++) {
       const i = (this.#preferred + attempt) % this.#addresses.length;
       try {
-        const res = await this.unaryOn(i, method, request, opts.timeoutMs ?? this.#timeoutMs);
+        const res = await this.unaryOn(i, method, request, opts.timeoutMs ?? this.#timeoutMs, {
+          requestId: opts.requestId,
+        });
         this.#preferred = i;
         return res;
       } catch (err) {
         last = err as WarrenError;
-        if (!isFailover(last)) throw last;
+        if (!isFailover(last, idempotent)) throw last;
         if (last.code === "unavailable" && answeredByServer(last)) answered = last;
       }
     }
@@ -140,6 +170,7 @@ export class ManagerPool implements Disposable {
     method: MethodDef<Req, Res>,
     request: Req,
     timeoutMs: number,
+    opts: { requestId?: string } = {},
   ): Promise<Res> {
     const client = this.client(i);
     return new Promise<Res>((resolve, reject) => {
@@ -148,7 +179,7 @@ export class ManagerPool implements Disposable {
         method.requestSerialize,
         method.responseDeserialize,
         request,
-        new Metadata(),
+        requestIdMetadata(opts.requestId),
         { deadline: Date.now() + timeoutMs },
         (err: ServiceError | null, res?: Res) => {
           if (err) reject(fromGrpcError(err));
