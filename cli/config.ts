@@ -109,14 +109,21 @@ export async function writeCliConfig(path: string, config: CliConfig): Promise<v
 
 /**
  * Splits `--manager` values (each may be a comma list) into addresses, validating each;
- * `source` names the flag or variable in the error.
+ * `source` names the flag or variable in the error. A value that names no address at all
+ * (`--manager ""`) is an error, not "no flag": falling back to another cluster's managers
+ * because a script's variable was empty would send the command to the wrong place.
  */
 export function parseManagerList(values: readonly string[], source = "--manager"): string[] {
   const out: string[] = [];
   for (const value of values) {
-    for (const part of value.split(",")) {
-      const address = part.trim();
-      if (address === "") continue;
+    const parts = value.split(",").map((p) => p.trim()).filter((p) => p !== "");
+    if (parts.length === 0) {
+      throw new ValidationError(
+        source,
+        `${JSON.stringify(value)} names no manager: it must be HOST:PORT (or a comma list)`,
+      );
+    }
+    for (const address of parts) {
       if (!splitHostPort(address)) {
         throw new ValidationError(
           source,
@@ -127,6 +134,15 @@ export function parseManagerList(values: readonly string[], source = "--manager"
     }
   }
   return out;
+}
+
+/**
+ * The managers `WARREN_MANAGER` names; none when it is unset or empty (an empty variable reads
+ * as unset, as shells treat `VAR=`), an error when it is set to something that is no list.
+ */
+export function managersFromEnv(env: EnvGetter): string[] {
+  const value = env("WARREN_MANAGER") ?? "";
+  return value === "" ? [] : parseManagerList([value], "WARREN_MANAGER");
 }
 
 /** Where the CLI sends its calls, and how. */
@@ -165,7 +181,7 @@ export async function resolveTarget(opts: {
     : {};
   const flag = parseManagerList(opts.flag ?? []);
   if (flag.length > 0) return { managers: flag, source: "flag", ...fromConfig };
-  const fromEnv = parseManagerList([env("WARREN_MANAGER") ?? ""], "WARREN_MANAGER");
+  const fromEnv = managersFromEnv(env);
   if (fromEnv.length > 0) return { managers: fromEnv, source: "env", ...fromConfig };
   if (config) return { managers: [...config.managers], source: "config", ...fromConfig };
   throw new WarrenError("failed_precondition", NO_MANAGER_MESSAGE);

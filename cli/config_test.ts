@@ -42,6 +42,30 @@ Deno.test("config: manager lists split commas, drop duplicates and name the bad 
   );
 });
 
+Deno.test("config: an empty --manager is an error, not a fall back to env or config", async () => {
+  await withTempDir(async (dir) => {
+    const configPath = join(dir, "config.json");
+    await writeCliConfig(configPath, { managers: ["10.0.0.1:4242"], clusterId: "c1" });
+    const env = envOf({ WARREN_MANAGER: "10.0.0.9:4242" });
+    for (const flag of [[""], [" "], [","], ["10.0.0.5:1", ""]]) {
+      await assert.rejects(
+        resolveTarget({ configPath, env, flag }),
+        (err: unknown) =>
+          err instanceof ValidationError && err.field === "--manager" &&
+          /names no manager: it must be HOST:PORT/.test(err.message),
+        JSON.stringify(flag),
+      );
+    }
+    // An empty variable reads as unset (as `VAR=` does in shells); a blank list does not.
+    const unset = await resolveTarget({ configPath, env: envOf({ WARREN_MANAGER: "" }) });
+    assert.equal(unset.source, "config");
+    await assert.rejects(
+      resolveTarget({ configPath, env: envOf({ WARREN_MANAGER: " , " }) }),
+      (err: unknown) => err instanceof ValidationError && err.field === "WARREN_MANAGER",
+    );
+  });
+});
+
 Deno.test("config: default path is $WARREN_CONFIG, else ~/.warren/config.json", () => {
   assert.equal(
     defaultConfigPath(envOf({ WARREN_CONFIG: "/etc/w.json", HOME: "/h" })),

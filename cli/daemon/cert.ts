@@ -28,7 +28,7 @@ export function certCommand(): Command {
       .option("--manager <host:port>", "manager API address")
       .action(async (name: string, o: { outDir: string; manager?: string }) => {
         parseOrThrow(DnsLabelSchema, name, "name");
-        const target = await resolveTarget({ flag: o.manager ? [o.manager] : [] });
+        const target = await resolveTarget({ flag: o.manager !== undefined ? [o.manager] : [] });
         if (!target.tls) {
           throw new FailedPreconditionError("the CLI config has no admin certificate to sign with");
         }

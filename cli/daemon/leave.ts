@@ -19,7 +19,13 @@ import { fromGrpcError } from "../../net/grpc/status.ts";
 import { defaultDataDir } from "./options.ts";
 import { knownManagers, requestLeave, runningDaemon } from "./pid_file.ts";
 import { forgetMembership } from "./membership.ts";
-import { defaultConfigPath, parseManagerList, processEnv, readCliConfig } from "../config.ts";
+import {
+  defaultConfigPath,
+  managersFromEnv,
+  parseManagerList,
+  processEnv,
+  readCliConfig,
+} from "../config.ts";
 
 /**
  * The managers `cluster leave` asks, in order: `--manager`, else `WARREN_MANAGER`, else those
@@ -33,9 +39,9 @@ export async function leaveManagers(o: {
   env?: (name: string) => string | undefined;
 }): Promise<string[]> {
   const env = o.env ?? processEnv;
-  const flag = parseManagerList(o.flag ? [o.flag] : []);
+  const flag = parseManagerList(o.flag !== undefined ? [o.flag] : []);
   if (flag.length > 0) return flag;
-  const fromEnv = parseManagerList([env("WARREN_MANAGER") ?? ""], "WARREN_MANAGER");
+  const fromEnv = managersFromEnv(env);
   if (fromEnv.length > 0) return fromEnv;
   const config = await readCliConfig(defaultConfigPath(env)).catch(() => undefined);
   const fromConfig = config?.clusterId === o.clusterId ? config.managers : [];
@@ -57,7 +63,7 @@ export function leaveCommand(): Command {
       if (!id) throw new FailedPreconditionError(`${o.dataDir} holds no Warren node`);
       const tls = await readTlsFiles(o.dataDir);
       const managers = await leaveManagers({
-        ...(o.manager ? { flag: o.manager } : {}),
+        ...(o.manager !== undefined ? { flag: o.manager } : {}),
         dataDir: o.dataDir,
         clusterId: id.clusterId,
       });
