@@ -14,6 +14,7 @@ import { eventsCommand } from "./commands/events.ts";
 import { applyCommand } from "./commands/apply.ts";
 import { completionCommand } from "./commands/completion.ts";
 import { registerDaemonCommands } from "./daemon/mod.ts";
+import { addNestedHelpCommand } from "./help_command.ts";
 
 /** Creates a fresh program; errors throw (exitOverride) so `main` owns exit codes. */
 export function buildProgram(): Command {
@@ -29,5 +30,5 @@ export function buildProgram(): Command {
   program.addCommand(completionCommand());
   // Last, so client command groups (e.g. `cluster`) exist and get the daemon subcommands.
   registerDaemonCommands(program);
-  return program;
+  return addNestedHelpCommand(program);
 }

@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { rootCommand } from "../root.ts";
 import { registerDaemonCommands } from "./mod.ts";
+import { addNestedHelpCommand } from "../help_command.ts";
 
 /** Invocations that start a daemon (first arguments). */
 const DAEMONS: readonly (readonly string[])[] = [
@@ -27,5 +28,5 @@ export function startsDaemon(args: readonly string[]): boolean {
 export function buildDaemonProgram(): Command {
   const program = rootCommand();
   registerDaemonCommands(program);
-  return program;
+  return addNestedHelpCommand(program);
 }

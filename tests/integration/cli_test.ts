@@ -139,6 +139,32 @@ Deno.test({
       assert.equal(ok(await warren(["node", "ls", "-q", ...m])).trim(), info.raft.leaderId);
     });
 
+    await t.step(
+      "--manager before the command; an empty one; help of a nested command",
+      async () => {
+        // Like the command's own --manager, and over WARREN_MANAGER (which points nowhere here).
+        assert.match(
+          ok(await warren(["--manager", mgr.address, "cluster", "info"])),
+          /^Managers: +1$/m,
+        );
+        const nowhere = { WARREN_MANAGER: "127.0.0.1:1" };
+        assert.match(
+          ok(await warren(["--manager", mgr.address, "node", "ls", "-q"], { env: nowhere })),
+          /^[a-z0-9]+$/m,
+        );
+        // Empty: an error, not a fall back to WARREN_MANAGER or the config (both would work).
+        for (const args of [["--manager", "", "node", "ls"], ["node", "ls", "--manager", ""]]) {
+          const r = await warren(args, { env });
+          assert.equal(r.code, 1, args.join(" "));
+          assert.equal(r.stdout, "");
+          assert.match(r.stderr, /^error: --manager: "" names no manager: it must be HOST:PORT/m);
+        }
+        const help = ok(await warren(["help", "service", "create"]));
+        assert.match(help, /^Usage: warren service create \[options\] <name>/);
+        assert.equal(help, ok(await warren(["service", "create", "--help"])));
+      },
+    );
+
     await t.step("cluster leave finds the node's manager without --manager", async () => {
       const dataDir = join(mgr.dir, "data");
       // The only manager may not leave: the refusal shows it was found and asked.
