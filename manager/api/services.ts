@@ -114,7 +114,10 @@ export function updateService(
   });
 }
 
-/** Sets the replica count of a replicated service. */
+/**
+ * Sets the replica count of a replicated service. Like any update it keeps the spec it replaced
+ * for rollback (unless a rollout is under way); it replaces no task.
+ */
 export function scaleService(
   ctx: ApiContext,
   idOrName: string,
@@ -122,7 +125,13 @@ export function scaleService(
 ): Promise<Service> {
   return answerOnce(ctx, "service.scale", async () => {
     const cur = findService(await readBarrier(ctx, false), idOrName);
-    return write<Service>(ctx, { kind: "service.scale", at: ctx.now(), id: cur.id, replicas });
+    return write<Service>(ctx, {
+      kind: "service.scale",
+      at: ctx.now(),
+      id: cur.id,
+      replicas,
+      keepsPreviousSpec: true,
+    });
   });
 }
 

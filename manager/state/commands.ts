@@ -150,12 +150,18 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     exclusivePorts: z.literal(true).optional(),
     keepsUnchangedTasks: z.literal(true).optional(),
   }),
+  /**
+   * `keepsPreviousSpec`: the spec scaled becomes `previousSpec`, what a rollback restores (as
+   * Swarm's scale is an update), unless a rollout is under way, whose rollback target stays.
+   * Entries from before this field keep the rollback target as they did.
+   */
   z.object({
     kind: z.literal("service.scale"),
     at,
     requestId,
     id: IdSchema,
     replicas: z.number().int(),
+    keepsPreviousSpec: z.literal(true).optional(),
   }),
   z.object({
     kind: z.literal("service.rollback"),

@@ -212,11 +212,27 @@ function applyKind(s: ClusterState, cmd: Command): Applied {
           `service "${prev.spec.name}" is global: it runs one task per node and cannot be scaled`,
         );
       }
-      // Scaling changes no task's definition: no new spec version, rollback target unchanged.
-      // A new revision: an update read before the scale must not put the old count back.
+      // Scaling changes no task's definition: no new spec version. A new revision: an update
+      // read before the scale must not put the old count back.
+      const spec = { ...prev.spec, replicas: cmd.replicas };
+      if (!cmd.keepsPreviousSpec || rolloutUnderWay(prev) || cmd.replicas === prev.spec.replicas) {
+        // Rollback target unchanged: entries from before the flag; a scale during a rollout,
+        // whose rollback (asked or automatic) must still restore the spec before it; and a
+        // scale that changes nothing, which has nothing to undo.
+        return putService(s, {
+          ...prev,
+          spec,
+          revision: serviceRevision(prev) + 1,
+          updatedAt: cmd.at,
+        }, prev);
+      }
+      // As in Swarm, a scale is an update: what it replaced is what a rollback restores (the
+      // version sets as for an update that changes no task's definition).
       return putService(s, {
-        ...prev,
-        spec: { ...prev.spec, replicas: cmd.replicas },
+        ...withoutVersionSets(prev),
+        spec,
+        previousSpec: prev.spec,
+        ...nextVersions(prev, spec, true),
         revision: serviceRevision(prev) + 1,
         updatedAt: cmd.at,
       }, prev);
@@ -529,6 +545,15 @@ function withoutVersionSets(sv: Service): Service {
     ...rest
   } = sv;
   return rest;
+}
+
+/**
+ * Whether an update or rollback of `sv` is still rolling out (or paused half way): its tasks
+ * may run the previous spec, which stays the one to go back to.
+ */
+function rolloutUnderWay(sv: Service): boolean {
+  const state = sv.updateStatus?.state;
+  return state === "updating" || state === "paused" || state === "rollback_started";
 }
 
 function sameSpec(a: Service["spec"], b: Service["spec"]): boolean {

@@ -117,6 +117,75 @@ Deno.test("fsm: a spec that changes no task definition keeps the tasks (replicas
   assert.equal(old.services.get("web")!.specVersion, 2);
 });
 
+Deno.test("fsm: a scale is an update for rollback (as in Swarm), and replaces no task", () => {
+  const s = emptyState();
+  const keep = { keepsUnchangedTasks: true } as const;
+  const scale = (replicas: number) =>
+    applyCommand(s, { kind: "service.scale", at, id: "web", replicas, keepsPreviousSpec: true });
+  applyCommand(s, { kind: "service.create", at, service: service("web", { replicas: 2 }) });
+  const v1 = s.services.get("web")!.spec;
+  // A fresh service, scaled: the rollback restores the count, in the same spec version.
+  scale(5);
+  let sv = s.services.get("web")!;
+  assert.deepEqual([sv.spec.replicas, sv.previousSpec?.replicas, sv.specVersion], [5, 2, 1]);
+  applyCommand(s, { kind: "service.rollback", at, id: "web", ...keep });
+  sv = s.services.get("web")!;
+  assert.deepEqual([sv.spec.replicas, sv.previousSpec?.replicas, sv.specVersion], [2, 5, 1]);
+  assert.deepEqual(sv.spec, v1);
+  // An image update rolled out (v2), then a scale: the rollback undoes the scale only, in the
+  // same version (no task replaced), and no older version counts as running the previous spec.
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "web",
+    spec: { ...v1, image: "app:2" },
+    ...keep,
+  });
+  applyCommand(s, {
+    kind: "service.updateStatus",
+    at,
+    id: "web",
+    updateStatus: { state: "completed", message: "", startedAt: at, completedAt: at },
+  });
+  scale(3);
+  sv = s.services.get("web")!;
+  assert.deepEqual([sv.spec.image, sv.spec.replicas, sv.specVersion], ["app:2", 3, 2]);
+  assert.deepEqual(sv.previousSpec, { ...v1, image: "app:2" });
+  assert.equal(sv.previousSpecVersions, undefined, "no task runs another definition");
+  applyCommand(s, { kind: "service.rollback", at, id: "web", ...keep });
+  sv = s.services.get("web")!;
+  assert.deepEqual([sv.spec.image, sv.spec.replicas, sv.specVersion], ["app:2", 2, 2]);
+  // The same count changes nothing to undo: the rollback target stays.
+  scale(2);
+  assert.equal(s.services.get("web")!.previousSpec?.replicas, 3);
+  // During a rollout its rollback target stays the spec before it: a failed update still
+  // rolls back to the old image (and the scheduler still counts the old tasks by it).
+  applyCommand(s, {
+    kind: "service.update",
+    at,
+    id: "web",
+    spec: { ...v1, image: "app:3" },
+    ...keep,
+  });
+  applyCommand(s, {
+    kind: "service.updateStatus",
+    at,
+    id: "web",
+    updateStatus: { state: "updating", message: "", startedAt: at },
+  });
+  const before = s.services.get("web")!;
+  scale(6);
+  sv = s.services.get("web")!;
+  assert.equal(sv.spec.replicas, 6);
+  assert.deepEqual(sv.previousSpec, before.previousSpec);
+  assert.deepEqual(sv.previousSpecVersions, before.previousSpecVersions);
+  // Log entries from before the flag replay as they did: the rollback target unchanged.
+  const old = emptyState();
+  applyCommand(old, { kind: "service.create", at, service: service("web") });
+  applyCommand(old, { kind: "service.scale", at, id: "web", replicas: 4 });
+  assert.equal(old.services.get("web")!.previousSpec, undefined);
+});
+
 Deno.test("fsm: a second rollback to a spec keeps the tasks of every version that runs it", () => {
   // Seen on a real cluster: v1 ×3, a failed update rolled back (one slot now at v3, two still
   // at v1), a second failed update, rolled back too: the two v1 tasks, healthy and of the very
@@ -452,11 +521,14 @@ const commandArb: fc.Arbitrary<Command> = fc.oneof(
     }),
     ...(exclusive ? { exclusivePorts: true as const } : {}),
   })),
-  fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
+  fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5), keep: fc.boolean() }).map((
+    { n, r, keep },
+  ): Command => ({
     kind: "service.scale",
     at,
     id: `id-${n}-${r}`,
     replicas: r + 1,
+    ...(keep ? { keepsPreviousSpec: true as const } : {}),
   })),
   fc.record({ n: fc.constantFrom("a", "b", "c"), r: fc.nat(5) }).map(({ n, r }): Command => ({
     kind: "service.delete",

@@ -365,6 +365,25 @@ Deno.test({
         ok(await warren(["service", "inspect", "web", "-o", "json", ...m])),
       );
       assert.deepEqual(rolled.spec, before.previousSpec);
+      // As in Swarm a scale is an update: a rollback restores the count, replacing no task.
+      ok(
+        await warren([
+          "service",
+          "create",
+          "sc",
+          "--image",
+          "busybox:1.36",
+          "--replicas",
+          "2",
+          ...m,
+        ]),
+      );
+      assert.equal(ok(await warren(["service", "scale", "sc=4", ...m])).trim(), "sc scaled to 4");
+      ok(await warren(["service", "rollback", "sc", ...m]));
+      const [sc] = JSON.parse(ok(await warren(["service", "inspect", "sc", ...m])));
+      assert.deepEqual([sc.spec.replicas, sc.previousSpec?.replicas], [2, 4]);
+      assert.equal(sc.specVersion, 1, "no task was replaced");
+      ok(await warren(["service", "rm", "sc", ...m]));
     });
 
     await t.step("apply plans, applies and is idempotent", async () => {
