@@ -355,6 +355,24 @@ Deno.test("manager: REST mirrors the API with field-naming 400s, 404, 409 and he
   await r.body?.cancel();
 });
 
+Deno.test("manager: events from index 1 on a new cluster start with its first event", async () => {
+  // Its history starts at the bootstrap snapshot (index 1), before which nothing happened.
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  await c.services.create({ name: "first", image: "registry.local/a:1" });
+  const ac = new AbortController();
+  const seen: Event[] = [];
+  for await (const e of c.events.watch({ fromIndex: 1, signal: ac.signal })) {
+    seen.push(e);
+    if (e.kind === "service") break;
+  }
+  ac.abort();
+  assert.equal(seen[0]!.kind, "node", "the manager's own node registered first");
+  assert.equal(seen[0]!.action, "create");
+  const last = seen.at(-1)!;
+  assert.equal(last.kind === "service" && last.service.spec.name, "first");
+});
+
 Deno.test("manager: events resume from an index without gaps or duplicates", async () => {
   await using m = await startManager();
   using c = new WarrenClient({ managers: [m.mgr.apiAddress] });

@@ -21,7 +21,8 @@ export type ErrorCode =
   | "unsupported_media_type"
   | "method_not_allowed"
   | "deadline_exceeded"
-  | "internal";
+  | "internal"
+  | "compacted";
 
 /** Options shared by every Warren error. */
 export interface WarrenErrorOptions {
@@ -160,6 +161,17 @@ export class DeadlineExceededError extends WarrenError {
   }
 }
 
+/**
+ * What was asked for is older than what is kept: events compacted away (etcd's "required
+ * revision has been compacted"). Asking again the same way fails again; the message names the
+ * oldest index still available, and the client lists the objects and resumes from there.
+ */
+export class CompactedError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("compacted", message, options);
+  }
+}
+
 /** Narrows an unknown thrown value to a Warren error, wrapping anything else as `internal`. */
 export function toWarrenError(err: unknown): WarrenError {
   if (err instanceof WarrenError) return err;
@@ -179,6 +191,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, { prototype: WarrenError; name: s
   unsupported_media_type: UnsupportedMediaTypeError,
   method_not_allowed: MethodNotAllowedError,
   deadline_exceeded: DeadlineExceededError,
+  compacted: CompactedError,
 };
 
 /**

@@ -7,7 +7,8 @@ import type { ApiContext } from "./context.ts";
 
 /**
  * Streams events from `fromIndex` (the first index to deliver; 0 = from now on) until `signal`
- * aborts. Fails with FAILED_PRECONDITION when that index is no longer kept.
+ * aborts. Throws CompactedError (gRPC OUT_OF_RANGE, HTTP 410) at once when events from that index
+ * on were compacted away; the message names the oldest index still available.
  */
 export function watchEvents(
   ctx: ApiContext,

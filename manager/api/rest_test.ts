@@ -4,12 +4,17 @@ import { isReady, MAX_BODY_BYTES, restApp } from "./rest.ts";
 import type { ApiContext } from "./context.ts";
 import type { Registry } from "../../net/http/metrics.ts";
 import { DEFAULT_MAX_MESSAGE_BYTES } from "../../net/grpc/server.ts";
+import { Store } from "../state/store.ts";
+import { encodeCommand } from "../state/commands.ts";
+import { service } from "../state/_fixtures_test_util.ts";
 
 /**
  * The REST app over a context whose Raft records what is proposed (and answers `{}`): a refused
  * request must propose nothing, i.e. leave the cluster state unchanged.
  */
-function restWith(opts: { maxBodyBytes?: number } = {}): { app: Hono; proposed: unknown[] } {
+function restWith(
+  opts: { maxBodyBytes?: number; store?: Store } = {},
+): { app: Hono; proposed: unknown[] } {
   const proposed: unknown[] = [];
   const ctx = {
     raft: {
@@ -20,13 +25,16 @@ function restWith(opts: { maxBodyBytes?: number } = {}): { app: Hono; proposed: 
       },
       read: () => Promise.resolve(),
     },
-    store: { state: {}, index: 1 },
+    store: opts.store ?? { state: {}, index: 1 },
     now: () => 1,
     newId: () => "id1",
     nodeId: "m1",
     version: "test",
   } as unknown as ApiContext;
-  return { app: restApp(ctx, { metrics: {} as Registry, ...opts }), proposed };
+  return {
+    app: restApp(ctx, { metrics: {} as Registry, maxBodyBytes: opts.maxBodyBytes }),
+    proposed,
+  };
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
@@ -236,4 +244,27 @@ Deno.test("rest: /ready needs a leader, something applied, and no large backlog"
   assert.equal(isReady("", 10, 10), false, "no leader");
   assert.equal(isReady("m1", 0, 0), false, "a joining member that has applied nothing yet");
   assert.equal(isReady("m1", 10, 500), false, "far behind its commit index");
+});
+
+Deno.test("rest: events compacted away are a 410 naming the oldest index; later ones stream", async () => {
+  const store = new Store({ historyEvents: 2 });
+  for (let i = 1; i <= 5; i++) {
+    store.apply(encodeCommand({ kind: "service.create", at: 1, service: service(`s${i}`) }), i);
+  }
+  const { app } = restWith({ store });
+  const gone = await app.request("/v1/events?from_index=2");
+  assert.equal(gone.status, 410);
+  const { error } = await gone.json();
+  assert.equal(error.code, "compacted");
+  assert.match(
+    error.message,
+    /^events up to index 3 have been compacted .* the oldest index still available is 4/,
+  );
+  const res = await app.request("/v1/events?from_index=4");
+  assert.equal(res.status, 200);
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (text.split("\n").length < 3) text += (await reader.read()).value ?? "";
+  await reader.cancel();
+  assert.deepEqual(text.split("\n").slice(0, 2).map((l) => JSON.parse(l).index), [4, 5]);
 });

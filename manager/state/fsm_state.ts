@@ -86,6 +86,12 @@ export interface StateSnapshot {
   removedNodeIds?: string[];
   /** Request IDs and their outcomes, oldest first. Absent in snapshots taken before them. */
   requests?: [string, RequestOutcome][];
+  /**
+   * The store's, not the state's: the index of the latest command that made change events, so
+   * a restored store knows which events are gone (manager/state/store.ts). Absent in snapshots
+   * taken before it was kept.
+   */
+  lastEventIndex?: number;
 }
 
 /** Captures the state as plain data. */

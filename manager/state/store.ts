@@ -9,11 +9,17 @@
  * @module
  */
 import type { Event } from "../../proto/schema/mod.ts";
-import { FailedPreconditionError, UnavailableError } from "../../proto/errors.ts";
+import { CompactedError, UnavailableError } from "../../proto/errors.ts";
 import type { StateMachine } from "../raft/state_machine.ts";
 import { decodeCommand } from "./commands.ts";
 import { applyCommand, type Change } from "./fsm.ts";
-import { type ClusterState, emptyState, fromSnapshot, toSnapshot } from "./fsm_state.ts";
+import {
+  type ClusterState,
+  emptyState,
+  fromSnapshot,
+  type StateSnapshot,
+  toSnapshot,
+} from "./fsm_state.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -38,8 +44,15 @@ export class Store implements StateMachine {
   #state: ClusterState = emptyState();
   #index = 0;
   #history: Event[] = [];
-  /** Events at or below this index are no longer in the history. */
-  #historyFloor = 0;
+  /**
+   * Events at or below this index may be gone (dropped from the history, or before the snapshot
+   * the state was restored from); every event above it is in the history. Not simply the
+   * snapshot's index: the commands up to that index may have made no event (a new cluster's
+   * bootstrap snapshot), and then nothing was compacted away.
+   */
+  #compactedThrough = 0;
+  /** Index of the latest command that made events (kept in snapshots for the line above). */
+  #lastEventIndex = 0;
   readonly #maxHistory: number;
   readonly #maxQueue: number;
   readonly #watchers = new Set<Watcher>();
@@ -69,6 +82,7 @@ export class Store implements StateMachine {
     const { result, changes } = applyCommand(this.#state, cmd);
     if (this.#state.cluster !== cluster) { for (const fn of this.#clusterListeners) fn(); }
     if (changes.length > 0) {
+      this.#lastEventIndex = index;
       const events = changes.map((c) => toEvent(c, index, cmd.at));
       this.#record(events);
       for (const fn of this.#appliedListeners) fn(index, changes);
@@ -76,17 +90,30 @@ export class Store implements StateMachine {
     return result;
   }
 
-  /** Serializes the state. */
+  /** Serializes the state, and the index of the latest command that made events. */
   snapshot(): Uint8Array {
-    return enc.encode(JSON.stringify(toSnapshot(this.#state)));
+    const snap: StateSnapshot = {
+      ...toSnapshot(this.#state),
+      lastEventIndex: this.#lastEventIndex,
+    };
+    return enc.encode(JSON.stringify(snap));
   }
 
-  /** Replaces the state; watchers cannot resume across it (history is cleared). */
+  /**
+   * Replaces the state; watchers cannot resume across it (history is cleared). Events up to
+   * the latest one the snapshot's commands made are gone; when they made none, nothing is.
+   */
   restore(data: Uint8Array, index: number): void {
-    this.#state = data.byteLength ? fromSnapshot(JSON.parse(dec.decode(data))) : emptyState();
+    const snap: StateSnapshot | undefined = data.byteLength
+      ? JSON.parse(dec.decode(data))
+      : undefined;
+    this.#state = snap ? fromSnapshot(snap) : emptyState();
     this.#index = index;
     this.#history = [];
-    this.#historyFloor = index;
+    // A snapshot from before `lastEventIndex` was kept: events up to its index may be gone,
+    // unless it has no cluster record, as only a bootstrap snapshot (no command applied) has.
+    this.#lastEventIndex = snap?.lastEventIndex ?? (snap?.cluster === undefined ? 0 : index);
+    this.#compactedThrough = this.#lastEventIndex;
     for (const w of this.#watchers) {
       this.#fail(w, new UnavailableError("state was replaced by a snapshot; list and watch again"));
     }
@@ -110,18 +137,35 @@ export class Store implements StateMachine {
 
   /**
    * Streams change events with index > `fromIndex` (history first, then live), optionally only
-   * of some kinds. Ends with FailedPreconditionError when `fromIndex` is older than the history
-   * kept, and with UnavailableError when the consumer falls too far behind.
+   * of some kinds. Throws CompactedError, at once, when events after `fromIndex` were compacted
+   * away (a `fromIndex` before the history kept is fine when no event was: the stream starts
+   * with the first one); ends with UnavailableError when the consumer falls too far behind.
    */
-  async *watch(
+  watch(
     fromIndex: number,
     opts: { kinds?: string[]; signal?: AbortSignal } = {},
   ): AsyncGenerator<Event> {
-    if (fromIndex < this.#historyFloor) {
-      throw new FailedPreconditionError(
-        `events up to index ${this.#historyFloor} are no longer kept (asked for those after ${fromIndex}): list the objects, then watch from the list's index`,
-      );
-    }
+    // Checked here, so a caller learns it before it answers (an HTTP status, not a 200 stream),
+    // and again when the stream starts, in case the history moved on in between.
+    this.#checkKept(fromIndex);
+    return this.#stream(fromIndex, opts);
+  }
+
+  #checkKept(fromIndex: number): void {
+    if (fromIndex >= this.#compactedThrough) return;
+    const oldest = this.#compactedThrough + 1;
+    throw new CompactedError(
+      `events up to index ${this.#compactedThrough} have been compacted (asked for those from ${
+        fromIndex + 1
+      }); the oldest index still available is ${oldest}: list the objects, then watch from the list's index`,
+    );
+  }
+
+  async *#stream(
+    fromIndex: number,
+    opts: { kinds?: string[]; signal?: AbortSignal },
+  ): AsyncGenerator<Event> {
+    this.#checkKept(fromIndex);
     const kinds = opts.kinds && opts.kinds.length > 0 ? new Set(opts.kinds) : undefined;
     const w: Watcher = { kinds, queue: [], wake: undefined, error: undefined };
     for (const e of this.#history) {
@@ -164,7 +208,7 @@ export class Store implements StateMachine {
       ) {
         cut++;
       }
-      this.#historyFloor = this.#history[cut - 1].index;
+      this.#compactedThrough = this.#history[cut - 1].index;
       this.#history = this.#history.slice(cut);
     }
     for (const w of this.#watchers) {

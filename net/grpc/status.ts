@@ -32,6 +32,8 @@ const TO_GRPC: Record<ErrorCode, Status> = {
   method_not_allowed: Status.UNIMPLEMENTED,
   deadline_exceeded: Status.DEADLINE_EXCEEDED,
   internal: Status.INTERNAL,
+  // As etcd answers a watch from a compacted revision.
+  compacted: Status.OUT_OF_RANGE,
 };
 
 /** Trailer keys that carry the typed error across the wire. */

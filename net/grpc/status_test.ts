@@ -3,6 +3,7 @@ import { Metadata, status as Status } from "@grpc/grpc-js";
 import type { ServiceError } from "@grpc/grpc-js";
 import {
   AlreadyExistsError,
+  CompactedError,
   NotFoundError,
   NotLeaderError,
   UnavailableError,
@@ -30,6 +31,8 @@ Deno.test("grpc status: each typed error maps to its gRPC code", () => {
   assert.equal(toGrpcError(new AlreadyExistsError("service", "web")).code, Status.ALREADY_EXISTS);
   assert.equal(toGrpcError(new UnavailableError("no quorum")).code, Status.UNAVAILABLE);
   assert.equal(toGrpcError(new Error("boom")).code, Status.INTERNAL);
+  // As etcd answers a watch from a compacted revision.
+  assert.equal(toGrpcError(new CompactedError("events up to index 7")).code, Status.OUT_OF_RANGE);
 });
 
 Deno.test("grpc status: typed errors survive the wire with field and leader", () => {
@@ -52,6 +55,9 @@ Deno.test("grpc status: errors come back as instances of the class the server th
   assert.equal(e.message, 'service "web" already exists');
   assert.ok(roundTrip(new NotFoundError("node", "n")) instanceof NotFoundError);
   assert.ok(roundTrip(new UnavailableError("no quorum")) instanceof UnavailableError);
+  const c = roundTrip(new CompactedError("events up to index 7 have been compacted"));
+  assert.ok(c instanceof CompactedError);
+  assert.deepEqual([c.code, c.retryable], ["compacted", false]);
 });
 
 Deno.test("grpc status: grpc-js's empty 'Resolution note:' tail is dropped from connection errors", () => {

@@ -19,6 +19,8 @@ const TO_HTTP: Record<ErrorCode, number> = {
   unavailable: 503,
   not_leader: 503,
   deadline_exceeded: 504,
+  // Gone: as Kubernetes answers a watch from a compacted resourceVersion.
+  compacted: 410,
 };
 
 /** The JSON body of every REST error. */

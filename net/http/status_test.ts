@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   AlreadyExistsError,
+  CompactedError,
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
@@ -28,4 +29,6 @@ Deno.test("http status: typed errors map to statuses with a JSON body naming the
   assert.equal(toHttpError(new UnsupportedMediaTypeError("must be application/json")).status, 415);
   assert.equal(toHttpError(new MethodNotAllowedError("DELETE is not allowed")).status, 405);
   assert.equal(toHttpError(new TypeError("bug")).status, 500);
+  // Gone, as Kubernetes answers a watch from a compacted resourceVersion.
+  assert.equal(toHttpError(new CompactedError("events up to index 7")).status, 410);
 });

@@ -12545,9 +12545,11 @@ export const VolumeServiceClient = makeGenericClientConstructor(
 export type EventServiceService = typeof EventServiceService;
 export const EventServiceService = {
   /**
-   * Streams changes in commit order. With from_index > 0 the stream starts at that Raft index;
-   * if the log no longer holds it, the call fails with FAILED_PRECONDITION and the client
-   * re-lists (List responses carry the index to resume from).
+   * Streams changes in commit order. With from_index > 0 the stream starts at that Raft index
+   * (an index before the history kept is fine when no event was compacted away); if events from
+   * it on were compacted away, the call fails with OUT_OF_RANGE (warren-error-code "compacted"),
+   * naming the oldest index still available, and the client re-lists (List responses carry
+   * the index to resume from).
    */
   watch: {
     path: "/warren.v1.EventService/Watch" as const,
@@ -12562,18 +12564,22 @@ export const EventServiceService = {
 
 export interface EventServiceServer extends UntypedServiceImplementation {
   /**
-   * Streams changes in commit order. With from_index > 0 the stream starts at that Raft index;
-   * if the log no longer holds it, the call fails with FAILED_PRECONDITION and the client
-   * re-lists (List responses carry the index to resume from).
+   * Streams changes in commit order. With from_index > 0 the stream starts at that Raft index
+   * (an index before the history kept is fine when no event was compacted away); if events from
+   * it on were compacted away, the call fails with OUT_OF_RANGE (warren-error-code "compacted"),
+   * naming the oldest index still available, and the client re-lists (List responses carry
+   * the index to resume from).
    */
   watch: handleServerStreamingCall<WatchRequest, Event>;
 }
 
 export interface EventServiceClient extends Client {
   /**
-   * Streams changes in commit order. With from_index > 0 the stream starts at that Raft index;
-   * if the log no longer holds it, the call fails with FAILED_PRECONDITION and the client
-   * re-lists (List responses carry the index to resume from).
+   * Streams changes in commit order. With from_index > 0 the stream starts at that Raft index
+   * (an index before the history kept is fine when no event was compacted away); if events from
+   * it on were compacted away, the call fails with OUT_OF_RANGE (warren-error-code "compacted"),
+   * naming the oldest index still available, and the client re-lists (List responses carry
+   * the index to resume from).
    */
   watch(request: WatchRequest, options?: Partial<CallOptions>): ClientReadableStream<Event>;
   watch(request: WatchRequest, metadata?: Metadata, options?: Partial<CallOptions>): ClientReadableStream<Event>;
