@@ -129,6 +129,7 @@ export const streamCodecs = {
       resize: m.resize && encSize(m.resize),
       cancel: m.cancel,
       ping: m.ping,
+      stdinCredits: m.stdinCredits,
     }),
     (x: w.TunnelDown) =>
       compact({
@@ -140,6 +141,7 @@ export const streamCodecs = {
         resize: decSize(x.resize),
         cancel: x.cancel,
         ping: x.ping,
+        stdinCredits: x.stdinCredits,
       }),
   ),
   TunnelError: codec(d.TunnelErrorSchema, encError, (x: w.TunnelError) => decError(x)),
@@ -155,6 +157,8 @@ export const streamCodecs = {
       end: m.end,
       error: m.error && encError(m.error),
       pong: m.pong,
+      stdinWindow: m.stdinWindow ?? 0,
+      stdinCredit: m.stdinCredit ?? 0,
     }),
     (x: w.TunnelUp) =>
       compact({
@@ -167,6 +171,8 @@ export const streamCodecs = {
         end: x.end,
         error: decError(x.error),
         pong: x.pong,
+        stdinWindow: x.stdinWindow || undefined,
+        stdinCredit: x.stdinCredit || undefined,
       }),
   ),
 } as const;

@@ -464,6 +464,7 @@ const samples: { [K in MessageName]: unknown[] } = {
   TunnelLogsRequest: [{ taskId: "t1" }, { taskId: "t1", follow: true, tail: 10, since: 0 }],
   TunnelDown: [
     { streamId: 0, ping: true },
+    { streamId: 0, ping: true, stdinCredits: true },
     { streamId: 1, logs: { taskId: "t1", follow: true } },
     { streamId: 2, exec: { taskId: "t1", command: ["sh"], tty: true, stdin: true } },
     { streamId: 2, stdin: bytes },
@@ -474,7 +475,9 @@ const samples: { [K in MessageName]: unknown[] } = {
   TunnelError: [{ code: "not_found", message: 'task "t9" not found' }, { code: "internal" }],
   TunnelUp: [
     { streamId: 0, nodeId: "node-1" },
+    { streamId: 0, nodeId: "node-1", stdinWindow: 256 * 1024 },
     { streamId: 0, pong: true },
+    { streamId: 2, stdinCredit: 0xffff_ffff },
     { streamId: 1, lines: [{ stream: "stdout", line: "a", timestamp: 1 }] },
     { streamId: 1, end: true },
     { streamId: 2, stdout: bytes, stderr: new Uint8Array([1]) },

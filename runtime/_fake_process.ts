@@ -27,6 +27,8 @@ import {
 } from "./runtime.ts";
 
 const SIGKILL = 9;
+/** What the stdin pipe of an exec holds while its process does not read (Linux: 64 KiB). */
+export const PIPE_BYTES = 64 * 1024;
 
 /** Inputs of {@link FakeProcess}. */
 export interface FakeProcessInput {
@@ -200,7 +202,13 @@ export class FakeProcess {
     return { exitCode: r.exitCode, stdout: text.dec(r.stdout), stderr: text.dec(r.stderr) };
   }
 
-  /** Exec with streams: stdin is collected until closed, then the command runs. */
+  /**
+   * Exec with streams. `cat` (no files) and `tee` collect stdin until it is closed, then run;
+   * `sleep N` runs N seconds on the runtime's clock (or until killed) and never reads stdin;
+   * everything else runs at once. A command that does not read its stdin has a pipe of
+   * {@link PIPE_BYTES}, as a real one does: writes past it wait until the process is gone, then
+   * fail (EPIPE), and so do writes to a process that has exited.
+   */
   execStream(options: ExecOptions): ExecSession {
     const chunks: Uint8Array[] = [];
     let outCtl!: ReadableStreamDefaultController<Uint8Array>;
@@ -210,9 +218,11 @@ export class FakeProcess {
     let resolveExit!: (code: number) => void;
     const exited = new Promise<number>((r) => resolveExit = r);
     let finished = false;
+    let sleeping: unknown;
     const finish = (r: ExecResult) => {
       if (finished) return;
       finished = true;
+      if (sleeping !== undefined) this.#input.clock.clearTimeout(sleeping);
       if (r.stdout) outCtl.enqueue(text.enc(r.stdout));
       if (r.stderr) (options.tty ? outCtl : errCtl).enqueue(text.enc(r.stderr));
       outCtl.close();
@@ -222,9 +232,32 @@ export class FakeProcess {
     // Only `cat` without files and `tee` read stdin; everything else runs at once, as it would.
     const [name, ...rest] = options.cmd;
     const readsStdin = name === "tee" || (name === "cat" && rest.length === 0);
-    if (!readsStdin) queueMicrotask(() => finish(this.exec(options.cmd, new Uint8Array())));
+    const seconds = name === "sleep" && rest.length === 1 ? Number(rest[0]) : NaN;
+    if (name === "sleep" && !(seconds >= 0)) {
+      queueMicrotask(() =>
+        finish({ exitCode: 1, stdout: "", stderr: `sleep: invalid number '${rest.join(" ")}'\n` })
+      );
+    } else if (name === "sleep") {
+      sleeping = this.#input.clock.setTimeout(
+        () => finish({ exitCode: 0, stdout: "", stderr: "" }),
+        seconds * 1000,
+      );
+    } else if (!readsStdin) {
+      queueMicrotask(() => finish(this.exec(options.cmd, new Uint8Array())));
+    }
+    const brokenPipe = () => new Error(`exec ${name}: write to stdin: broken pipe`);
+    let piped = 0;
     const stdin = new WritableStream<Uint8Array>({
-      write: (chunk) => void chunks.push(chunk),
+      write: (chunk) => {
+        if (readsStdin) return void chunks.push(chunk);
+        if (finished) throw brokenPipe();
+        piped += chunk.byteLength;
+        if (piped <= PIPE_BYTES) return;
+        // The pipe is full and nobody reads it: the write waits for the process to go.
+        return exited.then(() => {
+          throw brokenPipe();
+        });
+      },
       close: () => {
         if (readsStdin) finish(this.exec(options.cmd, concat(chunks)));
       },

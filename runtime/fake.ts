@@ -49,6 +49,7 @@ import {
 } from "./runtime.ts";
 
 export { type Clock, ManualClock, systemClock } from "./fake_clock.ts";
+export { PIPE_BYTES } from "./_fake_process.ts";
 
 /** What a fake container does once started. */
 export interface FakeBehavior {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { UnavailableError } from "../proto/errors.ts";
 import { runRuntimeConformance } from "./conformance.ts";
-import { type FakeImage, FakeRuntime, ManualClock } from "./fake.ts";
+import { type FakeImage, FakeRuntime, ManualClock, PIPE_BYTES } from "./fake.ts";
 import type { FakeFile } from "./_fake_fs.ts";
 import { BoundedQueue } from "./_fake_util.ts";
 import type { Platform, RuntimeEvent } from "./runtime.ts";
@@ -140,6 +140,36 @@ Deno.test("fake: scripted pull failure, unknown platform, and exec-based health"
   assert.equal((await rt.exec(id, { cmd: ["health"] })).exitCode, 0);
   assert.equal((await rt.exec(id, { cmd: ["nope"] })).exitCode, 127);
   assert.equal(rt.calls.get("exec"), 3);
+});
+
+Deno.test("fake: exec sleep does not read stdin: its pipe fills, the writer waits until it exits", async () => {
+  const clock = new ManualClock();
+  const rt = new FakeRuntime({ clock, images: [serverImage] });
+  await rt.pull(serverImage.ref);
+  const id = await rt.prepare({ taskId: "web-1", image: serverImage.ref });
+  await rt.start(id);
+  const session = await rt.execStream(id, { cmd: ["sleep", "10"] });
+  const w = session.stdin.getWriter();
+  await w.write(new Uint8Array(PIPE_BYTES)); // the pipe holds this much
+  let settled: string | undefined;
+  const blocked = w.write(new Uint8Array(1)).then(() => "written", (e: Error) => e.message);
+  void blocked.then((r) => settled = r);
+  await clock.advance(9_999);
+  assert.equal(settled, undefined, "a full pipe nobody reads holds the writer");
+  await clock.advance(1);
+  assert.equal(await session.exited, 0);
+  assert.match(await blocked, /broken pipe/);
+
+  // Killed: the waiting write fails at once; a bad duration is sleep's own error.
+  const killed = await rt.execStream(id, { cmd: ["sleep", "600"] });
+  const kw = killed.stdin.getWriter();
+  const waiting = kw.write(new Uint8Array(PIPE_BYTES + 1)).then(() => "written", () => "failed");
+  await killed.kill("SIGKILL");
+  assert.equal(await killed.exited, 137);
+  assert.equal(await waiting, "failed");
+  assert.equal(clock.pending, 0, "a killed sleep leaves no timer");
+  const bad = await rt.execStream(id, { cmd: ["sleep", "soon"] });
+  assert.equal(await bad.exited, 1);
 });
 
 Deno.test("fake: logs keep only the rotation budget", async () => {

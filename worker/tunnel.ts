@@ -9,6 +9,7 @@
  *  └──────────────────── backoff 100 ms → 2 s ◀──────────────────────────────────────┘
  *  logs{task}  ─▶ runtime.logs(follow, tail, since) ─▶ batches of lines ─▶ end
  *  exec{task}  ─▶ runtime.execStream ◀─ stdin / close / resize;  stdout, stderr ─▶ exit code
+ *                     └─ stdin taken ─▶ stdin_credit (the leader sends within the window)
  * ```
  *
  * A follow stream also ends (backstop) when its task is gone from the worker or has been
@@ -46,7 +47,12 @@ export interface TunnelOptions {
   idleTimeoutMs?: number;
   /** A followed task gone or terminal this long ends its logs stream. Default 3 s. */
   endGraceMs?: number;
+  /** The stdin window every exec stream starts with (exec_stdin.ts). Default 256 KiB. */
+  stdinWindowBytes?: number;
 }
+
+/** Default of {@link TunnelOptions.stdinWindowBytes}. */
+export const DEFAULT_STDIN_WINDOW_BYTES = 256 * 1024;
 
 type Call = ClientDuplexStream<wire.TunnelUp, wire.TunnelDown>;
 
@@ -59,6 +65,8 @@ export class Tunnel {
   #client: { address: string; client: Client } | undefined;
   #connected = false;
   #waiters: (() => void)[] = [];
+  /** The requests of the tunnel open now. */
+  #requests = new Map<number, TunnelRequest>();
   /** Tunnels opened so far (tests). */
   opened = 0;
 
@@ -77,6 +85,16 @@ export class Tunnel {
   /** Whether a manager accepted the tunnel. */
   get connected(): boolean {
     return this.#connected;
+  }
+
+  /**
+   * Exec stdin on the open tunnel that the processes have not taken yet: with a leader that
+   * keeps to the stdin windows, at most one window per exec.
+   */
+  get stdinBufferedBytes(): number {
+    let n = 0;
+    for (const r of this.#requests.values()) n += r.stdinBufferedBytes;
+    return n;
   }
 
   /** Resolves once a manager accepted the tunnel; rejects after `timeoutMs`. */
@@ -148,6 +166,10 @@ export class Tunnel {
       m.responseDeserialize,
     );
     const requests = new Map<number, TunnelRequest>();
+    this.#requests = requests;
+    const window = this.#o.stdinWindowBytes ?? DEFAULT_STDIN_WINDOW_BYTES;
+    // Whether the leader keeps to the stdin windows: its first ping says so (older ones do not).
+    let credits = false;
     let accepted = false;
     let lastSeen = Date.now();
     const idleMs = this.#o.idleTimeoutMs ?? 20_000;
@@ -177,7 +199,14 @@ export class Tunnel {
       }
     };
     try {
-      void send({ streamId: 0, nodeId: this.#o.worker.nodeId, lines: [], end: false, pong: false });
+      void send({
+        streamId: 0,
+        nodeId: this.#o.worker.nodeId,
+        lines: [],
+        end: false,
+        pong: false,
+        stdinWindow: window,
+      });
       await new Promise<void>((resolve, reject) => {
         call.on("data", (raw: wire.TunnelDown) => {
           lastSeen = Date.now();
@@ -189,7 +218,8 @@ export class Tunnel {
               this.#setConnected(true);
               this.#log.info("tunnel open", { manager: address });
             }
-            this.#dispatch(down, requests, send);
+            if (down.streamId === 0 && down.stdinCredits) credits = true;
+            this.#dispatch(down, requests, send, credits ? window : undefined);
           } catch (err) {
             this.#log.warn("bad tunnel message", { err: toWarrenError(err).message });
           }
@@ -208,7 +238,12 @@ export class Tunnel {
     return accepted;
   }
 
-  #dispatch(down: TunnelDown, requests: Map<number, TunnelRequest>, send: UpSender): void {
+  #dispatch(
+    down: TunnelDown,
+    requests: Map<number, TunnelRequest>,
+    send: UpSender,
+    stdinWindowBytes: number | undefined,
+  ): void {
     const id = down.streamId;
     if (id === 0) {
       if (down.ping) void send({ streamId: 0, lines: [], end: false, pong: true });
@@ -219,6 +254,7 @@ export class Tunnel {
       streamId: id,
       send,
       endGraceMs: this.#o.endGraceMs ?? 3_000,
+      ...(stdinWindowBytes !== undefined ? { stdinWindowBytes } : {}),
       done: () => requests.delete(id),
     };
     if (down.logs) {

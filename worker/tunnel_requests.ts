@@ -16,11 +16,13 @@ import {
   type ExecStart,
   isTerminal,
   type LogLine,
+  type TerminalSize,
   type TunnelDown,
   type TunnelLogsRequest,
   type TunnelUp,
 } from "../proto/schema/mod.ts";
 import type { ExecSession } from "../runtime/runtime.ts";
+import { ExecStdin } from "./exec_stdin.ts";
 import type { Worker } from "./worker.ts";
 
 /** Sends one message up the tunnel; resolves once it is buffered (flow control). */
@@ -32,6 +34,8 @@ export interface TunnelRequest {
   input(down: TunnelDown): void;
   /** Stops serving (the caller went away or the tunnel dropped). */
   cancel(): void;
+  /** Exec stdin received that its process has not taken yet (0 for logs). */
+  readonly stdinBufferedBytes: number;
 }
 
 /** What a request needs from the tunnel. */
@@ -41,6 +45,11 @@ export interface RequestEnv {
   send: UpSender;
   /** A followed task gone or terminal this long ends its stream. */
   endGraceMs: number;
+  /**
+   * The stdin window the leader keeps to on every exec stream (exec_stdin.ts); absent when it
+   * did not accept credits (an older leader): stdin is then unmetered.
+   */
+  stdinWindowBytes?: number;
   /** Called once the request is finished. */
   done(): void;
 }
@@ -125,6 +134,7 @@ export function serveLogs(env: RequestEnv, req: TunnelLogsRequest): TunnelReques
   return {
     input: () => {},
     cancel: () => ac.abort(),
+    stdinBufferedBytes: 0,
   };
 }
 
@@ -142,27 +152,26 @@ function followBackstop(env: RequestEnv, taskId: string, ac: AbortController) {
   }, Math.max(100, Math.min(1_000, env.endGraceMs / 3)));
 }
 
-/** Runs a command in a task and streams its output, then its exit code. */
+/**
+ * Runs a command in a task and streams its output, then its exit code. Its stdin is metered by
+ * the leader's window (exec_stdin.ts); a leader that overruns it fails the stream.
+ */
 export function serveExec(env: RequestEnv, start: ExecStart): TunnelRequest {
   let session: ExecSession | undefined;
   let cancelled = false;
-  const pending: TunnelDown[] = [];
-  let stdinWriter: WritableStreamDefaultWriter<Uint8Array> | undefined;
-  let stdinChain: Promise<unknown> = Promise.resolve();
-  const apply = (down: TunnelDown) => {
-    const s = session!;
-    if (down.stdin && stdinWriter) {
-      const [w, data] = [stdinWriter, down.stdin];
-      stdinChain = stdinChain.then(() => w.write(data)).catch(() => {});
-    }
-    if (down.resize && start.tty) {
-      void s.resize(down.resize.cols, down.resize.rows).catch(() => {});
-    }
-    if (down.closeStdin && stdinWriter) {
-      const w = stdinWriter;
-      stdinWriter = undefined;
-      stdinChain = stdinChain.then(() => w.close()).catch(() => {});
-    }
+  const pendingResizes: TerminalSize[] = [];
+  const stdin = new ExecStdin({
+    ...(env.stdinWindowBytes !== undefined ? { windowBytes: env.stdinWindowBytes } : {}),
+    credit: (n) => void env.send(up(env.streamId, { stdinCredit: n })),
+  });
+  const resize = (size: TerminalSize) => {
+    if (start.tty) void session!.resize(size.cols, size.rows).catch(() => {});
+  };
+  const cancel = () => {
+    if (cancelled) return;
+    cancelled = true;
+    stdin.stop();
+    void session?.kill("SIGKILL").catch(() => {});
   };
   void (async () => {
     try {
@@ -185,9 +194,9 @@ export function serveExec(env: RequestEnv, start: ExecStart): TunnelRequest {
         await session.kill("SIGKILL").catch(() => {});
         return;
       }
-      stdinWriter = session.stdin.getWriter();
-      if (!start.stdin) apply({ streamId: env.streamId, closeStdin: true } as TunnelDown);
-      for (const d of pending.splice(0)) apply(d);
+      if (!start.stdin) stdin.close();
+      stdin.attach(session.stdin.getWriter());
+      for (const size of pendingResizes.splice(0)) resize(size);
       const pump = async (stream: ReadableStream<Uint8Array>, key: "stdout" | "stderr") => {
         for await (const chunk of stream) {
           for (let i = 0; i < chunk.byteLength; i += CHUNK_BYTES) {
@@ -204,18 +213,31 @@ export function serveExec(env: RequestEnv, start: ExecStart): TunnelRequest {
     } catch (err) {
       if (!cancelled) await sendError(env, err).catch(() => {});
     } finally {
+      stdin.stop();
       env.done();
     }
   })();
   return {
     input: (down) => {
-      if (session) apply(down);
-      else pending.push(down);
-    },
-    cancel: () => {
       if (cancelled) return;
-      cancelled = true;
-      void session?.kill("SIGKILL").catch(() => {});
+      if (down.stdin) {
+        try {
+          stdin.write(down.stdin);
+        } catch (err) {
+          cancel();
+          void sendError(env, err).catch(() => {});
+          return;
+        }
+      }
+      if (down.resize) {
+        if (session) resize(down.resize);
+        else pendingResizes.push(down.resize);
+      }
+      if (down.closeStdin) stdin.close();
+    },
+    cancel,
+    get stdinBufferedBytes() {
+      return stdin.bufferedBytes;
     },
   };
 }

@@ -82,6 +82,9 @@ export interface LogsExecServices {
 type ExecCall = ServerDuplexStream<wire.ExecInput, wire.ExecOutput>;
 type TunnelCall = ServerDuplexStream<wire.TunnelUp, wire.TunnelDown>;
 
+/** Caller exec messages buffered before its call is paused. */
+const INPUTS_HIGH_WATER = 4;
+
 /** Builds TaskService.Logs/Exec and TunnelService for one manager. */
 export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsExecServices {
   const o = {
@@ -290,8 +293,20 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
       return;
     }
     // Buffer the caller's messages from the start: stdin may arrive while the task is resolved.
+    // Bounded: while `INPUTS_HIGH_WATER` wait (their stdin waits for the worker's credit), the
+    // call is paused, so HTTP/2 flow control holds the caller back instead of memory here.
     const inputs = new AsyncQueue<wire.ExecInput>();
-    call.on("data", (m: wire.ExecInput) => inputs.push(m));
+    let paused = false;
+    call.on("data", (m: wire.ExecInput) => {
+      inputs.push(m);
+      if (paused || inputs.size < INPUTS_HIGH_WATER) return;
+      paused = true;
+      call.pause();
+      inputs.onDrain(() => {
+        paused = false;
+        call.resume();
+      });
+    });
     call.on("end", () => inputs.close());
     call.on("cancelled", () => inputs.close());
     const run = async () => {
@@ -323,7 +338,9 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
       try {
         for await (const raw of inputs) {
           const m = codecs.ExecInput.fromWire(raw, "input");
-          if (m.stdin) stream.send({ stdin: m.stdin });
+          // Within the worker's stdin window: the next message waits (and so, past a few, the
+          // caller) until the process takes what it was sent.
+          if (m.stdin) await stream.writeStdin(m.stdin);
           if (m.resize) stream.send({ resize: m.resize });
           if (m.closeStdin) stream.send({ closeStdin: true });
         }
@@ -350,6 +367,7 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
       }
     } finally {
       stream.cancel();
+      inputs.close(); // the exec is over: what the caller still sends is not read
     }
     if (ac.signal.aborted) return;
     if (exitCode === undefined) {
@@ -368,9 +386,11 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
     const m = wire.TaskServiceService.exec;
     const up = client.makeBidiStreamRequest(m.path, m.requestSerialize, m.responseDeserialize);
     up.write(first);
+    const over = new AbortController();
     call.on("cancelled", () => up.cancel());
     void (async () => {
-      for await (const x of inputs) up.write(x);
+      // Backpressure: the leader's flow control holds back this loop, and so the caller.
+      for await (const x of inputs) if (!up.write(x)) await drained(up, over.signal);
       up.end();
     })();
     await new Promise<void>((resolve, reject) => {
@@ -387,6 +407,9 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
         call.end();
         resolve();
       });
+    }).finally(() => {
+      over.abort();
+      inputs.close();
     });
   }
 

@@ -13,6 +13,11 @@
  * for `idleTimeoutMs` (its streams fail with UNAVAILABLE); a stream whose reader lags more than
  * `highWater` messages pauses the whole tunnel (HTTP/2 flow control then slows the worker), and a
  * reader stuck for `stallTimeoutMs` loses its stream, so one stuck caller cannot hold the tunnel.
+ * Exec stdin goes the other way under credit (_stdin_window.ts): within the window the worker
+ * offered in its first message, plus what it gave back as its process took stdin; a caller waits
+ * for {@link TunnelStream.writeStdin} before it reads more, so a process that does not read holds
+ * back its own caller and not the tunnel. A worker that offers no window (older versions) gets
+ * stdin unmetered, as before.
  * Only the leader accepts tunnels (it holds the worker sessions); on losing leadership every
  * tunnel is dropped and the workers reconnect to the new leader.
  * @module
@@ -20,7 +25,7 @@
 import type { ServerDuplexStream } from "@grpc/grpc-js";
 import { codecs } from "../../proto/convert.ts";
 import type * as wire from "../../proto/gen/warren.ts";
-import type { TunnelDown, TunnelUp } from "../../proto/schema/mod.ts";
+import type { TerminalSize, TunnelDown, TunnelUp } from "../../proto/schema/mod.ts";
 import {
   NotFoundError,
   NotLeaderError,
@@ -33,6 +38,7 @@ import { logger } from "../../proto/log.ts";
 import { toGrpcError } from "../../net/grpc/status.ts";
 import type { ApiContext } from "./context.ts";
 import { AsyncQueue } from "./_async_queue.ts";
+import { StdinWindow } from "./_stdin_window.ts";
 
 /** Options of a {@link TunnelHub}. */
 export interface TunnelHubOptions {
@@ -50,29 +56,43 @@ export interface TunnelHubOptions {
 export interface TunnelStream {
   /** The worker's answers; ends after `end`, throws after `error` or a dropped tunnel. */
   readonly messages: AsyncQueue<TunnelUp>;
-  /** Sends stdin, close-stdin or resize. */
-  send(
-    m: Omit<TunnelDown, "streamId" | "closeStdin" | "cancel" | "ping"> & {
-      closeStdin?: boolean;
-    },
-  ): void;
+  /**
+   * Sends stdin within the worker's window; resolves once all of it went down the tunnel or the
+   * stream ended. Await it before taking more from the caller: that is the backpressure.
+   */
+  writeStdin(data: Uint8Array): Promise<void>;
+  /** Sends a resize, or closes stdin (after the stdin written before). */
+  send(m: { resize: TerminalSize } | { closeStdin: true }): void;
   /** Tells the worker to stop and forgets the stream. Idempotent. */
   cancel(): void;
 }
 
 type DuplexCall = ServerDuplexStream<wire.TunnelUp, wire.TunnelDown>;
 
+/** A stream as the hub keeps it: the worker's answers, and its stdin under credit. */
+interface HubStream {
+  queue: AsyncQueue<TunnelUp>;
+  stdin: StdinWindow;
+}
+
 interface Tunnel {
   nodeId: string;
   call: DuplexCall;
-  streams: Map<number, AsyncQueue<TunnelUp>>;
+  /** The stdin window the worker offered per exec stream; absent: unmetered (older worker). */
+  stdinWindowBytes: number | undefined;
+  streams: Map<number, HubStream>;
   nextId: number;
   lastSeen: number;
   paused: ReturnType<typeof setTimeout> | undefined;
   drop(err: WarrenError): void;
 }
 
-const DOWN_DEFAULTS = { closeStdin: false, cancel: false, ping: false } as const;
+const DOWN_DEFAULTS = {
+  closeStdin: false,
+  cancel: false,
+  ping: false,
+  stdinCredits: false,
+} as const;
 
 /** Worker tunnels held by this manager. See the module doc. */
 export class TunnelHub {
@@ -144,7 +164,7 @@ export class TunnelHub {
           throw new ValidationError("nodeId", "the first tunnel message must name the node");
         }
         authorize(m.nodeId);
-        tunnel = this.#open(call, m.nodeId);
+        tunnel = this.#open(call, m.nodeId, m.stdinWindow);
       } catch (err) {
         fail(err);
       }
@@ -166,23 +186,32 @@ export class TunnelHub {
     const id = t.nextId;
     t.nextId = t.nextId >= 0xffff_fff0 ? 1 : t.nextId + 1;
     const queue = new AsyncQueue<TunnelUp>();
-    t.streams.set(id, queue);
     const write = (m: TunnelDown) => {
       if (this.#tunnels.get(nodeId) === t) t.call.write(codecs.TunnelDown.toWire(m));
     };
+    const stdin = new StdinWindow(t.stdinWindowBytes, {
+      stdin: (chunk) => write({ ...DOWN_DEFAULTS, stdin: chunk, streamId: id }),
+      closeStdin: () => write({ ...DOWN_DEFAULTS, closeStdin: true, streamId: id }),
+    });
+    const s: HubStream = { queue, stdin };
+    t.streams.set(id, s);
     write({ ...DOWN_DEFAULTS, ...first, streamId: id });
     let cancelled = false;
     return {
       messages: queue,
+      writeStdin: (data) => queue.done ? Promise.resolve() : stdin.write(data),
       send: (m) => {
-        if (!queue.done) write({ ...DOWN_DEFAULTS, ...m, streamId: id });
+        if (queue.done) return;
+        if ("closeStdin" in m) stdin.closeStdin();
+        else write({ ...DOWN_DEFAULTS, resize: m.resize, streamId: id });
       },
       cancel: () => {
         if (cancelled) return;
         cancelled = true;
-        const live = t.streams.get(id) === queue;
+        const live = t.streams.get(id) === s;
         t.streams.delete(id);
         queue.close();
+        stdin.end();
         if (live) write({ ...DOWN_DEFAULTS, cancel: true, streamId: id });
         this.#maybeResume(t);
       },
@@ -197,7 +226,7 @@ export class TunnelHub {
     this.#stopTimers();
   }
 
-  #open(call: DuplexCall, nodeId: string): Tunnel {
+  #open(call: DuplexCall, nodeId: string, stdinWindowBytes: number | undefined): Tunnel {
     const l = this.#ctx.raft.leader;
     if (!l.isLeader) throw new NotLeaderError(l.leaderId || undefined);
     if (!this.#ctx.store.state.nodes.has(nodeId)) {
@@ -208,6 +237,7 @@ export class TunnelHub {
     const t: Tunnel = {
       nodeId,
       call,
+      stdinWindowBytes,
       streams: new Map(),
       nextId: 1,
       lastSeen: Date.now(),
@@ -221,7 +251,10 @@ export class TunnelHub {
           `lost the tunnel to node "${nodeId}": ${err.message}`,
           { cause: err },
         );
-        for (const q of t.streams.values()) q.fail(reason);
+        for (const s of t.streams.values()) {
+          s.queue.fail(reason);
+          s.stdin.end();
+        }
         t.streams.clear();
         try {
           call.emit("error", toGrpcError(err));
@@ -231,8 +264,10 @@ export class TunnelHub {
     };
     this.#tunnels.set(nodeId, t);
     this.#startTimers();
-    // The first ping tells the worker its tunnel is accepted.
-    call.write(codecs.TunnelDown.toWire({ ...DOWN_DEFAULTS, streamId: 0, ping: true }));
+    // The first ping tells the worker its tunnel is accepted, and that stdin keeps to its window.
+    call.write(
+      codecs.TunnelDown.toWire({ ...DOWN_DEFAULTS, streamId: 0, ping: true, stdinCredits: true }),
+    );
     for (const w of [...this.#waiters]) w();
     this.#log.debug("tunnel opened", { node: nodeId });
     return t;
@@ -240,18 +275,25 @@ export class TunnelHub {
 
   #route(t: Tunnel, m: TunnelUp): void {
     if (m.streamId === 0) return; // pong: lastSeen is all it is for
-    const q = t.streams.get(m.streamId);
-    if (!q) return; // cancelled here already; late messages are dropped
+    const s = t.streams.get(m.streamId);
+    if (!s) return; // cancelled here already; late messages are dropped
+    if (m.stdinCredit !== undefined) {
+      s.stdin.credit(m.stdinCredit);
+      if (!hasAnswer(m)) return; // the caller has no use for credit
+    }
+    const q = s.queue;
     q.push(m);
     if (m.end || m.error) {
       t.streams.delete(m.streamId);
       q.close();
+      s.stdin.end();
       return;
     }
     if (q.size >= this.#o.highWater && t.paused === undefined) {
       t.call.pause();
       t.paused = setTimeout(() => {
         q.fail(new ResourceExhaustedError("the caller reads too slowly: stream dropped"));
+        s.stdin.end();
         t.streams.delete(m.streamId);
         t.call.write(
           codecs.TunnelDown.toWire({ ...DOWN_DEFAULTS, cancel: true, streamId: m.streamId }),
@@ -264,7 +306,7 @@ export class TunnelHub {
 
   #maybeResume(t: Tunnel): void {
     if (t.paused === undefined) return;
-    for (const q of t.streams.values()) if (q.size >= this.#o.highWater) return;
+    for (const s of t.streams.values()) if (s.queue.size >= this.#o.highWater) return;
     this.#resume(t);
   }
 
@@ -301,4 +343,10 @@ export class TunnelHub {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
   }
+}
+
+/** Whether `m` carries anything for the caller (not only credit). */
+function hasAnswer(m: TunnelUp): boolean {
+  return m.lines.length > 0 || m.stdout !== undefined || m.stderr !== undefined ||
+    m.exitCode !== undefined || m.end || m.error !== undefined;
 }

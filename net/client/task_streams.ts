@@ -14,6 +14,7 @@ import { codecs } from "../../proto/convert.ts";
 import { UnavailableError, WarrenError } from "../../proto/errors.ts";
 import * as w from "../../proto/gen/warren.ts";
 import * as d from "../../proto/schema/mod.ts";
+import { drained } from "../grpc/adapter.ts";
 import { fromGrpcError } from "../grpc/status.ts";
 import { isFailover, type ManagerPool } from "./manager_pool.ts";
 
@@ -129,9 +130,15 @@ export async function runExec(
   const base = { closeStdin: false };
   send({ ...base, start: parsed });
   let finished = false;
+  const over = new AbortController();
   const cancel = () => call.cancel();
   io.signal?.addEventListener("abort", cancel, { once: true });
-  void pumpStdin(io.stdin, send, () => finished).catch(() => {});
+  // Backpressure: a full call (the command is not reading, so the leader and HTTP/2 hold back)
+  // stops the pump until it drains; `over` ends the wait with the call.
+  const sendStdin = async (input: d.ExecInput) => {
+    if (!send(input)) await drained(call, over.signal);
+  };
+  void pumpStdin(io.stdin, sendStdin, () => finished).catch(() => {});
   if (io.resizes) {
     void (async () => {
       for await (const size of io.resizes!) {
@@ -159,6 +166,7 @@ export async function runExec(
     throw fromGrpcError(err as ServiceError);
   } finally {
     finished = true;
+    over.abort();
     io.signal?.removeEventListener("abort", cancel);
     call.end();
   }
@@ -166,10 +174,13 @@ export async function runExec(
   return exitCode;
 }
 
-/** Sends the caller's stdin in chunks, then closes it. */
+/**
+ * Sends the caller's stdin in chunks, then closes it; each send resolves once the call can take
+ * more, so a stream is read no faster than the command takes its input.
+ */
 async function pumpStdin(
   stdin: ExecIo["stdin"],
-  send: (input: d.ExecInput) => boolean,
+  send: (input: d.ExecInput) => Promise<void>,
   finished: () => boolean,
 ): Promise<void> {
   if (stdin === undefined) return;
@@ -178,15 +189,16 @@ async function pumpStdin(
   if (typeof stdin === "string" || stdin instanceof Uint8Array) {
     const bytes = typeof stdin === "string" ? new TextEncoder().encode(stdin) : stdin;
     for (let i = 0; i < bytes.byteLength; i += CHUNK) {
-      send({ ...base, stdin: bytes.subarray(i, i + CHUNK) });
+      if (finished()) return;
+      await send({ ...base, stdin: bytes.subarray(i, i + CHUNK) });
     }
   } else {
     for await (const chunk of stdin) {
-      if (finished()) return;
       for (let i = 0; i < chunk.byteLength; i += CHUNK) {
-        send({ ...base, stdin: chunk.subarray(i, i + CHUNK) });
+        if (finished()) return;
+        await send({ ...base, stdin: chunk.subarray(i, i + CHUNK) });
       }
     }
   }
-  if (!finished()) send({ closeStdin: true });
+  if (!finished()) await send({ closeStdin: true });
 }

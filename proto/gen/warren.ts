@@ -1110,6 +1110,11 @@ export interface TunnelDown {
   cancel: boolean;
   /** Stream 0: answer with a pong. */
   ping: boolean;
+  /**
+   * Stream 0, first ping: this leader keeps each exec stream's stdin within the window the
+   * worker offered (`TunnelUp.stdin_window`) plus the credit it gave back.
+   */
+  stdinCredits: boolean;
 }
 
 /** A typed error (proto/errors.ts code and message). */
@@ -1134,6 +1139,13 @@ export interface TunnelUp {
   /** The stream failed; it is done. */
   error?: TunnelError | undefined;
   pong: boolean;
+  /**
+   * Stream 0, first message: the stdin window (bytes) this worker grants every exec stream at
+   * its start; 0 (older workers): stdin is not flow-controlled.
+   */
+  stdinWindow: number;
+  /** An exec stream: its stdin took this many more bytes; the leader may send that many more. */
+  stdinCredit: number;
 }
 
 export interface RaftBatch {
@@ -11064,6 +11076,7 @@ function createBaseTunnelDown(): TunnelDown {
     resize: undefined,
     cancel: false,
     ping: false,
+    stdinCredits: false,
   };
 }
 
@@ -11092,6 +11105,9 @@ export const TunnelDown: MessageFns<TunnelDown> = {
     }
     if (message.ping !== false) {
       writer.uint32(64).bool(message.ping);
+    }
+    if (message.stdinCredits !== false) {
+      writer.uint32(72).bool(message.stdinCredits);
     }
     return writer;
   },
@@ -11173,6 +11189,14 @@ export const TunnelDown: MessageFns<TunnelDown> = {
             message.ping = reader.bool();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.stdinCredits = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -11202,6 +11226,7 @@ export const TunnelDown: MessageFns<TunnelDown> = {
       : undefined;
     message.cancel = object.cancel ?? false;
     message.ping = object.ping ?? false;
+    message.stdinCredits = object.stdinCredits ?? false;
     return message;
   },
 };
@@ -11284,6 +11309,8 @@ function createBaseTunnelUp(): TunnelUp {
     end: false,
     error: undefined,
     pong: false,
+    stdinWindow: 0,
+    stdinCredit: 0,
   };
 }
 
@@ -11315,6 +11342,12 @@ export const TunnelUp: MessageFns<TunnelUp> = {
     }
     if (message.pong !== false) {
       writer.uint32(72).bool(message.pong);
+    }
+    if (message.stdinWindow !== 0) {
+      writer.uint32(80).uint32(message.stdinWindow);
+    }
+    if (message.stdinCredit !== 0) {
+      writer.uint32(88).uint32(message.stdinCredit);
     }
     return writer;
   },
@@ -11404,6 +11437,22 @@ export const TunnelUp: MessageFns<TunnelUp> = {
             message.pong = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.stdinWindow = reader.uint32();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.stdinCredit = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -11432,6 +11481,8 @@ export const TunnelUp: MessageFns<TunnelUp> = {
       ? TunnelError.fromPartial(object.error)
       : undefined;
     message.pong = object.pong ?? false;
+    message.stdinWindow = object.stdinWindow ?? 0;
+    message.stdinCredit = object.stdinCredit ?? 0;
     return message;
   },
 };
@@ -12719,6 +12770,14 @@ export const WorkerServiceClient = makeGenericClientConstructor(
  * long-lived stream open to the leader; the leader multiplexes log and exec requests over it
  * (`stream_id`, chosen by the leader) and the worker streams the answers back. Stream 0 is the
  * tunnel itself: the worker's first message names its node; pings and pongs keep it alive.
+ *
+ * Exec stdin is flow-controlled per stream with credits, like HTTP/2's WINDOW_UPDATE, so a
+ * process that does not read its stdin holds back its own caller and nothing else on the tunnel:
+ * the worker's first message offers `stdin_window` bytes per exec stream; the leader's first ping
+ * accepts with `stdin_credits`; the leader then sends at most that many stdin bytes on a stream
+ * beyond what the worker has given back with `stdin_credit` (as its exec's stdin took them). A
+ * worker that offers no window, or a leader that does not accept (older versions), leaves stdin
+ * unmetered on that tunnel, as before.
  */
 export type TunnelServiceService = typeof TunnelServiceService;
 export const TunnelServiceService = {

@@ -133,6 +133,8 @@ export const TunnelLogsRequestSchema = z.object({
 export type TunnelLogsRequest = z.infer<typeof TunnelLogsRequestSchema>;
 
 const StreamId = z.number().int().min(0).max(0xffff_ffff);
+/** A stdin window or credit: a positive byte count (0 is "not set" on the wire). */
+const StdinBytes = z.number().int().min(1).max(0xffff_ffff);
 
 /** Leader → worker; exactly one field after `streamId` is set. */
 export const TunnelDownSchema = z.object({
@@ -146,6 +148,11 @@ export const TunnelDownSchema = z.object({
   cancel: z.boolean().default(false),
   /** Stream 0: answer with a pong. */
   ping: z.boolean().default(false),
+  /**
+   * Stream 0, first ping: the leader keeps every exec stream's stdin within the worker's window
+   * plus the credit given back (see {@link TunnelUpSchema}).
+   */
+  stdinCredits: z.boolean().default(false),
 });
 /** A leader → worker tunnel message. */
 export type TunnelDown = z.infer<typeof TunnelDownSchema>;
@@ -172,6 +179,13 @@ export const TunnelUpSchema = z.object({
   /** The stream failed; it is done. */
   error: TunnelErrorSchema.optional(),
   pong: z.boolean().default(false),
+  /**
+   * Stream 0, first message: the stdin window in bytes each exec stream starts with; absent
+   * (older workers): stdin is not flow-controlled.
+   */
+  stdinWindow: StdinBytes.optional(),
+  /** An exec stream: its stdin took this many more bytes, which the leader may now send. */
+  stdinCredit: StdinBytes.optional(),
 });
 /** A worker → leader tunnel message. */
 export type TunnelUp = z.infer<typeof TunnelUpSchema>;

@@ -274,6 +274,19 @@ Deno.test("logs/exec: exec returns output and exit code; a missing task is NOT_F
   );
   assert.equal(echoed, "hello\nworld\n");
 
+  // More stdin than the worker's window, to a process that reads it only after a while: the
+  // stdin waits for credit (the pipe is full meanwhile) and then all of it arrives.
+  let counted = "";
+  const big = new Uint8Array(4 * 1024 * 1024).fill(97);
+  assert.equal(
+    await c.tasks.exec({ taskId: id, command: ["sh", "-c", "sleep 1; wc -c"] }, {
+      stdin: big,
+      stdout: (b) => void (counted += dec.decode(b)),
+    }),
+    0,
+  );
+  assert.equal(counted.trim(), String(big.byteLength));
+
   await assert.rejects(
     c.tasks.exec({ taskId: "box.9", command: ["true"] }),
     (e: unknown) => {
