@@ -16,6 +16,7 @@ import { FailedPreconditionError } from "../../proto/errors.ts";
 import type { ExecOptions, ExecResult, ExecSession, Signal } from "../runtime.ts";
 import { signalNumber } from "../runtime.ts";
 import { type ContainerdClient, isContainerdCode } from "./client.ts";
+import { fifoWritable } from "./fifo_writable.ts";
 import { mergeEnv, type RuntimeSpec } from "./spec.ts";
 import type { ProcessUser } from "./user.ts";
 
@@ -169,7 +170,8 @@ export async function startExec(
   });
   // The shim holds the stdin fifo open itself (so a client can reconnect), so closing our end
   // does not reach the process: CloseIO does.
-  const fifoWriter = stdinFile.writable.getWriter();
+  // Not stdinFile.writable: its writes reach the fifo only at close (fifo_writable.ts).
+  const fifoWriter = fifoWritable(stdinFile).getWriter();
   const closeStdin = async () => {
     await fifoWriter.close().catch(() => {});
     await client.tasks.closeIo({ containerId, execId, stdin: true }).catch(() => {});
