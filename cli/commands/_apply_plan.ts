@@ -230,8 +230,12 @@ export function planApply(current: CurrentState, desired: readonly Desired[]): P
       case "Volume": {
         const have = current.volumes.find((v) => v.name === want.name);
         if (!have) return { ...base, action: "create" };
-        const { id: _id, createdAt: _c, updatedAt: _u, ...haveRequest } = have;
-        const changes = diffValues(haveRequest, want.request);
+        const { id: _id, createdAt: _c, updatedAt: _u, nodeId, ...haveRequest } = have;
+        // A volume the file does not pin lives where its first task landed: the manager binds
+        // it to that node, which is no change the file asks to undo (re-applying the same file
+        // conflicted once a task had run).
+        const bound = want.request.nodeId === undefined ? {} : { nodeId };
+        const changes = diffValues({ ...haveRequest, ...bound }, want.request);
         return changes.length === 0 ? { ...base, id: have.id, action: "unchanged" } : {
           ...base,
           id: have.id,

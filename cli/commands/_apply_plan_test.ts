@@ -319,3 +319,32 @@ mounts: [{ type: volume, source: declared, target: /a }, { type: volume, source:
     'volume "cache" does not exist: created where the first task runs',
   );
 });
+
+Deno.test("apply: a volume the file does not pin is unchanged once bound to a node", () => {
+  const volume = {
+    id: "v1",
+    name: "data",
+    driver: "local" as const,
+    nodeId: "n1", // bound by the manager where the first task mounting it landed
+    options: {},
+    labels: {},
+    createdAt: 1,
+    updatedAt: 2,
+  };
+  const unpinned = planApply(
+    { services: [], secrets: [], volumes: [volume] },
+    parseApplyFile("kind: Volume\nname: data"),
+  );
+  assert.deepEqual(unpinned.items.map((i) => [i.name, i.action, i.changes]), [
+    ["data", "unchanged", []],
+  ]);
+  assert.equal(unpinned.conflicts, 0);
+  // Pinned in the file to another node: still a conflict (its data lives on n1).
+  const pinned = planApply(
+    { services: [], secrets: [], volumes: [volume] },
+    parseApplyFile("kind: Volume\nname: data\nnodeId: n2"),
+  );
+  assert.deepEqual(pinned.items.map((i) => [i.action, i.changes]), [
+    ["conflict", [{ path: "nodeId", from: "n1", to: "n2" }]],
+  ]);
+});
