@@ -7,7 +7,7 @@
  * applier → task history reaping. This loop is the single writer of placements.
  * @module
  */
-import type { Node, Service, Task } from "../../proto/schema/mod.ts";
+import type { Service, Task } from "../../proto/schema/mod.ts";
 import { isTerminal } from "../../proto/schema/mod.ts";
 import { logger } from "../../proto/log.ts";
 import type { ApiContext } from "../api/context.ts";
@@ -31,6 +31,7 @@ import { reconcileUpdate, type UpdatePacing } from "./update.ts";
 import { tasksToReap } from "./reaper.ts";
 import { globalEligibleNodes, globalPausedNodes } from "./eligibility.ts";
 import { nodesToMarkDown } from "./node_health.ts";
+import { nodeFacts } from "./node_facts.ts";
 import { placementSnapshot } from "./placement_snapshot.ts";
 
 /** Options of the {@link Orchestrator}. */
@@ -183,7 +184,10 @@ export class Orchestrator {
       if (full) this.#wakeAt = Infinity;
       const actions = noActions();
       const view = new ClusterView(snapshotFromState(s));
-      const facts = this.#nodeFacts(s);
+      const facts = nodeFacts(s, view, {
+        nodeDownAfterMs: this.#o.nodeDownAfterMs,
+        wake: (at) => (this.#wakeAt = Math.min(this.#wakeAt, at)),
+      });
       for (const id of ids) {
         const sv = s.services.get(id);
         if (!sv) {
@@ -259,32 +263,6 @@ export class Orchestrator {
         ? reconcileGlobal(sv, tasks, eligible, now, globalPausedNodes(view, sv))
         : reconcileReplicated(sv, tasks, facts, now),
     );
-  }
-
-  #nodeFacts(s: ClusterState): NodeFacts {
-    const ttl = this.#o.nodeDownAfterMs;
-    /** Why `nodeId`'s tasks are gone for good; while a down node is within the grace, none. */
-    const gone = (nodeId: string, service: Service, now: number) => {
-      const n: Node | undefined = s.nodes.get(nodeId);
-      if (!n) return `node ${nodeId} was removed`;
-      if (n.status.state === "down") {
-        const downSince = n.status.lastHeartbeatAt + ttl;
-        if (now - downSince >= service.spec.disconnectGraceMs) {
-          return `node ${n.hostname} is down`;
-        }
-        this.#wakeAt = Math.min(this.#wakeAt, downSince + service.spec.disconnectGraceMs);
-      }
-      return undefined;
-    };
-    return {
-      evacuate: (nodeId: string, service: Service, now: number) => {
-        const n: Node | undefined = s.nodes.get(nodeId);
-        if (n?.availability === "drain") return `node ${n.hostname} is drained`;
-        return gone(nodeId, service, now);
-      },
-      lost: (nodeId: string, service: Service, now: number) =>
-        gone(nodeId, service, now) !== undefined,
-    };
   }
 
   async #nodeHealth(now: number): Promise<void> {
