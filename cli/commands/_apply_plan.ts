@@ -138,6 +138,11 @@ export interface CurrentState {
   secrets: readonly d.Secret[];
   volumes: readonly d.Volume[];
   /**
+   * The nodes, when a volume in the file is pinned to one: a file may name the node by host
+   * name, which the manager stores as the node's ID.
+   */
+  nodes?: readonly Pick<d.Node, "id" | "hostname">[];
+  /**
    * Secret names whose file data differs from the current version's, as the manager answered
    * (clients never read secret data back: apply asks with a dry-run update, `unlessSame`).
    */
@@ -234,8 +239,13 @@ export function planApply(current: CurrentState, desired: readonly Desired[]): P
         // A volume the file does not pin lives where its first task landed: the manager binds
         // it to that node, which is no change the file asks to undo (re-applying the same file
         // conflicted once a task had run).
-        const bound = want.request.nodeId === undefined ? {} : { nodeId };
-        const changes = diffValues({ ...haveRequest, ...bound }, want.request);
+        const pin = want.request.nodeId;
+        const bound = pin === undefined ? {} : { nodeId };
+        // Pinned by host name: the same node as the ID the manager stored for it.
+        const byName = pin !== undefined && pin !== nodeId &&
+          current.nodes?.some((n) => n.id === nodeId && n.hostname === pin);
+        const request = byName ? { ...want.request, nodeId } : want.request;
+        const changes = diffValues({ ...haveRequest, ...bound }, request);
         return changes.length === 0 ? { ...base, id: have.id, action: "unchanged" } : {
           ...base,
           id: have.id,

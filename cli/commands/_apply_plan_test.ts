@@ -348,3 +348,25 @@ Deno.test("apply: a volume the file does not pin is unchanged once bound to a no
     ["conflict", [{ path: "nodeId", from: "n1", to: "n2" }]],
   ]);
 });
+
+Deno.test("apply: a volume pinned by host name is unchanged on the node of that name", () => {
+  const volume = {
+    id: "v1",
+    name: "data",
+    driver: "local" as const,
+    nodeId: "n1", // `volume create --node edge-1` / a file's `nodeId: edge-1`, stored by ID
+    options: {},
+    labels: {},
+    createdAt: 1,
+    updatedAt: 1,
+  };
+  const nodes = [{ id: "n1", hostname: "edge-1" }, { id: "n2", hostname: "edge-2" }];
+  const plan = (file: string) =>
+    planApply({ services: [], secrets: [], volumes: [volume], nodes }, parseApplyFile(file))
+      .items.map((i) => [i.action, i.changes]);
+  assert.deepEqual(plan("kind: Volume\nname: data\nnodeId: edge-1"), [["unchanged", []]]);
+  assert.deepEqual(plan("kind: Volume\nname: data\nnodeId: n1"), [["unchanged", []]]);
+  assert.deepEqual(plan("kind: Volume\nname: data\nnodeId: edge-2"), [
+    ["conflict", [{ path: "nodeId", from: "n1", to: "edge-2" }]],
+  ]);
+});

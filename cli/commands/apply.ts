@@ -93,10 +93,12 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
       await withClient(ctx, o, async (c) => {
         // Only the kinds the file mentions are listed (a manager may not serve every kind).
         const has = (kind: Desired["kind"]) => desired.some((x) => x.kind === kind);
-        const [services, secrets, volumes] = await Promise.all([
+        const pinsVolume = desired.some((x) => x.kind === "Volume" && x.request.nodeId);
+        const [services, secrets, volumes, nodes] = await Promise.all([
           has("Service") ? c.services.list().then((r) => r.services) : [],
           has("Secret") ? c.secrets.list().then((r) => r.secrets) : [],
           has("Volume") ? c.volumes.list().then((r) => r.volumes) : [],
+          pinsVolume ? c.nodes.list().then((r) => r.nodes) : [],
         ]);
         // Secret data is never read back: the manager compares it (a dry-run update that
         // leaves equal data alone), so apply updates exactly the secrets whose data changed.
@@ -112,7 +114,10 @@ export function applyCommand(ctx: CliContext = defaultContext()): Command {
           });
           if (would.version !== have.version) secretDataChanged.add(want.name);
         }));
-        const plan = planApply({ services, secrets, volumes, secretDataChanged }, desired);
+        const plan = planApply(
+          { services, secrets, volumes, nodes, secretDataChanged },
+          desired,
+        );
         ctx.io.out(
           o.output === "table" ? formatPlan(plan) : renderObject(planSummary(plan), o.output),
         );

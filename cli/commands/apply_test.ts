@@ -66,3 +66,48 @@ Deno.test("apply: a write refused after the plan (a race) says what was applied 
   assert.deepEqual(created, ["a"]);
   assert.deepEqual(err, ["service a: created"]);
 });
+
+Deno.test("apply --plan: a volume pinned by host name, as created, plans nothing (exit 0)", async () => {
+  const out: string[] = [];
+  const client = {
+    volumes: {
+      list: () =>
+        Promise.resolve({
+          volumes: [{
+            id: "v1",
+            name: "data",
+            driver: "local",
+            nodeId: "n1",
+            options: {},
+            labels: {},
+            createdAt: 1,
+            updatedAt: 1,
+          }],
+          index: 1,
+        }),
+    },
+    nodes: { list: () => Promise.resolve({ nodes: [{ id: "n1", hostname: "edge-1" }], index: 1 }) },
+    close() {},
+  } as unknown as WarrenClient;
+  const ctx: CliContext = {
+    io: {
+      out: (text) => out.push(text),
+      err: () => {},
+      readStdin: () =>
+        Promise.resolve(new TextEncoder().encode("kind: Volume\nname: data\nnodeId: edge-1")),
+    },
+    env: () => undefined,
+    now: () => 0,
+    connect: () => Promise.resolve(client),
+    interrupt: () => new AbortController().signal,
+    configPath: "/nonexistent/warren.json",
+  };
+  await assert.rejects(
+    () =>
+      applyCommand(ctx).parseAsync(["-f", "-", "--plan", "--manager", "127.0.0.1:1"], {
+        from: "user",
+      }),
+    (e: unknown) => e instanceof ExitCode && e.code === 0,
+  );
+  assert.deepEqual(out, ["= volume data: unchanged\n0 to create, 0 to update, 1 unchanged"]);
+});
