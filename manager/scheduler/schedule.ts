@@ -14,7 +14,6 @@ import { DYNAMIC_FILTERS, FILTERS, STATIC_FILTERS } from "./filters/mod.ts";
 import type { NodeInfo } from "./node_info.ts";
 import { type PartitionCache, PlacementTree, type Ranker, type RankOptions } from "./rank.ts";
 import { PlacementScan, SCAN_MAX_TASKS } from "./rank_scan.ts";
-import { recheckStops } from "./recheck.ts";
 import { resolveRequest, type TaskRequest } from "./request.ts";
 import {
   emptyPlan,
@@ -56,15 +55,12 @@ function groupWork(items: readonly WorkItem[]): Group[] {
 }
 
 /**
- * Decides where to place `work.place`, and which running tasks of `work.recheckServiceIds` to
- * stop. Pure and deterministic: the same snapshot, work and seeded `rand` give the same plan.
+ * Decides where to place `work.place`. Pure and deterministic: the same snapshot, work and seeded
+ * `rand` give the same plan.
  */
 export function schedule(snapshot: SchedulerSnapshot, work: Work, opts: ScheduleOptions): Plan {
   const plan = emptyPlan(opts.now);
   const view = new ClusterView(snapshot);
-  if (work.recheckServiceIds?.length) {
-    plan.stop = recheckStops(snapshot, view, work.recheckServiceIds);
-  }
   const strategy = opts.strategy ?? "spread";
   const staticCache = new Map<string, StaticFeasibility>();
   const partitions: PartitionCache = new WeakMap();

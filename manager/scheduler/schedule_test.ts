@@ -190,47 +190,6 @@ Deno.test("unknown service and malformed platform leave tasks pending", () => {
   ]);
 });
 
-Deno.test("recheck: stops tasks on drained or no longer matching nodes and over the cap", () => {
-  const agent = service("agent", { mode: "global", constraints: ["node.labels.agent==yes"] });
-  const api = service("api", { maxReplicasPerNode: 1 });
-  const snap = snapshot({
-    nodes: [
-      node("a", { labels: { agent: "yes" } }),
-      node("b", { labels: { agent: "no" } }),
-      node("c", { labels: { agent: "yes" }, availability: "drain" }),
-      node("d", { labels: { agent: "yes" }, availability: "pause" }),
-    ],
-    services: [agent, api],
-    tasks: [
-      task("ag-a", agent, "a"),
-      task("ag-b", agent, "b"),
-      task("ag-c", agent, "c"),
-      task("ag-d", agent, "d"),
-      task("api-1", api, "a"),
-      task("api-2", api, "a"),
-      task("api-3", api, "a", { stopping: true }),
-      task("api-4", api, "d"),
-    ],
-  });
-  const plan = run(snap, { place: [], recheckServiceIds: ["agent", "api", "agent", "gone"] });
-  assert.deepEqual(plan.stop, [
-    {
-      taskId: "ag-b",
-      serviceId: "agent",
-      nodeId: "b",
-      reason: "node b does not satisfy node.labels.agent==yes",
-    },
-    { taskId: "ag-c", serviceId: "agent", nodeId: "c", reason: "node c is drained" },
-    {
-      taskId: "api-2",
-      serviceId: "api",
-      nodeId: "a",
-      reason: "node a runs more than the maximum of 1 task of api per node",
-    },
-  ]);
-  assert.deepEqual(run(snap, { place: [] }).stop, []);
-});
-
 Deno.test("the plan is stamped with the injected time and has an empty update bucket", () => {
   const plan = run(snapshot({}), []);
   assert.deepEqual(plan, {

@@ -100,11 +100,6 @@ export interface WorkItem {
 export interface Work {
   /** Tasks to place, in the order they should be considered. */
   place: readonly WorkItem[];
-  /**
-   * Services whose running tasks are re-checked: tasks on drained nodes, on nodes that no longer
-   * satisfy the constraints, or above `maxReplicasPerNode` land in `Plan.stop`.
-   */
-  recheckServiceIds?: readonly string[];
 }
 
 /** How feasible nodes are ranked. */
@@ -168,7 +163,11 @@ export interface Plan {
   createdAtMs: number;
   /** New assignments. */
   place: Placement[];
-  /** Running tasks to stop. */
+  /**
+   * Running tasks to stop; empty here: the orchestrator moves tasks off drained, down or no
+   * longer matching nodes itself (manager/orchestrator/node_facts.ts), and a changed
+   * `maxReplicasPerNode` or constraint is a new task definition, rolled out as an update.
+   */
   stop: StopOrder[];
   /** In-place changes to running tasks; reserved for rolling-update callers (empty here). */
   update: Placement[];
