@@ -222,6 +222,66 @@ Deno.test("manager: task lists show a task told to stop until it has stopped", a
   assert.deepEqual(all.sort(), ["new", "stopped", "stopping"]);
 });
 
+Deno.test("manager: task lists show how a retired slot ended (a job that completed), not a slot scaled away", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop(); // tasks are written by hand
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  const sv = await c.services.create({ name: "job", image: "registry.local/job:1", replicas: 2 });
+  const at = Date.now();
+  const status = (state: "complete" | "failed" | "shutdown") => ({
+    state,
+    message: "",
+    health: "none" as const,
+    timestamp: at,
+  });
+  const base = { serviceId: sv.id, specVersion: 1, updatedAt: at };
+  await write(m.mgr.ctx, {
+    kind: "task.create",
+    at,
+    tasks: [
+      // Slot 1 failed once, was replaced, then completed: its restart policy retired it.
+      {
+        ...base,
+        id: "j1a",
+        slot: 1,
+        createdAt: at,
+        desiredState: "shutdown",
+        status: status("failed"),
+      },
+      {
+        ...base,
+        id: "j1b",
+        slot: 1,
+        createdAt: at + 1,
+        desiredState: "complete",
+        status: status("complete"),
+      },
+      // Slot 2 used up its attempts.
+      {
+        ...base,
+        id: "j2",
+        slot: 2,
+        createdAt: at,
+        desiredState: "failed",
+        status: status("failed"),
+      },
+      // Slot 3 was scaled away after it completed.
+      {
+        ...base,
+        id: "j3",
+        slot: 3,
+        createdAt: at,
+        desiredState: "complete",
+        status: status("complete"),
+      },
+    ],
+  });
+  const ids = (await c.tasks.list({ serviceId: sv.id })).tasks.map((t) => t.id).sort();
+  assert.deepEqual(ids, ["j1b", "j2"]);
+  const all = (await c.tasks.list({ serviceId: sv.id, history: true })).tasks.map((t) => t.id);
+  assert.deepEqual(all.sort(), ["j1a", "j1b", "j2", "j3"]);
+});
+
 Deno.test("manager: a published port another service holds is refused (gRPC FAILED_PRECONDITION, HTTP 412)", async () => {
   await using m = await startManager();
   using c = new WarrenClient({ managers: [m.mgr.apiAddress] });

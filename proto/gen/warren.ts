@@ -779,7 +779,10 @@ export interface ListTasksRequest {
   nodeId?:
     | string
     | undefined;
-  /** Include terminal tasks kept as history (otherwise only tasks whose desired state is running). */
+  /**
+   * Include terminal tasks kept as history (otherwise only tasks meant to run, tasks told to stop
+   * that still run, and the last task of each slot its restart policy retired).
+   */
   history: boolean;
   stale: boolean;
 }
