@@ -17,7 +17,12 @@ import { openEnvelope, sealEnvelope } from "./envelope.ts";
 import { type Expiry, ExpiryQueue } from "./expiry_queue.ts";
 import { Members } from "./members.ts";
 import { splitEarlyMessages } from "./parallel_append.ts";
-import { packSnapshot, type StateMachine, unpackSnapshot } from "./state_machine.ts";
+import {
+  isHaltingError,
+  packSnapshot,
+  type StateMachine,
+  unpackSnapshot,
+} from "./state_machine.ts";
 import {
   DeadlineExceededError,
   NotLeaderError,
@@ -118,6 +123,7 @@ export class RaftNode {
   #running: Promise<void> | undefined;
   #stopped = false;
   #fatal: unknown;
+  readonly #failed = Promise.withResolvers<unknown>();
   /** A commit-only hard state change not yet written (see #handleReady). */
   #pendingHard: HardState | undefined;
   /** The latest hard state handed to storage (durable, or pending as a commit-only change). */
@@ -330,6 +336,20 @@ export class RaftNode {
     return () => this.#leaderListeners.delete(fn);
   }
 
+  /**
+   * Resolves with the error that made this node give up (its storage failed, or its state
+   * machine cannot apply a committed entry: a HaltingError); it then applies nothing more and
+   * refuses every call. Never settles for a node that stops normally.
+   */
+  get failed(): Promise<unknown> {
+    return this.#failed.promise;
+  }
+
+  /** The error that made this node give up (see {@link RaftNode.failed}), if it did. */
+  get failure(): unknown {
+    return this.#fatal;
+  }
+
   /** Current leadership. */
   get leader(): LeaderInfo {
     return this.#lead;
@@ -450,10 +470,12 @@ export class RaftNode {
       try {
         await this.#handleReady(this.#core.ready());
       } catch (err) {
-        // Storage failed: continuing could ack what is not durable. Stop the node, answer its
-        // callers now (not at their timeout) and stop claiming to lead, so the orchestrator
-        // and dispatcher on this manager stand down while the others elect a leader.
+        // Storage failed (continuing could ack what is not durable), or the state machine
+        // cannot apply a committed entry (a HaltingError: skipping it would diverge). Stop the
+        // node, answer its callers now (not at their timeout) and stop claiming to lead, so the
+        // orchestrator and dispatcher on this manager stand down while the others elect a leader.
         this.#fatal = err;
+        this.#failed.resolve(err);
         this.#o.onError(err);
         this.#stopped = true;
         clearInterval(this.#ticker);
@@ -550,6 +572,8 @@ export class RaftNode {
     try {
       result = this.#o.stateMachine.apply(env.payload, e.index);
     } catch (err) {
+      // This node cannot apply it: stop here (#loop), neither skipping it nor answering.
+      if (isHaltingError(err)) throw err;
       // A deterministic rejection (e.g. a name taken): every node rejects alike.
       error = err;
     }
