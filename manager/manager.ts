@@ -29,6 +29,8 @@ import { Dispatcher, type DispatcherOptions } from "./dispatcher/dispatcher.ts";
 import { workerService } from "./dispatcher/grpc.ts";
 import { Orchestrator, type OrchestratorOptions } from "./orchestrator/orchestrator.ts";
 import { promoteCaughtUpLearners } from "./raft_membership.ts";
+import { raiseFeatureLevelWhenReady } from "./feature_level_raiser.ts";
+import { BINARY_FEATURE_LEVEL, FeatureLevelTooHighError } from "./state/fsm_feature_level.ts";
 import { ClusterKeys, type KeyAndCert } from "./cluster_keys.ts";
 import { keepKekFile } from "./kek_file_keeper.ts";
 import { LocalKek } from "./local_kek.ts";
@@ -77,6 +79,13 @@ export interface ManagerOptions {
   dispatcher?: DispatcherOptions;
   /** Reconcile loop settings (node down period, history, strategy). */
   orchestrator?: Omit<OrchestratorOptions, "lastSeen">;
+  /**
+   * The feature level this manager runs as (manager/state/fsm_feature_level.ts): tests inject
+   * one to play an older or newer binary. Default {@link BINARY_FEATURE_LEVEL}.
+   */
+  featureLevel?: number;
+  /** How often the leader checks whether to raise the cluster's feature level (default 200 ms). */
+  featureLevelCheckMs?: number;
 }
 
 interface Parts {
@@ -93,6 +102,7 @@ interface Parts {
   orchestrator: Orchestrator;
   tls: TlsIdentity | undefined;
   advertiseAddr: string;
+  featureLevel: number;
   close: () => Promise<void>;
 }
 
@@ -114,6 +124,8 @@ export class Manager {
   /** This manager's live TLS identity (undefined on an insecure test manager). */
   readonly tls: TlsIdentity | undefined;
   readonly advertiseAddr: string;
+  /** The feature level this manager's binary runs as. */
+  readonly featureLevel: number;
   readonly #close: () => Promise<void>;
   #stopping: Promise<void> | undefined;
 
@@ -131,8 +143,28 @@ export class Manager {
     this.orchestrator = p.orchestrator;
     this.tls = p.tls;
     this.advertiseAddr = p.advertiseAddr;
+    this.featureLevel = p.featureLevel;
     this.#close = p.close;
     this.log = logger("manager", { node: p.identity.nodeId });
+  }
+
+  /**
+   * Resolves with the error that stopped this manager's Raft node: its storage failed, or it
+   * cannot apply the cluster's log (a cluster above its binary's feature level:
+   * FeatureLevelTooHighError). The manager then serves nothing useful: the daemon stops it and
+   * exits with the error. Never settles while Raft runs.
+   */
+  get failed(): Promise<Error> {
+    return this.raft.failed.then(asError);
+  }
+
+  /**
+   * The error that stopped this manager's Raft node, if it stopped ({@link Manager.failed}): what
+   * to report when a start step failed because of it (e.g. no keys: the log was not applied).
+   */
+  get failure(): Error | undefined {
+    const err = this.raft.failure;
+    return err === undefined ? undefined : asError(err);
   }
 
   /** The gRPC API address clients should use. */
@@ -159,14 +191,15 @@ export class Manager {
     };
     try {
       await Deno.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
+      const featureLevel = opts.featureLevel ?? BINARY_FEATURE_LEVEL;
       const localKek = new LocalKek(opts.dataDir);
-      const prepared = await prepareIdentity(opts, localKek);
+      const prepared = await prepareIdentity(opts, localKek, featureLevel);
       const { identity, fresh } = prepared;
       const tls = opts.insecure ? undefined : new TlsIdentity(await readTlsFiles(opts.dataDir));
       const kv = await Deno.openKv(join(opts.dataDir, "raft.kv"));
       closers.push(() => kv.close());
       const storage = await KvStorage.open(kv);
-      const store = new Store();
+      const store = new Store({ featureLevel });
       const ref: { node?: RaftNode } = {};
 
       // Raft: framed messages over mutual TLS (plain TCP only when insecure); managers only.
@@ -263,6 +296,13 @@ export class Manager {
         (err) => log.warn("cannot promote learner", { err }),
       );
       closers.push(stopPromoter);
+      const stopRaiser = raiseFeatureLevelWhenReady(ctx, {
+        binaryLevel: featureLevel,
+        intervalMs: opts.featureLevelCheckMs,
+        onRaised: (level) => log.info("raised the cluster's feature level", { level }),
+        onError: (err) => log.warn("cannot raise the cluster's feature level yet", { err }),
+      });
+      closers.push(stopRaiser);
 
       // The API port admits callers without a certificate (joining nodes); every method but
       // Join checks the caller's certificate and role.
@@ -333,6 +373,7 @@ export class Manager {
         orchestrator,
         tls,
         advertiseAddr: opts.advertiseAddr,
+        featureLevel,
         close: closeAll,
       });
       if (fresh && opts.init) {
@@ -385,7 +426,15 @@ export class Manager {
     await write(this.ctx, {
       kind: "cluster.init",
       at,
-      cluster: { id: this.identity.clusterId, name, createdAt: at, cidrs, security },
+      // A new cluster runs at its first manager's level: every manager has that binary.
+      cluster: {
+        id: this.identity.clusterId,
+        name,
+        createdAt: at,
+        cidrs,
+        security,
+        featureLevel: this.featureLevel,
+      },
     });
     await write(this.ctx, { kind: "node.register", at, node: this.#selfNode(at) });
     await rotateJoinToken(this.ctx, "worker");
@@ -429,6 +478,8 @@ export class Manager {
       // Ready only once a worker session opens on this node (a --manager-only node runs no tasks).
       status: { state: "unknown", message: "manager; no worker session", lastHeartbeatAt: at },
       version: VERSION,
+      // Reported at every start: the leader raises the cluster's level once all managers have.
+      featureLevel: this.featureLevel,
       createdAt: at,
       updatedAt: at,
     };
@@ -444,6 +495,7 @@ export class Manager {
 async function prepareIdentity(
   opts: ManagerOptions,
   localKek: LocalKek,
+  featureLevel: number,
 ): Promise<{ identity: Identity; fresh: boolean; keys?: ClusterKeys; security?: ClusterSecurity }> {
   const existing = await readIdentity(opts.dataDir);
   if (existing) return { identity: existing, fresh: false };
@@ -467,6 +519,14 @@ async function prepareIdentity(
       throw new ValidationError("token", "is a worker token: a manager needs a manager token");
     }
     if (!r.clusterKey) throw new FailedPreconditionError("the join answer carries no cluster key");
+    // Before anything is written: this binary must not apply that cluster's log.
+    if (r.cluster.featureLevel > featureLevel) {
+      throw new FeatureLevelTooHighError(
+        featureLevel,
+        r.cluster.featureLevel,
+        "the cluster it joins is",
+      );
+    }
     await writeTlsFiles(opts.dataDir, {
       caPem: r.caCertificatePem,
       certPem: r.certificatePem,
@@ -506,6 +566,10 @@ function clusterKeysLoader(
     });
     return loading;
   };
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(`raft node failed: ${String(err)}`);
 }
 
 /** Splits `host:port`, naming `field` in the error. */

@@ -1,7 +1,7 @@
 /** Codecs of the user-facing API messages (private to proto/convert.ts). */
 import * as w from "./gen/warren.ts";
 import * as d from "./schema/mod.ts";
-import { codec, compact, E, empty, str } from "./_convert_base.ts";
+import { codec, compact, E, empty, level, str } from "./_convert_base.ts";
 import {
   decAddresses,
   decCluster,
@@ -98,6 +98,7 @@ export const apiCodecs = {
       csrPem: r.csrPem,
       wireguardPublicKey: r.wireguardPublicKey,
       wireguardEndpoint: r.wireguardEndpoint,
+      featureLevel: r.featureLevel ?? 0,
     }),
     (x: w.JoinRequest) =>
       compact({
@@ -111,6 +112,7 @@ export const apiCodecs = {
         csrPem: str(x.csrPem),
         wireguardPublicKey: x.wireguardPublicKey,
         wireguardEndpoint: x.wireguardEndpoint,
+        featureLevel: level(x.featureLevel),
       }),
   ),
   JoinResponse: codec(

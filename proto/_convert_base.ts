@@ -26,6 +26,11 @@ export function str(s: string | undefined): string | undefined {
   return s === "" ? undefined : s;
 }
 
+/** A feature level off the wire: proto3's 0 (a sender from before the field) is none. */
+export function level(n: number | undefined): number | undefined {
+  return n === 0 ? undefined : n;
+}
+
 /** Enum codecs, one per domain enum; exported for tests and for callers that need one value. */
 export const enums = {
   NodeRole: enumCodec<d.NodeRole, w.NodeRole>(w.NodeRole, "NODE_ROLE", d.NodeRoleSchema.options),

@@ -4,7 +4,7 @@
  */
 import type * as w from "./gen/warren.ts";
 import type * as d from "./schema/mod.ts";
-import { compact, E, type Raw, str } from "./_convert_base.ts";
+import { compact, E, level, type Raw, str } from "./_convert_base.ts";
 
 // ---- shared -----------------------------------------------------------------------------------
 
@@ -82,6 +82,7 @@ export const encNode = (n: d.Node): w.Node => ({
   version: n.version,
   createdAt: n.createdAt,
   updatedAt: n.updatedAt,
+  featureLevel: n.featureLevel ?? 0,
 });
 export const decNode = (x: w.Node): Raw =>
   compact({
@@ -98,6 +99,7 @@ export const decNode = (x: w.Node): Raw =>
     version: str(x.version),
     createdAt: x.createdAt,
     updatedAt: x.updatedAt,
+    featureLevel: level(x.featureLevel),
   });
 
 // ---- secret, volume, cluster ------------------------------------------------------------------
@@ -151,6 +153,18 @@ export const decCidrs = (x: w.ClusterCidrs | undefined): Raw | undefined =>
     nodeSubnetBits: x.nodeSubnetBits === 0 ? undefined : x.nodeSubnetBits,
   });
 
+export const encManagerLevel = (m: d.ManagerFeatureLevel): w.ManagerFeatureLevel => ({
+  nodeId: m.nodeId,
+  hostname: m.hostname ?? "",
+  featureLevel: m.featureLevel ?? 0,
+});
+export const decManagerLevel = (x: w.ManagerFeatureLevel): Raw =>
+  compact({
+    nodeId: str(x.nodeId),
+    hostname: str(x.hostname),
+    featureLevel: level(x.featureLevel),
+  });
+
 export const encCluster = (c: d.ClusterInfo): w.ClusterInfo => ({
   id: c.id,
   name: c.name,
@@ -162,6 +176,8 @@ export const encCluster = (c: d.ClusterInfo): w.ClusterInfo => ({
   cidrs: encCidrs(c.cidrs),
   autolock: c.autolock,
   locked: c.locked,
+  featureLevel: c.featureLevel,
+  managerFeatureLevels: c.managerFeatureLevels.map(encManagerLevel),
 });
 export const decCluster = (x: w.ClusterInfo | undefined): Raw | undefined =>
   x && compact({
@@ -175,4 +191,6 @@ export const decCluster = (x: w.ClusterInfo | undefined): Raw | undefined =>
     cidrs: decCidrs(x.cidrs),
     autolock: x.autolock,
     locked: x.locked,
+    featureLevel: level(x.featureLevel),
+    managerFeatureLevels: x.managerFeatureLevels.map(decManagerLevel),
   });

@@ -18,6 +18,7 @@ import {
   decAmounts,
   decCidrs,
   decCluster,
+  decManagerLevel,
   decNode,
   decNodeStatus,
   decPeer,
@@ -31,6 +32,7 @@ import {
   encAmounts,
   encCidrs,
   encCluster,
+  encManagerLevel,
   encNode,
   encNodeStatus,
   encPeer,
@@ -128,6 +130,7 @@ const objectCodecs = {
   Volume: codec(d.VolumeSchema, encVolume, decVolume),
   RaftStatus: codec(d.RaftStatusSchema, encRaft, decRaft),
   ClusterCidrs: codec(d.ClusterCidrsSchema, encCidrs, decCidrs),
+  ManagerFeatureLevel: codec(d.ManagerFeatureLevelSchema, encManagerLevel, decManagerLevel),
   ClusterInfo: codec(d.ClusterInfoSchema, encCluster, decCluster),
 } as const;
 

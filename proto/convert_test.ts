@@ -48,6 +48,7 @@ const node = d.NodeSchema.parse({
   status: { state: "ready", message: "ok", lastHeartbeatAt: 1_700_000_000_123 },
   wireguard: { publicKey: KEY, endpoint: "10.0.0.2:51820", subnet: "10.240.3.0/24" },
   version: "0.1.0",
+  featureLevel: 3,
   createdAt: 1_700_000_000_000,
   updatedAt: Number.MAX_SAFE_INTEGER,
 });
@@ -189,6 +190,11 @@ const cluster = d.ClusterInfoSchema.parse({
   workers: 10,
   version: "0.1.0",
   cidrs: { clusterCidr: "10.200.0.0/16", serviceCidr: "10.100.0.0/16", nodeSubnetBits: 26 },
+  featureLevel: 2,
+  managerFeatureLevels: [
+    { nodeId: "node-1", hostname: "m1", featureLevel: 3 },
+    { nodeId: "node-2" },
+  ],
 });
 const peer = { nodeId: "node-1", apiAddress: "10.0.0.2:4242", raftAddress: "10.0.0.2:4240" };
 const wg = { publicKey: KEY, endpoint: "10.0.0.3:51820", subnet: "10.240.4.0/24" };
@@ -237,7 +243,8 @@ const samples: { [K in MessageName]: unknown[] } = {
   Volume: [volume, { id: "v", name: "v", createdAt: 0, updatedAt: 0 }],
   RaftStatus: [{ term: 0, index: 0 }, cluster.raft],
   ClusterCidrs: [{}, cluster.cidrs],
-  ClusterInfo: [cluster],
+  ManagerFeatureLevel: [{ nodeId: "node-2" }, { nodeId: "n1", hostname: "m1", featureLevel: 1 }],
+  ClusterInfo: [cluster, { ...cluster, featureLevel: 1, managerFeatureLevels: [] }],
   GetClusterInfoRequest: [{}, { stale: true }],
   UpdateAutolockRequest: [{ autolock: false }, { autolock: true, rotate: true }],
   GetUnlockKeyRequest: [{}],
@@ -265,6 +272,7 @@ const samples: { [K in MessageName]: unknown[] } = {
       csrPem: "csr",
       wireguardPublicKey: KEY,
       wireguardEndpoint: "10.0.0.4:51820",
+      featureLevel: 2,
     },
   ],
   JoinResponse: [{
@@ -566,6 +574,7 @@ const SCHEMA_OF: { [K in MessageName]: { parse(v: unknown): unknown } } = {
   Volume: d.VolumeSchema,
   RaftStatus: d.RaftStatusSchema,
   ClusterCidrs: d.ClusterCidrsSchema,
+  ManagerFeatureLevel: d.ManagerFeatureLevelSchema,
   ClusterInfo: d.ClusterInfoSchema,
   GetClusterInfoRequest: d.GetClusterInfoRequestSchema,
   GetJoinTokenRequest: d.GetJoinTokenRequestSchema,

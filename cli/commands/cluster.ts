@@ -35,6 +35,16 @@ export function clusterInfoLines(info: ClusterInfo, nowMs: number): string {
     ["Service CIDR", info.cidrs.serviceCidr],
     ["Node subnet", `/${info.cidrs.nodeSubnetBits}`],
     ["Autolock", info.autolock ? (info.locked ? "on (this manager is LOCKED)" : "on") : "off"],
+    ["Feature level", String(info.featureLevel)],
+    // An upgrade's progress: the level rises once every manager's binary has the next one.
+    [
+      "Manager binaries",
+      info.managerFeatureLevels.map((m) =>
+        `${m.hostname ? `${m.hostname} (${m.nodeId})` : m.nodeId} at level ${
+          m.featureLevel ?? "unknown"
+        }`
+      ).join(", ") || "(none known)",
+    ],
   ]);
 }
 

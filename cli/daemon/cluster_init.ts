@@ -125,12 +125,17 @@ export function clusterInitCommand(): Command {
       }
     } catch (err) {
       await runStops(stops);
-      throw err;
+      // A step above failed because the manager cannot apply the log: say why.
+      throw mgr.failure ?? err;
     }
+    // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops,
+    // and the process exits with the error, rather than linger without applying the log.
+    let failure: Error | undefined;
     await waitForShutdown(async () => {
       if (await leaveRequested(o.dataDir)) drain = leaving = true;
       await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
-    });
+    }, { until: mgr.failed.then((err) => failure = err) });
+    if (failure) throw failure;
   });
   return cmd;
 }

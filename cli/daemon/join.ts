@@ -14,6 +14,7 @@ import { readTlsFiles } from "../../manager/tls_files.ts";
 import { logger } from "../../proto/log.ts";
 import { NodeRemovedError } from "./membership.ts";
 import { VERSION } from "../../proto/version.ts";
+import { BINARY_FEATURE_LEVEL } from "../../manager/state/fsm_feature_level.ts";
 import { ValidationError } from "../../proto/errors.ts";
 import {
   addDaemonFlags,
@@ -144,6 +145,8 @@ export async function joinAndRun(
     platform: hostPlatform(),
     labels,
     version: VERSION,
+    // A manager below the cluster's feature level is refused (it would misread the log).
+    featureLevel: BINARY_FEATURE_LEVEL,
   });
   if (role === "manager") return await runManager(o, advertise, joined);
   await runJoinedWorker({ flags: o, managers, join: joined });
@@ -208,7 +211,8 @@ async function runManager(
       stops.unshift(() => w.stop(how));
     } catch (err) {
       await runStops(stops);
-      throw err;
+      // A step above failed because the manager cannot apply the log: say why.
+      throw mgr.failure ?? err;
     }
   }
   console.log(
@@ -216,8 +220,12 @@ async function runManager(
       o.managerOnly ? "" : " (also running tasks)"
     }`,
   );
+  // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops, and
+  // the process exits with the error, rather than linger without applying the log.
+  let failure: Error | undefined;
   await waitForShutdown(async () => {
     if (await leaveRequested(o.dataDir)) how = { drain: true, remove: true };
     await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
-  });
+  }, { until: mgr.failed.then((err) => failure = err) });
+  if (failure) throw failure;
 }

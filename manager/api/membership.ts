@@ -22,6 +22,11 @@ import { generateToken, hashTokenSecret, parseToken, verifyToken } from "../secu
 import { type ApiContext, readBarrier, write } from "./context.ts";
 import { clusterInfo } from "./cluster.ts";
 import { findNode } from "./nodes.ts";
+import {
+  activeFeatureLevel,
+  BASE_FEATURE_LEVEL,
+  belowLevelMessage,
+} from "../state/fsm_feature_level.ts";
 
 /** Creates (or rotates) the join token of `role`; returns it. */
 export async function rotateJoinToken(
@@ -84,6 +89,15 @@ export async function joinCluster(ctx: ApiContext, req: JoinRequest): Promise<Jo
   if (parsed.role === "manager" && !(req.addresses.raft && req.addresses.api)) {
     throw new ValidationError("addresses.raft", "a manager must give its API and Raft addresses");
   }
+  // A manager applies the log: one whose binary is below the cluster's level would misread it.
+  const joinerLevel = req.featureLevel ?? BASE_FEATURE_LEVEL;
+  if (parsed.role === "manager" && joinerLevel < activeFeatureLevel(s)) {
+    throw new FailedPreconditionError(
+      belowLevelMessage(joinerLevel, activeFeatureLevel(s), {
+        binary: `the Warren binary of joining manager "${req.hostname}"`,
+      }),
+    );
+  }
   const nodeId = ctx.newId();
   const at = ctx.now();
   const certificatePem = await keys.signNode({
@@ -112,6 +126,7 @@ export async function joinCluster(ctx: ApiContext, req: JoinRequest): Promise<Jo
         lastHeartbeatAt: at,
       },
       version: req.version,
+      ...(req.featureLevel !== undefined ? { featureLevel: req.featureLevel } : {}),
       createdAt: at,
       updatedAt: at,
     },

@@ -130,11 +130,14 @@ export class Dispatcher {
       throw new NotMemberError(req.nodeId);
     }
     const at = this.#ctx.now();
+    // The feature level is the manager's to report (at its start): a copy of the one read here
+    // could put back an older one that the manager wrote meanwhile. Without it, the FSM keeps it.
+    const { featureLevel: _, ...recorded } = prev;
     await write(this.#ctx, {
       kind: "node.register",
       at,
       node: {
-        ...prev,
+        ...recorded,
         hostname: req.hostname,
         addresses: registeredAddresses(prev, req),
         resources: req.resources,

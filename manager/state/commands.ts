@@ -2,12 +2,15 @@
  * Replicated commands: an append-only tagged union (after Nomad's message types). Never rename
  * or renumber a kind, never change what an existing kind means: old logs must replay forever.
  * Add a kind instead. The proposer fills in IDs and timestamps, so applying is deterministic.
+ * A new kind, or a new field that changes how a command applies, raises the binary's feature
+ * level and is not proposed before the cluster's level reaches it (fsm_feature_level.ts).
  * @module
  */
 import { z } from "zod";
 import {
   ClusterCidrsSchema,
   EncryptedDataSchema,
+  FeatureLevelSchema,
   IdSchema,
   LabelsSchema,
   NodeSchema,
@@ -76,6 +79,12 @@ export const ClusterRecordSchema = z.object({
   createdAt: TimestampMsSchema,
   cidrs: ClusterCidrsSchema.prefault({}),
   security: ClusterSecuritySchema.optional(),
+  /**
+   * The cluster's active feature level (fsm_feature_level.ts): set at init to the level of the
+   * binary that created the cluster, raised by `cluster.featureLevel`. Absent (records from
+   * before it): 1.
+   */
+  featureLevel: FeatureLevelSchema.optional(),
 });
 /** Cluster-wide settings. */
 export type ClusterRecord = z.infer<typeof ClusterRecordSchema>;
@@ -206,6 +215,18 @@ export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("volume.delete"), at, requestId, id: IdSchema }),
   /** Binds a volume without a node to the node its first task was placed on (plan applier). */
   z.object({ kind: z.literal("volume.bind"), at, requestId, id: IdSchema, nodeId: IdSchema }),
+  /**
+   * Raises the cluster's active feature level to `level` (fsm_feature_level.ts). Only the leader
+   * proposes it, once every manager reported a binary of that level; refused when a manager's
+   * node record says otherwise by the time it applies, and a no-op when the level is there
+   * already (levels never go down). A manager whose binary is below `level` halts on it.
+   */
+  z.object({
+    kind: z.literal("cluster.featureLevel"),
+    at,
+    requestId,
+    level: FeatureLevelSchema,
+  }),
 ]);
 /** A replicated command. */
 export type Command = z.infer<typeof CommandSchema>;

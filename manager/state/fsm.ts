@@ -32,6 +32,15 @@ import {
 } from "./fsm_state.ts";
 import { allocateSubnet, allocateVip } from "./fsm_ipam.ts";
 import { failed, rememberRequest, replayRequest, succeeded } from "./fsm_requests.ts";
+import {
+  activeFeatureLevel,
+  BASE_FEATURE_LEVEL,
+  BINARY_FEATURE_LEVEL,
+  CannotApplyError,
+  FeatureLevelTooHighError,
+  managersBelow,
+  UnknownCommandError,
+} from "./fsm_feature_level.ts";
 
 /** One object that a command created, updated or deleted. */
 export type Change =
@@ -54,16 +63,26 @@ export interface Applied {
  * command cannot apply. A command with a request ID the state remembers is a client's retry of
  * a write that applied already: it is not applied again, and answers (or throws) as the first
  * one did (fsm_requests.ts). Entries without an ID apply as they always did.
+ *
+ * `binaryLevel` is the feature level of the binary applying it (fsm_feature_level.ts; injected by
+ * tests): a command that would put the cluster above it, or of a kind this binary does not know,
+ * throws a HaltingError and changes nothing at all: this manager must stop, not skip it.
  */
-export function applyCommand(s: ClusterState, cmd: Command): Applied {
+export function applyCommand(
+  s: ClusterState,
+  cmd: Command,
+  binaryLevel: number = BINARY_FEATURE_LEVEL,
+): Applied {
+  assertWithinLevel(cmd, binaryLevel);
   const requestId = cmd.requestId;
-  if (requestId === undefined) return applyKind(s, cmd);
+  if (requestId === undefined) return applyKind(s, cmd, binaryLevel);
   const first = s.requests.get(requestId);
   if (first) return { result: replayRequest(s, requestId, first, cmd.kind), changes: [] };
   let applied: Applied;
   try {
-    applied = applyKind(s, cmd);
+    applied = applyKind(s, cmd, binaryLevel);
   } catch (err) {
+    if (err instanceof CannotApplyError) throw err;
     rememberRequest(s, requestId, failed(cmd.kind, err));
     throw err;
   }
@@ -71,7 +90,17 @@ export function applyCommand(s: ClusterState, cmd: Command): Applied {
   return applied;
 }
 
-function applyKind(s: ClusterState, cmd: Command): Applied {
+/** Throws when `cmd` puts the cluster above the feature level of this binary. */
+function assertWithinLevel(cmd: Command, binaryLevel: number): void {
+  const level = cmd.kind === "cluster.init"
+    ? cmd.cluster.featureLevel ?? BASE_FEATURE_LEVEL
+    : cmd.kind === "cluster.featureLevel"
+    ? cmd.level
+    : BASE_FEATURE_LEVEL;
+  if (level > binaryLevel) throw new FeatureLevelTooHighError(binaryLevel, level);
+}
+
+function applyKind(s: ClusterState, cmd: Command, binaryLevel: number): Applied {
   switch (cmd.kind) {
     case "cluster.init":
       if (s.cluster && s.cluster.id !== cmd.cluster.id) {
@@ -101,12 +130,16 @@ function applyKind(s: ClusterState, cmd: Command): Applied {
     }
     case "node.register": {
       const prev = s.nodes.get(cmd.node.id);
-      // A node that registers again (restart, new address) keeps what operators set on it.
+      // A node that registers again (restart, new address) keeps what operators set on it, and
+      // the feature level its manager reported unless it reports one: a worker session's
+      // registration of the node carries none.
+      const featureLevel = cmd.node.featureLevel ?? prev?.featureLevel;
       const node: Node = prev
         ? {
           ...cmd.node,
           availability: prev.availability,
           labels: { ...cmd.node.labels, ...prev.labels },
+          ...(featureLevel !== undefined ? { featureLevel } : {}),
           createdAt: prev.createdAt,
           updatedAt: cmd.at,
         }
@@ -418,6 +451,30 @@ function applyKind(s: ClusterState, cmd: Command): Applied {
       s.volumes.set(v.id, v);
       return { result: v, changes: [{ kind: "volume", action: "update", volume: v }] };
     }
+    case "cluster.featureLevel": {
+      if (!s.cluster) {
+        throw new FailedPreconditionError("the cluster is not initialized yet: no feature level");
+      }
+      const active = activeFeatureLevel(s);
+      // Levels never go down: a raise that came late (a new leader raised first) changes nothing.
+      if (cmd.level <= active) return { result: active, changes: [] };
+      // The leader checked every manager; one may have registered an older binary since.
+      const behind = managersBelow(s, cmd.level);
+      if (behind.length > 0) {
+        throw new FailedPreconditionError(
+          `cannot raise the cluster's feature level to ${cmd.level}: ${
+            behind.map((m) => `manager ${m.nodeId} is at level ${m.featureLevel ?? "unknown"}`)
+              .join(", ")
+          }`,
+        );
+      }
+      s.cluster = { ...s.cluster, featureLevel: cmd.level };
+      return { result: cmd.level, changes: [] };
+    }
+    default:
+      // Only a newer binary writes a kind this one does not know (the log is never validated
+      // again on replay: commands.ts).
+      throw new UnknownCommandError((cmd as { kind: string }).kind, binaryLevel);
   }
 }
 

@@ -14,6 +14,11 @@ import type { StateMachine } from "../raft/state_machine.ts";
 import { decodeCommand } from "./commands.ts";
 import { applyCommand, type Change } from "./fsm.ts";
 import {
+  BASE_FEATURE_LEVEL,
+  BINARY_FEATURE_LEVEL,
+  FeatureLevelTooHighError,
+} from "./fsm_feature_level.ts";
+import {
   type ClusterState,
   emptyState,
   fromSnapshot,
@@ -30,6 +35,11 @@ export interface StoreOptions {
   historyEvents?: number;
   /** Events a watcher may fall behind by before it is cut off. Default 10,000. */
   watcherQueueEvents?: number;
+  /**
+   * The feature level of the binary (fsm_feature_level.ts); tests inject another. Default
+   * {@link BINARY_FEATURE_LEVEL}. A command or snapshot above it halts the Raft node.
+   */
+  featureLevel?: number;
 }
 
 interface Watcher {
@@ -55,6 +65,7 @@ export class Store implements StateMachine {
   #lastEventIndex = 0;
   readonly #maxHistory: number;
   readonly #maxQueue: number;
+  readonly #featureLevel: number;
   readonly #watchers = new Set<Watcher>();
   readonly #appliedListeners = new Set<(index: number, changes: Change[]) => void>();
   readonly #clusterListeners = new Set<() => void>();
@@ -62,6 +73,12 @@ export class Store implements StateMachine {
   constructor(opts: StoreOptions = {}) {
     this.#maxHistory = opts.historyEvents ?? 50_000;
     this.#maxQueue = opts.watcherQueueEvents ?? 10_000;
+    this.#featureLevel = opts.featureLevel ?? BINARY_FEATURE_LEVEL;
+  }
+
+  /** The feature level of the binary this store applies commands as. */
+  get featureLevel(): number {
+    return this.#featureLevel;
   }
 
   /** The state as of {@link Store.index}. Read-only for callers. */
@@ -79,7 +96,7 @@ export class Store implements StateMachine {
     this.#index = index;
     const cmd = decodeCommand(command);
     const cluster = this.#state.cluster;
-    const { result, changes } = applyCommand(this.#state, cmd);
+    const { result, changes } = applyCommand(this.#state, cmd, this.#featureLevel);
     if (this.#state.cluster !== cluster) { for (const fn of this.#clusterListeners) fn(); }
     if (changes.length > 0) {
       this.#lastEventIndex = index;
@@ -102,11 +119,21 @@ export class Store implements StateMachine {
   /**
    * Replaces the state; watchers cannot resume across it (history is cleared). Events up to
    * the latest one the snapshot's commands made are gone; when they made none, nothing is.
+   * A snapshot of a cluster above this binary's feature level changes nothing and halts the
+   * node (FeatureLevelTooHighError); one from before levels is at level 1.
    */
   restore(data: Uint8Array, index: number): void {
     const snap: StateSnapshot | undefined = data.byteLength
       ? JSON.parse(dec.decode(data))
       : undefined;
+    const level = snap?.cluster?.featureLevel ?? BASE_FEATURE_LEVEL;
+    if (level > this.#featureLevel) {
+      throw new FeatureLevelTooHighError(
+        this.#featureLevel,
+        level,
+        "its snapshot of the cluster is",
+      );
+    }
     this.#state = snap ? fromSnapshot(snap) : emptyState();
     this.#index = index;
     this.#history = [];

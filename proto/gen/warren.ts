@@ -279,6 +279,11 @@ export interface Node {
   version: string;
   createdAt: number;
   updatedAt: number;
+  /**
+   * Managers: the feature level of the binary the manager runs, as it last reported it
+   * (0: none reported, which counts as level 1).
+   */
+  featureLevel: number;
 }
 
 export interface Node_LabelsEntry {
@@ -563,6 +568,19 @@ export interface ClusterInfo {
   autolock: boolean;
   /** The answering manager is locked (restarted with autolock on, not unlocked yet). */
   locked: boolean;
+  /** The cluster's active feature level (0 from a manager before it: level 1). */
+  featureLevel: number;
+  /** Each manager of the Raft configuration and its binary's feature level. */
+  managerFeatureLevels: ManagerFeatureLevel[];
+}
+
+/** A manager and the feature level of the binary it runs. */
+export interface ManagerFeatureLevel {
+  nodeId: string;
+  /** Empty when no node record of it is known yet. */
+  hostname: string;
+  /** 0 when it reported none yet. */
+  featureLevel: number;
 }
 
 export interface UpdateAutolockRequest {
@@ -615,7 +633,11 @@ export interface JoinRequest {
     | string
     | undefined;
   /** UDP host:port peers should send WireGuard traffic to. */
-  wireguardEndpoint?: string | undefined;
+  wireguardEndpoint?:
+    | string
+    | undefined;
+  /** The feature level of the joining node's binary (0: level 1). */
+  featureLevel: number;
 }
 
 export interface JoinRequest_LabelsEntry {
@@ -1695,6 +1717,7 @@ function createBaseNode(): Node {
     version: "",
     createdAt: 0,
     updatedAt: 0,
+    featureLevel: 0,
   };
 }
 
@@ -1738,6 +1761,9 @@ export const Node: MessageFns<Node> = {
     }
     if (message.updatedAt !== 0) {
       writer.uint32(104).int64(message.updatedAt);
+    }
+    if (message.featureLevel !== 0) {
+      writer.uint32(112).uint32(message.featureLevel);
     }
     return writer;
   },
@@ -1862,6 +1888,14 @@ export const Node: MessageFns<Node> = {
             message.updatedAt = longToNumber(reader.int64());
             continue;
           }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.featureLevel = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1910,6 +1944,7 @@ export const Node: MessageFns<Node> = {
     message.version = object.version ?? "";
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
+    message.featureLevel = object.featureLevel ?? 0;
     return message;
   },
 };
@@ -5115,6 +5150,8 @@ function createBaseClusterInfo(): ClusterInfo {
     cidrs: undefined,
     autolock: false,
     locked: false,
+    featureLevel: 0,
+    managerFeatureLevels: [],
   };
 }
 
@@ -5149,6 +5186,12 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
     }
     if (message.locked !== false) {
       writer.uint32(80).bool(message.locked);
+    }
+    if (message.featureLevel !== 0) {
+      writer.uint32(88).uint32(message.featureLevel);
+    }
+    for (const v of message.managerFeatureLevels) {
+      ManagerFeatureLevel.encode(v!, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -5246,6 +5289,22 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
             message.locked = reader.bool();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.featureLevel = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.managerFeatureLevels.push(ManagerFeatureLevel.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5277,6 +5336,87 @@ export const ClusterInfo: MessageFns<ClusterInfo> = {
       : undefined;
     message.autolock = object.autolock ?? false;
     message.locked = object.locked ?? false;
+    message.featureLevel = object.featureLevel ?? 0;
+    message.managerFeatureLevels = object.managerFeatureLevels?.map((e) => ManagerFeatureLevel.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseManagerFeatureLevel(): ManagerFeatureLevel {
+  return { nodeId: "", hostname: "", featureLevel: 0 };
+}
+
+export const ManagerFeatureLevel: MessageFns<ManagerFeatureLevel> = {
+  encode(message: ManagerFeatureLevel, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nodeId !== "") {
+      writer.uint32(10).string(message.nodeId);
+    }
+    if (message.hostname !== "") {
+      writer.uint32(18).string(message.hostname);
+    }
+    if (message.featureLevel !== 0) {
+      writer.uint32(24).uint32(message.featureLevel);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ManagerFeatureLevel {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseManagerFeatureLevel();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.nodeId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.hostname = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.featureLevel = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ManagerFeatureLevel>, I>>(base?: I): ManagerFeatureLevel {
+    return ManagerFeatureLevel.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ManagerFeatureLevel>, I>>(object: I): ManagerFeatureLevel {
+    const message = createBaseManagerFeatureLevel();
+    message.nodeId = object.nodeId ?? "";
+    message.hostname = object.hostname ?? "";
+    message.featureLevel = object.featureLevel ?? 0;
     return message;
   },
 };
@@ -5757,6 +5897,7 @@ function createBaseJoinRequest(): JoinRequest {
     csrPem: "",
     wireguardPublicKey: undefined,
     wireguardEndpoint: undefined,
+    featureLevel: 0,
   };
 }
 
@@ -5791,6 +5932,9 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     }
     if (message.wireguardEndpoint !== undefined) {
       writer.uint32(82).string(message.wireguardEndpoint);
+    }
+    if (message.featureLevel !== 0) {
+      writer.uint32(88).uint32(message.featureLevel);
     }
     return writer;
   },
@@ -5891,6 +6035,14 @@ export const JoinRequest: MessageFns<JoinRequest> = {
             message.wireguardEndpoint = reader.string();
             continue;
           }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.featureLevel = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -5932,6 +6084,7 @@ export const JoinRequest: MessageFns<JoinRequest> = {
     message.csrPem = object.csrPem ?? "";
     message.wireguardPublicKey = object.wireguardPublicKey ?? undefined;
     message.wireguardEndpoint = object.wireguardEndpoint ?? undefined;
+    message.featureLevel = object.featureLevel ?? 0;
     return message;
   },
 };

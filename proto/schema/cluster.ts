@@ -1,6 +1,13 @@
 /** ClusterInfo: identity, Raft position and address plan of the cluster. */
 import { z } from "zod";
-import { CidrSchema, IdSchema, parseCidr, TimestampMsSchema } from "./common.ts";
+import {
+  CidrSchema,
+  FeatureLevelSchema,
+  HostnameSchema,
+  IdSchema,
+  parseCidr,
+  TimestampMsSchema,
+} from "./common.ts";
 
 /** Address plan: the overlay range (split into per-node subnets) and the service VIP range. */
 export const ClusterCidrsSchema = z.object({
@@ -45,6 +52,18 @@ export const RaftStatusSchema = z.object({
 /** Raft status. */
 export type RaftStatus = z.infer<typeof RaftStatusSchema>;
 
+/** A manager of the Raft configuration and the feature level of the binary it runs. */
+export const ManagerFeatureLevelSchema = z.object({
+  /** Node ID of the manager. */
+  nodeId: IdSchema,
+  /** Its host name; absent when no node record of it is known yet. */
+  hostname: HostnameSchema.optional(),
+  /** The feature level its binary reported; absent when it reported none yet. */
+  featureLevel: FeatureLevelSchema.optional(),
+});
+/** A manager's binary feature level. */
+export type ManagerFeatureLevel = z.infer<typeof ManagerFeatureLevelSchema>;
+
 /** Cluster information. */
 export const ClusterInfoSchema = z.object({
   /** Cluster ID. */
@@ -67,6 +86,13 @@ export const ClusterInfoSchema = z.object({
   autolock: z.boolean().default(false),
   /** The answering manager is locked (restarted with autolock on, not unlocked yet). */
   locked: z.boolean().default(false),
+  /**
+   * The cluster's active feature level: the replicated commands and semantics managers may use
+   * (manager/state/fsm_feature_level.ts). It rises once every manager runs a binary of that level.
+   */
+  featureLevel: FeatureLevelSchema.default(1),
+  /** Each Raft member and the feature level of its binary: an upgrade's progress. */
+  managerFeatureLevels: z.array(ManagerFeatureLevelSchema).max(1_000).default([]),
 });
 /** Cluster information. */
 export type ClusterInfo = z.infer<typeof ClusterInfoSchema>;

@@ -52,6 +52,12 @@ export const HostnameSchema = z
     "must be a host name: dot-separated labels of letters, digits and '-'",
   );
 
+/**
+ * A feature level: which replicated commands and semantics a Warren binary understands, or which
+ * a cluster has turned on (manager/state/fsm_feature_level.ts). Levels start at 1.
+ */
+export const FeatureLevelSchema = z.number().int("must be an integer").min(1).max(1_000_000);
+
 /** A point in time as integer milliseconds since the Unix epoch. */
 export const TimestampMsSchema = z.number().int("must be an integer").min(0).max(MAX_SAFE);
 

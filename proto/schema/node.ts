@@ -6,6 +6,7 @@
 import { z } from "zod";
 import {
   CidrSchema,
+  FeatureLevelSchema,
   HostnameSchema,
   HostPortSchema,
   HostSchema,
@@ -113,6 +114,13 @@ export const NodeSchema = z.object({
   wireguard: NodeWireGuardSchema.optional(),
   /** Warren version the node runs. */
   version: z.string().min(1).max(64),
+  /**
+   * Managers: the feature level of the Warren binary the manager runs, as it reported it when it
+   * joined or last started (manager/state/fsm_feature_level.ts). The leader raises the cluster's
+   * level only once every manager reports it. Absent: not reported (records from before it,
+   * workers), which counts as level 1.
+   */
+  featureLevel: FeatureLevelSchema.optional(),
   /** When the node joined (ms). */
   createdAt: TimestampMsSchema,
   /** Last change (ms). */

@@ -9,6 +9,7 @@ import { ClusterInfoSchema } from "./cluster.ts";
 import {
   Base64Schema,
   DnsLabelSchema,
+  FeatureLevelSchema,
   HostnameSchema,
   HostPortSchema,
   IdSchema,
@@ -107,6 +108,11 @@ export const JoinRequestSchema = z.object({
   labels: LabelsSchema,
   /** Warren version of the node. */
   version: z.string().min(1).max(64),
+  /**
+   * The feature level of the joining node's binary (manager/state/fsm_feature_level.ts). A manager
+   * below the cluster's active level is refused: it would misunderstand the log. Absent: 1.
+   */
+  featureLevel: FeatureLevelSchema.optional(),
   /** PEM certificate signing request for the node's key. */
   csrPem: z.string().min(1).max(16 * 1024),
   /** WireGuard public key, if the node has one already. */
