@@ -114,21 +114,30 @@ function describe(m: ManagerBehind): string {
 
 /**
  * The level the leader should raise the cluster to, or undefined when none: the lowest binary
- * level that the Raft configuration's members (`memberIds`) report, capped at the leader's own
- * binary level, when that is above the active level. A member without a node record (joining)
- * holds it back.
+ * level that the Raft configuration's members (`memberIds`) and every node recorded as a manager
+ * report, capped at the leader's own binary level, when that is above the active level. A member
+ * without a node record (joining) holds it back.
+ *
+ * Manager records outside the configuration count too (one whose join failed after it was
+ * recorded, one not removed yet): the FSM refuses a raise past any of them ({@link managersBelow}),
+ * and a raise proposed here that the FSM refuses would be proposed again, and refused again, at
+ * every look of the leader, a log entry each time for as long as the record stays.
  */
 export function levelToRaise(
   s: Readonly<ClusterState>,
   memberIds: Iterable<string>,
   binaryLevel: number,
 ): number | undefined {
-  if (!s.cluster) return undefined;
+  // The steady state (nothing to raise) costs no scan of the nodes, which the leader looks at often.
+  if (!s.cluster || binaryLevel <= activeFeatureLevel(s)) return undefined;
   let target = binaryLevel;
   for (const id of memberIds) {
     const n = s.nodes.get(id);
     if (!n) return undefined;
     target = Math.min(target, n.featureLevel ?? BASE_FEATURE_LEVEL);
+  }
+  for (const n of s.nodes.values()) {
+    if (n.role === "manager") target = Math.min(target, n.featureLevel ?? BASE_FEATURE_LEVEL);
   }
   return target > activeFeatureLevel(s) ? target : undefined;
 }

@@ -14,7 +14,7 @@ import {
 } from "./fsm_feature_level.ts";
 import { node, service } from "./_fixtures_test_util.ts";
 import { isHaltingError } from "../raft/state_machine.ts";
-import { FailedPreconditionError } from "../../proto/errors.ts";
+import { FailedPreconditionError, NotFoundError } from "../../proto/errors.ts";
 import type { Node } from "../../proto/schema/mod.ts";
 
 const at = 5000;
@@ -178,13 +178,20 @@ Deno.test("feature level: snapshots keep it; old ones load as 1; one above the b
   older.apply(encodeCommand({ kind: "node.register", at, node: manager("m1", 2) }), 3);
   assert.throws(() => older.apply(encodeCommand(raise(2)), 4), FeatureLevelTooHighError);
   assert.equal(activeFeatureLevel(older.state), 1);
+  assert.equal(older.index, 3, "the state is as of the entry before the one it halted on");
+  // A refusal, unlike a halt, is applied as nothing: the index moves past it.
+  assert.throws(
+    () => older.apply(encodeCommand({ kind: "service.delete", at, id: "none" }), 5),
+    NotFoundError,
+  );
+  assert.equal(older.index, 5);
 });
 
 Deno.test("feature level: the leader raises to the lowest level every member reports, up to its own", () => {
   const s = cluster(1, { m1: 3, m2: 2, m3: 2 });
   assert.equal(levelToRaise(s, ["m1", "m2", "m3"], 3), 2);
-  assert.equal(levelToRaise(s, ["m1"], 3), 3);
-  assert.equal(levelToRaise(s, ["m1"], 2), 2, "never past the leader's own binary");
+  assert.equal(levelToRaise(cluster(1, { m1: 3 }), ["m1"], 3), 3);
+  assert.equal(levelToRaise(cluster(1, { m1: 3 }), ["m1"], 2), 2, "never past the leader's own");
   assert.equal(levelToRaise(s, ["m1", "m4"], 3), undefined, "a member without a record holds it");
   const old = cluster(1, { m1: 2 });
   applyCommand(old, { kind: "node.register", at, node: manager("m0") }, 2);
@@ -192,6 +199,19 @@ Deno.test("feature level: the leader raises to the lowest level every member rep
   applyCommand(s, raise(2), 3);
   assert.equal(levelToRaise(s, ["m1", "m2", "m3"], 3), undefined, "at it already");
   assert.equal(levelToRaise(emptyState(), [], 3), undefined, "no cluster yet");
+});
+
+Deno.test("feature level: the leader proposes no raise the FSM would refuse (a manager record outside the configuration is behind)", () => {
+  // m3 is recorded as a manager but is not in the Raft configuration (its join failed after it
+  // was recorded, or it is not removed yet); the FSM counts every manager record.
+  const s = cluster(1, { m1: 2, m2: 2, m3: 1 });
+  const level = levelToRaise(s, ["m1", "m2"], 2);
+  if (level !== undefined) {
+    // What the leader would propose must apply: refused, it would be proposed again forever.
+    assert.doesNotThrow(() => applyCommand(s, raise(level), 2));
+  }
+  assert.equal(level, undefined);
+  assert.equal(levelToRaise(cluster(1, { m1: 3, m2: 3, m3: 2 }), ["m1", "m2"], 3), 2);
 });
 
 Deno.test("feature level: a feature of a level not active yet is refused naming the level and who is behind", () => {
