@@ -554,8 +554,8 @@ export class RaftNode {
 
   #apply(e: Entry): void {
     if (e.index <= this.#applied) return;
-    this.#applied = e.index;
     if (e.type === "confChange") {
+      this.#applied = e.index;
       const cc = decodeConfChange(e.data);
       const env = openEnvelope(cc.context);
       // The core applies the change in advance(); the member list follows it there.
@@ -566,17 +566,22 @@ export class RaftNode {
       return;
     }
     const env = openEnvelope(e.data);
-    if (!env) return; // the leader's no-op
+    if (!env) {
+      this.#applied = e.index; // the leader's no-op
+      return;
+    }
     let result: unknown;
     let error: unknown;
     try {
       result = this.#o.stateMachine.apply(env.payload, e.index);
     } catch (err) {
-      // This node cannot apply it: stop here (#loop), neither skipping it nor answering.
+      // This node cannot apply it: stop here (#loop), neither skipping it nor answering. The
+      // applied index stays at the entry before: the state does not hold this one.
       if (isHaltingError(err)) throw err;
       // A deterministic rejection (e.g. a name taken): every node rejects alike.
       error = err;
     }
+    this.#applied = e.index;
     if (env.proposer === this.id) this.#resolveProposal(env.seq, error, result);
   }
 

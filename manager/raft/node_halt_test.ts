@@ -40,6 +40,7 @@ Deno.test("raft node: a halting state machine error stops the node instead of sk
     // A refusal: the caller gets it, the log moves on.
     await assert.rejects(node.propose(put("bad", "1")), /refused/);
     await node.propose(put("y", "1"));
+    const beforeHalt = node.appliedIndex;
     // A halt: the node gives up at that entry and says why.
     const halted = node.propose(put("halt", "1"));
     const after = node.propose(put("z", "1"));
@@ -49,6 +50,7 @@ Deno.test("raft node: a halting state machine error stops the node instead of sk
     assert.ok(err instanceof Halt && /newer than this binary/.test(err.message));
     assert.equal(sm.data.has("z"), false, "nothing after the halting entry applies");
     assert.deepEqual([...sm.data.keys()], ["x", "y"]);
+    assert.equal(node.appliedIndex, beforeHalt, "the halting entry does not count as applied");
     assert.equal(node.leader.isLeader, false);
     assert.throws(() => node.propose(put("w", "1")), UnavailableError);
   } finally {

@@ -11,11 +11,12 @@
 import type { Event } from "../../proto/schema/mod.ts";
 import { CompactedError, UnavailableError } from "../../proto/errors.ts";
 import type { StateMachine } from "../raft/state_machine.ts";
-import { decodeCommand } from "./commands.ts";
-import { applyCommand, type Change } from "./fsm.ts";
+import { type Command, decodeCommand } from "./commands.ts";
+import { type Applied, applyCommand, type Change } from "./fsm.ts";
 import {
   BASE_FEATURE_LEVEL,
   BINARY_FEATURE_LEVEL,
+  CannotApplyError,
   FeatureLevelTooHighError,
 } from "./fsm_feature_level.ts";
 import {
@@ -93,10 +94,20 @@ export class Store implements StateMachine {
 
   /** Applies one committed command (called by the Raft node, in log order). */
   apply(command: Uint8Array, index: number): unknown {
-    this.#index = index;
-    const cmd = decodeCommand(command);
     const cluster = this.#state.cluster;
-    const { result, changes } = applyCommand(this.#state, cmd, this.#featureLevel);
+    let cmd: Command;
+    let applied: Applied;
+    try {
+      cmd = decodeCommand(command);
+      applied = applyCommand(this.#state, cmd, this.#featureLevel);
+    } catch (err) {
+      // A refusal is applied as nothing (the log moves past it); a command this binary cannot
+      // apply is not applied at all (the node halts on it): the state is still at the one before.
+      if (!(err instanceof CannotApplyError)) this.#index = index;
+      throw err;
+    }
+    this.#index = index;
+    const { result, changes } = applied;
     if (this.#state.cluster !== cluster) { for (const fn of this.#clusterListeners) fn(); }
     if (changes.length > 0) {
       this.#lastEventIndex = index;
