@@ -15,6 +15,7 @@ import {
 } from "../proto/errors.ts";
 import { configureLogging } from "../proto/log.ts";
 import { cutProxy } from "./_cut_proxy_test_util.ts";
+import { TASK_RESERVES_LEVEL } from "./state/fsm_feature_level.ts";
 import { type Event, serviceRevision, type ServiceSpecInput } from "../proto/schema/mod.ts";
 
 configureLogging({ level: "error" });
@@ -164,6 +165,42 @@ Deno.test("manager: an update read before a scale fails (gRPC and REST) instead 
     expectedRevision: serviceRevision(now),
   });
   assert.deepEqual([updated.spec.replicas, updated.spec.env], [5, ["A=1"]]);
+});
+
+Deno.test("manager: the orchestrator records what tasks reserve at feature level 2, not below", async () => {
+  for (const featureLevel of [1, TASK_RESERVES_LEVEL]) {
+    await using m = await startManager({ featureLevel });
+    using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+    const sv = await c.services.create({
+      name: "res",
+      image: "registry.local/res:1",
+      resources: { reservations: { nanoCpus: 1e8 } },
+      ports: [{ target: 80, published: 8080, publishMode: "host" }],
+    });
+    let { tasks, index } = await c.tasks.list({ serviceId: sv.id });
+    if (tasks.length === 0) {
+      const ac = new AbortController();
+      const timer = setTimeout(() => ac.abort(), 10_000);
+      const watch = c.events.watch({ fromIndex: index + 1, kinds: ["task"], signal: ac.signal });
+      for await (const e of watch) if (e.action === "create") break;
+      clearTimeout(timer);
+      ac.abort();
+      ({ tasks } = await c.tasks.list({ serviceId: sv.id }));
+    }
+    assert.equal(tasks.length, 1, `level ${featureLevel}`);
+    assert.deepEqual(
+      tasks[0]!.reserves,
+      featureLevel >= TASK_RESERVES_LEVEL
+        ? {
+          nanoCpus: 1e8,
+          memoryBytes: 0,
+          hostPorts: [{ published: 8080, protocol: "tcp" }],
+          volumes: [],
+        }
+        : undefined,
+      `level ${featureLevel}`,
+    );
+  }
 });
 
 Deno.test("manager: an update of the replicas only keeps the tasks; force replaces them (gRPC and REST)", async () => {

@@ -103,6 +103,7 @@ export const encTask = (t: d.Task): w.Task => ({
   status: encTaskStatus(t.status),
   createdAt: t.createdAt,
   updatedAt: t.updatedAt,
+  reserves: t.reserves && encTaskReserves(t.reserves),
 });
 export const decTask = (x: w.Task | undefined): Raw | undefined =>
   x && compact({
@@ -115,7 +116,29 @@ export const decTask = (x: w.Task | undefined): Raw | undefined =>
     status: decTaskStatus(x.status),
     createdAt: x.createdAt,
     updatedAt: x.updatedAt,
+    reserves: decTaskReserves(x.reserves),
   });
+
+export const encTaskHostPort = (p: d.TaskHostPort): w.TaskHostPort => ({
+  published: p.published,
+  protocol: E.PortProtocol.toWire(p.protocol),
+});
+export const decTaskHostPort = (x: w.TaskHostPort): Raw =>
+  compact({ published: x.published, protocol: E.PortProtocol.fromWire(x.protocol) });
+export const encTaskReserves = (r: d.TaskReserves): w.TaskReserves => ({
+  nanoCpus: r.nanoCpus,
+  memoryBytes: r.memoryBytes,
+  hostPorts: r.hostPorts.map(encTaskHostPort),
+  volumes: [...r.volumes],
+});
+/** The record itself is kept even when empty: its presence is what the scheduler reads. */
+export const decTaskReserves = (x: w.TaskReserves | undefined): Raw | undefined =>
+  x && {
+    nanoCpus: x.nanoCpus,
+    memoryBytes: x.memoryBytes,
+    hostPorts: x.hostPorts.map(decTaskHostPort),
+    volumes: [...x.volumes],
+  };
 
 export const encAssignment = (a: d.Assignment): w.Assignment => ({
   task: encTask(a.task),

@@ -80,10 +80,14 @@ import {
 import {
   decService,
   decTask,
+  decTaskHostPort,
+  decTaskReserves,
   decTaskStatus,
   decUpdateStatus,
   encService,
   encTask,
+  encTaskHostPort,
+  encTaskReserves,
   encTaskStatus,
   encUpdateStatus,
 } from "./_convert_task.ts";
@@ -126,6 +130,8 @@ const objectCodecs = {
   Service: codec(d.ServiceSchema, encService, decService),
   TaskStatus: codec(d.TaskStatusSchema, encTaskStatus, decTaskStatus),
   Task: codec(d.TaskSchema, encTask, decTask),
+  TaskHostPort: codec(d.TaskHostPortSchema, encTaskHostPort, decTaskHostPort),
+  TaskReserves: codec(d.TaskReservesSchema, encTaskReserves, decTaskReserves),
   Secret: codec(d.SecretSchema, encSecret, decSecret),
   Volume: codec(d.VolumeSchema, encVolume, decVolume),
   RaftStatus: codec(d.RaftStatusSchema, encRaft, decRaft),

@@ -154,6 +154,12 @@ const task = d.TaskSchema.parse({
   },
   createdAt: 1,
   updatedAt: 2,
+  reserves: {
+    nanoCpus: 5e8,
+    memoryBytes: 256 * 2 ** 20,
+    hostPorts: [{ published: 8080, protocol: "tcp" }, { published: 53, protocol: "udp" }],
+    volumes: ["data", "logs"],
+  },
 });
 const pendingGlobalTask = d.TaskSchema.parse({
   id: "task-2",
@@ -238,7 +244,13 @@ const samples: { [K in MessageName]: unknown[] } = {
     updatedAt: 0,
   }],
   TaskStatus: [task.status, pendingGlobalTask.status],
-  Task: [task, pendingGlobalTask],
+  Task: [task, pendingGlobalTask, {
+    ...pendingGlobalTask,
+    // Recorded with nothing to reserve: still present after the trip (it is not "unknown").
+    reserves: {},
+  }],
+  TaskHostPort: [{ published: 1, protocol: "udp" }, { published: 65535, protocol: "tcp" }],
+  TaskReserves: [{}, task.reserves],
   Secret: [secret],
   Volume: [volume, { id: "v", name: "v", createdAt: 0, updatedAt: 0 }],
   RaftStatus: [{ term: 0, index: 0 }, cluster.raft],
@@ -570,6 +582,8 @@ const SCHEMA_OF: { [K in MessageName]: { parse(v: unknown): unknown } } = {
   Service: d.ServiceSchema,
   TaskStatus: d.TaskStatusSchema,
   Task: d.TaskSchema,
+  TaskHostPort: d.TaskHostPortSchema,
+  TaskReserves: d.TaskReservesSchema,
   Secret: d.SecretSchema,
   Volume: d.VolumeSchema,
   RaftStatus: d.RaftStatusSchema,
@@ -828,6 +842,18 @@ Deno.test("convert: property: tasks and events round-trip", () => {
     }, { requiredKeys: ["state", "timestamp"] }),
     createdAt: ms,
     updatedAt: ms,
+    reserves: fc.record({
+      nanoCpus: ms,
+      memoryBytes: ms,
+      hostPorts: fc.array(
+        fc.record({
+          published: fc.integer({ min: 1, max: 65535 }),
+          protocol: fc.constantFrom("tcp", "udp"),
+        }),
+        { maxLength: 4 },
+      ),
+      volumes: fc.array(label, { maxLength: 4 }),
+    }, { requiredKeys: [] }),
   }, {
     requiredKeys: [
       "id",

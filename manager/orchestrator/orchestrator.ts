@@ -33,6 +33,7 @@ import { globalEligibleNodes, globalPausedNodes } from "./eligibility.ts";
 import { nodesToMarkDown } from "./node_health.ts";
 import { nodeFacts } from "./node_facts.ts";
 import { placementSnapshot } from "./placement_snapshot.ts";
+import { newTasks } from "./new_task.ts";
 
 /** Options of the {@link Orchestrator}. */
 export interface OrchestratorOptions {
@@ -315,22 +316,11 @@ export class Orchestrator {
       desiredState: d.desiredState,
     }));
     await this.#writeChunks(changes, (c) => ({ kind: "task.update", at: now, changes: c }));
-    const tasks: Task[] = a.create.map((c) => ({
-      id: this.#ctx.newId(),
-      serviceId: c.serviceId,
-      ...(c.slot !== undefined ? { slot: c.slot } : {}),
-      ...(c.nodeId !== undefined ? { nodeId: c.nodeId } : {}),
-      specVersion: c.specVersion,
-      desiredState: "running",
-      status: {
-        state: "pending",
-        message: "waiting to be scheduled",
-        health: "none",
-        timestamp: now,
-      },
-      createdAt: now,
-      updatedAt: now,
-    }));
+    const tasks = newTasks(a.create, {
+      state: this.#ctx.store.state,
+      now,
+      newId: () => this.#ctx.newId(),
+    });
     await this.#writeChunks(tasks, (t) => ({ kind: "task.create", at: now, tasks: t }));
     if (tasks.length > 0) this.#placementsDirty = true;
   }

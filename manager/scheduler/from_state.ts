@@ -2,19 +2,40 @@
  * Feeds the scheduler from the replicated store: the narrow {@link SchedulerSnapshot} of a
  * {@link ClusterState}. A task occupies its node from assignment until its observed state is
  * terminal, even when the manager already asked it to stop (its container still holds the
- * resources and ports). Its reservation comes from the spec version it runs: the current spec,
- * or the previous one while a rolling update or rollback is under way.
+ * resources and ports). Its reservations, host ports and volumes are those it recorded when it
+ * was created (`Task.reserves`, cluster feature level 2): exact whatever version it runs. A task
+ * created before that (or replayed from an older log) has none; it is counted with the spec of
+ * its version as the service still knows it: the current spec, or the previous one while a
+ * rolling update or rollback is under way (wrong only for a version older than both).
  * @module
  */
-import { isTerminal, runsCurrentSpec, type Service, type Task } from "../../proto/schema/mod.ts";
+import {
+  hostPortKey,
+  isTerminal,
+  runsCurrentSpec,
+  type Service,
+  type Task,
+  type TaskReserves,
+  taskReservesOf,
+} from "../../proto/schema/mod.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { SchedulerSnapshot, SchedulerTask } from "./types.ts";
 
+/** The spec a task without recorded reserves is assumed to run. */
 function specOf(service: Service, task: Task): Service["spec"] {
   if (runsCurrentSpec(service, task.specVersion) || service.previousSpec === undefined) {
     return service.spec;
   }
   return service.previousSpec;
+}
+
+const NOTHING: TaskReserves = { nanoCpus: 0, memoryBytes: 0, hostPorts: [], volumes: [] };
+
+/** What `task` holds on its node: its own record, else what its service's spec says. */
+function reservesOf(task: Task, services: ReadonlyMap<string, Service>): TaskReserves {
+  if (task.reserves !== undefined) return task.reserves;
+  const service = services.get(task.serviceId);
+  return service === undefined ? NOTHING : taskReservesOf(specOf(service, task));
 }
 
 /** The scheduler's view of one assigned, non-terminal task; undefined for any other task. */
@@ -23,22 +44,14 @@ export function schedulerTask(
   services: ReadonlyMap<string, Service>,
 ): SchedulerTask | undefined {
   if (task.nodeId === undefined || isTerminal(task.status.state)) return undefined;
-  const service = services.get(task.serviceId);
-  const spec = service === undefined ? undefined : specOf(service, task);
+  const r = reservesOf(task, services);
   return {
     id: task.id,
     serviceId: task.serviceId,
     nodeId: task.nodeId,
-    reservations: {
-      nanoCpus: spec?.resources.reservations.nanoCpus ?? 0,
-      memoryBytes: spec?.resources.reservations.memoryBytes ?? 0,
-    },
-    hostPorts: (spec?.ports ?? [])
-      .filter((p) => p.publishMode === "host" && p.published !== undefined)
-      .map((p) => `${p.published}/${p.protocol}`),
-    volumes: (spec?.mounts ?? []).filter((m) => m.type === "volume" && m.source).map((m) =>
-      m.source!
-    ),
+    reservations: { nanoCpus: r.nanoCpus, memoryBytes: r.memoryBytes },
+    hostPorts: r.hostPorts.map(hostPortKey),
+    volumes: r.volumes,
     stopping: isTerminal(task.desiredState),
   };
 }

@@ -29,6 +29,11 @@
  * - 1: everything up to Warren 0.1.0, every command kind and field of commands.ts as of then
  *   (`requestId`, `exclusivePorts`, `keepsUnchangedTasks`, `keepsPreviousSpec`, ...), and the
  *   `cluster.featureLevel` command itself.
+ * - 2: `task.create` records on each task what it holds on its node (`Task.reserves`: the
+ *   reservations, host ports and volumes of the spec it runs), which the scheduler counts
+ *   instead of reading its service's spec ({@link TASK_RESERVES_LEVEL}). The orchestrator
+ *   writes it only at this level: an older manager would strip the field, and its scheduler
+ *   state would differ.
  *
  * Pure (imported by the FSM: checked by tests/arch_test.ts).
  * @module
@@ -37,7 +42,10 @@ import { FailedPreconditionError } from "../../proto/errors.ts";
 import type { ClusterState } from "./fsm_state.ts";
 
 /** The feature level of this Warren binary. Raise it with every change to command semantics. */
-export const BINARY_FEATURE_LEVEL = 1;
+export const BINARY_FEATURE_LEVEL = 2;
+
+/** The level from which the orchestrator records `Task.reserves` on the tasks it creates. */
+export const TASK_RESERVES_LEVEL = 2;
 
 /** The level of a cluster, node or binary that recorded none: everything before levels existed. */
 export const BASE_FEATURE_LEVEL = 1;

@@ -51,7 +51,7 @@ Deno.test("feature level: old entries and records without it are level 1; init s
   assert.equal(activeFeatureLevel(emptyState()), 1);
   assert.equal(activeFeatureLevel(cluster(undefined)), 1, "a cluster.init from before levels");
   assert.equal(activeFeatureLevel(cluster(3)), 3);
-  // Today's binary creates, and applies, a level-1 cluster.
+  // Today's binary creates, and applies, a cluster at its own level.
   const s = emptyState();
   applyCommand(s, { kind: "cluster.init", at, cluster: record(BINARY_FEATURE_LEVEL) });
   assert.equal(activeFeatureLevel(s), BINARY_FEATURE_LEVEL);

@@ -500,6 +500,26 @@ export interface Task {
   status?: TaskStatus | undefined;
   createdAt: number;
   updatedAt: number;
+  /**
+   * What the task holds on its node, from the spec it runs, recorded at creation (cluster
+   * feature level 2); absent on older tasks.
+   */
+  reserves?: TaskReserves | undefined;
+}
+
+/** A host-mode published port a task binds on its node. */
+export interface TaskHostPort {
+  published: number;
+  protocol: PortProtocol;
+}
+
+/** The reservations, host ports and volumes of the spec a task runs. */
+export interface TaskReserves {
+  nanoCpus: number;
+  memoryBytes: number;
+  hostPorts: TaskHostPort[];
+  /** Names of the volumes it mounts. */
+  volumes: string[];
 }
 
 /** Secret metadata; the API never returns secret data. */
@@ -4352,6 +4372,7 @@ function createBaseTask(): Task {
     status: undefined,
     createdAt: 0,
     updatedAt: 0,
+    reserves: undefined,
   };
 }
 
@@ -4383,6 +4404,9 @@ export const Task: MessageFns<Task> = {
     }
     if (message.updatedAt !== 0) {
       writer.uint32(72).int64(message.updatedAt);
+    }
+    if (message.reserves !== undefined) {
+      TaskReserves.encode(message.reserves, writer.uint32(82).fork()).join();
     }
     return writer;
   },
@@ -4472,6 +4496,14 @@ export const Task: MessageFns<Task> = {
             message.updatedAt = longToNumber(reader.int64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reserves = TaskReserves.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4500,6 +4532,167 @@ export const Task: MessageFns<Task> = {
       : undefined;
     message.createdAt = object.createdAt ?? 0;
     message.updatedAt = object.updatedAt ?? 0;
+    message.reserves = (object.reserves !== undefined && object.reserves !== null)
+      ? TaskReserves.fromPartial(object.reserves)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseTaskHostPort(): TaskHostPort {
+  return { published: 0, protocol: 0 };
+}
+
+export const TaskHostPort: MessageFns<TaskHostPort> = {
+  encode(message: TaskHostPort, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.published !== 0) {
+      writer.uint32(8).uint32(message.published);
+    }
+    if (message.protocol !== 0) {
+      writer.uint32(16).int32(message.protocol);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskHostPort {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskHostPort();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.published = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.protocol = reader.int32() as any;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TaskHostPort>, I>>(base?: I): TaskHostPort {
+    return TaskHostPort.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskHostPort>, I>>(object: I): TaskHostPort {
+    const message = createBaseTaskHostPort();
+    message.published = object.published ?? 0;
+    message.protocol = object.protocol ?? 0;
+    return message;
+  },
+};
+
+function createBaseTaskReserves(): TaskReserves {
+  return { nanoCpus: 0, memoryBytes: 0, hostPorts: [], volumes: [] };
+}
+
+export const TaskReserves: MessageFns<TaskReserves> = {
+  encode(message: TaskReserves, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.nanoCpus !== 0) {
+      writer.uint32(8).int64(message.nanoCpus);
+    }
+    if (message.memoryBytes !== 0) {
+      writer.uint32(16).int64(message.memoryBytes);
+    }
+    for (const v of message.hostPorts) {
+      TaskHostPort.encode(v!, writer.uint32(26).fork()).join();
+    }
+    for (const v of message.volumes) {
+      writer.uint32(34).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TaskReserves {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTaskReserves();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.nanoCpus = longToNumber(reader.int64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.memoryBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.hostPorts.push(TaskHostPort.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.volumes.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<TaskReserves>, I>>(base?: I): TaskReserves {
+    return TaskReserves.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TaskReserves>, I>>(object: I): TaskReserves {
+    const message = createBaseTaskReserves();
+    message.nanoCpus = object.nanoCpus ?? 0;
+    message.memoryBytes = object.memoryBytes ?? 0;
+    message.hostPorts = object.hostPorts?.map((e) => TaskHostPort.fromPartial(e)) || [];
+    message.volumes = object.volumes?.map((e) => e) || [];
     return message;
   },
 };

@@ -23,5 +23,6 @@ export * from "./service_spec.ts";
 export * from "./signal.ts";
 export * from "./streams.ts";
 export * from "./task.ts";
+export * from "./task_reserves.ts";
 export * from "./task_state.ts";
 export * from "./volume.ts";

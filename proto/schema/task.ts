@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { IdSchema, TimestampMsSchema } from "./common.ts";
+import { TaskReservesSchema } from "./task_reserves.ts";
 import { TaskStateSchema } from "./task_state.ts";
 
 /** Health as the worker's checks see it. */
@@ -59,6 +60,12 @@ export const TaskSchema = z.object({
   createdAt: TimestampMsSchema,
   /** Last update time (ms). */
   updatedAt: TimestampMsSchema,
+  /**
+   * What the task holds on its node, recorded from the spec it runs when it was created (cluster
+   * feature level 2). Absent on tasks created before: the scheduler reads it from the service's
+   * spec of the task's version then.
+   */
+  reserves: TaskReservesSchema.optional(),
 }).superRefine((t, ctx) => {
   if (t.slot === undefined && t.nodeId === undefined) {
     ctx.addIssue({
