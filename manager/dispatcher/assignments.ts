@@ -9,6 +9,7 @@ import {
   isTerminal,
   type OverlayPeer,
   type ServiceEndpoint,
+  specOfVersion,
   taskStateOrder,
   type Volume,
 } from "../../proto/schema/mod.ts";
@@ -38,9 +39,12 @@ export function nodeView(s: ClusterState, nodeId: string): NodeView {
     if (isTerminal(t.desiredState) && isTerminal(t.status.state)) continue;
     const sv = s.services.get(t.serviceId);
     if (!sv) continue;
-    const spec = sv.spec;
+    // The spec of the task's own version: during a rolling update the service's spec is the new
+    // one, but an old task (re-adopted after a worker restart, restarted locally while cut off)
+    // must keep running what it was made from, with the secrets and volumes that one names.
+    const spec = specOfVersion(sv, t.specVersion);
     view.assignments.set(t.id, {
-      value: { task: t, serviceName: spec.name, spec },
+      value: { task: t, serviceName: sv.spec.name, spec },
       // What the worker acts on: the desired state and the task's spec version (a task never
       // changes spec: a new spec makes new tasks). Not the observed status: the worker reported
       // it itself, and echoing every report back as an upsert (with the full spec) multiplied

@@ -4,6 +4,7 @@ import { applyCommand } from "../state/fsm.ts";
 import { emptyState } from "../state/fsm_state.ts";
 import type { Command } from "../state/commands.ts";
 import { node, service, task } from "../state/_fixtures_test_util.ts";
+import { ServiceSpecSchema } from "../../proto/schema/mod.ts";
 
 const entry = (sig: string) => ({ value: sig, sig });
 
@@ -79,6 +80,38 @@ Deno.test("nodeView: a service change that leaves a task as it is does not resen
   });
   const stopping = diffKeyed(after, nodeView(s, "w1").assignments).upserts;
   assert.deepEqual(stopping.map((a) => [a.task.id, a.task.desiredState]), [["t1", "shutdown"]]);
+});
+
+Deno.test("nodeView: a task of the version a rolling update moves away from keeps its own spec", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "node.register", at: 1000, node: node("w1") });
+  applyCommand(s, {
+    kind: "service.create",
+    at: 1000,
+    service: service("web", { secrets: [{ secret: "old-pass" }] }),
+  });
+  const assigned = (id: string, specVersion: number) => ({
+    ...task(id, "web", 1),
+    specVersion,
+    nodeId: "w1",
+    status: { state: "running" as const, message: "", health: "none" as const, timestamp: 1000 },
+  });
+  applyCommand(s, { kind: "task.create", at: 1000, tasks: [assigned("t1", 1)] });
+  applyCommand(s, {
+    kind: "service.update",
+    at: 2000,
+    id: "web",
+    spec: ServiceSpecSchema.parse({
+      name: "web",
+      image: "registry.local/app:2",
+      secrets: [{ secret: "new-pass" }],
+    }),
+  });
+  // The rolling update has not reached t1 yet: a resync (a restarted worker) still sends it the
+  // spec it was made from, and the node keeps its secret.
+  const v = nodeView(s, "w1");
+  assert.equal(v.assignments.get("t1")!.value.spec.image, "registry.local/app:1");
+  assert.deepEqual([...v.secretNames], ["old-pass"]);
 });
 
 Deno.test("nodeView: every volume that may have data on the node; it leaves only when deleted", () => {

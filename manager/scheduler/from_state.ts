@@ -12,8 +12,8 @@
 import {
   hostPortKey,
   isTerminal,
-  runsCurrentSpec,
   type Service,
+  specOfVersion,
   type Task,
   type TaskReserves,
   taskReservesOf,
@@ -21,21 +21,13 @@ import {
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { SchedulerSnapshot, SchedulerTask } from "./types.ts";
 
-/** The spec a task without recorded reserves is assumed to run. */
-function specOf(service: Service, task: Task): Service["spec"] {
-  if (runsCurrentSpec(service, task.specVersion) || service.previousSpec === undefined) {
-    return service.spec;
-  }
-  return service.previousSpec;
-}
-
 const NOTHING: TaskReserves = { nanoCpus: 0, memoryBytes: 0, hostPorts: [], volumes: [] };
 
 /** What `task` holds on its node: its own record, else what its service's spec says. */
 function reservesOf(task: Task, services: ReadonlyMap<string, Service>): TaskReserves {
   if (task.reserves !== undefined) return task.reserves;
   const service = services.get(task.serviceId);
-  return service === undefined ? NOTHING : taskReservesOf(specOf(service, task));
+  return service === undefined ? NOTHING : taskReservesOf(specOfVersion(service, task.specVersion));
 }
 
 /** The scheduler's view of one assigned, non-terminal task; undefined for any other task. */

@@ -131,3 +131,15 @@ export function runsCurrentSpec(
   return specVersion === service.specVersion || specVersion === service.sameSpecVersion ||
     (service.olderSameSpecVersions?.includes(specVersion) ?? false);
 }
+
+/**
+ * The spec a task of `specVersion` runs, as far as the service still knows it: the current spec
+ * when the task runs it, else the previous one (the version a rolling update or rollback is
+ * moving away from). A version older than both is no longer kept; it gets the current spec.
+ */
+export function specOfVersion(service: Service, specVersion: number): ServiceSpec {
+  if (runsCurrentSpec(service, specVersion) || service.previousSpec === undefined) {
+    return service.spec;
+  }
+  return service.previousSpec;
+}
