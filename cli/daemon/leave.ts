@@ -2,8 +2,9 @@
  * `warren cluster leave [--force]` on a node: asks the managers to remove this node (a manager
  * leaves Raft first), stops the node's daemon and its tasks, and removes everything Warren set
  * up on the host (task namespaces, bridge, WireGuard interface, firewall chains). The node authenticates with
- * its own certificate, so a worker needs no admin credentials. A worker then forgets its
- * membership (membership.ts), so the next `warren join --token` joins afresh. A node the managers
+ * its own certificate, so a worker needs no admin credentials. The node then forgets its
+ * membership (membership.ts; a manager its Raft log too), so the next `warren join --token`
+ * joins afresh. A node the managers
  * no longer know (removed with `node rm`) is cleaned up the same way: it is not a member either.
  * @module
  */
@@ -48,6 +49,34 @@ export async function leaveManagers(o: {
   return [...new Set([...await knownManagers(o.dataDir), ...fromConfig])];
 }
 
+/**
+ * Asks `managers` in turn with `leave` until one lets the node go, retrying briefly (an election
+ * or a lost connection is not a refusal) but stopping at the first definitive answer from any
+ * of them: a node the cluster removed (`not_found`) may still list its own frozen manager among
+ * them, whose "no quorum" must not hide what the real managers said.
+ */
+export async function askManagers(
+  managers: readonly string[],
+  leave: (addr: string) => Promise<void>,
+  o: { attempts?: number; pauseMs?: number } = {},
+): Promise<{ done: boolean; lastErr: unknown }> {
+  const attempts = o.attempts ?? 10;
+  let lastErr: unknown;
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, o.pauseMs ?? 500));
+    for (const addr of managers) {
+      try {
+        await leave(addr);
+        return { done: true, lastErr: undefined };
+      } catch (err) {
+        lastErr = err;
+        if (err instanceof WarrenError && !err.retryable) return { done: false, lastErr };
+      }
+    }
+  }
+  return { done: false, lastErr };
+}
+
 /** The `leave` subcommand of `cluster`. */
 export function leaveCommand(): Command {
   return new Command("leave")
@@ -72,39 +101,25 @@ export function leaveCommand(): Command {
           `no manager known for ${o.dataDir}: pass --manager HOST:PORT (or set WARREN_MANAGER): which manager should let this node go?`,
         );
       }
-      let lastErr: unknown;
-      let done = false;
-      // Retry briefly: an election or a lost connection is not a refusal.
-      for (let attempt = 0; attempt < 10 && !done; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, 500));
-        for (const addr of managers) {
-          const client = new ClusterServiceClient(
-            addr,
-            channelCredentials(tls),
-            channelOptionsFor(MANAGER_SERVER_NAME),
-          );
-          try {
-            await new Promise<void>((resolve, reject) =>
-              client.leave(
-                codecs.LeaveRequest.toWire({ nodeId: id.nodeId, force: o.force ?? false }),
-                (err: ServiceError | null) => err ? reject(fromGrpcError(err)) : resolve(),
-              )
-            );
-            done = true;
-            break;
-          } catch (err) {
-            lastErr = err;
-          } finally {
-            client.close();
-          }
-        }
-        if (lastErr instanceof WarrenError && !lastErr.retryable) break;
-      }
+      const { done, lastErr } = await askManagers(managers, (addr) => {
+        const client = new ClusterServiceClient(
+          addr,
+          channelCredentials(tls),
+          channelOptionsFor(MANAGER_SERVER_NAME),
+        );
+        return new Promise<void>((resolve, reject) =>
+          client.leave(
+            codecs.LeaveRequest.toWire({ nodeId: id.nodeId, force: o.force ?? false }),
+            (err: ServiceError | null) => err ? reject(fromGrpcError(err)) : resolve(),
+          )
+        ).finally(() => client.close());
+      });
       // The managers do not know this node (it was removed): nothing to leave, but the host
       // still holds its tasks and network, which the steps below clean up.
       const unknown = !done && lastErr instanceof WarrenError && lastErr.code === "not_found";
       if (!done && !unknown) throw lastErr ?? new UnavailableError("no manager answered");
       const pid = await runningDaemon(o.dataDir);
+      let stillRunning = false;
       if (pid !== undefined) {
         // The daemon stops its tasks on the way out (as 'docker swarm leave' does): nothing
         // would adopt them again, and their networks are about to go.
@@ -119,12 +134,20 @@ export function leaveCommand(): Command {
         } finally {
           await withdraw();
         }
+        stillRunning = await processAlive(pid);
       }
       // Loaded here: this module is part of every daemon's program (daemon/program.ts), and a
       // manager must not carry the node networking stack for a command it never runs.
       const { cleanupNodeNetworking } = await import("../../worker/network_hooks.ts");
       await cleanupNodeNetworking({ nodeId: id.nodeId, dataDir: o.dataDir });
-      if (id.role === "worker") await forgetMembership(o.dataDir);
+      // A manager forgets its Raft log too: resumed on it, it would run outside the cluster.
+      // Never under a daemon that still has the files open.
+      if (stillRunning) {
+        throw new FailedPreconditionError(
+          `node ${id.nodeId} left cluster ${id.clusterId}, but its daemon (PID ${pid}) did not stop: stop it, then run 'warren cluster leave --data-dir ${o.dataDir}' again to clean up this host`,
+        );
+      }
+      await forgetMembership(o.dataDir);
       console.log(
         unknown
           ? `node ${id.nodeId} was no longer a member of cluster ${id.clusterId} (removed): cleaned up this host`

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { leaveManagers } from "./leave.ts";
+import { askManagers, leaveManagers } from "./leave.ts";
+import { NotFoundError, UnavailableError } from "../../proto/errors.ts";
 import { leaveRequested, managersToRecord, requestLeave, writePidFile } from "./pid_file.ts";
 import { writeCliConfig } from "../config.ts";
 
@@ -70,4 +71,33 @@ Deno.test("a manager records the other managers first and its own API last", () 
     managersToRecord(mgr, ["10.0.0.3:4240", "10.0.0.1:4240", "10.0.0.2:4240"]),
     ["10.0.0.2:4240", "10.0.0.3:4240", "10.0.0.1:4240"],
   );
+});
+
+Deno.test("cluster leave stops at a manager's definitive answer, not at the last one asked", async () => {
+  // A removed manager lists itself last: its frozen copy answers "no quorum", the real
+  // managers that the node is not a member.
+  const asked: string[] = [];
+  const answers: Record<string, Error> = {
+    a: new UnavailableError("not the leader"),
+    b: new NotFoundError("node", "m3"),
+    c: new UnavailableError("no quorum"),
+  };
+  const r = await askManagers(["a", "b", "c"], (addr) => {
+    asked.push(addr);
+    return Promise.reject(answers[addr]);
+  }, { attempts: 3, pauseMs: 0 });
+  assert.equal(r.done, false);
+  assert.ok(r.lastErr instanceof NotFoundError, String(r.lastErr));
+  assert.deepEqual(asked, ["a", "b"]);
+  // Retryable answers only: every manager, every attempt, then the last answer.
+  asked.length = 0;
+  const busy = await askManagers(["a", "c"], (addr) => {
+    asked.push(addr);
+    return Promise.reject(answers[addr]);
+  }, { attempts: 2, pauseMs: 0 });
+  assert.equal(busy.done, false);
+  assert.equal((busy.lastErr as Error).message, "no quorum");
+  assert.deepEqual(asked, ["a", "c", "a", "c"]);
+  const ok = await askManagers(["a", "b"], () => Promise.resolve(), { pauseMs: 0 });
+  assert.deepEqual(ok, { done: true, lastErr: undefined });
 });

@@ -36,3 +36,36 @@ Deno.test("a worker that left forgets its membership; local volumes and containe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a manager that left forgets its Raft log, cluster key and REST token too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "warren-membership-" });
+  try {
+    await writeIdentity(dir, { nodeId: "m1", clusterId: "c1", role: "manager" });
+    const files = [
+      "raft.kv",
+      "raft.kv-shm",
+      "raft.kv-wal",
+      "cluster.key",
+      "rest.token",
+      "tls/node.key",
+      "managers.json",
+      "worker/worker.kv",
+      "worker/volumes/data/file",
+      "containerd/state",
+    ];
+    for (const f of files) {
+      await Deno.mkdir(join(dir, f, ".."), { recursive: true });
+      await Deno.writeTextFile(join(dir, f), "x");
+    }
+    await forgetMembership(dir);
+    assert.equal(await readIdentity(dir), undefined);
+    const left = [];
+    for (const f of files) {
+      if (await Deno.stat(join(dir, f)).then(() => true, () => false)) left.push(f);
+    }
+    // Resumed on these, the manager would run outside the cluster on a frozen copy of its state.
+    assert.deepEqual(left, ["worker/volumes/data/file", "containerd/state"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
