@@ -9,7 +9,7 @@
  *   ({@link refuseRemoved}).
  * @module
  */
-import { UnauthenticatedError } from "../../proto/errors.ts";
+import { NotMemberError, UnauthenticatedError } from "../../proto/errors.ts";
 import {
   authorize,
   type CallWithAuth,
@@ -63,7 +63,8 @@ export const tlsGuard: Guard = (call, method, nodeId) => {
  * `guard`, also refusing the certificates of nodes removed from the cluster (`node rm`, `cluster
  * leave`, as `removed` says): a certificate stays valid until it expires, and a removed manager's
  * would otherwise keep the whole admin API. WorkerService is left to the dispatcher, which tells
- * a removed worker that it is no longer a member (the worker then stops its tasks).
+ * a removed worker that it is no longer a member (the worker then stops its tasks), and
+ * `ClusterService/Leave` answers a removed node that it is not a member (NotMemberError).
  */
 export function refuseRemoved(guard: Guard, removed: (nodeId: string) => boolean): Guard {
   return (call, method, nodeId) => {
@@ -72,6 +73,9 @@ export function refuseRemoved(guard: Guard, removed: (nodeId: string) => boolean
       peer !== undefined && peer.role !== "admin" && removed(peer.nodeId) &&
       !method.startsWith("WorkerService/")
     ) {
+      // `cluster leave` on the removed node: the definitive "not a member" that lets it clean up
+      // its host and forget the membership, rather than an authentication failure it would report.
+      if (method === "ClusterService/Leave") throw new NotMemberError(peer.nodeId);
       throw new UnauthenticatedError(
         `node ${peer.nodeId} was removed from the cluster: its certificate is no longer accepted`,
       );

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { UnauthenticatedError } from "../../proto/errors.ts";
+import { NotMemberError, UnauthenticatedError } from "../../proto/errors.ts";
 import type { CallWithAuth } from "../../net/grpc/tls.ts";
 import { refuseRemoved, tlsGuard } from "./authz.ts";
 import { applyCommand } from "../state/fsm.ts";
@@ -45,6 +45,13 @@ Deno.test("authz: the certificate of a node removed from the cluster is refused"
     () => guard(callFrom("w1", "worker", "TunnelService/Open"), "TunnelService/Open", "w1"),
     UnauthenticatedError,
   );
+  // `cluster leave` on a removed node hears that it is not a member (then cleans up its host).
+  for (const [id, role] of [["m2", "manager"], ["w1", "worker"]]) {
+    assert.throws(
+      () => guard(callFrom(id!, role!, "ClusterService/Leave"), "ClusterService/Leave"),
+      (err) => err instanceof NotMemberError && err.code === "not_found",
+    );
+  }
   // A removed worker still hears from the dispatcher that it is no longer a member.
   assert.equal(
     guard(callFrom("w1", "worker", "WorkerService/Register"), "WorkerService/Register", "w1")
