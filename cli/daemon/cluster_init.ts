@@ -19,6 +19,7 @@ import { runStops, waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
+import { lockedNotice } from "./manager_banner.ts";
 
 type InitFlags = DaemonFlags & WorkerFlags & {
   name: string;
@@ -118,11 +119,7 @@ export function clusterInitCommand(): Command {
             "safe; a restarted manager needs it",
         );
       }
-      if (locked) {
-        console.log(
-          `this manager is LOCKED (autolock): unlock it with 'warren cluster unlock --manager ${mgr.apiAddress}' (the key on stdin)`,
-        );
-      }
+      if (locked) console.log(lockedNotice(mgr.apiAddress));
     } catch (err) {
       await runStops(stops);
       // A step above failed because the manager cannot apply the log: say why.

@@ -29,6 +29,7 @@ import { runStops, waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
+import { managerBanner } from "./manager_banner.ts";
 
 /** The worker side, loaded only by a daemon that runs one (see worker_start.ts). */
 async function runJoinedWorker(o: Parameters<typeof WorkerJoin.runJoinedWorker>[0]) {
@@ -215,11 +216,15 @@ async function runManager(
       throw mgr.failure ?? err;
     }
   }
-  console.log(
-    `manager ${mgr.identity.nodeId} of cluster ${mgr.identity.clusterId} running at ${mgr.apiAddress}${
-      o.managerOnly ? "" : " (also running tasks)"
-    }`,
-  );
+  // A manager restarted under autolock runs locked until `cluster unlock`: say so here too.
+  const banner = managerBanner({
+    nodeId: mgr.identity.nodeId,
+    clusterId: mgr.identity.clusterId,
+    apiAddress: mgr.apiAddress,
+    managerOnly: o.managerOnly ?? false,
+    locked: (await mgr.ctx.localKek?.locked().catch(() => false)) ?? false,
+  });
+  for (const line of banner) console.log(line);
   // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops, and
   // the process exits with the error, rather than linger without applying the log.
   let failure: Error | undefined;
