@@ -1,5 +1,5 @@
 /**
- * `warren node ls|ps|inspect|update|rm`.
+ * `warren node ls|ps|inspect|update|rm`, and `promote|demote`, which explain how to change a role.
  * @module
  */
 import { type Command, Option } from "commander";
@@ -17,6 +17,7 @@ import {
 import { commandGroup, forEachReporting } from "./_group.ts";
 import { addInspectCommand } from "./_inspect.ts";
 import { parseKeyValue } from "./_values.ts";
+import { FailedPreconditionError } from "../../proto/errors.ts";
 
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
 
@@ -124,5 +125,28 @@ export function nodeCommand(ctx: CliContext = defaultContext()): Command {
           ctx.io.out(id);
         }));
     });
+  // Swarm operators type these; without them commander answers "Did you mean remove?", and a
+  // node removed by mistake loses its tasks. Warren changes no role in place: say how instead.
+  for (const [verb, to] of [["promote", "manager"], ["demote", "worker"]] as const) {
+    group.command(verb)
+      .description(`not supported: ${ROLE_CHANGE_HOWTO[to]}`)
+      .argument("<node...>", "node IDs or host names")
+      .allowUnknownOption()
+      .action(() => {
+        throw new FailedPreconditionError(
+          `warren cannot ${verb} a node in place (as 'docker node ${verb}' does): ${
+            ROLE_CHANGE_HOWTO[to]
+          }`,
+        );
+      });
+  }
   return group;
 }
+
+/** How a node gets the other role: leave, then join again with that role's token. */
+const ROLE_CHANGE_HOWTO = {
+  manager:
+    "on the node run 'warren cluster leave', then 'warren join MANAGER_ADDR --token' with a token from 'warren cluster join-token manager'",
+  worker:
+    "on the manager run 'warren cluster leave' (the other managers keep the quorum), then 'warren join MANAGER_ADDR --token' with a token from 'warren cluster join-token worker'",
+} as const;
