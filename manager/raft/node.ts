@@ -91,6 +91,8 @@ interface Waiter {
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
   expiry: Expiry;
+  /** The term in which this node, a follower then, forwarded the proposal to its leader. */
+  forwardedInTerm?: number;
 }
 
 /** One manager's Raft node. */
@@ -449,6 +451,14 @@ export class RaftNode {
       const live = batch.filter((b) => this.#proposals.has(b.seq));
       try {
         this.#core.proposeMany(live.map((b) => b.data));
+        // A follower forwards: if that leader is gone, nothing will answer (#failForwarded).
+        const st = this.#core.status();
+        if (st.role !== "leader") {
+          for (const b of live) {
+            const w = this.#proposals.get(b.seq);
+            if (w) w.forwardedInTerm = st.term;
+          }
+        }
       } catch (err) {
         for (const b of live) {
           const w = this.#proposals.get(b.seq);
@@ -614,7 +624,32 @@ export class RaftNode {
   #noteLeader(): void {
     const st = this.#core.status();
     const next = { leaderId: st.lead, term: st.term, isLeader: st.role === "leader" };
-    if (this.#setLeader(next) && next.leaderId !== "") this.#reissueReads();
+    if (this.#setLeader(next) && next.leaderId !== "") {
+      this.#reissueReads();
+      this.#failForwarded(next.term);
+    }
+  }
+
+  /**
+   * Fails, as of unknown outcome, the proposals this node forwarded as a follower in a term
+   * before `term`, once a leader of `term` is known. The leader they went to may have died
+   * before appending them (then nothing ever answers, and the caller would wait out its whole
+   * timeout although a new leader took over in a fraction of that), or may have replicated them
+   * (then they may still commit). Either way their outcome is unknown: the caller hears so now
+   * and repeats with its request ID, which the state machine answers once. Proposing them again
+   * here could apply a command twice.
+   */
+  #failForwarded(term: number): void {
+    for (const [seq, w] of this.#proposals) {
+      if (w.forwardedInTerm === undefined || w.forwardedInTerm >= term) continue;
+      this.#proposals.delete(seq);
+      this.#settle(
+        w,
+        new DeadlineExceededError(
+          `leader changed (term ${w.forwardedInTerm} to ${term}) before this proposal was confirmed; its outcome is unknown`,
+        ),
+      );
+    }
   }
 
   /**
