@@ -164,12 +164,21 @@ function addPublicRoutes(app: Hono, ctx: ApiContext, opts: PublicRoutesOptions):
     opts.observe?.(`${c.req.method} ${c.req.routePath}`, performance.now() - t0, c.res.status);
   });
   app.get("/health", (c) => c.json({ status: "ok" }));
-  app.get("/ready", (c) => {
+  app.get("/ready", async (c) => {
     const lead = ctx.raft.leader;
     const st = ctx.raft.status();
-    const ready = isReady(lead.leaderId, ctx.raft.appliedIndex, st.commit);
+    // A manager restarted under autolock follows the log but signs, seals and opens nothing
+    // (joins, certificates, secrets) until unlocked: not ready, and the body says why.
+    const locked = (await ctx.localKek?.locked().catch(() => false)) ?? false;
+    const ready = !locked && isReady(lead.leaderId, ctx.raft.appliedIndex, st.commit);
     return c.json(
-      { ready, leader: lead.leaderId || null, applied: ctx.raft.appliedIndex, commit: st.commit },
+      {
+        ready,
+        leader: lead.leaderId || null,
+        applied: ctx.raft.appliedIndex,
+        commit: st.commit,
+        ...(locked ? { locked } : {}),
+      },
       ready ? 200 : 503,
     );
   });

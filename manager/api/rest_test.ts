@@ -13,12 +13,15 @@ import { service } from "../state/_fixtures_test_util.ts";
  * request must propose nothing, i.e. leave the cluster state unchanged.
  */
 function restWith(
-  opts: { maxBodyBytes?: number; store?: Store } = {},
+  opts: { maxBodyBytes?: number; store?: Store; locked?: () => boolean } = {},
 ): { app: Hono; proposed: unknown[] } {
   const proposed: unknown[] = [];
   const ctx = {
+    ...(opts.locked ? { localKek: { locked: () => Promise.resolve(opts.locked!()) } } : {}),
     raft: {
       leader: { leaderId: "m1", isLeader: true },
+      status: () => ({ commit: 7 }),
+      appliedIndex: 7,
       propose: (data: unknown) => {
         proposed.push(data);
         return Promise.resolve({});
@@ -244,6 +247,24 @@ Deno.test("rest: /ready needs a leader, something applied, and no large backlog"
   assert.equal(isReady("", 10, 10), false, "no leader");
   assert.equal(isReady("m1", 0, 0), false, "a joining member that has applied nothing yet");
   assert.equal(isReady("m1", 10, 500), false, "far behind its commit index");
+});
+
+Deno.test("rest: /ready is 503 on a manager locked by autolock, and says so", async () => {
+  let locked = true;
+  const { app } = restWith({ locked: () => locked });
+  const res = await app.request("/ready");
+  assert.equal(res.status, 503);
+  assert.deepEqual(await res.json(), {
+    ready: false,
+    leader: "m1",
+    applied: 7,
+    commit: 7,
+    locked: true,
+  });
+  locked = false;
+  const unlocked = await app.request("/ready");
+  assert.equal(unlocked.status, 200);
+  assert.deepEqual(await unlocked.json(), { ready: true, leader: "m1", applied: 7, commit: 7 });
 });
 
 Deno.test("rest: events compacted away are a 410 naming the oldest index; later ones stream", async () => {
