@@ -9,6 +9,7 @@ import { KvStorage } from "./kv_storage.ts";
 import { KvStateMachine } from "./_kv_sm_test_util.ts";
 import { decodeMessage } from "./core/codec.ts";
 import type { Message } from "./core/messages.ts";
+import { join } from "node:path";
 
 /** A transport that goes nowhere (a single node). */
 export const noTransport = { send: () => {}, setPeer: () => {}, removePeer: () => {} };
@@ -60,6 +61,27 @@ export class Cluster {
     return node;
   }
 
+  /**
+   * Loses the next message of `type` that `from` sends (and only that one): resolves once it
+   * was lost.
+   */
+  loseNext(from: string, type: Message["type"]): Promise<void> {
+    return new Promise((resolve) => {
+      this.drop = (sender, m) => {
+        if (sender !== from || m.type !== type) return false;
+        this.drop = () => false;
+        resolve();
+        return true;
+      };
+    });
+  }
+
+  /** Stops `node` and takes it out of the cluster, as a crash would. */
+  async crash(node: RaftNode): Promise<void> {
+    await node.stop();
+    this.nodes.delete(node.id);
+  }
+
   /** Stops every node. */
   async stop(): Promise<void> {
     for (const n of this.nodes.values()) await n.stop();
@@ -75,4 +97,29 @@ export function knowsLeader(node: RaftNode): Promise<void> {
       if (l.leaderId !== "") (off(), resolve());
     });
   });
+}
+
+/**
+ * Runs `fn` on a started cluster (its own KV file) once every node knows the leader, with that
+ * leader and one follower; stops and removes everything afterwards.
+ */
+export async function withLeaderAndFollower(
+  opts: Cluster["opts"],
+  fn: (c: Cluster, leader: RaftNode, follower: RaftNode) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix: "warren-raft-cluster-" });
+  const kv = await Deno.openKv(join(dir, "c.kv"));
+  const c = new Cluster(kv, opts);
+  try {
+    await c.init();
+    for (const id of c.ids) await c.start(id);
+    for (const n of c.nodes.values()) await knowsLeader(n);
+    const leader = [...c.nodes.values()].find((n) => n.leader.isLeader)!;
+    const follower = [...c.nodes.values()].find((n) => !n.leader.isLeader)!;
+    await fn(c, leader, follower);
+  } finally {
+    await c.stop().catch(() => {});
+    kv.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
