@@ -103,13 +103,16 @@ export function startGrpcServer(opts: GrpcServerOptions): Promise<GrpcServer> {
           // session's connection the same way. The raw socket is the one with the session's
           // peer (the session's own socket is TLS's, above it).
           l.on("session", (session) => {
-            const peer = session.socket;
-            // (A unix socket has no port to match: its session is left for the client to end.)
+            // The peer is read now: once the connection is gone, Deno's session.socket throws
+            // ("The socket has been disconnected from the Http2Session") on any access, and the
+            // last stream's close can come after that. A unix socket has no port to match: its
+            // session is left for the client to end.
+            const peer = peerOf(session);
             const raw = () =>
-              peer.remotePort === undefined
+              peer === undefined
                 ? undefined
                 : [...sockets].find((s) =>
-                  s.remotePort === peer.remotePort && s.remoteAddress === peer.remoteAddress
+                  s.remotePort === peer.port && s.remoteAddress === peer.address
                 );
             closeQuietlyOnGoaway(session, () => {
               const s = raw();
@@ -231,5 +234,15 @@ class CallGate {
       // deno-lint-ignore no-explicit-any
       return (handler as any)(call);
     }) as UntypedHandleCall;
+  }
+}
+
+/** The remote port and address of a session's connection; undefined without a port (unix). */
+function peerOf(session: Http2Session): { port: number; address?: string } | undefined {
+  try {
+    const { remotePort: port, remoteAddress: address } = session.socket;
+    return port === undefined ? undefined : { port, address };
+  } catch {
+    return undefined; // already disconnected: nothing left to end
   }
 }
