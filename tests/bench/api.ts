@@ -13,7 +13,15 @@
  *   300 lists), as this metric was measured before;
  * - manager_rss_mb_after_load_settled: the same 10 s later. Most of the difference is garbage
  *   (message buffers outside the JS heap) that V8 collects only when its memory reducer runs
- *   a full GC on an idle process, 8 s after activity stops by default.
+ *   a full GC on an idle process, 8 s after activity stops by default;
+ * - floor_*: the transport under all of the above, measured while the manager settles, with the
+ *   manager's and the CLI's certificates but no gRPC library and no Warren code
+ *   (./_transport_floor.ts): `floor_tls_per_s_c1` and `floor_http2_per_s_c1` are exchanges of a
+ *   create's size one at a time over `node:tls` and over `node:http2`;
+ *   `floor_http2_list_p99_ms` is the p99 of an HTTP/2 exchange answered with as many bytes as
+ *   the list of 1,000 services; `floor_kv_commit_per_s_c1` is durable Deno KV commits of a Raft
+ *   entry's size one at a time (./_kv_floor.ts). No create one at a time can beat the HTTP/2
+ *   rate, and no list the HTTP/2 p99.
  *
  * The managers and the CLI run from the bundle the shipped binary is compiled from
  * (`deno task bundle`, tools/compile.ts), not from the sources: what a node runs.
@@ -34,6 +42,13 @@ import {
 import type { WarrenClient } from "../../net/client/client.ts";
 import process from "node:process";
 import { cpuSeconds, rssMib } from "./_proc.ts";
+import { readTlsFiles } from "../../manager/tls_files.ts";
+import { MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
+import * as wire from "../../proto/gen/warren.ts";
+import { codecs } from "../../proto/convert.ts";
+import type * as d from "../../proto/schema/mod.ts";
+import { openFloorHttp2, startFloorServer, tlsExchanges } from "./_transport_floor.ts";
+import { kvCommits } from "./_kv_floor.ts";
 
 const IMAGE = "registry.local/bench:1";
 
@@ -151,6 +166,7 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
     const all = (await one.services.list()).services;
     for (const s of all.slice(1000)) await one.services.delete(s.id);
     const lat: number[] = [];
+    let listed: d.ListServicesResponse | undefined;
     for (let i = 0; i < (ctx.quick ? 50 : 300); i++) {
       const t0 = performance.now();
       const r = await one.services.list();
@@ -158,6 +174,7 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
       if (r.services.length !== 1000) {
         throw new Error(`listed ${r.services.length} services, not 1000`);
       }
+      listed = r;
     }
     // The samples in call order, for finding periodic stalls (GC) by eye; see README.md.
     const samplesPath = Deno.env.get("WARREN_BENCH_LIST_SAMPLES");
@@ -172,7 +189,19 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
     await new Promise((r) => setTimeout(r, 2000));
     ctx.emit("manager_rss_mb_idle", Math.round(idleMb), "MB");
     ctx.emit("manager_rss_mb_after_load", Math.round(await rssMib(ms[0].child!.pid)), "MB");
-    await new Promise((r) => setTimeout(r, 10_000));
+    // The transport floor runs in this process while the idle manager settles.
+    const settleFrom = performance.now();
+    const listBytes = wire.ListServicesResponse.encode(
+      codecs.ListServicesResponse.toWire(listed!),
+    ).finish().length;
+    await transportFloor(ctx, { dataDir: ms[0].dataDir, configPath, listBytes });
+    const commits = await kvCommits(dir, ctx.quick ? 200 : 1000);
+    ctx.emit(
+      "floor_kv_commit_per_s_c1",
+      Math.round(commits.length / (commits.reduce((a, b) => a + b) / 1000)),
+      "1/s",
+    );
+    await new Promise((r) => setTimeout(r, Math.max(0, 10_000 - (performance.now() - settleFrom))));
     ctx.emit("manager_rss_mb_after_load_settled", Math.round(await rssMib(ms[0].child!.pid)), "MB");
 
     // Three managers.
@@ -202,6 +231,52 @@ async function runFromBundle(ctx: BenchContext): Promise<void> {
     for (const m of ms) await kill(m, "SIGTERM").catch(() => kill(m));
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** A create's request and answer on the wire, roughly: the floor's exchanges one at a time. */
+const CREATE_BYTES = { requestBytes: 120, replyBytes: 900 };
+
+/**
+ * Emits the floor_* metrics (see the module doc): the manager's certificate serves, the CLI's
+ * certificate calls, as in the measurements above.
+ */
+async function transportFloor(
+  ctx: BenchContext,
+  at: { dataDir: string; configPath: string; listBytes: number },
+): Promise<void> {
+  const server = await readTlsFiles(at.dataDir);
+  const cfg = JSON.parse(await Deno.readTextFile(at.configPath));
+  const [caPem, certPem, keyPem] = await Promise.all(
+    [cfg.tls.caFile, cfg.tls.certFile, cfg.tls.keyFile].map((f: string) => Deno.readTextFile(f)),
+  );
+  const client = { caPem, certPem, keyPem };
+  await using floor = await startFloorServer(server);
+  const n = ctx.quick ? 200 : 2000;
+  const perSecond = (ms: number[]) => Math.round(ms.length / (ms.reduce((a, b) => a + b) / 1000));
+  const small = { n, warmup: 200, ...CREATE_BYTES };
+  const viaTls = await tlsExchanges(floor.tlsPort, client, MANAGER_SERVER_NAME, small);
+  ctx.emit("floor_tls_per_s_c1", perSecond(viaTls), "1/s");
+  const h2 = await openFloorHttp2(floor.http2Port, client, MANAGER_SERVER_NAME);
+  let viaHttp2: number[];
+  let lists: number[];
+  try {
+    viaHttp2 = await h2.exchanges(small);
+    lists = await h2.exchanges({
+      n: ctx.quick ? 50 : 300,
+      warmup: 20,
+      requestBytes: 10,
+      replyBytes: at.listBytes,
+    });
+  } finally {
+    h2.close();
+  }
+  ctx.emit("floor_http2_per_s_c1", perSecond(viaHttp2), "1/s");
+  lists.sort((a, b) => a - b);
+  ctx.log(
+    `floor: HTTP/2 exchange of ${at.listBytes} bytes (a list of 1,000): ` +
+      `p50 ${pct(lists, 0.5).toFixed(2)} ms, max ${lists[lists.length - 1].toFixed(2)} ms`,
+  );
+  ctx.emit("floor_http2_list_p99_ms", Number(pct(lists, 0.99).toFixed(2)), "ms");
 }
 
 /** The api suite. */
