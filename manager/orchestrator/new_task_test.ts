@@ -79,6 +79,21 @@ Deno.test("new tasks record what their spec reserves from feature level 2, and k
   assert.deepEqual(snapshotFromState(s).tasks[0]?.hostPorts, ["8080/tcp", "5353/udp"]);
 });
 
+Deno.test("below feature level 2 the FSM drops reserves as a level-1 manager does", () => {
+  const made = newTasks([{ serviceId: "web", slot: 1, specVersion: 2 }], {
+    state: cluster(TASK_RESERVES_LEVEL),
+    now: at,
+    newId: ids(),
+  });
+  assert.ok(made[0]!.reserves, "made at level 2, it has reserves");
+  const { reserves: _, ...asLevelOne } = made[0]!;
+  // A level-1 cluster is handed the entry anyway (a proposer that skipped the gate): the
+  // task is stored as every manager of the cluster stores it, without the field.
+  const s = cluster(1);
+  applyCommand(s, decodeCommand(encodeCommand({ kind: "task.create", at, tasks: made })), 2);
+  assert.deepEqual(s.tasks.get("t1"), asLevelOne);
+});
+
 Deno.test("below feature level 2 new tasks are made as before, without reserves", () => {
   const s = cluster(1);
   const made = newTasks([

@@ -37,8 +37,10 @@ import {
   BASE_FEATURE_LEVEL,
   BINARY_FEATURE_LEVEL,
   CannotApplyError,
+  clusterSupports,
   FeatureLevelTooHighError,
   managersBelow,
+  TASK_RESERVES_LEVEL,
   UnknownCommandError,
 } from "./fsm_feature_level.ts";
 
@@ -331,10 +333,15 @@ function applyKind(s: ClusterState, cmd: Command, binaryLevel: number): Applied 
         if (s.tasks.has(t.id)) throw new AlreadyExistsError("task", t.id);
         mustGet(s.services, t.serviceId, "service");
       }
-      for (const t of cmd.tasks) indexTask(s, t);
+      // Below its level, `reserves` is dropped as a manager of level 1 drops it (its schema
+      // strips the unknown field): every manager then holds the same tasks, whoever proposed.
+      const tasks = clusterSupports(s, TASK_RESERVES_LEVEL)
+        ? cmd.tasks
+        : cmd.tasks.map(({ reserves: _, ...t }) => t);
+      for (const t of tasks) indexTask(s, t);
       return {
-        result: cmd.tasks.length,
-        changes: cmd.tasks.map((task) => ({ kind: "task", action: "create", task })),
+        result: tasks.length,
+        changes: tasks.map((task) => ({ kind: "task", action: "create", task })),
       };
     }
     case "task.update": {

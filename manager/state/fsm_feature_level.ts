@@ -33,7 +33,7 @@
  *   reservations, host ports and volumes of the spec it runs), which the scheduler counts
  *   instead of reading its service's spec ({@link TASK_RESERVES_LEVEL}). The orchestrator
  *   writes it only at this level: an older manager would strip the field, and its scheduler
- *   state would differ.
+ *   state would differ. Below it the FSM drops the field too, as such a manager would.
  *
  * Pure (imported by the FSM: checked by tests/arch_test.ts).
  * @module
