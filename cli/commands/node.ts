@@ -32,8 +32,10 @@ export function nodeCommand(ctx: CliContext = defaultContext()): Command {
       const { nodes, leaderId } = await withClient(ctx, o, async (c) => {
         const [list, info] = await Promise.all([
           c.nodes.list({ role: o.role }),
-          // The leader mark is a nicety: a failing info call must not fail the listing.
-          c.cluster.info({ stale: true }).catch(() => undefined),
+          // The leader mark is a nicety: a failing info call must not fail the listing. Read
+          // like the list (not stale): a manager cut off from the others still names the leader
+          // it lost, or none, and the client fails over from it only for a read it cannot serve.
+          c.cluster.info().catch(() => undefined),
         ]);
         return { nodes: list.nodes, leaderId: info?.raft.leaderId };
       });
