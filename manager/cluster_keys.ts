@@ -15,6 +15,7 @@ import {
   createRootCa,
   type DataKey,
   decryptSecret,
+  deriveDigestKey,
   encryptSecret,
   exportKeyPem,
   generateDataKey,
@@ -22,6 +23,7 @@ import {
   generateKeyPair,
   importKek,
   type Kek,
+  keyedDigest,
   MANAGER_SAN,
   type NodeRole,
   openCaKey,
@@ -125,6 +127,19 @@ export class ClusterKeys {
       keyPem: await exportKeyPem(keyPair.privateKey),
       certPem: await this.signNode({ ...o, csrPem }),
     };
+  }
+
+  #requestDigestKey: Promise<CryptoKey> | undefined;
+
+  /**
+   * A keyed digest of `data` (a secret's plaintext) for a request fingerprint (manager/api/
+   * request_fingerprint.ts): the same on every manager and for every retry, and no help to a
+   * reader of a snapshot guessing the plaintext. Keyed by the cluster's first data key, which
+   * every manager holds and which stays when newer ones are added: a retry digests alike.
+   */
+  async requestDigest(data: Uint8Array): Promise<string> {
+    this.#requestDigestKey ??= deriveDigestKey(this.dataKeys[0], "warren request fingerprint");
+    return keyedDigest(await this.#requestDigestKey, data);
   }
 
   /** Seals a secret's plaintext, bound to its ID and name. */

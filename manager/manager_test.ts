@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { credentials, Metadata } from "@grpc/grpc-js";
+import { credentials, Metadata, type ServiceError, status as GrpcStatus } from "@grpc/grpc-js";
 import { Manager } from "./manager.ts";
 import { WarrenClient } from "../net/client/client.ts";
 import * as wire from "../proto/gen/warren.ts";
@@ -11,12 +11,21 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   NotFoundError,
+  RequestIdReusedError,
   ValidationError,
 } from "../proto/errors.ts";
+import { ManagerPool } from "../net/client/manager_pool.ts";
+import { requestIdMetadata } from "../net/grpc/request_id.ts";
 import { configureLogging } from "../proto/log.ts";
 import { cutProxy } from "./_cut_proxy_test_util.ts";
 import { TASK_RESERVES_LEVEL } from "./state/fsm_feature_level.ts";
-import { type Event, serviceRevision, type ServiceSpecInput } from "../proto/schema/mod.ts";
+import {
+  CreateServiceRequestSchema,
+  type Event,
+  parseOrThrow,
+  serviceRevision,
+  type ServiceSpecInput,
+} from "../proto/schema/mod.ts";
 
 configureLogging({ level: "error" });
 
@@ -846,6 +855,102 @@ Deno.test("manager: a write whose answer was lost is retried with its request ID
   assert.equal(cuts, 4);
   await assert.rejects(() => call((c) => c.services.inspect("web")), NotFoundError);
   m.mgr.ctx.observeCommit = observe;
+});
+
+Deno.test("manager: an Idempotency-Key reused for a different request is a 422 that applies nothing", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop();
+  const base = `http://127.0.0.1:${m.mgr.httpPort}`;
+  const send = (method: string, path: string, key: string, body: unknown) =>
+    restFetch(m.mgr, `${base}${path}`, {
+      method,
+      headers: { "content-type": "application/json", "idempotency-key": key },
+      body: JSON.stringify(body),
+    });
+  const key = "3f1c9a52-6a4e-4c1e-9d0b-2b7d1f0e5a11";
+  let r = await send("POST", "/v1/services", key, { name: "api", image: "registry.local/api:1" });
+  assert.equal(r.status, 201);
+  const first = await r.json();
+  const state = async () => (await restFetch(m.mgr, `${base}/v1/services`)).json();
+  const before = await state();
+
+  // The key again with another body: refused, nothing created, and the body says why.
+  r = await send("POST", "/v1/services", key, { name: "db", image: "registry.local/db:1" });
+  assert.equal(r.status, 422);
+  const { error } = await r.json();
+  assert.equal(error.code, "request_id_reused");
+  assert.equal(error.retryable, false);
+  assert.match(
+    error.message,
+    new RegExp(
+      `^Idempotency-Key "${key}" was used for a different request already \\(a service\\.create ` +
+        "with another body or target\\): this request was not applied\\. Send a new Idempotency-Key",
+    ),
+  );
+  // Another method and path (a scale of the service the key created): refused alike.
+  r = await send("POST", `/v1/services/${first.id}/scale`, key, { replicas: 4 });
+  assert.equal(r.status, 422);
+  assert.match((await r.json()).error.message, /a service\.create, and this is a service\.scale/);
+  assert.deepEqual(await state(), before, "state unchanged");
+  // The same request again still gets the first answer.
+  r = await send("POST", "/v1/services", key, { name: "api", image: "registry.local/api:1" });
+  assert.equal(r.status, 201);
+  assert.equal((await r.json()).id, first.id);
+
+  // A secret's data is part of the request too (as a keyed digest: the plaintext is not kept).
+  const secret = (data: string) => ({ name: "token", data: btoa(data), labels: {} });
+  const skey = "secret-request-0000000001";
+  r = await send("POST", "/v1/secrets", skey, secret("s3cret-one"));
+  assert.equal(r.status, 201);
+  const created = await r.json();
+  r = await send("POST", "/v1/secrets", skey, secret("s3cret-two"));
+  assert.equal(r.status, 422);
+  await r.body?.cancel();
+  r = await send("POST", "/v1/secrets", skey, secret("s3cret-one"));
+  assert.equal(r.status, 201);
+  assert.equal((await r.json()).id, created.id);
+  const fingerprints = [...m.mgr.ctx.store.state.requests.values()].map((o) => o.fingerprint);
+  assert.equal(fingerprints.length, 2);
+  assert.ok(fingerprints.every((fp) => fp !== undefined), "the cluster is at level 3: recorded");
+});
+
+Deno.test("manager: a gRPC request ID reused for a different request is INVALID_ARGUMENT and applies nothing", async () => {
+  await using m = await startManager();
+  m.mgr.orchestrator.stop();
+  using pool = new ManagerPool({ addresses: [m.mgr.apiAddress] });
+  const requestId = "grpc-request-000000000001";
+  const request = (name: string) =>
+    codecs.CreateServiceRequest.toWire(
+      parseOrThrow(CreateServiceRequestSchema, {
+        spec: { name, image: `registry.local/${name}:1` },
+      }),
+    );
+  const create = (name: string) =>
+    pool.unary(wire.ServiceServiceService.create, request(name), { requestId });
+  const web = await create("web");
+  // grpc-js's own status, as any gRPC client sees it, then the typed error WarrenClient rebuilds.
+  const raw = await new Promise<ServiceError>((resolve) =>
+    pool.client(0).makeUnaryRequest(
+      wire.ServiceServiceService.create.path,
+      wire.ServiceServiceService.create.requestSerialize,
+      wire.ServiceServiceService.create.responseDeserialize,
+      request("db"),
+      requestIdMetadata(requestId),
+      (err) => resolve(err!),
+    )
+  );
+  assert.equal(raw.code, GrpcStatus.INVALID_ARGUMENT);
+  assert.match(
+    raw.details,
+    /^warren-request-id "grpc-request-000000000001" was used for a different request already/,
+  );
+  await assert.rejects(
+    create("db"),
+    (e: unknown) => e instanceof RequestIdReusedError && e.code === "request_id_reused",
+  );
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  assert.deepEqual((await c.services.list()).services.map((s) => s.spec.name), ["web"]);
+  assert.equal((await create("web")).id, web.id, "the same request still gets the first answer");
 });
 
 Deno.test("manager: REST takes a request ID from Idempotency-Key and answers a repeat alike", async () => {

@@ -22,7 +22,8 @@ export type ErrorCode =
   | "method_not_allowed"
   | "deadline_exceeded"
   | "internal"
-  | "compacted";
+  | "compacted"
+  | "request_id_reused";
 
 /** Options shared by every Warren error. */
 export interface WarrenErrorOptions {
@@ -172,6 +173,18 @@ export class CompactedError extends WarrenError {
   }
 }
 
+/**
+ * A write's request ID (REST `Idempotency-Key`, gRPC `warren-request-id`) came with a different
+ * request than the one it was first used for: answering with the first request's outcome would
+ * tell the client that a write succeeded that was never applied (the IETF idempotency-key draft
+ * answers 422). Sending it again fails again; a new request needs a new ID.
+ */
+export class RequestIdReusedError extends WarrenError {
+  constructor(message: string, options: WarrenErrorOptions = {}) {
+    super("request_id_reused", message, options);
+  }
+}
+
 /** Narrows an unknown thrown value to a Warren error, wrapping anything else as `internal`. */
 export function toWarrenError(err: unknown): WarrenError {
   if (err instanceof WarrenError) return err;
@@ -192,6 +205,7 @@ const CLASS_OF_CODE: Partial<Record<ErrorCode, { prototype: WarrenError; name: s
   method_not_allowed: MethodNotAllowedError,
   deadline_exceeded: DeadlineExceededError,
   compacted: CompactedError,
+  request_id_reused: RequestIdReusedError,
 };
 
 /**

@@ -13,6 +13,8 @@ import {
   encodeValidatedCommand,
 } from "../state/commands.ts";
 import { replayRequest, type RequestOutcome } from "../state/fsm_requests.ts";
+import { clusterSupports, REQUEST_FINGERPRINT_LEVEL } from "../state/fsm_feature_level.ts";
+import { requestFingerprint } from "./request_fingerprint.ts";
 import { NotFoundError, UnavailableError, ValidationError } from "../../proto/errors.ts";
 import type { ClusterState } from "../state/fsm_state.ts";
 import type { ClusterKeys } from "../cluster_keys.ts";
@@ -41,38 +43,68 @@ export interface ApiContext {
    * handlers that make one replicated write, and answer with what it returned.
    */
   requestId?: string;
+  /** The header that carried {@link requestId}, named when its reuse is refused. */
+  requestIdHeader?: string;
+  /**
+   * The fingerprint of the request {@link requestId} came with (request_fingerprint.ts), on the
+   * copy {@link answerOnce} hands its `run`: {@link write} puts it in the command.
+   */
+  requestFingerprint?: string;
 }
 
-/** `ctx` for one call that carries `requestId` (`ctx` itself when it carries none). */
-export function withRequestId(ctx: ApiContext, requestId: string | undefined): ApiContext {
-  return requestId === undefined ? ctx : { ...ctx, requestId };
+/**
+ * `ctx` for one call that carries `requestId`, sent in `header` (`ctx` itself when it carries
+ * none).
+ */
+export function withRequestId(
+  ctx: ApiContext,
+  requestId: string | undefined,
+  header?: string,
+): ApiContext {
+  if (requestId === undefined) return ctx;
+  return header === undefined
+    ? { ...ctx, requestId }
+    : { ...ctx, requestId, requestIdHeader: header };
 }
 
 /**
  * Serves a write that a client may send again with the same request ID ({@link withRequestId})
- * after losing the answer: `run` checks the request and makes one `kind` write. A repeat of an
- * ID the state remembers is answered with the first outcome (manager/state/fsm_requests.ts)
- * without running `run` again; so is a repeat whose `run` fails, once the first attempt shows
- * in the state: its checks may fail *because* the first attempt applied (a repeated delete finds
- * nothing to delete), and the read barrier they passed makes the first attempt visible if it
- * committed before. A repeat that comes before the first attempt commits runs, and the FSM
- * answers it from the table. `answer` turns the FSM's result into the handler's (identity by
- * default).
+ * after losing the answer: `run` checks the request and makes one `kind` write, through the
+ * context it is given. A repeat of an ID the state remembers is answered with the first outcome
+ * (manager/state/fsm_requests.ts) without running `run` again; so is a repeat whose `run` fails,
+ * once the first attempt shows in the state: its checks may fail *because* the first attempt
+ * applied (a repeated delete finds nothing to delete), and the read barrier they passed makes
+ * the first attempt visible if it committed before. A repeat that comes before the first
+ * attempt commits runs, and the FSM answers it from the table. `answer` turns the FSM's result
+ * into the handler's (identity by default).
+ *
+ * `request` names what the client asked for (the handler's parsed arguments, plain data;
+ * request_fingerprint.ts): from feature level 3 its fingerprint goes into the command, and the
+ * ID reused with another request is refused (RequestIdReusedError, naming the header) instead of
+ * answered with the first request's outcome: here when the state shows the first request
+ * already, and by the FSM when both were proposed before either applied.
  */
 export async function answerOnce<T>(
   ctx: ApiContext,
   kind: CommandKind,
-  run: () => Promise<T>,
+  request: () => unknown,
+  run: (ctx: ApiContext) => Promise<T>,
   answer: (result: unknown) => T = (result) => result as T,
 ): Promise<T> {
   const requestId = ctx.requestId;
-  if (requestId === undefined) return await run();
+  if (requestId === undefined) return await run(ctx);
+  // The level is the state's at the call, and never goes down: a fingerprint is never set on a
+  // cluster whose managers might not all record it.
+  const fingerprint = clusterSupports(ctx.store.state, REQUEST_FINGERPRINT_LEVEL)
+    ? await requestFingerprint(kind, await request())
+    : undefined;
+  const repeat = { fingerprint, header: ctx.requestIdHeader };
   const replay = (first: RequestOutcome) =>
-    answer(replayRequest(ctx.store.state, requestId, first, kind));
+    answer(replayRequest(ctx.store.state, requestId, first, kind, repeat));
   const seen = ctx.store.state.requests.get(requestId);
   if (seen) return replay(seen);
   try {
-    return await run();
+    return await run(fingerprint === undefined ? ctx : { ...ctx, requestFingerprint: fingerprint });
   } catch (err) {
     const first = ctx.store.state.requests.get(requestId);
     if (!first) throw err;
@@ -99,8 +131,8 @@ export interface WriteOptions {
 }
 
 /**
- * Replicates `cmd`, tagged with the call's request ID if it has one, and returns the FSM's
- * result (throws the FSM's typed error on rejection).
+ * Replicates `cmd`, tagged with the call's request ID and request fingerprint if it has them,
+ * and returns the FSM's result (throws the FSM's typed error on rejection).
  */
 export async function write<T = unknown>(
   ctx: ApiContext,
@@ -109,8 +141,13 @@ export async function write<T = unknown>(
 ): Promise<T> {
   await leaderKnown(ctx);
   const t0 = performance.now();
-  // The ID was parsed at the API's edge (net/grpc/request_id.ts): still "validated".
-  const tagged = ctx.requestId === undefined ? cmd : { ...cmd, requestId: ctx.requestId };
+  // The ID was parsed at the API's edge (net/grpc/request_id.ts), the fingerprint made by
+  // request_fingerprint.ts: still "validated".
+  const tagged = ctx.requestId === undefined ? cmd : {
+    ...cmd,
+    requestId: ctx.requestId,
+    ...(ctx.requestFingerprint === undefined ? {} : { requestFingerprint: ctx.requestFingerprint }),
+  };
   const data = opts.validated ? encodeValidatedCommand(tagged) : encodeCommand(tagged);
   const result = await ctx.raft.propose(data) as T;
   ctx.observeCommit?.(performance.now() - t0);

@@ -9,7 +9,7 @@ import * as wire from "../../proto/gen/warren.ts";
 import { IdSchema, NodeRoleSchema, parseOrThrow } from "../../proto/schema/mod.ts";
 import { NotLeaderError, PermissionDeniedError, UnauthenticatedError } from "../../proto/errors.ts";
 import { fromGrpcError } from "../../net/grpc/status.ts";
-import { requestIdMetadata, requestIdOf } from "../../net/grpc/request_id.ts";
+import { REQUEST_ID_KEY, requestIdMetadata, requestIdOf } from "../../net/grpc/request_id.ts";
 import { LeaderChannel } from "./_leader_channel.ts";
 import {
   acceptEncodedResponses,
@@ -56,7 +56,7 @@ export function apiServices(
   ) =>
     unary<Req, Res>(m, (req, call) => {
       const caller = guard(call as unknown as CallWithAuth, m);
-      return fn(req, withRequestId(ctx, requestIdOf(call.metadata)), caller);
+      return fn(req, withRequestId(ctx, requestIdOf(call.metadata), REQUEST_ID_KEY), caller);
     }, observe);
   // Logs and exec go through the worker tunnels (logs_exec.ts); TLS is on when the guard is.
   const streams = logsExecServices(ctx, { guard, observe, secure: guard !== openGuard });

@@ -44,7 +44,7 @@ export function updateNode(
   idOrName: string,
   update: NodeUpdate,
 ): Promise<Node> {
-  return answerOnce(ctx, "node.update", async () => {
+  return answerOnce(ctx, "node.update", () => ({ id: idOrName, update }), async (ctx) => {
     const n = findNode(await readBarrier(ctx, false), idOrName);
     if (update.role !== undefined && update.role !== n.role) {
       throw new FailedPreconditionError(
@@ -63,7 +63,13 @@ export function updateNode(
  * finds that safe.
  */
 export async function removeNode(ctx: ApiContext, idOrName: string, force: boolean): Promise<void> {
-  await answerOnce(ctx, "node.remove", () => removeNodeOnce(ctx, idOrName, force), () => {});
+  await answerOnce(
+    ctx,
+    "node.remove",
+    () => ({ id: idOrName, force }),
+    (ctx) => removeNodeOnce(ctx, idOrName, force),
+    () => {},
+  );
 }
 
 async function removeNodeOnce(ctx: ApiContext, idOrName: string, force: boolean): Promise<void> {

@@ -209,7 +209,10 @@ export function restApp(
   const body = (c: Context): Promise<object> =>
     readJsonBody(c.req.raw, maxBodyBytes) as Promise<object>;
   // A write's request ID ({@link requestIdOf}): a repeat gets the first outcome (answerOnce).
-  const once = (c: Context) => withRequestId(ctx, requestIdOf(c));
+  const once = (c: Context) => {
+    const id = requestIdOf(c);
+    return withRequestId(ctx, id?.requestId, id?.header);
+  };
 
   app.get("/v1/cluster", async (c) => c.json(await clusterInfo(ctx, stale(c))));
 
@@ -361,15 +364,20 @@ export function restApp(
 
 /**
  * The request ID of a write, from `Idempotency-Key` (the IETF draft's header, as Stripe takes it)
- * or `warren-request-id` (what the gRPC API takes); both given, they must agree.
+ * or `warren-request-id` (what the gRPC API takes); both given, they must agree. `header`: the
+ * one it came in (`Idempotency-Key` when both), for messages.
  * @throws ValidationError naming the header when malformed
  */
-function requestIdOf(c: Context): string | undefined {
-  const ids = [IDEMPOTENCY_KEY, REQUEST_ID_KEY].flatMap((h) => {
+function requestIdOf(c: Context): { requestId: string; header: string } | undefined {
+  const given = [IDEMPOTENCY_KEY, REQUEST_ID_KEY].flatMap((h) => {
     const v = c.req.header(h);
-    return v === undefined ? [] : [parseRequestId([v], h)!];
+    return v === undefined ? [] : [{ id: parseRequestId([v], h)!, header: h }];
   });
-  return parseRequestId(ids, `${IDEMPOTENCY_KEY} and ${REQUEST_ID_KEY}`);
+  const requestId = parseRequestId(
+    given.map((g) => g.id),
+    `${IDEMPOTENCY_KEY} and ${REQUEST_ID_KEY}`,
+  );
+  return requestId === undefined ? undefined : { requestId, header: given[0].header };
 }
 
 const IDEMPOTENCY_KEY = "Idempotency-Key";

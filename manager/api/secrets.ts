@@ -25,7 +25,13 @@ function sameLabels(a: Record<string, string>, b: Record<string, string>): boole
 
 /** Creates a secret (version 1); a repeat of the call's request ID is not applied again. */
 export function createSecret(ctx: ApiContext, req: SecretCreateRequest): Promise<Secret> {
-  return answerOnce(ctx, "secret.create", async () => {
+  // The plaintext only as a keyed digest: the fingerprint is replicated (request_fingerprint.ts).
+  const request = async () => ({
+    name: req.name,
+    labels: req.labels,
+    data: await (await ctx.keys()).requestDigest(decodeBase64(req.data)),
+  });
+  return answerOnce(ctx, "secret.create", request, async (ctx) => {
     const keys = await ctx.keys();
     const id = ctx.newId();
     const at = ctx.now();
@@ -45,7 +51,14 @@ export function createSecret(ctx: ApiContext, req: SecretCreateRequest): Promise
  * only answers with the secret as the update would leave it.
  */
 export function updateSecret(ctx: ApiContext, req: SecretUpdateRequest): Promise<Secret> {
-  return answerOnce(ctx, "secret.update", async () => {
+  const request = async () => ({
+    id: req.id,
+    labels: req.labels,
+    unlessSame: req.unlessSame,
+    dryRun: req.dryRun,
+    data: await (await ctx.keys()).requestDigest(decodeBase64(req.data)),
+  });
+  return answerOnce(ctx, "secret.update", request, async (ctx) => {
     const s = await readBarrier(ctx, false);
     const cur = resolve(s.secrets, s.secretIdByName, req.id, "secret");
     const keys = await ctx.keys();
@@ -92,7 +105,7 @@ export async function inspectSecret(
 
 /** Deletes a secret no service uses. */
 export async function deleteSecret(ctx: ApiContext, idOrName: string): Promise<void> {
-  await answerOnce(ctx, "secret.delete", async () => {
+  await answerOnce(ctx, "secret.delete", () => ({ id: idOrName }), async (ctx) => {
     const s = await readBarrier(ctx, false);
     const cur = resolve(s.secrets, s.secretIdByName, idOrName, "secret");
     await write(ctx, { kind: "secret.delete", at: ctx.now(), id: cur.id });

@@ -15,7 +15,7 @@ import type { ServiceListEncoder } from "./service_list_encoder.ts";
  * A repeat of the call's request ID answers with the service the first one created.
  */
 export function createService(ctx: ApiContext, spec: ServiceSpec): Promise<Service> {
-  return answerOnce(ctx, "service.create", async () => {
+  return answerOnce(ctx, "service.create", () => ({ spec }), async (ctx) => {
     await checkSecretsExist(ctx, spec);
     const at = ctx.now();
     const service: Service = {
@@ -95,7 +95,14 @@ export function updateService(
   spec: ServiceSpec,
   expect: UpdateExpectation = {},
 ): Promise<Service> {
-  return answerOnce(ctx, "service.update", async () => {
+  const request = () => ({
+    id: idOrName,
+    spec,
+    expectedSpecVersion: expect.expectedSpecVersion,
+    expectedRevision: expect.expectedRevision,
+    force: expect.force ?? false,
+  });
+  return answerOnce(ctx, "service.update", request, async (ctx) => {
     const cur = findService(await readBarrier(ctx, false), idOrName);
     await checkSecretsExist(ctx, spec);
     const refused = specChangeRefusal(cur.spec, spec);
@@ -123,7 +130,7 @@ export function scaleService(
   idOrName: string,
   replicas: number,
 ): Promise<Service> {
-  return answerOnce(ctx, "service.scale", async () => {
+  return answerOnce(ctx, "service.scale", () => ({ id: idOrName, replicas }), async (ctx) => {
     const cur = findService(await readBarrier(ctx, false), idOrName);
     return write<Service>(ctx, {
       kind: "service.scale",
@@ -137,7 +144,7 @@ export function scaleService(
 
 /** Returns the service to its previous spec. */
 export function rollbackService(ctx: ApiContext, idOrName: string): Promise<Service> {
-  return answerOnce(ctx, "service.rollback", async () => {
+  return answerOnce(ctx, "service.rollback", () => ({ id: idOrName }), async (ctx) => {
     const cur = findService(await readBarrier(ctx, false), idOrName);
     return write<Service>(ctx, {
       kind: "service.rollback",
@@ -151,7 +158,7 @@ export function rollbackService(ctx: ApiContext, idOrName: string): Promise<Serv
 
 /** Deletes a service; its tasks are shut down. */
 export async function deleteService(ctx: ApiContext, idOrName: string): Promise<void> {
-  await answerOnce(ctx, "service.delete", async () => {
+  await answerOnce(ctx, "service.delete", () => ({ id: idOrName }), async (ctx) => {
     const cur = findService(await readBarrier(ctx, false), idOrName);
     await write(ctx, { kind: "service.delete", at: ctx.now(), id: cur.id });
   }, () => {});

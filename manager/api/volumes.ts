@@ -14,7 +14,7 @@ import { findNode } from "./nodes.ts";
  * @throws NotFoundError naming the node
  */
 export function createVolume(ctx: ApiContext, req: VolumeCreateRequest): Promise<Volume> {
-  return answerOnce(ctx, "volume.create", async () => {
+  return answerOnce(ctx, "volume.create", () => req, async (ctx) => {
     const nodeId = req.nodeId === undefined
       ? undefined
       : findNode(await readBarrier(ctx, false), req.nodeId).id;
@@ -58,7 +58,8 @@ export async function deleteVolume(
   idOrName: string,
   opts: { force?: boolean } = {},
 ): Promise<void> {
-  await answerOnce(ctx, "volume.delete", async () => {
+  const request = () => ({ id: idOrName, force: opts.force ?? false });
+  await answerOnce(ctx, "volume.delete", request, async (ctx) => {
     try {
       const s = await readBarrier(ctx, false);
       const v = resolve(s.volumes, s.volumeIdByName, idOrName, "volume");

@@ -66,6 +66,40 @@ export async function generateDataKey(rand: RandomBytes = cryptoRandom): Promise
   return { keyId: `dk-${toHex(randomBytes(8, rand))}`, key };
 }
 
+const DIGEST_SALT = new TextEncoder().encode("warren/digest/v1");
+
+/**
+ * An HMAC-SHA256 key derived from `dataKey` with HKDF for `purpose` (its own key per purpose):
+ * every holder of the data key derives the same one. Digests made with it may be replicated and
+ * stored where a plain hash of low-entropy plaintext (a password) may not: without the data key
+ * they cannot be checked against guesses.
+ */
+export async function deriveDigestKey(dataKey: DataKey, purpose: string): Promise<CryptoKey> {
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", dataKey.key));
+  try {
+    const base = await crypto.subtle.importKey("raw", raw, "HKDF", false, ["deriveKey"]);
+    return await crypto.subtle.deriveKey(
+      {
+        name: "HKDF",
+        hash: "SHA-256",
+        salt: DIGEST_SALT,
+        info: new TextEncoder().encode(purpose),
+      },
+      base,
+      { name: "HMAC", hash: "SHA-256", length: 256 },
+      false,
+      ["sign"],
+    );
+  } finally {
+    raw.fill(0);
+  }
+}
+
+/** HMAC-SHA256 of `data` under `key` (from {@link deriveDigestKey}), base64. */
+export async function keyedDigest(key: CryptoKey, data: Uint8Array): Promise<string> {
+  return toBase64(new Uint8Array(await crypto.subtle.sign("HMAC", key, new Uint8Array(data))));
+}
+
 /** Wraps `dataKey` under `kek` (AES-KW, RFC 3394). */
 export async function wrapKey(dataKey: DataKey, kek: Kek): Promise<WrappedKey> {
   const wrapped = await crypto.subtle.wrapKey("raw", dataKey.key, kek.key, "AES-KW");

@@ -35,6 +35,16 @@ const at = TimestampMsSchema;
  * with the first outcome instead of applying it again (fsm_requests.ts).
  */
 const requestId = RequestIdSchema.optional();
+/** A request fingerprint: 128 bits of SHA-256, base64url without padding. */
+export const RequestFingerprintSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+
+/**
+ * The digest of the client's request that `requestId` came with (manager/api/
+ * request_fingerprint.ts), from feature level 3 (fsm_feature_level.ts): a repeat
+ * of the ID with another fingerprint is another request reusing it, refused instead of answered
+ * with the first one's outcome. Absent in entries from before it: a repeat answers as before.
+ */
+const requestFingerprint = RequestFingerprintSchema.optional();
 
 /** A join token as stored: only its hash. */
 export const StoredTokenSchema = z.object({
@@ -101,8 +111,20 @@ export type TaskChange = z.infer<typeof TaskChangeSchema>;
 
 /** Every replicated command. */
 export const CommandSchema = z.discriminatedUnion("kind", [
-  z.object({ kind: z.literal("cluster.init"), at, requestId, cluster: ClusterRecordSchema }),
-  z.object({ kind: z.literal("token.set"), at, requestId, token: StoredTokenSchema }),
+  z.object({
+    kind: z.literal("cluster.init"),
+    at,
+    requestId,
+    requestFingerprint,
+    cluster: ClusterRecordSchema,
+  }),
+  z.object({
+    kind: z.literal("token.set"),
+    at,
+    requestId,
+    requestFingerprint,
+    token: StoredTokenSchema,
+  }),
   /**
    * Autolock on (with the sealed unlock key) or off (without). `replaces`: the sealed key the
    * writer saw (null: none); refused when another change came first, so two admins turning it on
@@ -112,14 +134,22 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("cluster.autolock"),
     at,
     requestId,
+    requestFingerprint,
     unlockKey: EncryptedDataSchema.optional(),
     replaces: EncryptedDataSchema.nullable().optional(),
   }),
-  z.object({ kind: z.literal("node.register"), at, requestId, node: NodeSchema }),
+  z.object({
+    kind: z.literal("node.register"),
+    at,
+    requestId,
+    requestFingerprint,
+    node: NodeSchema,
+  }),
   z.object({
     kind: z.literal("node.update"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     update: NodeUpdateSchema,
   }),
@@ -127,10 +157,18 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("node.status"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     status: NodeStatusSchema,
   }),
-  z.object({ kind: z.literal("node.remove"), at, requestId, id: IdSchema, force: z.boolean() }),
+  z.object({
+    kind: z.literal("node.remove"),
+    at,
+    requestId,
+    requestFingerprint,
+    id: IdSchema,
+    force: z.boolean(),
+  }),
   /**
    * Service writes. `exclusivePorts`: refused when another service holds one of the published
    * ports the spec claims (proto/service_rules.ts); checked here, at apply time, so two creates
@@ -145,6 +183,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("service.create"),
     at,
     requestId,
+    requestFingerprint,
     service: ServiceSchema,
     exclusivePorts: z.literal(true).optional(),
   }),
@@ -152,6 +191,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("service.update"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     spec: ServiceSpecSchema,
     expectedSpecVersion: z.number().int().min(0).optional(),
@@ -168,6 +208,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("service.scale"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     replicas: z.number().int(),
     keepsPreviousSpec: z.literal(true).optional(),
@@ -176,15 +217,17 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("service.rollback"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     exclusivePorts: z.literal(true).optional(),
     keepsUnchangedTasks: z.literal(true).optional(),
   }),
-  z.object({ kind: z.literal("service.delete"), at, requestId, id: IdSchema }),
+  z.object({ kind: z.literal("service.delete"), at, requestId, requestFingerprint, id: IdSchema }),
   z.object({
     kind: z.literal("service.updateStatus"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     updateStatus: UpdateStatusSchema,
   }),
@@ -192,29 +235,57 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("task.create"),
     at,
     requestId,
+    requestFingerprint,
     tasks: z.array(TaskSchema).max(100_000),
   }),
   z.object({
     kind: z.literal("task.update"),
     at,
     requestId,
+    requestFingerprint,
     changes: z.array(TaskChangeSchema).max(100_000),
   }),
-  z.object({ kind: z.literal("task.delete"), at, requestId, ids: z.array(IdSchema).max(100_000) }),
-  z.object({ kind: z.literal("secret.create"), at, requestId, secret: StoredSecretSchema }),
-  z.object({ kind: z.literal("secret.delete"), at, requestId, id: IdSchema }),
+  z.object({
+    kind: z.literal("task.delete"),
+    at,
+    requestId,
+    requestFingerprint,
+    ids: z.array(IdSchema).max(100_000),
+  }),
+  z.object({
+    kind: z.literal("secret.create"),
+    at,
+    requestId,
+    requestFingerprint,
+    secret: StoredSecretSchema,
+  }),
+  z.object({ kind: z.literal("secret.delete"), at, requestId, requestFingerprint, id: IdSchema }),
   z.object({
     kind: z.literal("secret.update"),
     at,
     requestId,
+    requestFingerprint,
     id: IdSchema,
     encrypted: EncryptedDataSchema,
     labels: LabelsSchema,
   }),
-  z.object({ kind: z.literal("volume.create"), at, requestId, volume: VolumeSchema }),
-  z.object({ kind: z.literal("volume.delete"), at, requestId, id: IdSchema }),
+  z.object({
+    kind: z.literal("volume.create"),
+    at,
+    requestId,
+    requestFingerprint,
+    volume: VolumeSchema,
+  }),
+  z.object({ kind: z.literal("volume.delete"), at, requestId, requestFingerprint, id: IdSchema }),
   /** Binds a volume without a node to the node its first task was placed on (plan applier). */
-  z.object({ kind: z.literal("volume.bind"), at, requestId, id: IdSchema, nodeId: IdSchema }),
+  z.object({
+    kind: z.literal("volume.bind"),
+    at,
+    requestId,
+    requestFingerprint,
+    id: IdSchema,
+    nodeId: IdSchema,
+  }),
   /**
    * Raises the cluster's active feature level to `level` (fsm_feature_level.ts). Only the leader
    * proposes it, once every manager reported a binary of that level; refused when a manager's
@@ -225,6 +296,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
     kind: z.literal("cluster.featureLevel"),
     at,
     requestId,
+    requestFingerprint,
     level: FeatureLevelSchema,
   }),
 ]);

@@ -64,7 +64,9 @@ export interface Applied {
  * Applies `cmd` to `s` in place. Throws (changing nothing but the request table) when the
  * command cannot apply. A command with a request ID the state remembers is a client's retry of
  * a write that applied already: it is not applied again, and answers (or throws) as the first
- * one did (fsm_requests.ts). Entries without an ID apply as they always did.
+ * one did (fsm_requests.ts), unless both carry request fingerprints that differ: then the ID
+ * was reused for another request, which is refused (RequestIdReusedError). Entries without an
+ * ID apply as they always did, and entries without a fingerprint answer as before.
  *
  * `binaryLevel` is the feature level of the binary applying it (fsm_feature_level.ts; injected by
  * tests): a command that would put the cluster above it, or of a kind this binary does not know,
@@ -78,17 +80,22 @@ export function applyCommand(
   assertWithinLevel(cmd, binaryLevel);
   const requestId = cmd.requestId;
   if (requestId === undefined) return applyKind(s, cmd, binaryLevel);
+  const fingerprint = cmd.requestFingerprint;
   const first = s.requests.get(requestId);
-  if (first) return { result: replayRequest(s, requestId, first, cmd.kind), changes: [] };
+  if (first) {
+    // Compared here, not only before proposing: two requests with one ID and different bodies
+    // may both pass the API's check, and only the first of them to apply may.
+    return { result: replayRequest(s, requestId, first, cmd.kind, { fingerprint }), changes: [] };
+  }
   let applied: Applied;
   try {
     applied = applyKind(s, cmd, binaryLevel);
   } catch (err) {
     if (err instanceof CannotApplyError) throw err;
-    rememberRequest(s, requestId, failed(cmd.kind, err));
+    rememberRequest(s, requestId, failed(cmd.kind, err, fingerprint));
     throw err;
   }
-  rememberRequest(s, requestId, succeeded(cmd.kind, applied.result));
+  rememberRequest(s, requestId, succeeded(cmd.kind, applied.result, fingerprint));
   return applied;
 }
 

@@ -34,6 +34,11 @@
  *   instead of reading its service's spec ({@link TASK_RESERVES_LEVEL}). The orchestrator
  *   writes it only at this level: an older manager would strip the field, and its scheduler
  *   state would differ. Below it the FSM drops the field too, as such a manager would.
+ * - 3: a command with a request ID carries `requestFingerprint`, a digest of the client's
+ *   request, which the FSM records with the outcome and compares on a repeat: the ID reused for
+ *   another request is refused instead of answered with the first one's outcome
+ *   ({@link REQUEST_FINGERPRINT_LEVEL}). The API sets it only at this level: an older manager
+ *   would not record it, and would answer such a reuse unlike the others.
  *
  * Pure (imported by the FSM: checked by tests/arch_test.ts).
  * @module
@@ -42,10 +47,13 @@ import { FailedPreconditionError } from "../../proto/errors.ts";
 import type { ClusterState } from "./fsm_state.ts";
 
 /** The feature level of this Warren binary. Raise it with every change to command semantics. */
-export const BINARY_FEATURE_LEVEL = 2;
+export const BINARY_FEATURE_LEVEL = 3;
 
 /** The level from which the orchestrator records `Task.reserves` on the tasks it creates. */
 export const TASK_RESERVES_LEVEL = 2;
+
+/** The level from which commands carry `requestFingerprint` (manager/api/request_fingerprint.ts). */
+export const REQUEST_FINGERPRINT_LEVEL = 3;
 
 /** The level of a cluster, node or binary that recorded none: everything before levels existed. */
 export const BASE_FEATURE_LEVEL = 1;

@@ -15,6 +15,7 @@ import {
   AlreadyExistsError,
   FailedPreconditionError,
   NotFoundError,
+  RequestIdReusedError,
   ValidationError,
 } from "../../proto/errors.ts";
 import { serviceRevision } from "../../proto/schema/mod.ts";
@@ -22,6 +23,9 @@ import { serviceRevision } from "../../proto/schema/mod.ts";
 const at = 5000;
 const R1 = "req-0000000000000001";
 const R2 = "req-0000000000000002";
+/** Two request fingerprints (manager/api/request_fingerprint.ts), as commands carry them. */
+const FP_A = "AAAAAAAAAAAAAAAAAAAAAA";
+const FP_B = "BBBBBBBBBBBBBBBBBBBBBB";
 
 /** A state's snapshot as JSON (what managers compare and persist). */
 const snap = (s: ClusterState) => JSON.stringify(toSnapshot(s));
@@ -117,9 +121,128 @@ Deno.test("fsm requests: an ID reused for another kind of write is refused, chan
   assert.throws(
     () => applyCommand(s, { kind: "service.delete", at, requestId: R1, id: "web" }),
     (e) =>
-      e instanceof ValidationError && e.field === "requestId" && /service.create/.test(e.message),
+      e instanceof RequestIdReusedError && e.code === "request_id_reused" &&
+      e.message.startsWith(
+        `request ID "${R1}" (header Idempotency-Key or warren-request-id) was used for a ` +
+          "different request already (a service.create, and this is a service.delete): this " +
+          "request was not applied.",
+      ),
   );
   assert.equal(snap(s), before);
+});
+
+Deno.test("fsm requests: an ID reused with another request fingerprint is refused, changing nothing", () => {
+  const s = emptyState();
+  const create: Command = {
+    kind: "service.create",
+    at,
+    requestId: R1,
+    requestFingerprint: FP_A,
+    service: service("web"),
+  };
+  applyCommand(s, create);
+  assert.deepEqual(s.requests.get(R1), {
+    kind: "service.create",
+    fingerprint: FP_A,
+    ok: true,
+    id: "web",
+  });
+  const before = snap(s);
+  // Another body under the same ID: not applied, and not answered as the first one was.
+  const other: Command = {
+    ...create,
+    requestFingerprint: FP_B,
+    service: service("api-id", { name: "api" }),
+  };
+  assert.throws(
+    () => applyCommand(s, other),
+    (e) =>
+      e instanceof RequestIdReusedError &&
+      /\(a service.create with another body or target\): this request was not applied/.test(
+        e.message,
+      ),
+  );
+  assert.equal(snap(s), before, "no service api, the table as it was");
+  // The same request again still gets the first answer (a retry as another manager proposes it).
+  const again = applyCommand(s, {
+    ...create,
+    at: at + 1,
+    service: service("other-id", { name: "web" }),
+  });
+  assert.equal((again.result as { id: string }).id, "web");
+  assert.deepEqual(again.changes, []);
+  // A recorded failure is guarded alike.
+  const scale: Command = {
+    kind: "service.scale",
+    at,
+    requestId: R2,
+    requestFingerprint: FP_A,
+    id: "nope",
+    replicas: 2,
+  };
+  assert.throws(() => applyCommand(s, scale), NotFoundError);
+  assert.throws(
+    () => applyCommand(s, { ...scale, requestFingerprint: FP_B }),
+    RequestIdReusedError,
+  );
+  assert.throws(() => applyCommand(s, scale), NotFoundError);
+});
+
+Deno.test("fsm requests: two requests with one ID proposed before either applied: only the first applies, on every manager", () => {
+  // Both passed the API's check (the state showed neither); the log orders them.
+  const log: Command[] = [
+    { kind: "service.scale", at, requestId: R1, requestFingerprint: FP_A, id: "web", replicas: 3 },
+    { kind: "service.scale", at, requestId: R1, requestFingerprint: FP_B, id: "web", replicas: 7 },
+  ];
+  const managers = [emptyState(), emptyState()];
+  const answers = managers.map((s) => {
+    applyCommand(s, { kind: "service.create", at, service: service("web") });
+    return runAll(s, log);
+  });
+  assert.deepEqual(answers[1], answers[0], "the leader and a follower answer alike");
+  assert.match(answers[0][1], /^RequestIdReusedError: request ID "req-0000000000000001"/);
+  for (const s of managers) assert.equal(s.services.get("web")!.spec.replicas, 3);
+  assert.equal(snap(managers[1]), snap(managers[0]));
+});
+
+Deno.test("fsm requests: without a fingerprint on either side a repeat answers as before", () => {
+  const s = emptyState();
+  // An outcome recorded before fingerprints (an old log entry): any repeat gets it.
+  const old: Command = { kind: "service.create", at, requestId: R1, service: service("web") };
+  applyCommand(s, old);
+  assert.equal(s.requests.get(R1)!.fingerprint, undefined);
+  const later = applyCommand(s, {
+    ...old,
+    requestFingerprint: FP_B,
+    service: service("api-id", { name: "api" }),
+  });
+  assert.equal((later.result as { id: string }).id, "web");
+  assert.equal(s.services.has("api-id"), false);
+  // A command without one (proposed before the cluster's level allowed it) gets the first answer.
+  applyCommand(s, { ...old, requestId: R2, requestFingerprint: FP_A, service: service("db") });
+  const plain = applyCommand(s, { ...old, requestId: R2, service: service("x", { name: "x" }) });
+  assert.equal((plain.result as { id: string }).id, "db");
+  assert.equal(s.services.size, 2);
+});
+
+Deno.test("fsm requests: a refusal names the header the ID came in, when known", () => {
+  const s = emptyState();
+  const first: RequestOutcome = { kind: "service.delete", fingerprint: FP_A, ok: true };
+  assert.equal(replayRequest(s, R1, first, "service.delete", { fingerprint: FP_A }), undefined);
+  assert.throws(
+    () =>
+      replayRequest(s, R1, first, "service.delete", {
+        fingerprint: FP_B,
+        header: "Idempotency-Key",
+      }),
+    (e) =>
+      e instanceof RequestIdReusedError &&
+      e.message ===
+        `Idempotency-Key "${R1}" was used for a different request already (a service.delete ` +
+          "with another body or target): this request was not applied. Send a new " +
+          "Idempotency-Key with a new request; only the same request sent again gets the " +
+          "first one's answer",
+  );
 });
 
 Deno.test("fsm requests: a repeat after its object was deleted says so (not found)", () => {
@@ -178,6 +301,43 @@ Deno.test("fsm requests: snapshots keep the table and its order; old snapshots r
   assert.equal(o.services.get("web")!.spec.replicas, 3);
 });
 
+Deno.test("fsm requests: snapshots keep fingerprints; a snapshot from before them answers repeats as before", () => {
+  const s = emptyState();
+  const create: Command = {
+    kind: "service.create",
+    at,
+    requestId: R1,
+    requestFingerprint: FP_A,
+    service: service("web"),
+  };
+  applyCommand(s, create);
+  const other: Command = {
+    ...create,
+    requestFingerprint: FP_B,
+    service: service("x", { name: "x" }),
+  };
+  const r = restored(s);
+  assert.equal(r.requests.get(R1)!.fingerprint, FP_A);
+  assert.equal(snap(r), snap(s));
+  assert.throws(
+    () => applyCommand(r, other),
+    RequestIdReusedError,
+    "a restored manager refuses alike",
+  );
+  assert.deepEqual(applyCommand(r, create).changes, []);
+
+  // Taken by a binary before fingerprints: its outcomes have none, and a repeat with any
+  // fingerprint gets the first answer, as that binary answers it.
+  const old = JSON.parse(snap(s));
+  old.requests = old.requests.map((
+    [id, { fingerprint: _, ...o }]: [string, RequestOutcome],
+  ) => [id, o]);
+  assert.equal(JSON.stringify(old).includes(FP_A), false);
+  const o = fromSnapshot(old);
+  assert.equal((applyCommand(o, other).result as { id: string }).id, "web");
+  assert.equal(o.services.has("x"), false);
+});
+
 Deno.test("fsm requests: log entries without an ID encode and apply exactly as before", () => {
   const cmd: Command = { kind: "service.create", at, service: service("web") };
   assert.equal(new TextDecoder().decode(encodeCommand(cmd)).includes("requestId"), false);
@@ -185,9 +345,13 @@ Deno.test("fsm requests: log entries without an ID encode and apply exactly as b
   applyCommand(s, cmd);
   assert.equal(s.requests.size, 0);
   assert.throws(() => applyCommand(s, cmd), AlreadyExistsError);
-  // And an ID survives encoding (zod would drop an unknown field).
-  const tagged = new TextDecoder().decode(encodeCommand({ ...cmd, requestId: R1 }));
+  // And an ID and a fingerprint survive encoding (zod would drop an unknown field).
+  const tagged = new TextDecoder().decode(
+    encodeCommand({ ...cmd, requestId: R1, requestFingerprint: FP_A }),
+  );
   assert.equal(JSON.parse(tagged).requestId, R1);
+  assert.equal(JSON.parse(tagged).requestFingerprint, FP_A);
+  assert.throws(() => encodeCommand({ ...cmd, requestFingerprint: "not a fingerprint" }));
 });
 
 /** Writes of a few services, each tagged with one of a few request IDs (or none). */
@@ -196,8 +360,11 @@ const taggedArb: fc.Arbitrary<Command> = fc.record({
   n: fc.constantFrom("a", "b"),
   r: fc.nat(3),
   id: fc.constantFrom(undefined, R1, R2, "req-000000000000000c"),
-}).map(({ op, n, r, id }): Command => {
-  const requestId = id === undefined ? {} : { requestId: id };
+  fp: fc.constantFrom(undefined, FP_A, FP_B),
+}).map(({ op, n, r, id, fp }): Command => {
+  const requestId = id === undefined
+    ? {}
+    : { requestId: id, ...(fp === undefined ? {} : { requestFingerprint: fp }) };
   switch (op) {
     case "create":
       return { kind: "service.create", at, ...requestId, service: service(`id-${n}`, { name: n }) };

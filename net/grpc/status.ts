@@ -34,6 +34,8 @@ const TO_GRPC: Record<ErrorCode, Status> = {
   internal: Status.INTERNAL,
   // As etcd answers a watch from a compacted revision.
   compacted: Status.OUT_OF_RANGE,
+  // The request is wrong for the ID it carries; its own trailer code tells the two apart.
+  request_id_reused: Status.INVALID_ARGUMENT,
 };
 
 /** Trailer keys that carry the typed error across the wire. */

@@ -6,6 +6,7 @@ import {
   CompactedError,
   NotFoundError,
   NotLeaderError,
+  RequestIdReusedError,
   UnavailableError,
   ValidationError,
   type WarrenError,
@@ -33,6 +34,8 @@ Deno.test("grpc status: each typed error maps to its gRPC code", () => {
   assert.equal(toGrpcError(new Error("boom")).code, Status.INTERNAL);
   // As etcd answers a watch from a compacted revision.
   assert.equal(toGrpcError(new CompactedError("events up to index 7")).code, Status.OUT_OF_RANGE);
+  // A request ID reused for another request: the argument is wrong for that ID.
+  assert.equal(toGrpcError(new RequestIdReusedError("reused")).code, Status.INVALID_ARGUMENT);
 });
 
 Deno.test("grpc status: typed errors survive the wire with field and leader", () => {
@@ -58,6 +61,14 @@ Deno.test("grpc status: errors come back as instances of the class the server th
   const c = roundTrip(new CompactedError("events up to index 7 have been compacted"));
   assert.ok(c instanceof CompactedError);
   assert.deepEqual([c.code, c.retryable], ["compacted", false]);
+  // INVALID_ARGUMENT on the wire, but not a ValidationError: the trailer's code tells them apart.
+  const r = roundTrip(new RequestIdReusedError('warren-request-id "r" was used for ...'));
+  assert.ok(r instanceof RequestIdReusedError);
+  assert.ok(!(r instanceof ValidationError));
+  assert.deepEqual([r.code, r.message], [
+    "request_id_reused",
+    'warren-request-id "r" was used for ...',
+  ]);
 });
 
 Deno.test("grpc status: grpc-js's empty 'Resolution note:' tail is dropped from connection errors", () => {

@@ -21,6 +21,9 @@ const TO_HTTP: Record<ErrorCode, number> = {
   deadline_exceeded: 504,
   // Gone: as Kubernetes answers a watch from a compacted resourceVersion.
   compacted: 410,
+  // Unprocessable Content: what the IETF idempotency-key draft answers for a key reused with
+  // another payload (a 400 would read as a malformed request, which it is not).
+  request_id_reused: 422,
 };
 
 /** The JSON body of every REST error. */

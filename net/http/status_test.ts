@@ -5,6 +5,7 @@ import {
   MethodNotAllowedError,
   NotFoundError,
   PayloadTooLargeError,
+  RequestIdReusedError,
   UnavailableError,
   UnsupportedMediaTypeError,
   ValidationError,
@@ -31,4 +32,13 @@ Deno.test("http status: typed errors map to statuses with a JSON body naming the
   assert.equal(toHttpError(new TypeError("bug")).status, 500);
   // Gone, as Kubernetes answers a watch from a compacted resourceVersion.
   assert.equal(toHttpError(new CompactedError("events up to index 7")).status, 410);
+  // Unprocessable Content, as the IETF idempotency-key draft answers a key reused for another
+  // payload: the request is well-formed, and 400 would say it is not.
+  const reused = toHttpError(new RequestIdReusedError('Idempotency-Key "k" was used for ...'));
+  assert.equal(reused.status, 422);
+  assert.deepEqual(reused.body.error, {
+    code: "request_id_reused",
+    message: 'Idempotency-Key "k" was used for ...',
+    retryable: false,
+  });
 });
