@@ -12,10 +12,20 @@
  *   and reconnects on the next send after a backoff (100 ms doubling to 1 s; reset once a
  *   connection lived longer than the longest backoff). Messages sent during the backoff are
  *   dropped: Raft retries with fresh ones (heartbeats, probes) once the peer answers again.
+ * - Notices: the server writes nothing but, before it closes a connection it will not serve, a
+ *   notice frame saying why (frame.ts); each one reaches `onNotice`.
  * @module
  */
 import type * as net from "node:net";
-import { framedSize, writeFrames } from "./frame.ts";
+import {
+  decodeNotice,
+  framedSize,
+  FrameReader,
+  MAX_NOTICE_FRAME_BYTES,
+  type Notice,
+  writeFrames,
+} from "./frame.ts";
+import { reasonOf } from "./_tls_conn.ts";
 
 /** Counters of one peer (the same shape as the gRPC transport's). */
 export interface PeerConnStats {
@@ -43,6 +53,8 @@ export interface PeerConnOptions {
   maxBackoffMs: number;
   /** The peer missed messages (dropped, or lost with a failed connection). */
   onUnreachable: (reason: string) => void;
+  /** The peer said why it closes the connection (e.g. this node was removed). */
+  onNotice?: (notice: Notice) => void;
 }
 
 /** A persistent, reconnecting, batching connection to one peer. */
@@ -118,8 +130,19 @@ export class PeerConn {
     });
     this.#sock = sock;
     sock.setNoDelay(true);
-    // Nothing is expected from the server, but reading is how its close is noticed.
-    sock.on("data", () => {});
+    // Nothing but a notice is expected from the server; reading is also how its close is noticed.
+    const reader = new FrameReader({ maxFrameBytes: MAX_NOTICE_FRAME_BYTES });
+    sock.on("data", (chunk: Uint8Array) => {
+      if (this.#sock !== sock) return;
+      let notices: Notice[];
+      try {
+        notices = reader.push(chunk).map(decodeNotice);
+      } catch (err) {
+        this.#fail(sock, `the server sent what is not a notice: ${reasonOf(err)}`);
+        return;
+      }
+      for (const n of notices) this.#o.onNotice?.(n);
+    });
     sock.on("error", (err: Error) => this.#fail(sock, err.message));
     sock.on("close", () => this.#fail(sock, "connection closed"));
     // Also bounds how long a connect or handshake may hang.

@@ -10,6 +10,9 @@
  * └──────────┴──────────────────┘└──────────┴─────────────┘
  * handshake = "WRFT" u8 version, then 3 × (u16 len + UTF-8): clusterId, fromId, toId
  * ```
+ * The server sends nothing back, but for one frame before it closes a connection it will not
+ * serve: a {@link Notice} (`"WRFN" u8 version, u8 kind`), so the sender learns why (see
+ * {@link NoticeKind}). A client of an older version ignores it.
  * Frames are bounded ({@link MAX_FRAME_BYTES}): a length past it is a protocol error, so a
  * broken or hostile peer cannot make the reader buffer without limit.
  * @module
@@ -30,6 +33,24 @@ export interface Handshake {
   fromId: string;
   toId: string;
 }
+
+/**
+ * Why a server closes a connection at once after the handshake:
+ * - `removed`: the sender was removed from the cluster (`node rm --force`, `cluster leave`), as
+ *   the receiver's replicated state records. Definitive: node IDs are never reused.
+ */
+export type NoticeKind = "removed";
+
+/** What a server tells a client before it closes the connection. */
+export interface Notice {
+  kind: NoticeKind;
+}
+
+const NOTICE_MAGIC = [0x57, 0x52, 0x46, 0x4e]; // "WRFN"
+const NOTICE_KINDS: readonly NoticeKind[] = ["removed"];
+
+/** Largest frame a client accepts from a server (notices only). */
+export const MAX_NOTICE_FRAME_BYTES = 64;
 
 /** Total bytes {@link writeFrames} needs for `payloads`. */
 export function framedSize(payloads: readonly Uint8Array[]): number {
@@ -211,4 +232,27 @@ export function decodeHandshake(b: Uint8Array): Handshake {
   if (at !== b.byteLength) throw new ValidationError("handshake", "has trailing bytes");
   const [clusterId, fromId, toId] = fields;
   return { clusterId, fromId, toId };
+}
+
+/** Encodes a notice payload (frame it with {@link encodeFrames}). */
+export function encodeNotice(n: Notice): Uint8Array {
+  return new Uint8Array([...NOTICE_MAGIC, VERSION, NOTICE_KINDS.indexOf(n.kind) + 1]);
+}
+
+/** Decodes a notice payload; throws ValidationError for anything else (or an unknown kind). */
+export function decodeNotice(b: Uint8Array): Notice {
+  if (b.byteLength !== NOTICE_MAGIC.length + 2 || NOTICE_MAGIC.some((m, i) => b[i] !== m)) {
+    throw new ValidationError("notice", "is not a Warren Raft notice");
+  }
+  if (b[NOTICE_MAGIC.length] !== VERSION) {
+    throw new ValidationError(
+      "notice",
+      `has version ${b[NOTICE_MAGIC.length]}, this node speaks ${VERSION}`,
+    );
+  }
+  const kind = NOTICE_KINDS[b[NOTICE_MAGIC.length + 1] - 1];
+  if (kind === undefined) {
+    throw new ValidationError("notice", `has unknown kind ${b[NOTICE_MAGIC.length + 1]}`);
+  }
+  return { kind };
 }

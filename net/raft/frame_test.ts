@@ -2,8 +2,10 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import {
   decodeHandshake,
+  decodeNotice,
   encodeFrames,
   encodeHandshake,
+  encodeNotice,
   framedSize,
   FrameReader,
   MAX_FRAME_BYTES,
@@ -85,4 +87,20 @@ Deno.test("frame: the handshake round-trips and rejects anything else", () => {
     () => encodeHandshake({ ...h, fromId: "x".repeat(2000) }),
     (e) => e instanceof ValidationError && e.field === "fromId",
   );
+});
+
+Deno.test("frame: a notice round-trips; a handshake, another version or an unknown kind is refused", () => {
+  assert.deepEqual(decodeNotice(encodeNotice({ kind: "removed" })), { kind: "removed" });
+  const wire = encodeNotice({ kind: "removed" });
+  for (
+    const bad of [
+      encodeHandshake({ clusterId: "c", fromId: "a", toId: "b" }),
+      wire.slice(0, wire.byteLength - 1),
+      Uint8Array.from(wire, (b, i) => i === 4 ? 9 : b),
+      Uint8Array.from(wire, (b, i) => i === 5 ? 0 : b),
+      Uint8Array.from(wire, (b, i) => i === 5 ? 2 : b),
+    ]
+  ) {
+    assert.throws(() => decodeNotice(bad), ValidationError);
+  }
 });

@@ -9,7 +9,10 @@
  * TLS handshake (client cert from the cluster CA required)
  *   → frame 1: handshake — wrong cluster, wrong receiver, role not allowed, CN ≠ fromId → close
  *   → frames 2..: messages → onMessages(fromId, [...frames of this read])
+ *   (from a sender removed from the cluster, isRemoved, at any read: notice "removed", close)
  * ```
+ * A removed manager restarted on its old data directory still believes itself a member and
+ * campaigns; the notice is how it learns otherwise (etcd answers such a member 410 Gone).
  * Renewal: the server reads the identity's current material for each new connection (its
  * secure context is replaced on every `identity.update`); open connections keep theirs.
  * @module
@@ -19,7 +22,14 @@ import * as tls from "node:tls";
 import type { PeerRole } from "../grpc/tls_peer.ts";
 import type { TlsIdentity } from "../grpc/tls.ts";
 import { type Logger, logger } from "../../proto/log.ts";
-import { decodeHandshake, FrameReader, type Handshake, MAX_FRAME_BYTES } from "./frame.ts";
+import {
+  decodeHandshake,
+  encodeFrames,
+  encodeNotice,
+  FrameReader,
+  type Handshake,
+  MAX_FRAME_BYTES,
+} from "./frame.ts";
 import { reasonOf, splitHostPort, tlsOptions, verifiedPeer } from "./_tls_conn.ts";
 
 /** Options of {@link startTlsRaftServer}. */
@@ -32,6 +42,11 @@ export interface TlsRaftServerOptions {
   selfId: string;
   /** Receives the messages of one socket read, in the order sent. */
   onMessages: (fromId: string, messages: Uint8Array[]) => void;
+  /**
+   * Whether node `fromId` was removed from the cluster: its connection is answered with a
+   * "removed" notice and closed, and its messages never reach `onMessages`.
+   */
+  isRemoved?: (fromId: string) => boolean;
   /** The certificate role that may send Raft messages. Default "manager". */
   allowedRole?: PeerRole;
   /** A connection that sends no handshake within this long is closed. Default 5,000. */
@@ -55,10 +70,12 @@ export async function startTlsRaftServer(opts: TlsRaftServerOptions): Promise<Tl
   const log = opts.log ?? logger("raft-transport", { node: opts.selfId });
   const sockets = new Set<net.Socket>();
   const { identity } = opts;
+  // Removed nodes told so, logged once each (an older one keeps reconnecting every second).
+  const toldRemoved = new Set<string>();
   const accept = (sock: net.Socket) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
-    serveConnection(sock, opts, log);
+    serveConnection(sock, opts, log, toldRemoved);
   };
   let server: net.Server;
   let unwatch = () => {};
@@ -113,10 +130,16 @@ export async function startTlsRaftServer(opts: TlsRaftServerOptions): Promise<Tl
 }
 
 /** Reads one connection: handshake first, then message frames. */
-function serveConnection(sock: net.Socket, opts: TlsRaftServerOptions, log: Logger): void {
+function serveConnection(
+  sock: net.Socket,
+  opts: TlsRaftServerOptions,
+  log: Logger,
+  toldRemoved: Set<string>,
+): void {
   sock.setNoDelay(true);
   const reader = new FrameReader({ maxFrameBytes: opts.maxFrameBytes ?? MAX_FRAME_BYTES });
   let from: string | undefined;
+  let told = false;
   const refuse = (reason: string, fields: Record<string, unknown> = {}) => {
     log.warn("closed a Raft connection", { remote: sock.remoteAddress, reason, ...fields });
     sock.destroy();
@@ -126,8 +149,25 @@ function serveConnection(sock: net.Socket, opts: TlsRaftServerOptions, log: Logg
     opts.handshakeTimeoutMs ?? 5000,
   );
   sock.on("close", () => clearTimeout(timer));
+  const tellRemoved = (fromId: string) => {
+    if (!toldRemoved.has(fromId)) {
+      toldRemoved.add(fromId);
+      log.warn("refused the Raft connection of a node removed from the cluster", {
+        from: fromId,
+        remote: sock.remoteAddress,
+      });
+    }
+    // Half-closes after the notice; what the sender writes meanwhile is read and dropped
+    // (closing with unread bytes would reset the connection, and the notice with it).
+    told = true;
+    sock.end(encodeFrames([encodeNotice({ kind: "removed" })]));
+    // A sender that never closes its side is cut off.
+    const linger = setTimeout(() => sock.destroy(), opts.handshakeTimeoutMs ?? 5000);
+    sock.on("close", () => clearTimeout(linger));
+  };
   sock.on("error", () => {/* 'close' follows; a reset peer is routine */});
   sock.on("data", (chunk: Uint8Array) => {
+    if (told) return;
     let frames: Uint8Array[];
     try {
       frames = reader.push(chunk);
@@ -146,8 +186,11 @@ function serveConnection(sock: net.Socket, opts: TlsRaftServerOptions, log: Logg
       if (bad) return refuse(bad, { from: h.fromId });
       clearTimeout(timer);
       from = h.fromId;
-      if (frames.length === 0) return;
     }
+    // Checked at every read, not only at the handshake: a node removed while connected is told
+    // as soon as it speaks again.
+    if (opts.isRemoved?.(from)) return tellRemoved(from);
+    if (frames.length === 0) return;
     try {
       opts.onMessages(from, frames);
     } catch (err) {

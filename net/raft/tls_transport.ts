@@ -12,6 +12,7 @@
  *           reconnects with backoff 100 ms → 1 s (failure → onUnreachable)
  *                          ▼
  *  peer's startTlsRaftServer: client cert role + cluster + node ID checked → onMessages(from, msgs)
+ *                          (or, this node having been removed: notice "removed" → onRemoved(peer))
  * ```
  * The client dials peers by address and verifies the server certificate under
  * {@link MANAGER_SERVER_NAME}, then checks it is a manager of this cluster with the expected node
@@ -38,6 +39,11 @@ export interface TlsRaftTransportOptions {
   identity?: TlsIdentity;
   /** Called when messages to `peerId` were dropped or lost with a failed connection. */
   onUnreachable?: (peerId: string, reason: string) => void;
+  /**
+   * Called when `peerId` refused this node's connection because its replicated state records
+   * this node as removed from the cluster (once per refused connection).
+   */
+  onRemoved?: (peerId: string) => void;
   /** Most messages queued per peer; past it new ones are dropped. Default 4,096. */
   maxQueueMsgs?: number;
   /** Most bytes queued per peer. Default 64 MiB. */
@@ -110,6 +116,9 @@ export class TlsRaftTransport {
       initialBackoffMs: o.initialBackoffMs ?? 100,
       maxBackoffMs: o.maxBackoffMs ?? 1000,
       onUnreachable: (reason) => o.onUnreachable?.(id, reason),
+      onNotice: (n) => {
+        if (n.kind === "removed") o.onRemoved?.(id);
+      },
     });
     this.#peers.set(id, { address, conn });
   }

@@ -19,10 +19,11 @@ async function pair(opts: {
   clientIdentity?: TlsIdentity;
   clientCluster?: string;
   maxQueueMsgs?: number;
+  isRemoved?: (fromId: string) => boolean;
 } = {}) {
   const inbox = new Inbox();
   const refusals: string[] = [];
-  const log = recordingLogger([], (msg, f) => refusals.push(`${msg}: ${f.reason}`));
+  const log = recordingLogger([], (msg, f) => refusals.push(`${msg}: ${f.reason ?? f.from}`));
   const server = await startTlsRaftServer({
     address: "127.0.0.1:0",
     identity: opts.serverIdentity,
@@ -30,9 +31,12 @@ async function pair(opts: {
     selfId: "m1",
     onMessages: inbox.onMessages,
     allowedRole: "manager",
+    ...(opts.isRemoved ? { isRemoved: opts.isRemoved } : {}),
     log,
   });
   const unreachable: string[] = [];
+  const removedBy: string[] = [];
+  let onRemoved = (_peer: string) => {};
   let onUnreachable = (_reason: string) => {};
   const transport = new TlsRaftTransport({
     clusterId: opts.clientCluster ?? "c1",
@@ -44,6 +48,10 @@ async function pair(opts: {
       unreachable.push(reason);
       onUnreachable(reason);
     },
+    onRemoved: (peer) => {
+      removedBy.push(peer);
+      onRemoved(peer);
+    },
   });
   transport.setPeer("m1", `127.0.0.1:${server.port}`);
   return {
@@ -52,6 +60,9 @@ async function pair(opts: {
     inbox,
     refusals,
     unreachable,
+    removedBy,
+    /** Resolves with the peer of the next "removed" notice. */
+    nextRemoved: () => next<string>((cb) => (onRemoved = cb)),
     /** Resolves with the next unreachable report. */
     nextUnreachable: () => next<string>((cb) => (onUnreachable = cb)),
     async [Symbol.asyncDispose]() {
@@ -153,6 +164,48 @@ Deno.test("tls transport: a wrong cluster or receiver is closed with a logged re
   } finally {
     t.close();
   }
+});
+
+Deno.test("tls transport: a node the receiver records as removed is told so, and its messages dropped", async () => {
+  const ca = await newCa("c1");
+  const removed = new Set<string>();
+  await using p = await pair({
+    serverIdentity: new TlsIdentity(await issueTestCert(ca, "m1", "manager")),
+    clientIdentity: new TlsIdentity(await issueTestCert(ca, "m2", "manager")),
+    isRemoved: (id) => removed.has(id),
+  });
+  // A member is served as before.
+  p.transport.send("m1", numbered(0));
+  assert.ok(await p.inbox.waitFor(1));
+  assert.deepEqual(p.removedBy, []);
+
+  // Removed while connected: told at its next message, which is dropped.
+  removed.add("m2");
+  let told = p.nextRemoved();
+  p.transport.send("m1", numbered(1));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<string>((
+    r,
+  ) => (timer = setTimeout(() => r("no notice in 5 s"), 5000)));
+  assert.equal(await Promise.race([told, timeout]), "m1");
+  clearTimeout(timer);
+  await p.nextUnreachable();
+  assert.equal(p.transport.connected("m1"), false);
+
+  // A new connection is told at its handshake (as a removed manager restarted on its data dir).
+  told = p.nextRemoved();
+  const deadline = Date.now() + 5000;
+  while (p.removedBy.length < 2) {
+    assert.ok(Date.now() < deadline, "told again within 5 s");
+    p.transport.send("m1", numbered(2));
+    await Promise.race([told, new Promise((r) => setTimeout(r, 20))]);
+  }
+  assert.deepEqual(p.removedBy, ["m1", "m1"]);
+  assert.equal(p.inbox.messages.length, 1, "nothing from the removed node got through");
+  // Logged once, however often it comes back.
+  assert.deepEqual(p.refusals, [
+    "refused the Raft connection of a node removed from the cluster: m2",
+  ]);
 });
 
 Deno.test("tls transport: a worker certificate may not send Raft messages", async () => {
