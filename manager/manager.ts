@@ -103,6 +103,7 @@ interface Parts {
   tls: TlsIdentity | undefined;
   advertiseAddr: string;
   featureLevel: number;
+  removed: Promise<string>;
   close: () => Promise<void>;
 }
 
@@ -127,6 +128,7 @@ export class Manager {
   /** The feature level this manager's binary runs as. */
   readonly featureLevel: number;
   readonly #close: () => Promise<void>;
+  readonly #removed: Promise<string>;
   #stopping: Promise<void> | undefined;
 
   private constructor(p: Parts) {
@@ -145,6 +147,7 @@ export class Manager {
     this.advertiseAddr = p.advertiseAddr;
     this.featureLevel = p.featureLevel;
     this.#close = p.close;
+    this.#removed = p.removed;
     this.log = logger("manager", { node: p.identity.nodeId });
   }
 
@@ -165,6 +168,19 @@ export class Manager {
   get failure(): Error | undefined {
     const err = this.raft.failure;
     return err === undefined ? undefined : asError(err);
+  }
+
+  /**
+   * Resolves with the ID of a manager that refused this one's Raft connection because its
+   * replicated state records this node as removed from the cluster (`node rm --force`, or
+   * `cluster leave`, while this manager was down or cut off; it then restarted on its old data
+   * directory, still believing itself a member). Definitive: node IDs are never reused, and a
+   * manager merely partitioned or catching up is never recorded as removed. Never settles
+   * otherwise. This manager's own log cannot say so: the leader stops replicating to a manager
+   * once its removal from the configuration applies.
+   */
+  get removed(): Promise<string> {
+    return this.#removed;
   }
 
   /** The gRPC API address clients should use. */
@@ -201,6 +217,7 @@ export class Manager {
       const storage = await KvStorage.open(kv);
       const store = new Store({ featureLevel });
       const ref: { node?: RaftNode } = {};
+      const removal = Promise.withResolvers<string>();
 
       // Raft: framed messages over mutual TLS (plain TCP only when insecure); managers only.
       const raftServer = await startTlsRaftServer({
@@ -209,6 +226,8 @@ export class Manager {
         clusterId: identity.clusterId,
         selfId: identity.nodeId,
         onMessages: (from, msgs) => ref.node?.receive(msgs, from),
+        // A removed manager restarted on its data directory is told so (Manager.removed).
+        isRemoved: (id) => store.state.removedNodeIds.has(id),
         allowedRole: "manager",
       });
       closers.push(() => raftServer.close());
@@ -217,6 +236,7 @@ export class Manager {
         selfId: identity.nodeId,
         identity: tls,
         onUnreachable: (peer) => ref.node?.reportUnreachable(peer),
+        onRemoved: (peer) => removal.resolve(peer),
       });
       closers.push(() => transport.close());
       const raftAddress = `${opts.advertiseAddr}:${raftServer.port}`;
@@ -374,6 +394,7 @@ export class Manager {
         tls,
         advertiseAddr: opts.advertiseAddr,
         featureLevel,
+        removed: removal.promise,
         close: closeAll,
       });
       if (fresh && opts.init) {

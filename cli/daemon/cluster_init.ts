@@ -20,6 +20,8 @@ import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
 import { lockedNotice } from "./manager_banner.ts";
+import { managerRemoval, ManagerRemovedError } from "./membership.ts";
+import type { WarrenError } from "../../proto/errors.ts";
 
 type InitFlags = DaemonFlags & WorkerFlags & {
   name: string;
@@ -77,6 +79,7 @@ export function clusterInitCommand(): Command {
     let drain = o.drainOnExit ?? false;
     // A node that left removes its containers as well (before its own containerd stops).
     let leaving = false;
+    let workerNotMember: Promise<WarrenError> | undefined;
     try {
       // A manager restarted under autolock cannot sign until unlocked: keep the CLI config.
       const locked = await mgr.ctx.localKek?.locked();
@@ -100,6 +103,7 @@ export function clusterInitCommand(): Command {
         const { startColocatedWorker } = await import("./colocated_worker.ts");
         const w = await startColocatedWorker(mgr, o);
         stops.unshift(() => w.stop({ drain, remove: leaving }));
+        workerNotMember = w.notMember;
       }
       console.log(
         `cluster ${mgr.identity.clusterId} running; manager ${mgr.identity.nodeId} at ${mgr.apiAddress}${
@@ -126,12 +130,23 @@ export function clusterInitCommand(): Command {
       throw mgr.failure ?? err;
     }
     // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops,
-    // and the process exits with the error, rather than linger without applying the log.
+    // and the process exits with the error, rather than linger without applying the log; so
+    // does one the cluster removed (restarted on its old data directory), saying so.
     let failure: Error | undefined;
+    const removed = managerRemoval({
+      identity: mgr.identity,
+      dataDir: o.dataDir,
+      raftRefusedBy: mgr.removed,
+      ...(workerNotMember ? { workerNotMember } : {}),
+      leaveRequested: () => leaveRequested(o.dataDir),
+    });
     await waitForShutdown(async () => {
-      if (await leaveRequested(o.dataDir)) drain = leaving = true;
+      // Out of the cluster, its tasks run elsewhere now: stop them, as a node that left does.
+      if (failure instanceof ManagerRemovedError || await leaveRequested(o.dataDir)) {
+        drain = leaving = true;
+      }
       await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
-    }, { until: mgr.failed.then((err) => failure = err) });
+    }, { until: Promise.race([mgr.failed, removed]).then((err) => failure = err) });
     if (failure) throw failure;
   });
   return cmd;

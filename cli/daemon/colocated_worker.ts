@@ -8,7 +8,7 @@
  */
 import type { Manager } from "../../manager/manager.ts";
 import { channelCredentials, channelOptionsFor, MANAGER_SERVER_NAME } from "../../net/grpc/tls.ts";
-import { UnavailableError } from "../../proto/errors.ts";
+import { UnavailableError, type WarrenError } from "../../proto/errors.ts";
 import type { WorkerFlags } from "./options.ts";
 import { managersToRecord } from "./pid_file.ts";
 import { runStops } from "./shutdown.ts";
@@ -20,6 +20,11 @@ export interface ColocatedWorker {
    * `remove` (the node left its cluster) also removes their containers, networks and files.
    */
   stop(opts: { drain: boolean; remove: boolean }): Promise<void>;
+  /**
+   * Settles once the managers answered the worker that this node is not a member (it was
+   * removed), after it stopped its tasks; never settles otherwise.
+   */
+  readonly notMember: Promise<WarrenError>;
 }
 
 /**
@@ -49,6 +54,7 @@ export async function startColocatedWorker(
   };
   // Set when stopping: what to do with the tasks and their networks.
   let how = { drain: false, remove: false };
+  let notMember: Promise<WarrenError> | undefined;
   try {
     const containerd = await containerdFor(o.dataDir, o.containerdSocket);
     stops.unshift(containerd.stop);
@@ -75,6 +81,7 @@ export async function startColocatedWorker(
       channelOptions: channelOptionsFor(MANAGER_SERVER_NAME),
     });
     stops.unshift(() => w.stop(how));
+    notMember = w.node.notMember;
     // The manager's /metrics also shows this node's tasks (CPU, memory), so one scrape of a
     // single-node cluster sees everything; --metrics-addr serves them on their own too.
     const { renderWorkerMetrics } = await import("../../worker/metrics_http.ts");
@@ -99,6 +106,7 @@ export async function startColocatedWorker(
       how = opts;
       await stopAll();
     },
+    notMember: notMember!,
   };
 }
 

@@ -12,10 +12,10 @@ import { hostName, hostPlatform, hostResources } from "../../manager/host_info.t
 import { caDigest, parseToken } from "../../manager/security/mod.ts";
 import { readTlsFiles } from "../../manager/tls_files.ts";
 import { logger } from "../../proto/log.ts";
-import { NodeRemovedError } from "./membership.ts";
+import { managerRemoval, ManagerRemovedError, NodeRemovedError } from "./membership.ts";
 import { VERSION } from "../../proto/version.ts";
 import { BINARY_FEATURE_LEVEL } from "../../manager/state/fsm_feature_level.ts";
-import { ValidationError } from "../../proto/errors.ts";
+import { ValidationError, type WarrenError } from "../../proto/errors.ts";
 import {
   addDaemonFlags,
   addWorkerFlags,
@@ -205,11 +205,13 @@ async function runManager(
   // As `cluster init`: tasks stop with the daemon when asked or when the node left (and then
   // their containers go too, before this node's containerd stops).
   let how = { drain: o.drainOnExit ?? false, remove: false };
+  let workerNotMember: Promise<WarrenError> | undefined;
   if (!o.managerOnly) {
     try {
       const { startColocatedWorker } = await import("./colocated_worker.ts");
       const w = await startColocatedWorker(mgr, o);
       stops.unshift(() => w.stop(how));
+      workerNotMember = w.notMember;
     } catch (err) {
       await runStops(stops);
       // A step above failed because the manager cannot apply the log: say why.
@@ -226,11 +228,22 @@ async function runManager(
   });
   for (const line of banner) console.log(line);
   // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops, and
-  // the process exits with the error, rather than linger without applying the log.
+  // the process exits with the error, rather than linger without applying the log; so does one
+  // the cluster removed (restarted on its old data directory), saying so.
   let failure: Error | undefined;
+  const removed = managerRemoval({
+    identity: mgr.identity,
+    dataDir: o.dataDir,
+    raftRefusedBy: mgr.removed,
+    ...(workerNotMember ? { workerNotMember } : {}),
+    leaveRequested: () => leaveRequested(o.dataDir),
+  });
   await waitForShutdown(async () => {
-    if (await leaveRequested(o.dataDir)) how = { drain: true, remove: true };
+    // Out of the cluster, its tasks run elsewhere now: stop them, as a node that left does.
+    if (failure instanceof ManagerRemovedError || await leaveRequested(o.dataDir)) {
+      how = { drain: true, remove: true };
+    }
     await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
-  }, { until: mgr.failed.then((err) => failure = err) });
+  }, { until: Promise.race([mgr.failed, removed]).then((err) => failure = err) });
   if (failure) throw failure;
 }

@@ -101,38 +101,56 @@ export function leaveCommand(): Command {
           `no manager known for ${o.dataDir}: pass --manager HOST:PORT (or set WARREN_MANAGER): which manager should let this node go?`,
         );
       }
-      const { done, lastErr } = await askManagers(managers, (addr) => {
-        const client = new ClusterServiceClient(
-          addr,
-          channelCredentials(tls),
-          channelOptionsFor(MANAGER_SERVER_NAME),
-        );
-        return new Promise<void>((resolve, reject) =>
-          client.leave(
-            codecs.LeaveRequest.toWire({ nodeId: id.nodeId, force: o.force ?? false }),
-            (err: ServiceError | null) => err ? reject(fromGrpcError(err)) : resolve(),
-          )
-        ).finally(() => client.close());
-      });
+      // Asked before the managers are: the daemon may hear that its node is no longer a member
+      // (its worker's session, a manager refusing its Raft connection) before this command
+      // signals it, and must take that for the leave it is, not a removal to report.
+      const pid = await runningDaemon(o.dataDir);
+      const withdraw = pid !== undefined ? await requestLeave(o.dataDir) : undefined;
+      let asked: Awaited<ReturnType<typeof askManagers>>;
+      try {
+        asked = await askManagers(managers, (addr) => {
+          const client = new ClusterServiceClient(
+            addr,
+            channelCredentials(tls),
+            channelOptionsFor(MANAGER_SERVER_NAME),
+          );
+          return new Promise<void>((resolve, reject) =>
+            client.leave(
+              codecs.LeaveRequest.toWire({ nodeId: id.nodeId, force: o.force ?? false }),
+              (err: ServiceError | null) => err ? reject(fromGrpcError(err)) : resolve(),
+            )
+          ).finally(() => client.close());
+        });
+      } catch (err) {
+        await withdraw?.();
+        throw err;
+      }
+      const { done, lastErr } = asked;
       // The managers do not know this node (it was removed): nothing to leave, but the host
       // still holds its tasks and network, which the steps below clean up.
       const unknown = !done && lastErr instanceof WarrenError && lastErr.code === "not_found";
-      if (!done && !unknown) throw lastErr ?? new UnavailableError("no manager answered");
-      const pid = await runningDaemon(o.dataDir);
+      if (!done && !unknown) {
+        await withdraw?.();
+        throw lastErr ?? new UnavailableError("no manager answered");
+      }
       let stillRunning = false;
       if (pid !== undefined) {
         // The daemon stops its tasks on the way out (as 'docker swarm leave' does): nothing
         // would adopt them again, and their networks are about to go.
-        const withdraw = await requestLeave(o.dataDir);
         try {
-          Deno.kill(pid, "SIGTERM");
+          try {
+            Deno.kill(pid, "SIGTERM");
+          } catch (err) {
+            // It stopped by itself meanwhile (told it is no longer a member).
+            if (!(err instanceof Deno.errors.NotFound)) throw err;
+          }
           // Stopping tasks takes their grace periods: wait up to a few minutes.
           // Watch the process, not its PID file: a worker removes that before it drains.
           for (let i = 0; i < 1800 && await processAlive(pid); i++) {
             await new Promise((r) => setTimeout(r, 100));
           }
         } finally {
-          await withdraw();
+          await withdraw?.();
         }
         stillRunning = await processAlive(pid);
       }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readIdentity, writeIdentity } from "../../manager/identity.ts";
-import { forgetMembership } from "./membership.ts";
+import { forgetMembership, managerRemoval, ManagerRemovedError } from "./membership.ts";
+import { NotMemberError } from "../../proto/errors.ts";
 
 Deno.test("a worker that left forgets its membership; local volumes and containerd's data stay", async () => {
   const dir = await Deno.makeTempDir({ prefix: "warren-membership-" });
@@ -68,4 +69,64 @@ Deno.test("a manager that left forgets its Raft log, cluster key and REST token 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** Whether `p` is still pending once every queued callback has run. */
+async function pending(p: Promise<unknown>): Promise<boolean> {
+  const marker = Symbol("pending");
+  const later = new Promise((r) => setTimeout(() => r(marker), 0));
+  return (await Promise.race([p, later])) === marker;
+}
+
+Deno.test("a removed manager's daemon exits saying by whom, and what to run; not during a leave", async () => {
+  const identity = { nodeId: "m3", clusterId: "c1" };
+  const never = new Promise<never>(() => {});
+  // A manager refusing its Raft connection.
+  let err = await managerRemoval({
+    identity,
+    dataDir: "/var/lib/warren",
+    raftRefusedBy: Promise.resolve("m1"),
+    workerNotMember: never,
+    leaveRequested: () => Promise.resolve(false),
+  });
+  assert.ok(err instanceof ManagerRemovedError);
+  assert.equal(err.code, "failed_precondition");
+  assert.equal(
+    err.message,
+    "this manager (node m3) was removed from cluster c1 (manager m1 refuses it as a member) " +
+      "and stopped, with its tasks: run 'warren cluster leave --data-dir /var/lib/warren' to " +
+      "clean up its data and this host, then 'warren join MANAGER_ADDR --token TOKEN' to join again",
+  );
+  // Its worker told it is not a member (a manager-only one has no worker).
+  const answer = new NotMemberError("m3");
+  err = await managerRemoval({
+    identity,
+    dataDir: "/d",
+    raftRefusedBy: never,
+    workerNotMember: Promise.resolve(answer),
+    leaveRequested: () => Promise.resolve(false),
+  });
+  assert.match(err.message, /\(the managers told its worker it is not a member\)/);
+  assert.equal(err.cause, answer);
+  // No signal, no exit.
+  assert.ok(
+    await pending(
+      managerRemoval({
+        identity,
+        dataDir: "/d",
+        raftRefusedBy: never,
+        leaveRequested: () => Promise.resolve(false),
+      }),
+    ),
+  );
+  // `cluster leave` asked for it: leave stops the daemon, which reports no failure.
+  let asked = 0;
+  const leaving = managerRemoval({
+    identity,
+    dataDir: "/d",
+    raftRefusedBy: Promise.resolve("m1"),
+    leaveRequested: () => Promise.resolve(++asked > 0),
+  });
+  assert.ok(await pending(leaving));
+  assert.equal(asked, 1);
 });

@@ -75,6 +75,27 @@ export async function cli(
   return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
 }
 
+/**
+ * Runs a daemon with `args` until it exits by itself (killed after `timeoutMs`); returns code and
+ * output, for a daemon expected to stop on its own (e.g. a manager the cluster removed).
+ */
+export async function runDaemonToExit(
+  env: Record<string, string>,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--quiet", V8_FLAGS, ...entry(), ...args],
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(timeoutMs),
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
 /** Starts a daemon with `args`; resolves when it printed `marker` on stdout. */
 export async function startDaemon(
   m: ManagerProc,
