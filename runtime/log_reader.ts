@@ -2,12 +2,17 @@
  * Reading a container's log files as written by the log driver (containerd/log_driver.ts): CRI format
  * records, rotated `log.N` ... `log.1`, `log`. Partial records (`P`) are joined into one line.
  *
+ * History is streamed oldest first; with `tail`, each file is read backwards from its end instead
+ * (log_tail.ts), newest file first, and an older file only while fewer than `tail` lines were found.
+ *
  * Follow mode polls the current file (every `pollMs`) and notices a rotation by the inode under
  * the path changing: the old handle is read to its end, then the new file from its start. It
  * ends once `exited` has resolved and the file has stayed quiet for `settleMs` — the driver may
  * still be writing the last lines the process printed just before it exited.
  */
 import type { LogEntry } from "./runtime.ts";
+import { parseCriRecord } from "./_cri_record.ts";
+import { type ByteSource, tailRecords } from "./log_tail.ts";
 
 /** Options of {@link readLogs}. */
 export interface ReadLogsOptions {
@@ -25,13 +30,16 @@ export interface ReadLogsOptions {
   settleMs?: number;
 }
 
-const RECORD_RE = /^(\S+) (stdout|stderr) ([PF]) (.*)$/s;
-
 /** Splits log bytes into records, carrying partial lines and an unfinished tail across calls. */
 class RecordParser {
   #rest = "";
-  readonly #partial = { stdout: "", stderr: "" };
+  readonly #partial: { stdout: string; stderr: string };
   readonly #decoder = new TextDecoder();
+
+  /** `partial`: the `P` text each stream has pending, when starting after the file's start. */
+  constructor(partial = { stdout: "", stderr: "" }) {
+    this.#partial = { ...partial };
+  }
 
   push(bytes: Uint8Array): LogEntry[] {
     const text = this.#rest + this.#decoder.decode(bytes, { stream: true });
@@ -39,15 +47,18 @@ class RecordParser {
     this.#rest = lines.pop()!;
     const out: LogEntry[] = [];
     for (const raw of lines) {
-      const m = RECORD_RE.exec(raw);
-      if (!m) continue; // not a record (e.g. a file cut by an external truncate): skip it
-      const stream = m[2] as "stdout" | "stderr";
-      if (m[3] === "P") {
-        this.#partial[stream] += m[4];
+      const rec = parseCriRecord(raw);
+      if (!rec) continue; // not a record (e.g. a file cut by an external truncate): skip it
+      if (rec.partial) {
+        this.#partial[rec.stream] += rec.text;
         continue;
       }
-      out.push({ stream, line: this.#partial[stream] + m[4], ts: new Date(m[1]) });
-      this.#partial[stream] = "";
+      out.push({
+        stream: rec.stream,
+        line: this.#partial[rec.stream] + rec.text,
+        ts: new Date(rec.time),
+      });
+      this.#partial[rec.stream] = "";
     }
     return out;
   }
@@ -90,49 +101,61 @@ async function* entriesOf(
   }
 }
 
-/** The last `max` items pushed, in order: memory stays bounded however many come. */
-class Ring<T> {
-  readonly #items: T[] = [];
-  #start = 0;
-  constructor(readonly max: number) {}
-
-  push(item: T): void {
-    if (this.max <= 0) return;
-    if (this.#items.length < this.max) {
-      this.#items.push(item);
-      return;
-    }
-    this.#items[this.#start] = item;
-    this.#start = (this.#start + 1) % this.max;
-  }
-
-  toArray(): T[] {
-    return [...this.#items.slice(this.#start), ...this.#items.slice(0, this.#start)];
-  }
+/** Positional reads of `file` (moves its position). */
+function byteSource(file: Deno.FsFile): ByteSource {
+  return {
+    async readAt(buf, offset) {
+      await file.seek(offset, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < buf.byteLength) {
+        const n = await file.read(buf.subarray(got));
+        if (n === null || n === 0) break;
+        got += n;
+      }
+      return got;
+    },
+  };
 }
 
 /**
- * The last `tail` kept entries, oldest first. Files are read newest first, so a rotated file is
- * read only while fewer than `tail` entries were found, and at most `tail` entries are held (a
- * `--tail 10` must not load 2 × 10 MB of history on a Raspberry Pi). Each file has its own
- * parser, as when read oldest first; the current one (`files[0]`) is always read to its end,
- * since following goes on from there.
+ * The last `tail` entries at or after `sinceMs`, oldest first, read backwards from the files'
+ * ends: the current file, then the rotated ones (`rotated`, newest first) only while fewer than
+ * `tail` were found (a `--tail 10` reads a few KB, not 2 × 10 MB, on a Raspberry Pi). Each file
+ * is read on its own, as when read oldest first. With `follow`, the current file is left where
+ * following goes on and the returned parser knows the lines it has in progress.
  */
 async function lastEntries(
-  files: { file: Deno.FsFile | undefined; parser: RecordParser }[],
-  tail: number,
-  keep: (e: LogEntry) => boolean,
-): Promise<LogEntry[]> {
-  let out: LogEntry[] = [];
-  for (const [i, { file, parser }] of files.entries()) {
-    const need = Math.max(0, tail - out.length);
-    if (i > 0 && need === 0) break;
-    if (!file) continue;
-    const ring = new Ring<LogEntry>(need);
-    for await (const e of entriesOf(file, parser, keep)) ring.push(e);
-    out = [...ring.toArray(), ...out];
+  current: Deno.FsFile | undefined,
+  rotated: (Deno.FsFile | undefined)[],
+  o: { tail: number; sinceMs: number | undefined; follow: boolean },
+): Promise<{ entries: LogEntry[]; parser: RecordParser }> {
+  let entries: LogEntry[] = [];
+  let parser = new RecordParser();
+  if (current) {
+    const r = await tailRecords(byteSource(current), {
+      endOffset: (await current.stat()).size,
+      lines: o.tail,
+      sinceMs: o.sinceMs,
+      carry: o.follow,
+    });
+    entries = r.entries;
+    if (o.follow) {
+      await current.seek(r.resumeOffset, Deno.SeekMode.Start);
+      parser = new RecordParser(r.partial);
+    }
   }
-  return out;
+  for (const file of rotated) {
+    const need = o.tail - entries.length;
+    if (need <= 0) break;
+    if (!file) continue;
+    const r = await tailRecords(byteSource(file), {
+      endOffset: (await file.stat()).size,
+      lines: need,
+      sinceMs: o.sinceMs,
+    });
+    entries = [...r.entries, ...entries];
+  }
+  return { entries, parser };
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -149,7 +172,7 @@ function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * Yields the log lines of the files at `path` (see the module doc). History is streamed (or, with
- * `tail`, only the last lines are kept), never loaded whole.
+ * `tail`, read backwards for only the last lines), never loaded whole.
  */
 export async function* readLogs(path: string, options: ReadLogsOptions): AsyncGenerator<LogEntry> {
   const since = options.since?.getTime();
@@ -169,11 +192,13 @@ export async function* readLogs(path: string, options: ReadLogsOptions): AsyncGe
       for (const f of rotated) if (f) yield* entriesOf(f, new RecordParser(), keep);
       if (file) yield* entriesOf(file, parser, keep);
     } else {
-      const newestFirst = [
-        { file, parser },
-        ...rotated.toReversed().map((f) => ({ file: f, parser: new RecordParser() })),
-      ];
-      yield* await lastEntries(newestFirst, options.tail, keep);
+      const last = await lastEntries(file, rotated.toReversed(), {
+        tail: options.tail,
+        sinceMs: since,
+        follow: options.follow ?? false,
+      });
+      parser = last.parser;
+      yield* last.entries;
     }
     for (const f of rotated) f?.close();
     rotated.length = 0;

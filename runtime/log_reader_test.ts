@@ -178,3 +178,93 @@ Deno.test("logs: without --tail, history is streamed, not loaded whole before th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("logs: --tail of a 20 MB file reads a few KB from its end", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/container.log`;
+    const line = (i: number) => `line ${i} ${"é".repeat(i % 7)}${"x".repeat(i % 80)}`;
+    const records: string[] = [];
+    let count = 0;
+    for (let size = 0; size < 20 * 1024 * 1024; count++) {
+      records.push(rec(String(count % 60).padStart(2, "0"), "stdout", "F", line(count)));
+      size += records.at(-1)!.length + (count % 7);
+    }
+    await Deno.writeTextFile(path, records.join(""));
+    await Deno.writeTextFile(`${path}.1`, rec("00", "stdout", "F", "older"));
+    const last = (n: number) =>
+      Array.from({ length: n }, (_, i) => `stdout:${line(count - n + i)}`);
+    {
+      using spy = spyReads();
+      assert.deepEqual(await collect(readLogs(path, { maxFiles: 2, tail: 20 })), last(20));
+      assert.ok(spy.total() <= 16 * 1024, `${spy.total()} bytes read for 20 lines`);
+      assert.equal(spy.read.get(`${path}.1`) ?? 0, 0, "the rotated file is not read");
+    }
+    {
+      // Following looks a little further back for lines still being written (log_tail.ts).
+      using spy = spyReads();
+      const it = readLogs(path, { maxFiles: 2, tail: 20, follow: true, exited: Promise.resolve() });
+      assert.deepEqual(await collect(it), last(20));
+      assert.ok(spy.total() <= 128 * 1024, `${spy.total()} bytes read for 20 lines and follow`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("logs: --tail with an empty newest file takes the lines from the rotated one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/container.log`;
+    await Deno.writeTextFile(
+      `${path}.1`,
+      ["a", "b", "c"].map((l, i) => rec(`0${i}`, "stdout", "F", l)).join(""),
+    );
+    await Deno.writeTextFile(path, "");
+    assert.deepEqual(await collect(readLogs(path, { maxFiles: 2, tail: 2 })), [
+      "stdout:b",
+      "stdout:c",
+    ]);
+    assert.deepEqual(await collect(readLogs(path, { maxFiles: 2, tail: 0 })), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("logs: --tail with --follow goes on with the lines being written at the end", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = `${dir}/container.log`;
+    // A long stderr line in progress (its P record is written) and a stdout record half written.
+    await Deno.writeTextFile(
+      path,
+      rec("01", "stdout", "F", "one") + rec("02", "stderr", "P", "long ") +
+        rec("03", "stdout", "F", "two") + "2024-05-01T10:00:04.000000000Z stdout F thr",
+    );
+    const history = ["stdout:one", "stdout:two"];
+    for (const tail of [1, 5]) {
+      let exit!: () => void;
+      const exited = new Promise<void>((r) => exit = r);
+      const seen: string[] = [];
+      const opts = { maxFiles: 2, tail, follow: true, exited, pollMs: 10, settleMs: 0 };
+      for await (const e of readLogs(path, opts)) {
+        seen.push(`${e.stream}:${e.line}`);
+        if (seen.length === Math.min(tail, history.length)) {
+          // The record is finished, and so is the stderr line.
+          await Deno.writeTextFile(path, "ee\n" + rec("05", "stderr", "F", "line"), {
+            append: true,
+          });
+        }
+        if (e.line === "long line") exit();
+      }
+      const want = [...history.slice(-tail), "stdout:three", "stderr:long line"];
+      assert.deepEqual(seen, want, `tail ${tail}`);
+      await Deno.writeTextFile(path, (await Deno.readTextFile(path)).replace(/ee\n.*$/s, ""));
+    }
+    // --tail 0: no history, and the unfinished record is no line yet.
+    const opts = { maxFiles: 2, tail: 0, follow: true, exited: Promise.resolve(), pollMs: 10 };
+    assert.deepEqual(await collect(readLogs(path, opts)), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
