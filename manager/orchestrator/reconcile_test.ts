@@ -326,6 +326,29 @@ Deno.test("update: start-first creates the new task at once and stops the old on
   assert.deepEqual(retire.actions.create, []);
 });
 
+Deno.test("update: start-first with a health check stops the old task only once the new is healthy", () => {
+  const s = svc({
+    replicas: 1,
+    healthCheck: { type: "tcp", tcp: { port: 80 }, intervalMs: 1000 },
+    updateConfig: { order: "start-first", monitorMs: 0 },
+  }, 2);
+  const u = { ...s, updateStatus: { state: "updating" as const, message: "", startedAt: now } };
+  const o1 = task("o1", { slot: 1, version: 1, health: "healthy" });
+  // Running, but its health check has not passed yet: the old task keeps serving (as in Swarm,
+  // where a task with a health check only counts as running once healthy).
+  const starting = task("n1", { slot: 1, version: 2, at: now, ts: now, health: "starting" });
+  const wait = replicatedPass(u, [starting, o1], { lastBatchAt: now }, now + 1);
+  assert.deepEqual(wait.actions.desired, []);
+  const unhealthy = { ...starting, status: { ...starting.status, health: "unhealthy" as const } };
+  assert.deepEqual(
+    replicatedPass(u, [unhealthy, o1], { lastBatchAt: now }, now + 1).actions.desired,
+    [],
+  );
+  const healthy = { ...starting, status: { ...starting.status, health: "healthy" as const } };
+  const retire = replicatedPass(u, [healthy, o1], { lastBatchAt: now }, now + 1);
+  assert.deepEqual(retire.actions.desired.map((d) => d.taskId), ["o1"]);
+});
+
 Deno.test("update: failures beyond the ratio pause or roll back", () => {
   const base = {
     replicas: 2,

@@ -53,9 +53,12 @@ export interface UpdatePacing {
   run?: number;
 }
 
+/** Whether `t` runs and, when the service checks health, has passed its check. */
+const serving = (t: Task, needsHealth: boolean) =>
+  t.status.state === "running" && (!needsHealth || t.status.health === "healthy");
+
 const settled = (t: Task, now: number, monitorMs: number, needsHealth: boolean) =>
-  t.status.state === "running" && now - t.status.timestamp >= monitorMs &&
-  (!needsHealth || t.status.health === "healthy");
+  serving(t, needsHealth) && now - t.status.timestamp >= monitorMs;
 
 /** The units an update replaces one by one: slots of a replicated service, nodes of a global. */
 interface Units {
@@ -172,11 +175,13 @@ export function reconcileUpdate(
     }
     if (old.length > 0) {
       if (current) {
-        // start-first keeps the old task(s) until the new one runs. Otherwise an old task
-        // beside a current one (a rollback that restored the version of the older task, mid
-        // start-first update) goes at once.
+        // start-first keeps the old task(s) until the new one runs, and passes its health
+        // check if the service has one (Swarm's task only reports running once healthy): a new
+        // task that starts and then fails its check must not have taken the old one down.
+        // Otherwise an old task beside a current one (a rollback that restored the version of
+        // the older task, mid start-first update) goes at once.
         const startFirst = cfg.order === "start-first";
-        if (!startFirst || current.status.state === "running") {
+        if (!startFirst || serving(current, needsHealth)) {
           for (const o of old) {
             out.actions.desired.push({
               taskId: o.id,
