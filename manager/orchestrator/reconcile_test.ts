@@ -349,6 +349,44 @@ Deno.test("update: start-first with a health check stops the old task only once 
   assert.deepEqual(retire.actions.desired.map((d) => d.taskId), ["o1"]);
 });
 
+Deno.test("update: a new task failing in the last batch pauses or rolls back, not completes", () => {
+  const cfg = { parallelism: 1, monitorMs: 5_000, order: "start-first" as const };
+  const st = { state: "updating" as const, message: "", startedAt: now };
+  // One replica: its new task ran for a moment, then exited before its monitor period ended;
+  // the old task still runs beside it (start-first). Nothing is left to update or in flight.
+  const tasks = [
+    task("n1", { slot: 1, version: 2, state: "failed", at: now, ts: now + 3_000 }),
+    task("o1", { slot: 1, version: 1 }),
+  ];
+  const paused = reconcileUpdate(
+    { ...svc({ replicas: 1, updateConfig: cfg }, 2), updateStatus: st },
+    tasks,
+    { lastBatchAt: now },
+    now + 3_001,
+  );
+  assert.equal(paused.status?.state, "paused");
+  const rb = svc({ replicas: 1, updateConfig: { ...cfg, failureAction: "rollback" } }, 2);
+  const rolled = reconcileUpdate(
+    { ...rb, previousSpec: rb.spec, updateStatus: st },
+    tasks,
+    { lastBatchAt: now },
+    now + 3_001,
+  );
+  assert.equal(rolled.rollback, true);
+  assert.equal(rolled.status?.state, "rollback_started");
+  // stop-first: the old task has stopped, the new one failed.
+  const stopFirst = [
+    task("n1", { slot: 1, version: 2, state: "failed", at: now, ts: now + 3_000 }),
+    task("o1", { slot: 1, version: 1, desired: "shutdown", state: "shutdown" }),
+  ];
+  const sf = svc({ replicas: 1, updateConfig: { ...cfg, order: "stop-first" } }, 2);
+  assert.equal(
+    reconcileUpdate({ ...sf, updateStatus: st }, stopFirst, { lastBatchAt: now }, now + 3_001)
+      .status?.state,
+    "paused",
+  );
+});
+
 Deno.test("update: failures beyond the ratio pause or roll back", () => {
   const base = {
     replicas: 2,

@@ -199,7 +199,11 @@ export function reconcileUpdate(
   // New tasks of a fresh service are not an update: only older versions, or an update already
   // under way (watching its last batch), make one.
   const underway = st?.state === "updating" || st?.state === "rollback_started";
-  const updating = outdatedSlots.length > 0 || (underway && inFlight > 0);
+  const failing = failures > 0 && failures / total > cfg.maxFailureRatio &&
+    cfg.failureAction !== "continue";
+  // A new task of the last batch that failed leaves nothing outdated or in flight: the update
+  // is not complete for that, its failure action is due.
+  const updating = outdatedSlots.length > 0 || (underway && (inFlight > 0 || failing));
   if (!updating) {
     if (st && (st.state === "updating" || st.state === "rollback_started")) {
       out.status = {
@@ -215,7 +219,7 @@ export function reconcileUpdate(
   if (!st || (st.state !== "updating" && st.state !== "rollback_started")) {
     out.status = { state: "updating", message: "update in progress", startedAt: now };
   }
-  if (failures > 0 && failures / total > cfg.maxFailureRatio && cfg.failureAction !== "continue") {
+  if (failing) {
     const msg =
       `${failures} new task(s) failed, of ${total} to update (max failure ratio ${cfg.maxFailureRatio})`;
     if (cfg.failureAction === "rollback" && !rollingBack && service.previousSpec) {
