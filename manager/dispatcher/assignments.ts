@@ -84,13 +84,19 @@ export function overlayPeers(s: ClusterState): Map<string, { value: OverlayPeer;
   return out;
 }
 
-/** Every service's endpoint: VIP, ports and the IPs of its running tasks. */
+/**
+ * Every service's endpoint: VIP, ports and the IPs of its running tasks. A task with a health
+ * check counts once it is healthy (as in Swarm, where such a task joins the load balancer only
+ * then): a new task of a start-first update that never passes its check gets no connections
+ * while the old task still serves them, nor does one that failed its check and is stopping.
+ */
 export function serviceEndpoints(
   s: ClusterState,
 ): Map<string, { value: ServiceEndpoint; sig: string }> {
   const ips = new Map<string, string[]>();
   for (const t of s.tasks.values()) {
     if (t.status.state !== "running" || !t.status.ip || t.desiredState !== "running") continue;
+    if (t.status.health === "starting" || t.status.health === "unhealthy") continue;
     const list = ips.get(t.serviceId);
     if (list) list.push(t.status.ip);
     else ips.set(t.serviceId, [t.status.ip]);

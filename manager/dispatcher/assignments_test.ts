@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { diffKeyed, nodeView } from "./assignments.ts";
+import { diffKeyed, nodeView, serviceEndpoints } from "./assignments.ts";
 import { applyCommand } from "../state/fsm.ts";
 import { emptyState } from "../state/fsm_state.ts";
 import type { Command } from "../state/commands.ts";
 import { node, service, task } from "../state/_fixtures_test_util.ts";
-import { ServiceSpecSchema } from "../../proto/schema/mod.ts";
+import { ServiceSpecSchema, type Task } from "../../proto/schema/mod.ts";
 
 const entry = (sig: string) => ({ value: sig, sig });
 
@@ -143,4 +143,27 @@ Deno.test("nodeView: every volume that may have data on the node; it leaves only
     upserts: [],
     removed: ["here"],
   });
+});
+
+Deno.test("serviceEndpoints: a checked task is balanced to once healthy, not while starting or unhealthy", () => {
+  const s = emptyState();
+  applyCommand(s, { kind: "node.register", at: 1, node: node("n1") });
+  applyCommand(s, { kind: "service.create", at: 1, service: service("web") });
+  const running = (id: string, ip: string, health: Task["status"]["health"]): Task => {
+    const t = task(id, "web", Number(id.slice(1)));
+    return { ...t, nodeId: "n1", status: { ...t.status, state: "running", ip, health } };
+  };
+  applyCommand(s, {
+    kind: "task.create",
+    at: 1,
+    tasks: [
+      running("t1", "10.0.0.1", "none"),
+      running("t2", "10.0.0.2", "healthy"),
+      // As in Swarm: a task whose check has not passed yet (a start-first update's new task, a
+      // restarted one) gets no connections, nor one that failed its check and is being stopped.
+      running("t3", "10.0.0.3", "starting"),
+      running("t4", "10.0.0.4", "unhealthy"),
+    ],
+  });
+  assert.deepEqual(serviceEndpoints(s).get("web")?.value.taskIps, ["10.0.0.1", "10.0.0.2"]);
 });
