@@ -329,6 +329,15 @@ export function logsExecServices(ctx: ApiContext, opts: LogsExecOptions): LogsEx
     if (!start) throw new ValidationError("input.start", "the first exec message must be start");
     const s = await readBarrier(ctx, false);
     const task = resolveTaskRef(s, start.taskId);
+    // A stopped task has no container to run the command in, and its worker no longer knows
+    // it: say so here, rather than the worker's "not on node" (as `docker exec` says "is not
+    // running").
+    if (isTerminal(task.status.state)) {
+      throw new FailedPreconditionError(
+        `task ${displayName(s, task)} (${task.id}) is not running (${task.status.state}): ` +
+          "exec needs a running task; 'warren service ps' shows which one runs now",
+      );
+    }
     const ac = new AbortController();
     call.on("cancelled", () => ac.abort());
     const execStart: ExecStart = { ...start, taskId: task.id };

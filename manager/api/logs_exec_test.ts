@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { FailedPreconditionError } from "../../proto/errors.ts";
 import { FakeRuntime } from "../../runtime/fake.ts";
 import { fakeImages, IMAGES } from "../../worker/_test_util.ts";
 import { eventually, startTestManager, startTestWorkerNode } from "../../worker/_test_manager.ts";
@@ -55,6 +56,32 @@ Deno.test("exec: a command that does not read its stdin holds back the caller en
     // without backpressure at any one of them the client reads all it is offered.
     assert.ok(read < 8 * 1024 * 1024, `the client read ${read} bytes of stdin`);
     await eventually(() => n.tunnel.stdinBufferedBytes === 0, "the killed exec's stdin freed");
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("exec: a task that has stopped is named as not running, not as missing from its node", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  const dir = await Deno.makeTempDir({ prefix: "warren-exec-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  await using n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
+  try {
+    await n.agent.waitConnected(10_000);
+    await n.tunnel.waitConnected();
+    const svc = await m.createService({ name: "box", image: IMAGES.web });
+    await eventually(() => m.tasksOf(svc)[0]?.status.state === "running", "running");
+    const id = m.tasksOf(svc)[0]!.id;
+    await m.scale(svc, 0);
+    await eventually(() => m.task(id)?.status.state === "shutdown", "the task stopped");
+    const err = await m.client.tasks.exec({ taskId: id, command: ["true"] }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    assert.ok(err instanceof FailedPreconditionError, String(err));
+    assert.match(err.message, new RegExp(`task box\\.1 \\(${id}\\) is not running \\(shutdown\\)`));
   } finally {
     await n.stop();
     await Deno.remove(dir, { recursive: true });
