@@ -413,6 +413,28 @@ Deno.test("update: failures beyond the ratio pause or roll back", () => {
   assert.equal(rolled.status?.state, "rollback_started");
 });
 
+Deno.test("update: a rollback whose new tasks fail pauses as a rollback, as Swarm's says", () => {
+  const cfg = { parallelism: 1, monitorMs: 5_000, maxFailureRatio: 0 };
+  const st = { state: "rollback_started" as const, message: "", startedAt: now };
+  // The rollback's own new task (version 3, the previous spec again) failed in its monitor.
+  const tasks = [
+    task("r1", { slot: 1, version: 3, state: "failed", at: now, ts: now + 1_000 }),
+    task("o2", { slot: 2, version: 2 }),
+  ];
+  const paused = reconcileUpdate(
+    { ...svc({ replicas: 2, rollbackConfig: cfg }, 3), sameSpecVersion: 1, updateStatus: st },
+    tasks,
+    { lastBatchAt: now },
+    now + 1_001,
+  );
+  assert.equal(paused.status?.state, "paused");
+  assert.match(
+    paused.status!.message,
+    /1 new task\(s\) failed, of 2 to update .*: rollback paused$/,
+  );
+  assert.equal(paused.rollback, undefined, "a rollback is not rolled back");
+});
+
 Deno.test("update: a rollback replaces only the tasks of the version it undoes", () => {
   // v1 on slots 2-3; the failed update got slot 1 to v2; the rollback made v3 = v1's spec.
   const st = { state: "rollback_started" as const, message: "", startedAt: now };

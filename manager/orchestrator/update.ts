@@ -228,7 +228,7 @@ export function reconcileUpdate(
     } else {
       out.status = {
         state: "paused",
-        message: `${msg}: update paused`,
+        message: `${msg}: ${rollingBack ? "rollback" : "update"} paused`,
         startedAt: st?.startedAt ?? now,
       };
     }
