@@ -96,7 +96,7 @@ export async function answerOnce<T>(
   // The level is the state's at the call, and never goes down: a fingerprint is never set on a
   // cluster whose managers might not all record it.
   const fingerprint = clusterSupports(ctx.store.state, REQUEST_FINGERPRINT_LEVEL)
-    ? await requestFingerprint(kind, await request())
+    ? requestFingerprint(kind, await request())
     : undefined;
   const repeat = { fingerprint, header: ctx.requestIdHeader };
   const replay = (first: RequestOutcome) =>

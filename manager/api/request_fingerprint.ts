@@ -12,6 +12,7 @@
  * (ClusterKeys.requestDigest), never as is.
  * @module
  */
+import { createHash } from "node:crypto";
 import { encodeBase64 } from "../../proto/schema/base64.ts";
 import type { CommandKind } from "../state/commands.ts";
 
@@ -26,12 +27,12 @@ const enc = new TextEncoder();
  * base64url, as `RequestFingerprintSchema` (manager/state/commands.ts) takes it.
  * @throws TypeError when `request` holds anything else (a handler's mistake)
  */
-export async function requestFingerprint(kind: CommandKind, request: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest(
-    "SHA-256",
-    enc.encode(canonicalJson({ kind, request })),
-  );
-  return encodeBase64(new Uint8Array(digest, 0, FINGERPRINT_BYTES))
+export function requestFingerprint(kind: CommandKind, request: unknown): string {
+  // node:crypto's hash is synchronous: Web Crypto's digest is a round trip through a thread
+  // pool (~40 µs awaited against ~10 µs here), on the path of every write.
+  const digest = createHash("sha256").update(enc.encode(canonicalJson({ kind, request })))
+    .digest();
+  return encodeBase64(new Uint8Array(digest.buffer, digest.byteOffset, FINGERPRINT_BYTES))
     .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 

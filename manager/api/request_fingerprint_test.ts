@@ -2,31 +2,31 @@ import assert from "node:assert/strict";
 import { canonicalJson, requestFingerprint } from "./request_fingerprint.ts";
 import { RequestFingerprintSchema } from "../state/commands.ts";
 
-Deno.test("request fingerprint: pinned, so managers of one level fingerprint a retry alike", async () => {
+Deno.test("request fingerprint: pinned, so managers of one level fingerprint a retry alike", () => {
   // SHA-256 of `{"kind":"service.scale","request":{"id":"web","replicas":3}}`, its first 16
   // bytes in base64url (checked with sha256sum). A change here is a change of what a retry
   // served by another binary fingerprints to: it would be refused as another request.
-  const fp = await requestFingerprint("service.scale", { replicas: 3, id: "web" });
+  const fp = requestFingerprint("service.scale", { replicas: 3, id: "web" });
   assert.equal(fp, "sDmhor3g10srVPaBt_xm1Q");
   assert.ok(RequestFingerprintSchema.safeParse(fp).success, "what commands carry");
 });
 
-Deno.test("request fingerprint: equal requests alike whatever their key order; any difference differs", async () => {
+Deno.test("request fingerprint: equal requests alike whatever their key order; any difference differs", () => {
   const spec = { name: "web", image: "registry.local/web:1", labels: { a: "1", b: "2" } };
-  const fp = await requestFingerprint("service.create", { spec });
+  const fp = requestFingerprint("service.create", { spec });
   const reordered = { labels: { b: "2", a: "1" }, image: "registry.local/web:1", name: "web" };
-  assert.equal(await requestFingerprint("service.create", { spec: reordered }), fp);
+  assert.equal(requestFingerprint("service.create", { spec: reordered }), fp);
   assert.equal(
-    await requestFingerprint("service.create", { spec: { ...spec, note: undefined } }),
+    requestFingerprint("service.create", { spec: { ...spec, note: undefined } }),
     fp,
     "an undefined property is an absent one",
   );
-  const others = await Promise.all([
+  const others = [
     requestFingerprint("service.create", { spec: { ...spec, image: "registry.local/web:2" } }),
     requestFingerprint("service.create", { spec: { ...spec, labels: { a: "1" } } }),
     requestFingerprint("service.update", { spec }),
     requestFingerprint("service.create", { spec, force: false }),
-  ]);
+  ];
   assert.equal(new Set([fp, ...others]).size, 5);
 });
 
