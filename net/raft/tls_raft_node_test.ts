@@ -64,7 +64,9 @@ class Member {
       transport: this.transport,
       stateMachine: this.sm,
       peers: opts.peers,
-      tickMs: 10,
+      // 150-300 ms election timeouts: with 10 ms ticks (60-120 ms), a busy CI machine's stall
+      // made a follower campaign mid-test, and a forwarded proposal failed as "leader changed".
+      tickMs: 25,
       snapshotEveryEntries: 50,
       keepEntriesAfterSnapshot: 10,
       requestTimeoutMs: 5000,
