@@ -40,14 +40,20 @@ export function parseScaleArg(text: string): [string, number] {
   ];
 }
 
-/** Running and desired task counts per service ID. */
+/** Per service ID: its tasks meant to run, and how many of them run. */
 export function taskCounts(
   tasks: readonly Task[],
 ): Map<string, { running: number; desired: number }> {
   const counts = new Map<string, { running: number; desired: number }>();
   for (const t of tasks) {
     const c = counts.get(t.serviceId) ?? { running: 0, desired: 0 };
-    if (t.desiredState === "running") c.desired++;
+    if (t.desiredState !== "running") {
+      counts.set(t.serviceId, c);
+      continue;
+    }
+    // As Swarm's REPLICAS: a task told to stop that still runs (the old one of a start-first
+    // update, a slot scaled away) is no longer one of the service's replicas.
+    c.desired++;
     if (t.status.state === "running") c.running++;
     counts.set(t.serviceId, c);
   }
