@@ -10,6 +10,8 @@
  * kind of write, or, from feature level 3, another request fingerprint: manager/api/
  * request_fingerprint.ts) is refused with RequestIdReusedError, applying nothing: answered with
  * the first outcome, a client would be told that a write succeeded that was never applied.
+ * (Below level 3, another kind of write is refused with the ValidationError a level-2 manager
+ * answers it with: managers of both binaries then apply one log and must answer alike.)
  *
  * The table is part of the replicated state and of snapshots, so every manager, and one restored
  * from a snapshot, answers a repeat alike. It is bounded by count: the last
@@ -27,6 +29,7 @@ import {
 } from "../../proto/errors.ts";
 import type { CommandKind } from "./commands.ts";
 import type { ClusterState } from "./fsm_state.ts";
+import { clusterSupports, REQUEST_FINGERPRINT_LEVEL } from "./fsm_feature_level.ts";
 
 /**
  * How many request IDs the FSM remembers. A client repeats a write right after the connection
@@ -121,8 +124,9 @@ export interface RepeatedRequest {
  * in `s` now, its number or nothing; the first outcome's error is thrown again.
  * @throws the recorded error; RequestIdReusedError when the ID was used for another request (a
  *   command of another kind, or another fingerprint where both have one: an outcome or a command
- *   from before fingerprints is answered as before); NotFoundError when the object the first
- *   command wrote was deleted since
+ *   from before fingerprints is answered as before); below feature level 3, ValidationError for
+ *   a command of another kind, as a level-2 manager answers it; NotFoundError when the object the
+ *   first command wrote was deleted since
  */
 export function replayRequest(
   s: Readonly<ClusterState>,
@@ -131,6 +135,14 @@ export function replayRequest(
   kind: CommandKind,
   repeat: RepeatedRequest = {},
 ): unknown {
+  if (outcome.kind !== kind && !clusterSupports(s, REQUEST_FINGERPRINT_LEVEL)) {
+    // As a manager of level 2 answers it: until the cluster is at level 3, managers of both
+    // binaries apply the same log, and must answer its entries alike.
+    throw new ValidationError(
+      "requestId",
+      `${requestId} was used for a ${outcome.kind} already, not for a ${kind}: a new write needs a new request ID`,
+    );
+  }
   const reused = reuseOf(outcome, kind, repeat.fingerprint);
   if (reused !== undefined) throw requestIdReused(requestId, reused, repeat.header);
   if (!outcome.ok) {

@@ -11,6 +11,7 @@ import {
   type RequestOutcome,
 } from "./fsm_requests.ts";
 import { node, service } from "./_fixtures_test_util.ts";
+import { REQUEST_FINGERPRINT_LEVEL } from "./fsm_feature_level.ts";
 import {
   AlreadyExistsError,
   FailedPreconditionError,
@@ -114,8 +115,25 @@ Deno.test("fsm requests: a recorded error comes back with its class, field and m
   }
 });
 
-Deno.test("fsm requests: an ID reused for another kind of write is refused, changing nothing", () => {
+/** A state whose cluster is at feature level `level` (as `cluster.init` records it). */
+function atLevel(level: number): ClusterState {
   const s = emptyState();
+  applyCommand(s, {
+    kind: "cluster.init",
+    at,
+    cluster: {
+      id: "c1",
+      name: "c",
+      createdAt: at,
+      cidrs: { clusterCidr: "10.240.0.0/16", serviceCidr: "10.96.0.0/16", nodeSubnetBits: 24 },
+      featureLevel: level,
+    },
+  });
+  return s;
+}
+
+Deno.test("fsm requests: an ID reused for another kind of write is refused, changing nothing", () => {
+  const s = atLevel(REQUEST_FINGERPRINT_LEVEL);
   applyCommand(s, { kind: "service.create", at, requestId: R1, service: service("web") });
   const before = snap(s);
   assert.throws(
@@ -129,6 +147,26 @@ Deno.test("fsm requests: an ID reused for another kind of write is refused, chan
       ),
   );
   assert.equal(snap(s), before);
+});
+
+Deno.test("fsm requests: below feature level 3 an ID reused for another kind of write is answered as a level-2 manager answers it", () => {
+  // A cluster mid-upgrade: its managers of level 2 answer the entry with this ValidationError.
+  // Those of level 3 must answer the same entry alike, whichever of them proposed it.
+  for (const level of [1, REQUEST_FINGERPRINT_LEVEL - 1]) {
+    const s = atLevel(level);
+    applyCommand(s, { kind: "service.create", at, requestId: R1, service: service("web") });
+    const before = snap(s);
+    assert.throws(
+      () => applyCommand(s, { kind: "service.delete", at, requestId: R1, id: "web" }),
+      (e) =>
+        e instanceof ValidationError && e.field === "requestId" &&
+        e.message ===
+          `requestId: ${R1} was used for a service.create already, not for a service.delete: ` +
+            "a new write needs a new request ID",
+      `level ${level}`,
+    );
+    assert.equal(snap(s), before);
+  }
 });
 
 Deno.test("fsm requests: an ID reused with another request fingerprint is refused, changing nothing", () => {
