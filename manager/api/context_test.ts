@@ -130,19 +130,20 @@ Deno.test("answerOnce: two requests with one ID in flight at once: the first app
   const c = withRequestId(t.ctx, R1, "warren-request-id");
   t.hold = true;
   // Both pass the check before proposing (the state shows neither yet)...
-  const a = scaleService(c, "web", 3);
-  const b = scaleService(c, "web", 7);
+  const calls = new Map([[3, scaleService(c, "web", 3)], [7, scaleService(c, "web", 7)]]);
   await t.held(2);
   assert.notEqual(t.proposed[0].requestFingerprint, t.proposed[1].requestFingerprint);
-  // ... and the log orders them: the FSM refuses the second.
+  // ... and the log orders them: the FSM refuses the second. Which one is first is not the
+  // order of the calls: each awaits its fingerprint's digest (crypto.subtle, off the thread).
+  const [first, second] = t.proposed.map((p) => (p as { replicas: number }).replicas);
   t.flush();
-  assert.equal((await a).spec.replicas, 3);
+  assert.equal((await calls.get(first)!).spec.replicas, first);
   await assert.rejects(
-    b,
+    calls.get(second)!,
     (e: unknown) =>
       e instanceof RequestIdReusedError && e.message.startsWith(`warren-request-id "${R1}"`),
   );
-  assert.equal(t.store.state.services.get("web")!.spec.replicas, 3);
+  assert.equal(t.store.state.services.get("web")!.spec.replicas, first);
 });
 
 Deno.test("answerOnce: below level 3 commands carry no fingerprint, and a reused ID answers as before", async () => {
