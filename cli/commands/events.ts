@@ -24,7 +24,10 @@ export function eventsCommand(ctx: CliContext = defaultContext()): Command {
   const cmd = new Command("events").description("stream cluster changes until interrupted")
     .exitOverride().showHelpAfterError("(add --help for usage)");
   return addClientFlags(cmd)
-    .option("--since-index <n>", "start at this Raft index (resume after a previous run)")
+    .option(
+      "--since-index <n>",
+      "start at this Raft index (0: from the first; resume with the last index seen + 1)",
+    )
     .addOption(
       new Option(
         "--kind <kind>",
@@ -40,9 +43,11 @@ export function eventsCommand(ctx: CliContext = defaultContext()): Command {
         }),
     )
     .action(async (o: ClientFlags & { sinceIndex?: string; kind?: EventKind[] }) => {
+      // On the wire 0 means "from now on"; on the command line `--since-index 0` asks for
+      // everything kept, which starts at index 1 (Raft's first).
       const fromIndex = o.sinceIndex === undefined
         ? 0
-        : parseIntFlag(o.sinceIndex, "--since-index");
+        : Math.max(1, parseIntFlag(o.sinceIndex, "--since-index"));
       const signal = ctx.interrupt();
       await withClient(ctx, o, async (c) => {
         for await (const ev of c.events.watch({ fromIndex, kinds: o.kind, signal })) {
