@@ -54,10 +54,33 @@ const SecretDocSchema = z.strictObject({
  * may also use `spec`). Errors name the document and the field: `doc[2].spec.replicas`.
  */
 export function parseApplyFile(text: string): Desired[] {
+  return parseApplyFiles([{ path: "-", text }])[0]!;
+}
+
+/** One file given to `apply -f`: its path (`-` for stdin) and its text. */
+export interface ApplySource {
+  path: string;
+  text: string;
+}
+
+/**
+ * Parses several apply files as one set of documents (`apply -f a.yaml -f b.yaml`), one list per
+ * file in order, so the caller can resolve each file's relative paths. An object declared twice,
+ * in one file or across files, is an error. With more than one file, errors name the file too:
+ * `b.yaml doc[1].spec.replicas`.
+ */
+export function parseApplyFiles(files: readonly ApplySource[]): Desired[][] {
+  const seen = new Map<string, string>();
+  return files.map(({ path, text }) =>
+    parseDocuments(text, files.length > 1 ? `${path} ` : "", seen)
+  );
+}
+
+/** The documents of one file; `seen` maps `Kind/name` to where it was first declared. */
+function parseDocuments(text: string, file: string, seen: Map<string, string>): Desired[] {
   const out: Desired[] = [];
-  const seen = new Map<string, number>();
   parseAllDocuments(text).forEach((doc, i) => {
-    const where = `doc[${i}]`;
+    const where = `${file}doc[${i}]`;
     if (doc.errors.length > 0) {
       throw new ValidationError(where, `is not valid YAML: ${doc.errors[0]!.message}`);
     }
@@ -106,10 +129,10 @@ export function parseApplyFile(text: string): Desired[] {
     if (first !== undefined) {
       throw new ValidationError(
         where,
-        `declares ${desired.kind} "${desired.name}" again (already in doc[${first}])`,
+        `declares ${desired.kind} "${desired.name}" again (already in ${first})`,
       );
     }
-    seen.set(key, i);
+    seen.set(key, where);
     out.push(desired);
   });
   return out;

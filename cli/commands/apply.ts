@@ -1,6 +1,7 @@
 /**
- * `warren apply -f FILE [--plan]`: makes the cluster match a multi-document YAML file. Creates
- * what is missing, updates services that differ, leaves equal objects alone. `--plan` prints
+ * `warren apply -f FILE [-f FILE...] [--plan]`: makes the cluster match multi-document YAML files.
+ * Creates what is missing, updates services that differ, leaves equal objects alone, and leaves
+ * objects the files do not mention alone too (no prune). `--plan` prints
  * the plan and exits 0 (no change), 2 (changes) or 1 (error or conflict). Everything the manager
  * would refuse (missing secrets, taken ports, mode changes) is a conflict found before anything
  * is sent: a file is applied whole or not at all.
@@ -22,7 +23,7 @@ import {
 import {
   type Desired,
   formatPlan,
-  parseApplyFile,
+  parseApplyFiles,
   type Plan,
   planApply,
   type SecretSource,
@@ -72,22 +73,45 @@ function planSummary(plan: Plan) {
   }));
 }
 
+/** Collects a repeatable flag's values in order. */
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
 /** The `apply` command. */
 export function applyCommand(ctx: CliContext = defaultContext()): Command {
   const cmd = new Command("apply")
     .description("create or update services, secrets and volumes from a YAML file")
     .exitOverride().showHelpAfterError("(add --help for usage)");
   return addClientFlags(cmd)
-    .requiredOption("-f, --file <file>", "multi-document YAML file (- for stdin)")
+    .requiredOption(
+      "-f, --file <file>",
+      "multi-document YAML file (- for stdin); repeat to apply several files as one",
+      collect,
+    )
     .option("--plan", "only print what would change; exit 0 no change, 2 changes, 1 error")
-    .action(async (o: ClientFlags & { file: string; plan?: boolean }) => {
-      const desired: Desired[] = parseApplyFile(await readSource(o.file, ctx));
-      const baseDir = o.file === "-" ? Deno.cwd() : dirname(o.file);
-      // Secret files are read before anything is sent, so a missing file changes nothing.
+    .addHelpText(
+      "after",
+      "\nObjects that are in the cluster but not in the files are left alone (there is no\n" +
+        "--prune as in 'docker stack deploy'): remove them with 'warren service rm' etc.",
+    )
+    .action(async (o: ClientFlags & { file: string[]; plan?: boolean }) => {
+      if (o.file.filter((f) => f === "-").length > 1) {
+        throw new ValidationError("--file", "- (stdin) can be given only once");
+      }
+      const sources = await Promise.all(
+        o.file.map(async (path) => ({ path, text: await readSource(path, ctx) })),
+      );
+      const perFile = parseApplyFiles(sources);
+      const desired: Desired[] = perFile.flat();
+      // Secret files are read before anything is sent, so a missing file changes nothing. A
+      // relative path is relative to the file that names it.
       const secretData = new Map<string, Uint8Array>();
-      for (const item of desired) {
-        if (item.kind === "Secret") {
-          secretData.set(item.name, await secretBytes(item.source, baseDir, item.name));
+      for (const [i, items] of perFile.entries()) {
+        const path = o.file[i]!;
+        const baseDir = path === "-" ? Deno.cwd() : dirname(path);
+        for (const item of items) {
+          if (item.kind === "Secret") {
+            secretData.set(item.name, await secretBytes(item.source, baseDir, item.name));
+          }
         }
       }
       await withClient(ctx, o, async (c) => {
