@@ -820,6 +820,23 @@ Deno.test("manager: admins turning autolock on at once all get the one key that 
   }
 });
 
+Deno.test("manager: rotating the unlock key with autolock off is refused and leaves it off", async () => {
+  await using m = await startManager();
+  using c = new WarrenClient({ managers: [m.mgr.apiAddress] });
+  await assert.rejects(
+    () => c.cluster.updateAutolock(true, true),
+    (e: unknown) =>
+      e instanceof FailedPreconditionError &&
+      /cannot rotate the unlock key: autolock is off/.test(e.message),
+  );
+  assert.equal(m.mgr.store.state.cluster?.security?.unlockKey, undefined, "autolock stays off");
+  await assert.rejects(() => c.cluster.unlockKey(), FailedPreconditionError);
+  // Once on, rotating replaces the key.
+  const on = await c.cluster.updateAutolock(true);
+  const rotated = await c.cluster.updateAutolock(true, true);
+  assert.ok(rotated.unlockKey && rotated.unlockKey !== on.unlockKey);
+});
+
 Deno.test("manager: a write whose answer was lost is retried with its request ID and applies once", async () => {
   await using m = await startManager();
   m.mgr.orchestrator.stop(); // no tasks needed

@@ -26,6 +26,15 @@ export async function updateAutolock(
     return { autolock: false };
   }
   if (sealed && !req.rotate) return { autolock: true, unlockKey: await keys.openUnlockKey(sealed) };
+  // Rotating is no way to turn autolock on (Swarm refuses it too): an admin who runs
+  // `unlock-key --rotate` on a cluster with autolock off means to change a key, not to lock
+  // every manager's next restart behind a key they never asked for.
+  if (!sealed && req.rotate) {
+    throw new FailedPreconditionError(
+      "cannot rotate the unlock key: autolock is off (turn it on with " +
+        "`warren cluster update --autolock true`)",
+    );
+  }
   const unlockKey = generateUnlockKey();
   try {
     await write(ctx, {
