@@ -165,8 +165,10 @@ export async function leaveCluster(
     const last = voters.length === 1 && voters[0] === n.id;
     if (last && !force) {
       throw new FailedPreconditionError(
-        `manager ${n.hostname} is the cluster's only manager: leaving ends the cluster (its ` +
-          "state stays in the data directory); use --force",
+        // `cluster leave` then forgets the membership (cli/daemon/membership.ts): the Raft log
+        // and cluster key go with it, so nothing of the cluster is left to restart from.
+        `manager ${n.hostname} is the cluster's only manager: leaving ends the cluster and ` +
+          "erases its state (services, secrets, Raft log, cluster key); use --force",
       );
     }
     // The last voter cannot be removed from Raft, nor the node from a state no manager keeps:
