@@ -94,12 +94,13 @@ export function clusterCommand(ctx: CliContext = defaultContext()): Command {
     { quiet: true },
   )
     .requiredOption(
-      "--autolock <on>",
+      // Swarm's spelling: `docker swarm update --autolock=true|false`.
+      "--autolock <true|false>",
       "true: managers keep the cluster key on disk only under an unlock key; false: plain",
     )
     .action(async (o: ClientFlags & { autolock: string }) => {
       if (o.autolock !== "true" && o.autolock !== "false") {
-        throw new ValidationError("autolock", `must be true or false, got "${o.autolock}"`);
+        throw new ValidationError("--autolock", `must be true or false, got "${o.autolock}"`);
       }
       const key = await withClient(ctx, o, (c) => c.cluster.updateAutolock(o.autolock === "true"));
       printUnlockKey(ctx, o, key, "Autolock is on.");
@@ -125,7 +126,7 @@ export function clusterCommand(ctx: CliContext = defaultContext()): Command {
     .option("--key-file <file>", "read the unlock key from this file instead of stdin")
     .action(async (o: ClientFlags & { keyFile?: string }) => {
       const key = new TextDecoder().decode(
-        o.keyFile ? await Deno.readFile(o.keyFile) : await ctx.io.readStdin(),
+        o.keyFile ? await readKeyFile(o.keyFile) : await ctx.io.readStdin(),
       ).trim();
       if (!key) {
         throw new ValidationError("unlockKey", "is empty: pipe it on stdin or use --key-file");
@@ -145,6 +146,17 @@ export function clusterCommand(ctx: CliContext = defaultContext()): Command {
       ctx.io.out(`manager ${managers[0]} unlocked`);
     });
   return group;
+}
+
+/** The bytes of `--key-file`; a file that cannot be read is the flag's error, named so. */
+async function readKeyFile(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    throw new ValidationError("--key-file", `cannot read ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
 }
 
 function printUnlockKey(
