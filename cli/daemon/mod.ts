@@ -14,19 +14,33 @@ import { leaveCommand } from "./leave.ts";
 function group(program: Command, name: string, description: string): Command {
   let g = program.commands.find((c) => c.name() === name);
   if (!g) {
-    g = new Command(name).description(description);
+    g = usageErrorsThrow(new Command(name).description(description));
     program.addCommand(g);
   }
   return g;
 }
 
+/**
+ * Makes `cmd` and its subcommands throw on a usage error (exitOverride), as the client command
+ * groups do (commands/_group.ts), so `main` answers it with exit code 2 and a pointer to
+ * --help. `addCommand` does not pass that on as `.command()` does: without it, commander exits
+ * the process itself with 1, the code of a failed command.
+ */
+function usageErrorsThrow(cmd: Command): Command {
+  cmd.exitOverride().showHelpAfterError("(add --help for usage)");
+  for (const sub of cmd.commands) usageErrorsThrow(sub);
+  return cmd;
+}
+
 /** Adds the daemon commands to `program` (into the `cluster`, `manager`, `worker` groups). */
 export function registerDaemonCommands(program: Command): void {
-  group(program, "cluster", "manage the cluster").addCommand(clusterInitCommand()).addCommand(
-    joinCommand(),
-  ).addCommand(leaveCommand());
-  program.addCommand(joinCommand());
-  group(program, "manager", "run a manager").addCommand(joinCommand());
-  group(program, "worker", "run a worker").addCommand(workerStartCommand());
-  program.addCommand(certCommand());
+  const add = (to: Command, cmd: Command) => to.addCommand(usageErrorsThrow(cmd));
+  const cluster = group(program, "cluster", "manage the cluster");
+  add(cluster, clusterInitCommand());
+  add(cluster, joinCommand());
+  add(cluster, leaveCommand());
+  add(program, joinCommand());
+  add(group(program, "manager", "run a manager"), joinCommand());
+  add(group(program, "worker", "run a worker"), workerStartCommand());
+  add(program, certCommand());
 }

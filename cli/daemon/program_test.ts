@@ -55,3 +55,21 @@ Deno.test("daemon program: every command that can run a worker takes the same wo
     assert.deepEqual(workerFlags(path), init, path.join(" "));
   }
 });
+
+Deno.test("daemon program: a daemon command's usage error exits 2, as every other command's", async () => {
+  // Commander prints each message itself (on stderr); what matters here is the exit code, and
+  // that commander throws instead of exiting the process (with 1, a failed command's code).
+  const { main } = await import("../main.ts");
+  for (
+    const args of [
+      ["cluster", "init", "--bogus"],
+      ["join"],
+      ["manager", "join"],
+      ["cluster", "join"],
+      ["worker", "start", "--bogus"],
+      ["cluster", "leave", "--bogus"],
+      ["cert", "create", "ops"],
+      ["cert", "bogus"],
+    ]
+  ) assert.equal(await main(args), 2, args.join(" "));
+});
