@@ -3,6 +3,7 @@ import { FakeRuntime } from "../runtime/fake.ts";
 import { write } from "../manager/api/context.ts";
 import { fakeImages, IMAGES } from "./_test_util.ts";
 import { eventually, freePort, startTestManager, startTestWorkerNode } from "./_test_manager.ts";
+import { cutProxy } from "../manager/_cut_proxy_test_util.ts";
 
 Deno.test("agent: registers (failing over past a dead manager), runs assigned tasks, reports batched", async () => {
   await using m = await startTestManager();
@@ -248,6 +249,33 @@ Deno.test("agent: tells the daemon every manager address it learns, for its next
   try {
     await n.agent.waitConnected(10_000);
     assert.deepEqual(learned.at(-1), [configured, m.apiAddress]);
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("agent: a manager that went silent (no refusal) is left for the next one", async () => {
+  await using m = await startTestManager();
+  await m.addNode("w1");
+  await using proxy = cutProxy(m.apiAddress);
+  const dir = await Deno.makeTempDir({ prefix: "warren-agent-" });
+  const runtime = new FakeRuntime({ images: fakeImages() });
+  // The same manager twice: through the proxy first (where the session starts), then directly.
+  await using n = await startTestWorkerNode(dir, runtime, [proxy.address, m.apiAddress], {
+    // Long enough that the first session surely goes through the proxy on a loaded machine.
+    callTimeoutMs: 1_500,
+  });
+  try {
+    await n.agent.waitConnected(10_000);
+    const before = n.agent.sessions;
+    // The first address stops answering for good, as a powered-off or partitioned host does.
+    proxy.silence({ andNew: true });
+    await eventually(
+      () => n.agent.sessions > before && n.agent.connected,
+      "a new session, on the other address",
+      15_000,
+    );
   } finally {
     await n.stop();
     await Deno.remove(dir, { recursive: true });

@@ -36,6 +36,8 @@ export interface WorkerNodeOptions {
   /** Reconnect backoff bounds (ms). */
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
+  /** Deadline of the agent's Register, Heartbeat and ReportStatus calls (ms). Default 5 s. */
+  callTimeoutMs?: number;
   /** Called with every manager address the agent knows whenever that list changes. */
   onManagers?: (addresses: readonly string[]) => void;
 }
@@ -89,6 +91,7 @@ export async function startWorkerNode(o: WorkerNodeOptions): Promise<WorkerNode>
     ...(o.reportBatchMs !== undefined ? { reportBatchMs: o.reportBatchMs } : {}),
     ...(o.reconnectMinMs !== undefined ? { reconnectMinMs: o.reconnectMinMs } : {}),
     ...(o.reconnectMaxMs !== undefined ? { reconnectMaxMs: o.reconnectMaxMs } : {}),
+    ...(o.callTimeoutMs !== undefined ? { callTimeoutMs: o.callTimeoutMs } : {}),
   });
   const tunnel = Tunnel.start({
     worker,

@@ -69,6 +69,13 @@ export interface UnaryOptions {
    * managers answer a repeat with the first outcome, so failing over cannot apply it twice.
    */
   requestId?: string;
+  /**
+   * When an attempt runs out of its deadline without any answer from the manager, {@link
+   * ManagerPool.abandon} that address before throwing: its connection may be a black hole
+   * (a partition dropped its packets; TCP keeps it open while it retransmits), and the next
+   * call should dial afresh, starting at the next manager.
+   */
+  abandonSilent?: boolean;
 }
 
 /** One grpc-js channel per manager address; calls fail over between them. */
@@ -157,6 +164,9 @@ export class ManagerPool implements Disposable {
         return res;
       } catch (err) {
         last = err as WarrenError;
+        if (opts.abandonSilent && last.code === "deadline_exceeded" && !answeredByServer(last)) {
+          this.abandon(i);
+        }
         if (!isFailover(last, idempotent)) throw last;
         if (last.code === "unavailable" && answeredByServer(last)) answered = last;
       }
@@ -217,6 +227,21 @@ export class ManagerPool implements Disposable {
   /** Index of the address after number `i`, round robin. */
   nextAddress(i: number): number {
     return (i + 1) % this.#addresses.length;
+  }
+
+  /**
+   * Closes address number `i`'s channel (the next call on it dials a new connection) and, if it
+   * was the preferred one, prefers the next address. For a manager that stopped answering
+   * without refusing: with no keepalive, grpc-js keeps sending on a connection whose packets a
+   * partition dropped until TCP gives up on it, long after the network healed, and a call that
+   * only runs out of its deadline never fails over. The channel must not share its connection
+   * through grpc-js's global subchannel pool (`grpc.use_local_subchannel_pool`), or a new
+   * channel picks the same connection up again.
+   */
+  abandon(i: number): void {
+    this.#clients[i]?.close();
+    this.#clients[i] = undefined;
+    if (this.#preferred === i) this.#preferred = this.nextAddress(i);
   }
 
   /** Records that address number `i` answered. */
