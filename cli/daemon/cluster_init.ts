@@ -18,6 +18,7 @@ import {
 import { runStops, waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
+import { lockDataDir } from "./data_dir_lock.ts";
 import { keepManagerConfig } from "./config_managers.ts";
 import { lockedNotice } from "./manager_banner.ts";
 import { managerRemoval, ManagerRemovedError } from "./membership.ts";
@@ -51,6 +52,8 @@ export function clusterInitCommand(): Command {
   addWorkerFlags(cmd);
   cmd.action(async (o: InitFlags) => {
     applyLogFlags(o);
+    // Before anything reads or writes the data directory: one daemon per node.
+    using _dataDir = await lockDataDir(o.dataDir);
     // Loaded here, not at the top: a worker-only process never needs the manager's code
     // (Raft, API, HTTP): ~10 MiB of RSS.
     const { Manager } = await import("../../manager/manager.ts");

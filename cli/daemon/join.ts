@@ -27,6 +27,7 @@ import {
 import { joinViaManager } from "./join_flow.ts";
 import { runStops, waitForShutdown } from "./shutdown.ts";
 import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
+import { lockDataDir } from "./data_dir_lock.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
 import { managerBanner } from "./manager_banner.ts";
@@ -81,6 +82,8 @@ export async function joinAndRun(
   opts: { workerOnly?: boolean } = {},
 ): Promise<void> {
   applyLogFlags(o);
+  // Before anything reads or writes the data directory: one daemon per node.
+  using _dataDir = await lockDataDir(o.dataDir);
   const managerAddr = managers[0];
   const advertise = advertiseAddress(o.advertiseAddr, o.apiAddr);
   const existing = await readIdentity(o.dataDir);
