@@ -11,9 +11,15 @@ import { FailedPreconditionError } from "../proto/errors.ts";
 import { kekPath } from "./cluster_keys.ts";
 import { deriveKekFromUnlockKey, lockKek, parseKekFile, unlockKek } from "./security/mod.ts";
 
-/** Message of the error every key operation of a locked manager fails with. */
-export const LOCKED_MESSAGE = "this manager is locked (autolock is on and it restarted): " +
-  "give it the unlock key with `warren cluster unlock --manager <this manager's API address>`";
+/**
+ * Message of the error every key operation of a locked manager fails with; it names the
+ * manager's API address when known (a node joining through it gets this message, and must be
+ * able to tell which manager to unlock).
+ */
+export function lockedMessage(apiAddress?: string): string {
+  return "this manager is locked (autolock is on and it restarted): give it the unlock key " +
+    `with \`warren cluster unlock --manager ${apiAddress ?? "<this manager's API address>"}\``;
+}
 
 /** See the module doc. */
 export class LocalKek {
@@ -22,15 +28,19 @@ export class LocalKek {
   /** Serializes file rewrites (autolock changes arrive as replicated commands). */
   #writing: Promise<void> = Promise.resolve();
 
-  constructor(dataDir: string) {
+  readonly #apiAddress: () => string | undefined;
+
+  /** `apiAddress`: the manager's advertised API address, once it listens (for the message). */
+  constructor(dataDir: string, apiAddress: () => string | undefined = () => undefined) {
     this.path = kekPath(dataDir);
+    this.#apiAddress = apiAddress;
   }
 
   /** The KEK. Throws FailedPreconditionError when the file is missing, or locked and not unlocked. */
   async get(): Promise<Uint8Array<ArrayBuffer>> {
     if (this.#raw) return this.#raw;
     const file = parseKekFile(await this.#read());
-    if (file.locked) throw new FailedPreconditionError(LOCKED_MESSAGE);
+    if (file.locked) throw new FailedPreconditionError(lockedMessage(this.#apiAddress()));
     return this.#raw = file.kek;
   }
 

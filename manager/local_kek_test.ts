@@ -18,11 +18,20 @@ Deno.test("local kek: locked after a restart until unlocked; rewrites follow the
     assert.equal(await running.locked(), false);
     assert.deepEqual(await running.get(), kek);
 
-    const restarted = new LocalKek(dir);
+    const api: { address?: string } = {};
+    const restarted = new LocalKek(dir, () => api.address);
     assert.equal(await restarted.locked(), true);
     await assert.rejects(
       restarted.get(),
       (e) => e instanceof FailedPreconditionError && /locked/.test(e.message),
+    );
+    // Once its API listens, the message says which manager to unlock.
+    api.address = "10.0.0.5:4242";
+    await assert.rejects(
+      restarted.get(),
+      (e) =>
+        e instanceof Error &&
+        e.message.endsWith("`warren cluster unlock --manager 10.0.0.5:4242`"),
     );
     await assert.rejects(restarted.unlock(generateUnlockKey()), UnauthenticatedError);
     await restarted.unlock(key);

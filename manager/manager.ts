@@ -208,7 +208,9 @@ export class Manager {
     try {
       await Deno.mkdir(opts.dataDir, { recursive: true, mode: 0o700 });
       const featureLevel = opts.featureLevel ?? BINARY_FEATURE_LEVEL;
-      const localKek = new LocalKek(opts.dataDir);
+      // The API address is known once its server listens (a port of 0 picks one).
+      const api: { address?: string } = {};
+      const localKek = new LocalKek(opts.dataDir, () => api.address);
       const prepared = await prepareIdentity(opts, localKek, featureLevel);
       const { identity, fresh } = prepared;
       const tls = opts.insecure ? undefined : new TlsIdentity(await readTlsFiles(opts.dataDir));
@@ -341,6 +343,7 @@ export class Manager {
           ...(opts.extraServices?.(ctx) ?? []),
         ],
       });
+      api.address = `${opts.advertiseAddr}:${apiServer.port}`;
       closers.push(() => apiServer.stop(500));
 
       const restObserve = (route: string, ms: number, status: number) =>
