@@ -88,6 +88,8 @@ export async function joinAndRun(
   const advertise = advertiseAddress(o.advertiseAddr, o.apiAddr);
   const existing = await readIdentity(o.dataDir);
   if (existing?.role === "manager" && !opts.workerOnly) {
+    // A restart; a token given along must be of this node's cluster (not silently ignored).
+    if (o.token) await checkSameCluster(o.dataDir, o.token);
     return await runManager(o, advertise, undefined);
   }
   if (existing?.role === "manager") {
