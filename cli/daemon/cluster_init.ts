@@ -6,7 +6,6 @@
  * @module
  */
 import { Command } from "commander";
-import { logger } from "../../proto/log.ts";
 import {
   addDaemonFlags,
   addWorkerFlags,
@@ -15,13 +14,13 @@ import {
   type DaemonFlags,
   type WorkerFlags,
 } from "./options.ts";
-import { runStops, waitForShutdown } from "./shutdown.ts";
-import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
+import { runStops } from "./shutdown.ts";
+import { runManagerToEnd } from "./manager_lifetime.ts";
+import { managersToRecord, writePidFile } from "./pid_file.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
 import { keepManagerConfig } from "./config_managers.ts";
 import { lockedNotice } from "./manager_banner.ts";
-import { managerRemoval, ManagerRemovedError } from "./membership.ts";
 import type { WarrenError } from "../../proto/errors.ts";
 
 type InitFlags = DaemonFlags & WorkerFlags & {
@@ -132,25 +131,13 @@ export function clusterInitCommand(): Command {
       // A step above failed because the manager cannot apply the log: say why.
       throw mgr.failure ?? err;
     }
-    // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops,
-    // and the process exits with the error, rather than linger without applying the log; so
-    // does one the cluster removed (restarted on its old data directory), saying so.
-    let failure: Error | undefined;
-    const removed = managerRemoval({
-      identity: mgr.identity,
+    await runManagerToEnd({
+      mgr,
       dataDir: o.dataDir,
-      raftRefusedBy: mgr.removed,
       ...(workerNotMember ? { workerNotMember } : {}),
-      leaveRequested: () => leaveRequested(o.dataDir),
+      stops,
+      leaving: () => drain = leaving = true,
     });
-    await waitForShutdown(async () => {
-      // Out of the cluster, its tasks run elsewhere now: stop them, as a node that left does.
-      if (failure instanceof ManagerRemovedError || await leaveRequested(o.dataDir)) {
-        drain = leaving = true;
-      }
-      await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
-    }, { until: Promise.race([mgr.failed, removed]).then((err) => failure = err) });
-    if (failure) throw failure;
   });
   return cmd;
 }

@@ -12,7 +12,7 @@ import { hostName, hostPlatform, hostResources } from "../../manager/host_info.t
 import { caDigest, parseToken } from "../../manager/security/mod.ts";
 import { readTlsFiles } from "../../manager/tls_files.ts";
 import { logger } from "../../proto/log.ts";
-import { managerRemoval, ManagerRemovedError, NodeRemovedError } from "./membership.ts";
+import { NodeRemovedError } from "./membership.ts";
 import { VERSION } from "../../proto/version.ts";
 import { BINARY_FEATURE_LEVEL } from "../../manager/state/fsm_feature_level.ts";
 import { ValidationError, type WarrenError } from "../../proto/errors.ts";
@@ -25,8 +25,9 @@ import {
   type WorkerFlags,
 } from "./options.ts";
 import { joinViaManager } from "./join_flow.ts";
-import { runStops, waitForShutdown } from "./shutdown.ts";
-import { leaveRequested, managersToRecord, writePidFile } from "./pid_file.ts";
+import { runStops } from "./shutdown.ts";
+import { runManagerToEnd } from "./manager_lifetime.ts";
+import { managersToRecord, writePidFile } from "./pid_file.ts";
 import { lockDataDir } from "./data_dir_lock.ts";
 import { writeAdminConfig } from "./admin_config.ts";
 import { keepManagerConfig } from "./config_managers.ts";
@@ -232,23 +233,11 @@ async function runManager(
     locked: (await mgr.ctx.localKek?.locked().catch(() => false)) ?? false,
   });
   for (const line of banner) console.log(line);
-  // A manager whose Raft node gave up (e.g. the cluster is above its feature level) stops, and
-  // the process exits with the error, rather than linger without applying the log; so does one
-  // the cluster removed (restarted on its old data directory), saying so.
-  let failure: Error | undefined;
-  const removed = managerRemoval({
-    identity: mgr.identity,
+  await runManagerToEnd({
+    mgr,
     dataDir: o.dataDir,
-    raftRefusedBy: mgr.removed,
     ...(workerNotMember ? { workerNotMember } : {}),
-    leaveRequested: () => leaveRequested(o.dataDir),
+    stops,
+    leaving: () => how = { drain: true, remove: true },
   });
-  await waitForShutdown(async () => {
-    // Out of the cluster, its tasks run elsewhere now: stop them, as a node that left does.
-    if (failure instanceof ManagerRemovedError || await leaveRequested(o.dataDir)) {
-      how = { drain: true, remove: true };
-    }
-    await runStops(stops, (err) => logger("daemon").warn("error while stopping", { err }));
-  }, { until: Promise.race([mgr.failed, removed]).then((err) => failure = err) });
-  if (failure) throw failure;
 }
