@@ -5,7 +5,13 @@ import { fakeImages, IMAGES } from "../../worker/_test_util.ts";
 import { eventually, startTestManager, startTestWorkerNode } from "../../worker/_test_manager.ts";
 import { DEFAULT_STDIN_WINDOW_BYTES } from "../../worker/tunnel.ts";
 
-Deno.test("exec: a command that does not read its stdin holds back the caller end to end; the worker keeps one window", async () => {
+type TestManager = Awaited<ReturnType<typeof startTestManager>>;
+type TestWorkerNode = Awaited<ReturnType<typeof startTestWorkerNode>>;
+
+/** A manager, one worker node on the fake runtime, and a service "box" whose task runs. */
+async function withRunningBox(
+  fn: (m: TestManager, n: TestWorkerNode, svc: string) => Promise<void>,
+): Promise<void> {
   await using m = await startTestManager();
   await m.addNode("w1");
   const dir = await Deno.makeTempDir({ prefix: "warren-exec-" });
@@ -16,7 +22,15 @@ Deno.test("exec: a command that does not read its stdin holds back the caller en
     await n.tunnel.waitConnected();
     const svc = await m.createService({ name: "box", image: IMAGES.web });
     await eventually(() => m.tasksOf(svc)[0]?.status.state === "running", "running");
+    await fn(m, n, svc);
+  } finally {
+    await n.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
 
+Deno.test("exec: a command that does not read its stdin holds back the caller end to end; the worker keeps one window", async () => {
+  await withRunningBox(async (m, n) => {
     // 256 MiB on offer, read only as the call takes it.
     const total = 256 * 1024 * 1024;
     let pulled = 0;
@@ -56,23 +70,11 @@ Deno.test("exec: a command that does not read its stdin holds back the caller en
     // without backpressure at any one of them the client reads all it is offered.
     assert.ok(read < 8 * 1024 * 1024, `the client read ${read} bytes of stdin`);
     await eventually(() => n.tunnel.stdinBufferedBytes === 0, "the killed exec's stdin freed");
-  } finally {
-    await n.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("exec: a task that has stopped is named as not running, not as missing from its node", async () => {
-  await using m = await startTestManager();
-  await m.addNode("w1");
-  const dir = await Deno.makeTempDir({ prefix: "warren-exec-" });
-  const runtime = new FakeRuntime({ images: fakeImages() });
-  await using n = await startTestWorkerNode(dir, runtime, [m.apiAddress]);
-  try {
-    await n.agent.waitConnected(10_000);
-    await n.tunnel.waitConnected();
-    const svc = await m.createService({ name: "box", image: IMAGES.web });
-    await eventually(() => m.tasksOf(svc)[0]?.status.state === "running", "running");
+  await withRunningBox(async (m, _n, svc) => {
     const id = m.tasksOf(svc)[0]!.id;
     await m.scale(svc, 0);
     await eventually(() => m.task(id)?.status.state === "shutdown", "the task stopped");
@@ -82,8 +84,5 @@ Deno.test("exec: a task that has stopped is named as not running, not as missing
     );
     assert.ok(err instanceof FailedPreconditionError, String(err));
     assert.match(err.message, new RegExp(`task box\\.1 \\(${id}\\) is not running \\(shutdown\\)`));
-  } finally {
-    await n.stop();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
