@@ -95,7 +95,7 @@ function parseDocuments(text: string, file: string, seen: Map<string, string>): 
     let desired: Desired;
     switch (kind) {
       case "Service": {
-        const body = specOrInline(where, rest, d.ServiceSpecSchema.in.shape);
+        const body = envAsList(specOrInline(where, rest, d.ServiceSpecSchema.in.shape), at);
         const spec = d.parseOrThrow(d.ServiceSpecSchema, body, at);
         desired = { kind, name: spec.name, spec };
         break;
@@ -143,6 +143,27 @@ function parseDocuments(text: string, file: string, seen: Map<string, string>): 
  * body may have). Beside `spec` only `kind` may appear: any other key is named, as unknown or
  * as one that belongs under `spec`.
  */
+/**
+ * A service's `env` given as a mapping (`env: { MODE: prod, WORKERS: 4 }`, as compose files
+ * write `environment`) becomes the list the spec takes (`MODE=prod`, `WORKERS=4`). A value
+ * that is no scalar is refused, naming the variable; a list is left to the schema.
+ */
+function envAsList(body: unknown, at: string): unknown {
+  if (body === null || typeof body !== "object" || Array.isArray(body)) return body;
+  const env = (body as Record<string, unknown>).env;
+  if (env === null || typeof env !== "object" || Array.isArray(env)) return body;
+  const list = Object.entries(env).map(([k, v]) => {
+    if (typeof v !== "string" && typeof v !== "number" && typeof v !== "boolean") {
+      throw new ValidationError(
+        d.formatPath(["env", k], at),
+        "must be a string, number or boolean (the variable's value)",
+      );
+    }
+    return `${k}=${v}`;
+  });
+  return { ...body, env: list };
+}
+
 function specOrInline(where: string, rest: Record<string, unknown>, fields: object): unknown {
   if (!("spec" in rest)) return rest;
   const extra = Object.keys(rest).find((k) => k !== "spec");

@@ -54,6 +54,18 @@ Deno.test("apply: documents parse into validated objects with defaults", () => {
   assert.deepEqual(secret.source, { value: "s3cret" });
 });
 
+Deno.test("apply: a service's env may be a mapping, as in compose files", () => {
+  const [web] = parseApplyFile(
+    "kind: Service\nname: web\nimage: busybox:1.36\nenv: { MODE: prod, WORKERS: 4, DEBUG: false }\n",
+  );
+  assert.ok(web?.kind === "Service");
+  assert.deepEqual(web.spec.env, ["MODE=prod", "WORKERS=4", "DEBUG=false"]);
+  assert.throws(
+    () => parseApplyFile("kind: Service\nname: web\nimage: busybox:1.36\nenv: { A: [1] }\n"),
+    (e) => e instanceof ValidationError && e.field === "doc[0].env.A",
+  );
+});
+
 Deno.test("apply: bad documents name the document and field", () => {
   rejects(
     "kind: Service\nspec: { name: web, image: x, replicas: -1 }",
@@ -78,7 +90,7 @@ Deno.test("apply: bad documents name the document and field", () => {
   rejects("kind: Service\nspec: { name: web, image: x }\nbogus: 1", "doc[0].bogus", /not a known/);
   rejects("kind: Volume\nspec: { name: v }\nbogus: 1", "doc[0].bogus", /not a known field/);
   // The field is named where the file has it: inline, or under spec.
-  rejects("kind: Service\nname: web\nimage: x\nenv: { A: 1 }", "doc[0].env", /expected array/);
+  rejects("kind: Service\nname: web\nimage: x\nenv: A=1", "doc[0].env", /expected array/);
   rejects("kind: Volume\nspec: { name: v, driver: nfs }", "doc[0].spec.driver", /local/);
   rejects("kind: Volume\nspec: { name: v, size: 3 }", "doc[0].spec.size", /not a known field/);
   rejects("name: web\nimage: x", "doc[0].kind", /^doc\[0\]\.kind: is required: Service, Secret/);
