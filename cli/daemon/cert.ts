@@ -26,8 +26,21 @@ export function certCommand(): Command {
       .argument("<name>", "client name (DNS label), the certificate's CN")
       .requiredOption("--out-dir <dir>", "where to write ca.pem, <name>.pem and <name>-key.pem")
       .option("--manager <host:port>", "manager API address")
-      .action(async (name: string, o: { outDir: string; manager?: string }) => {
+      .option("--force", "replace a certificate and key of that name already in --out-dir")
+      .action(async (name: string, o: { outDir: string; manager?: string; force?: boolean }) => {
         parseOrThrow(DnsLabelSchema, name, "name");
+        // Overwriting would lose a working client's credentials (perhaps the only admin's).
+        if (!o.force) {
+          for (const f of [`${name}.pem`, `${name}-key.pem`]) {
+            if (await exists(join(o.outDir, f))) {
+              throw new FailedPreconditionError(
+                `${
+                  join(o.outDir, f)
+                } exists: choose another name or --out-dir, or pass --force to replace it`,
+              );
+            }
+          }
+        }
         const target = await resolveTarget({ flag: o.manager !== undefined ? [o.manager] : [] });
         if (!target.tls) {
           throw new FailedPreconditionError("the CLI config has no admin certificate to sign with");
@@ -72,4 +85,14 @@ export function certCommand(): Command {
       }),
   );
   return cert;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
 }
