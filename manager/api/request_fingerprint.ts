@@ -13,7 +13,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { encodeBase64 } from "../../proto/schema/base64.ts";
+import { encodeBase64Url } from "../../proto/schema/base64.ts";
 import type { CommandKind } from "../state/commands.ts";
 
 /** Bytes of SHA-256 kept: 128 bits, so two different requests never share one by chance. */
@@ -32,8 +32,7 @@ export function requestFingerprint(kind: CommandKind, request: unknown): string 
   // pool (~40 µs awaited against ~10 µs here), on the path of every write.
   const digest = createHash("sha256").update(enc.encode(canonicalJson({ kind, request })))
     .digest();
-  return encodeBase64(new Uint8Array(digest.buffer, digest.byteOffset, FINGERPRINT_BYTES))
-    .replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encodeBase64Url(new Uint8Array(digest.buffer, digest.byteOffset, FINGERPRINT_BYTES));
 }
 
 /**

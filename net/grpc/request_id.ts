@@ -5,7 +5,7 @@
  * @module
  */
 import { Metadata } from "@grpc/grpc-js";
-import { encodeBase64 } from "../../proto/schema/base64.ts";
+import { encodeBase64Url } from "../../proto/schema/base64.ts";
 import { parseOrThrow, RequestIdSchema } from "../../proto/schema/mod.ts";
 import { ValidationError } from "../../proto/errors.ts";
 
@@ -17,8 +17,7 @@ export const REQUEST_ID_KEY = "warren-request-id";
  * call and kept for all of its attempts.
  */
 export function newRequestId(): string {
-  const b64 = encodeBase64(crypto.getRandomValues(new Uint8Array(16)));
-  return b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  return encodeBase64Url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** Metadata carrying `requestId` (empty metadata without one). */

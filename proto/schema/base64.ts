@@ -14,6 +14,11 @@ export function encodeBase64(bytes: Uint8Array): string {
   return btoa(binary);
 }
 
+/** Encodes bytes as base64url without padding (RFC 4648 §5): for IDs and digests in text. */
+export function encodeBase64Url(bytes: Uint8Array): string {
+  return encodeBase64(bytes).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
 /** Decodes padded standard base64; throws a TypeError on malformed input. */
 export function decodeBase64(text: string): Uint8Array {
   let binary: string;
