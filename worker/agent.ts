@@ -29,7 +29,7 @@ import type { ManagerPeer, RegisterRequest, TaskStatusUpdate } from "../proto/sc
 import { toWarrenError, UnavailableError, type WarrenError } from "../proto/errors.ts";
 import { type Logger, logger } from "../proto/log.ts";
 import { ManagerPool } from "../net/client/manager_pool.ts";
-import { answeredByServer, fromGrpcError } from "../net/grpc/status.ts";
+import { fromGrpcError } from "../net/grpc/status.ts";
 import { sleep, systemClock } from "./clock.ts";
 import { StatusReporter } from "./status_reporter.ts";
 import type { Worker } from "./worker.ts";
@@ -230,9 +230,7 @@ export class Agent {
     this.#pool = new ManagerPool({
       addresses: this.#addresses,
       ...(this.#o.credentials ? { credentials: this.#o.credentials } : {}),
-      // Own connections, so that abandoning a silent manager's channel drops its connection
-      // (see ManagerPool.abandon) instead of handing it to the next channel to that address.
-      channelOptions: { ...this.#o.channelOptions, "grpc.use_local_subchannel_pool": 1 },
+      ...(this.#o.channelOptions ? { channelOptions: this.#o.channelOptions } : {}),
       callTimeoutMs: this.#o.callTimeoutMs ?? 5_000,
     });
     return this.#pool;
@@ -318,7 +316,7 @@ export class Agent {
         this.#log.warn("heartbeat failed; reconnecting", { err: e.message });
         // No answer at all: the session's connection may be a black hole; Register anew on a
         // fresh one (and on the next manager) rather than on it.
-        if (e.code === "deadline_exceeded" && !answeredByServer(e)) s.pool.abandon(s.index);
+        s.pool.abandonIfSilent(s.index, e);
         stream.cancel();
         return;
       }

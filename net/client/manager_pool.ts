@@ -105,6 +105,9 @@ export class ManagerPool implements Disposable {
     this.#clients = this.#addresses.map(() => undefined);
     this.#credentials = opts.credentials ?? grpcCredentials.createInsecure();
     this.#channelOptions = {
+      // Own connections, so that abandoning a silent manager's channel (abandon) drops its
+      // connection instead of handing it to the next channel to that address.
+      "grpc.use_local_subchannel_pool": 1,
       // A restarted manager should be found again quickly.
       "grpc.initial_reconnect_backoff_ms": 100,
       "grpc.max_reconnect_backoff_ms": 2000,
@@ -164,9 +167,7 @@ export class ManagerPool implements Disposable {
         return res;
       } catch (err) {
         last = err as WarrenError;
-        if (opts.abandonSilent && last.code === "deadline_exceeded" && !answeredByServer(last)) {
-          this.abandon(i);
-        }
+        if (opts.abandonSilent) this.abandonIfSilent(i, last);
         if (!isFailover(last, idempotent)) throw last;
         if (last.code === "unavailable" && answeredByServer(last)) answered = last;
       }
@@ -234,14 +235,19 @@ export class ManagerPool implements Disposable {
    * was the preferred one, prefers the next address. For a manager that stopped answering
    * without refusing: with no keepalive, grpc-js keeps sending on a connection whose packets a
    * partition dropped until TCP gives up on it, long after the network healed, and a call that
-   * only runs out of its deadline never fails over. The channel must not share its connection
-   * through grpc-js's global subchannel pool (`grpc.use_local_subchannel_pool`), or a new
-   * channel picks the same connection up again.
+   * only runs out of its deadline never fails over. The pool's channels do not share their
+   * connections through grpc-js's global subchannel pool (`grpc.use_local_subchannel_pool`),
+   * or a new channel would pick the same connection up again.
    */
   abandon(i: number): void {
     this.#clients[i]?.close();
     this.#clients[i] = undefined;
     if (this.#preferred === i) this.#preferred = this.nextAddress(i);
+  }
+
+  /** {@link abandon}s address `i` when `err` is a deadline no manager answered: silence. */
+  abandonIfSilent(i: number, err: WarrenError): void {
+    if (err.code === "deadline_exceeded" && !answeredByServer(err)) this.abandon(i);
   }
 
   /** Records that address number `i` answered. */
