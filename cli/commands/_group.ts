@@ -10,9 +10,18 @@ import type { CliContext } from "./_context.ts";
 
 /** A command group (`service`, `node`, ...). */
 export function commandGroup(name: string, description: string): Command {
-  return new Command(name).description(description).exitOverride().showHelpAfterError(
-    "(add --help for usage)",
-  );
+  return usageErrorsThrow(new Command(name).description(description));
+}
+
+/**
+ * Makes `cmd` and the subcommands it has so far throw on a usage error (exitOverride), so
+ * `main` answers it with exit code 2 and a pointer to --help. Subcommands made later with
+ * `.command()` inherit it; ones added with `addCommand` do not: give them this too.
+ */
+export function usageErrorsThrow(cmd: Command): Command {
+  cmd.exitOverride().showHelpAfterError("(add --help for usage)");
+  for (const sub of cmd.commands) usageErrorsThrow(sub);
+  return cmd;
 }
 
 /**

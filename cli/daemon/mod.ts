@@ -10,6 +10,7 @@ import { joinCommand } from "./join.ts";
 import { workerStartCommand } from "./worker_start.ts";
 import { certCommand } from "./cert.ts";
 import { leaveCommand } from "./leave.ts";
+import { usageErrorsThrow } from "../commands/_group.ts";
 
 function group(program: Command, name: string, description: string): Command {
   let g = program.commands.find((c) => c.name() === name);
@@ -18,18 +19,6 @@ function group(program: Command, name: string, description: string): Command {
     program.addCommand(g);
   }
   return g;
-}
-
-/**
- * Makes `cmd` and its subcommands throw on a usage error (exitOverride), as the client command
- * groups do (commands/_group.ts), so `main` answers it with exit code 2 and a pointer to
- * --help. `addCommand` does not pass that on as `.command()` does: without it, commander exits
- * the process itself with 1, the code of a failed command.
- */
-function usageErrorsThrow(cmd: Command): Command {
-  cmd.exitOverride().showHelpAfterError("(add --help for usage)");
-  for (const sub of cmd.commands) usageErrorsThrow(sub);
-  return cmd;
 }
 
 /** Adds the daemon commands to `program` (into the `cluster`, `manager`, `worker` groups). */
