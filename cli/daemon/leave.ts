@@ -106,9 +106,9 @@ export function leaveCommand(): Command {
       // signals it, and must take that for the leave it is, not a removal to report.
       const pid = await runningDaemon(o.dataDir);
       const withdraw = pid !== undefined ? await requestLeave(o.dataDir) : undefined;
-      let asked: Awaited<ReturnType<typeof askManagers>>;
+      let unknown: boolean;
       try {
-        asked = await askManagers(managers, (addr) => {
+        const { done, lastErr } = await askManagers(managers, (addr) => {
           const client = new ClusterServiceClient(
             addr,
             channelCredentials(tls),
@@ -121,23 +121,13 @@ export function leaveCommand(): Command {
             )
           ).finally(() => client.close());
         });
-      } catch (err) {
-        await withdraw?.();
-        throw err;
-      }
-      const { done, lastErr } = asked;
-      // The managers do not know this node (it was removed): nothing to leave, but the host
-      // still holds its tasks and network, which the steps below clean up.
-      const unknown = !done && lastErr instanceof WarrenError && lastErr.code === "not_found";
-      if (!done && !unknown) {
-        await withdraw?.();
-        throw lastErr ?? new UnavailableError("no manager answered");
-      }
-      let stillRunning = false;
-      if (pid !== undefined) {
-        // The daemon stops its tasks on the way out (as 'docker swarm leave' does): nothing
-        // would adopt them again, and their networks are about to go.
-        try {
+        // The managers do not know this node (it was removed): nothing to leave, but the host
+        // still holds its tasks and network, which the steps below clean up.
+        unknown = !done && lastErr instanceof WarrenError && lastErr.code === "not_found";
+        if (!done && !unknown) throw lastErr ?? new UnavailableError("no manager answered");
+        if (pid !== undefined) {
+          // The daemon stops its tasks on the way out (as 'docker swarm leave' does): nothing
+          // would adopt them again, and their networks are about to go.
           try {
             Deno.kill(pid, "SIGTERM");
           } catch (err) {
@@ -149,11 +139,11 @@ export function leaveCommand(): Command {
           for (let i = 0; i < 1800 && await processAlive(pid); i++) {
             await new Promise((r) => setTimeout(r, 100));
           }
-        } finally {
-          await withdraw?.();
         }
-        stillRunning = await processAlive(pid);
+      } finally {
+        await withdraw?.();
       }
+      const stillRunning = pid !== undefined && await processAlive(pid);
       // Loaded here: this module is part of every daemon's program (daemon/program.ts), and a
       // manager must not carry the node networking stack for a command it never runs.
       const { cleanupNodeNetworking } = await import("../../worker/network_hooks.ts");
