@@ -46,6 +46,9 @@ export const RequestFingerprintSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
  */
 const requestFingerprint = RequestFingerprintSchema.optional();
 
+/** The fields every command starts with, after its kind. */
+const meta = { at, requestId, requestFingerprint };
+
 /** A join token as stored: only its hash. */
 export const StoredTokenSchema = z.object({
   role: z.enum(["manager", "worker"]),
@@ -113,16 +116,12 @@ export type TaskChange = z.infer<typeof TaskChangeSchema>;
 export const CommandSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("cluster.init"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     cluster: ClusterRecordSchema,
   }),
   z.object({
     kind: z.literal("token.set"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     token: StoredTokenSchema,
   }),
   /**
@@ -132,40 +131,30 @@ export const CommandSchema = z.discriminatedUnion("kind", [
    */
   z.object({
     kind: z.literal("cluster.autolock"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     unlockKey: EncryptedDataSchema.optional(),
     replaces: EncryptedDataSchema.nullable().optional(),
   }),
   z.object({
     kind: z.literal("node.register"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     node: NodeSchema,
   }),
   z.object({
     kind: z.literal("node.update"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     update: NodeUpdateSchema,
   }),
   z.object({
     kind: z.literal("node.status"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     status: NodeStatusSchema,
   }),
   z.object({
     kind: z.literal("node.remove"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     force: z.boolean(),
   }),
@@ -181,17 +170,13 @@ export const CommandSchema = z.discriminatedUnion("kind", [
    */
   z.object({
     kind: z.literal("service.create"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     service: ServiceSchema,
     exclusivePorts: z.literal(true).optional(),
   }),
   z.object({
     kind: z.literal("service.update"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     spec: ServiceSpecSchema,
     expectedSpecVersion: z.number().int().min(0).optional(),
@@ -206,83 +191,63 @@ export const CommandSchema = z.discriminatedUnion("kind", [
    */
   z.object({
     kind: z.literal("service.scale"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     replicas: z.number().int(),
     keepsPreviousSpec: z.literal(true).optional(),
   }),
   z.object({
     kind: z.literal("service.rollback"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     exclusivePorts: z.literal(true).optional(),
     keepsUnchangedTasks: z.literal(true).optional(),
   }),
-  z.object({ kind: z.literal("service.delete"), at, requestId, requestFingerprint, id: IdSchema }),
+  z.object({ kind: z.literal("service.delete"), ...meta, id: IdSchema }),
   z.object({
     kind: z.literal("service.updateStatus"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     updateStatus: UpdateStatusSchema,
   }),
   z.object({
     kind: z.literal("task.create"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     tasks: z.array(TaskSchema).max(100_000),
   }),
   z.object({
     kind: z.literal("task.update"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     changes: z.array(TaskChangeSchema).max(100_000),
   }),
   z.object({
     kind: z.literal("task.delete"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     ids: z.array(IdSchema).max(100_000),
   }),
   z.object({
     kind: z.literal("secret.create"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     secret: StoredSecretSchema,
   }),
-  z.object({ kind: z.literal("secret.delete"), at, requestId, requestFingerprint, id: IdSchema }),
+  z.object({ kind: z.literal("secret.delete"), ...meta, id: IdSchema }),
   z.object({
     kind: z.literal("secret.update"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     encrypted: EncryptedDataSchema,
     labels: LabelsSchema,
   }),
   z.object({
     kind: z.literal("volume.create"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     volume: VolumeSchema,
   }),
-  z.object({ kind: z.literal("volume.delete"), at, requestId, requestFingerprint, id: IdSchema }),
+  z.object({ kind: z.literal("volume.delete"), ...meta, id: IdSchema }),
   /** Binds a volume without a node to the node its first task was placed on (plan applier). */
   z.object({
     kind: z.literal("volume.bind"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     id: IdSchema,
     nodeId: IdSchema,
   }),
@@ -294,9 +259,7 @@ export const CommandSchema = z.discriminatedUnion("kind", [
    */
   z.object({
     kind: z.literal("cluster.featureLevel"),
-    at,
-    requestId,
-    requestFingerprint,
+    ...meta,
     level: FeatureLevelSchema,
   }),
 ]);
